@@ -125,7 +125,7 @@ wzp_log_parse_spec (const char *spec)
 
 /* Reads WZP_DEBUG once, before main() runs, so the very first message of
  * any layer already honours it. */
-static void wzp_log_init_from_env (void) __attribute__ ((constructor));
+static void wzp_log_init_from_env (void) __attribute__((constructor));
 
 static void
 wzp_log_init_from_env (void)

@@ -1,0 +1,159 @@
+/* wzp — a QUIC endpoint: one UDP socket per address family, client and
+ * server at once
+ *
+ * One socket carries everything a client does: its signaling connection
+ * to the relay, reflexive-address probes, and the direct connection to a
+ * peer, whether it dials or accepts.  That is what makes the address the
+ * relay observes the address a peer can reach.  Incoming packets go to
+ * their connection by destination connection ID; unknown Initials go to
+ * the accept path; packets too short to be QUIC (hole-punch packets, at
+ * most %WZP_RAW_PACKET_MAX_LEN bytes) go to the raw handler.
+ *
+ * The endpoint runs on the GMainContext given at construction, which the
+ * caller iterates (libnice's rule); every method must be called from the
+ * thread that owns it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include "wzp-version.h"
+#include "wzp-address.h"
+#include "wzp-clock.h"
+#include "wzp-connection.h"
+#include "wzp-identity.h"
+
+G_BEGIN_DECLS
+
+/* Defaults, chosen for voice calls through consumer NATs. */
+#define WZP_DEFAULT_IDLE_TIMEOUT (30 * WZP_NSEC_PER_SEC)
+/* Linux conntrack forgets an unanswered UDP flow after 30 s; many home
+ * routers after 30-60 s.  A PING every 5 s keeps every binding warm. */
+#define WZP_DEFAULT_KEEP_ALIVE (5 * WZP_NSEC_PER_SEC)
+#define WZP_DEFAULT_HANDSHAKE_TIMEOUT (10 * WZP_NSEC_PER_SEC)
+#define WZP_DEFAULT_MAX_MESSAGE_SIZE (64 * 1024)
+#define WZP_DEFAULT_MAX_CONNECTIONS 20000
+
+/**
+ * WzpConnectParams:
+ * @expected_fingerprint: (nullable): the peer must present this identity,
+ *   or the handshake fails; %NULL accepts any peer and reports its
+ *   fingerprint (trust on first use)
+ * @idle_timeout_ns: 0 for the endpoint's default
+ * @keep_alive_ns: 0 for the endpoint's default, %WZP_TIME_NONE for none
+ * @handshake_timeout_ns: 0 for the endpoint's default
+ * @initial_rtt_ns: the RTT to assume before the first sample; 0 for
+ *   ngtcp2's 333 ms.  A good guess shortens retransmission of lost
+ *   handshake packets, which matters when punching through NATs.
+ * @alpn: (nullable): %NULL for "wzp"; only tests use another
+ *
+ * Use wzp_connect_params_init() and then set what you need.
+ */
+typedef struct
+{
+  const char *expected_fingerprint;
+  guint64 idle_timeout_ns;
+  guint64 keep_alive_ns;
+  guint64 handshake_timeout_ns;
+  guint64 initial_rtt_ns;
+  const char *alpn;
+  /*< private > */
+  gpointer padding[4];
+} WzpConnectParams;
+
+/**
+ * WZP_RAW_PACKET_MAX_LEN:
+ *
+ * UDP payloads up to this length are not QUIC.  Every QUIC packet sent to
+ * one of our endpoints carries a 16-byte destination connection ID and
+ * header protection samples 16 bytes starting 4 bytes after the packet
+ * number offset, so it is at least 37 bytes long (a client Initial is at
+ * least 1200).  The QUIC fixed bit cannot tell them apart: ngtcp2 0.12
+ * always advertises grease_quic_bit, so peers clear it at random.
+ */
+#define WZP_RAW_PACKET_MAX_LEN 24
+
+/**
+ * WzpRawPacketFunc:
+ *
+ * Receives UDP payloads that are not QUIC (at most
+ * %WZP_RAW_PACKET_MAX_LEN bytes).  @data is valid only during the call.
+ */
+typedef void (*WzpRawPacketFunc) (WzpEndpoint * endpoint,
+    const WzpAddr * from, const guint8 * data, gsize len, gpointer user_data);
+
+typedef struct
+{
+  guint64 packets_received;
+  guint64 packets_sent;
+  guint64 bytes_received;
+  guint64 bytes_sent;
+  guint64 dropped_not_quic;     /* not QUIC and no raw handler */
+  guint64 dropped_unknown;      /* QUIC for no connection we know */
+  guint64 dropped_invalid;      /* could not parse */
+  guint64 send_failures;        /* socket would block or failed: dropped */
+  guint64 connections_accepted;
+  guint64 connections_refused;
+  guint64 version_negotiations;
+  guint64 connections_open;
+} WzpEndpointStats;
+
+#define WZP_TYPE_ENDPOINT (wzp_endpoint_get_type ())
+WZP_API
+G_DECLARE_FINAL_TYPE (WzpEndpoint, wzp_endpoint, WZP, ENDPOINT, GObject)
+
+WZP_API
+WzpEndpoint *wzp_endpoint_new (GMainContext * context,
+    WzpIdentity * identity, WzpClock * clock, GError ** error);
+
+WZP_API
+gboolean wzp_endpoint_bind (WzpEndpoint * self, GSocketAddress * address,
+    GError ** error);
+
+WZP_API
+gboolean wzp_endpoint_bind_any (WzpEndpoint * self, guint16 port,
+    gboolean ipv6, GError ** error);
+
+WZP_API
+GSocketAddress *wzp_endpoint_get_local_address (WzpEndpoint * self,
+    GSocketFamily family);
+
+WZP_API
+void wzp_connect_params_init (WzpConnectParams * params);
+
+WZP_API
+WzpConnection *wzp_endpoint_connect (WzpEndpoint * self,
+    GSocketAddress * remote, const char *expected_fingerprint,
+    GError ** error);
+
+WZP_API
+WzpConnection *wzp_endpoint_connect_full (WzpEndpoint * self,
+    GSocketAddress * remote, const WzpConnectParams * params,
+    GError ** error);
+
+WZP_API
+void wzp_endpoint_set_raw_handler (WzpEndpoint * self, WzpRawPacketFunc func,
+    gpointer user_data, GDestroyNotify notify);
+
+WZP_API
+gboolean wzp_endpoint_send_raw (WzpEndpoint * self, const WzpAddr * to,
+    const guint8 * data, gsize len);
+
+WZP_API
+void wzp_endpoint_close_all (WzpEndpoint * self, guint64 app_error_code,
+    const char *reason);
+
+WZP_API
+void wzp_endpoint_get_stats (WzpEndpoint * self, WzpEndpointStats * stats);
+
+WZP_API
+WzpIdentity *wzp_endpoint_get_identity (WzpEndpoint * self);
+
+WZP_API
+WzpClock *wzp_endpoint_get_clock (WzpEndpoint * self);
+
+WZP_API
+GMainContext *wzp_endpoint_get_context (WzpEndpoint * self);
+
+G_END_DECLS
