@@ -1,0 +1,205 @@
+/* wzp-call.h — one voice call (or room membership), end to end
+ *
+ * A WzpCall owns everything one party of a call needs: the UDP endpoint
+ * (one socket), the signaling client registered with the relay, the path
+ * manager that races to a direct path, and the end-to-end media keys.
+ *
+ * Lifecycle: set the properties, wzp_call_start().  With #WzpCall:peer
+ * set it dials that fingerprint; with #WzpCall:room set it joins the
+ * room; with neither it waits for an incoming call, which
+ * #WzpCall:answer-policy decides (or the #WzpCall::incoming-call signal
+ * when the policy is "ask").  Media starts on the relay path the moment
+ * the relay sets the call up; the path moves to direct when both peers
+ * agree, and back when the direct path goes quiet.
+ *
+ * Threading: the call lives on the GMainContext given at construction,
+ * and its signals are emitted there, outside any lock.  The functions
+ * marked "any thread" may be called from other threads (GStreamer
+ * streaming threads): they take a lock, queue, and wake the context.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include "wzp-version.h"
+#include "wzp-identity.h"
+#include "wzp-clock.h"
+
+G_BEGIN_DECLS
+
+#define WZP_CALL_ERROR (wzp_call_error_quark ())
+WZP_API GQuark wzp_call_error_quark (void);
+
+/**
+ * WzpCallError:
+ * @WZP_CALL_ERROR_RELAY_UNREACHABLE: no QUIC connection to the relay
+ * @WZP_CALL_ERROR_RELAY_REFUSED: the relay refused our registration
+ * @WZP_CALL_ERROR_PEER_OFFLINE: the callee is not registered
+ * @WZP_CALL_ERROR_BUSY: the callee is in another call
+ * @WZP_CALL_ERROR_REJECTED: the callee rejected the call
+ * @WZP_CALL_ERROR_NO_ANSWER: the callee did not answer in time
+ * @WZP_CALL_ERROR_BAD_PEER: the peer's offer or answer failed verification
+ * @WZP_CALL_ERROR_NO_PATH: the path policy cannot be met (direct-only and
+ *   no direct path)
+ * @WZP_CALL_ERROR_FAILED: anything else
+ */
+typedef enum
+{
+  WZP_CALL_ERROR_RELAY_UNREACHABLE,
+  WZP_CALL_ERROR_RELAY_REFUSED,
+  WZP_CALL_ERROR_PEER_OFFLINE,
+  WZP_CALL_ERROR_BUSY,
+  WZP_CALL_ERROR_REJECTED,
+  WZP_CALL_ERROR_NO_ANSWER,
+  WZP_CALL_ERROR_BAD_PEER,
+  WZP_CALL_ERROR_NO_PATH,
+  WZP_CALL_ERROR_FAILED,
+} WzpCallError;
+
+typedef enum
+{
+  WZP_CALL_STATE_IDLE,          /* not started */
+  WZP_CALL_STATE_CONNECTING,    /* reaching and registering with the relay */
+  WZP_CALL_STATE_WAITING,       /* registered, waiting for an incoming call */
+  WZP_CALL_STATE_RINGING,       /* outgoing: callee rings; incoming: deciding */
+  WZP_CALL_STATE_ACTIVE,        /* set up: media flows */
+  WZP_CALL_STATE_ENDED,         /* hung up by either side */
+  WZP_CALL_STATE_FAILED,        /* ended by an error (see the signal's GError) */
+} WzpCallState;
+
+typedef enum
+{
+  WZP_PATH_NONE,
+  WZP_PATH_RELAY,
+  WZP_PATH_DIRECT,
+} WzpPathKind;
+
+typedef enum
+{
+  WZP_PATH_POLICY_AUTO,         /* relay first, direct when both agree */
+  WZP_PATH_POLICY_DIRECT_ONLY,  /* no media until a direct path exists */
+  WZP_PATH_POLICY_RELAY_ONLY,   /* never try a direct path */
+} WzpPathPolicy;
+
+typedef enum
+{
+  WZP_ANSWER_POLICY_AUTO,       /* accept every incoming call */
+  WZP_ANSWER_POLICY_REJECT,     /* reject every incoming call */
+  WZP_ANSWER_POLICY_ASK,        /* ask through WzpCall::incoming-call */
+} WzpAnswerPolicy;
+
+WZP_API GType wzp_call_state_get_type (void);
+WZP_API GType wzp_path_kind_get_type (void);
+WZP_API GType wzp_path_policy_get_type (void);
+WZP_API GType wzp_answer_policy_get_type (void);
+#define WZP_TYPE_CALL_STATE (wzp_call_state_get_type ())
+#define WZP_TYPE_PATH_KIND (wzp_path_kind_get_type ())
+#define WZP_TYPE_PATH_POLICY (wzp_path_policy_get_type ())
+#define WZP_TYPE_ANSWER_POLICY (wzp_answer_policy_get_type ())
+
+WZP_API const char *wzp_call_state_to_string (WzpCallState state);
+WZP_API const char *wzp_path_kind_to_string (WzpPathKind path);
+
+/**
+ * WzpCallFrame:
+ * @sender: fingerprint of the party that sent it (rooms have several)
+ * @seq: the sender's packet sequence number (consecutive per sender)
+ * @timestamp: sender's media timestamp, 48 kHz units
+ * @marker: first frame of a talkspurt
+ * @data: the Opus frame, valid only during the callback
+ * @arrival_ns: when it arrived, on the call's #WzpClock
+ * @path: the path it arrived on
+ */
+typedef struct
+{
+  const char *sender;
+  guint32 seq;
+  guint32 timestamp;
+  gboolean marker;
+  const guint8 *data;
+  gsize len;
+  guint64 arrival_ns;
+  WzpPathKind path;
+} WzpCallFrame;
+
+/**
+ * WzpCallFrameFunc:
+ *
+ * Receives each authenticated, de-duplicated media frame, on the call's
+ * context.  Frames come in arrival order; reordering is the jitter
+ * buffer's job.
+ */
+typedef void (*WzpCallFrameFunc) (const WzpCallFrame * frame,
+    gpointer user_data);
+
+/**
+ * WzpCallStats:
+ *
+ * Counters since the call started; see docs/ELEMENTS.md for how wzpsrc
+ * and wzpsink publish them.
+ */
+typedef struct
+{
+  WzpCallState state;
+  WzpPathKind path;
+  guint64 rtt_ns;               /* on the current path */
+  guint64 frames_sent;
+  guint64 bytes_sent;
+  guint64 frames_received;
+  guint64 bytes_received;
+  guint64 frames_dropped_send;  /* could not be queued (congestion) */
+  guint64 duplicates;           /* same frame on both paths during a switch */
+  guint64 forged;               /* failed authentication */
+  guint64 replayed;
+  guint64 path_changes;
+  guint64 setup_ns;             /* setup to first frame received, or 0 */
+  /*< private > */
+  guint64 padding[8];
+} WzpCallStats;
+
+#define WZP_TYPE_CALL (wzp_call_get_type ())
+WZP_API
+G_DECLARE_FINAL_TYPE (WzpCall, wzp_call, WZP, CALL, GObject)
+
+/* Construction: properties "context" (GMainContext, construct-only,
+ * default the thread-default context), "clock" (WzpClock), "identity"
+ * (WzpIdentity, required), "relay" (string HOST:PORT, required),
+ * "relay-fingerprint" (string, optional pin), "peer" (string
+ * fingerprint), "room" (string), "answer-policy", "path-policy",
+ * "bind-address" (string, default any address, port 0). */
+WZP_API WzpCall *wzp_call_new (GMainContext * context, WzpIdentity * identity,
+    const char *relay);
+
+WZP_API gboolean wzp_call_start (WzpCall * self, GError ** error);
+
+/* Any thread. */
+WZP_API void wzp_call_hangup (WzpCall * self);
+
+/* Any thread.  Seals and sends one Opus frame on the current path.
+ * Returns FALSE only when the call is not active (the frame is dropped
+ * and counted otherwise: congestion never blocks the caller). */
+WZP_API gboolean wzp_call_send_frame (WzpCall * self, guint32 timestamp,
+    gboolean marker, const guint8 * data, gsize len);
+
+/* Context thread: set before start. */
+WZP_API void wzp_call_set_frame_handler (WzpCall * self,
+    WzpCallFrameFunc func, gpointer user_data, GDestroyNotify notify);
+
+/* Any thread. */
+WZP_API void wzp_call_get_stats (WzpCall * self, WzpCallStats * stats);
+WZP_API WzpCallState wzp_call_get_state (WzpCall * self);
+WZP_API WzpPathKind wzp_call_get_path (WzpCall * self);
+
+/* Context thread. */
+WZP_API const char *wzp_call_get_peer_fingerprint (WzpCall * self);
+WZP_API const char *wzp_call_get_call_id (WzpCall * self);
+
+/* Signals (emitted on the context):
+ *   "state-changed" (WzpCallState state, GError *reason_or_NULL)
+ *   "incoming-call" (const char *caller_fingerprint) -> gboolean accept;
+ *       only with answer-policy "ask"; first handler's answer wins.
+ *   "path-changed" (WzpPathKind path, const char *reason)
+ */
+
+G_END_DECLS
