@@ -28,7 +28,8 @@ Stdlib only; needs root, iproute2, nftables and ethtool.
 """
 
 import argparse
-import ipaddress
+import atexit
+import glob
 import itertools
 import json
 import os
@@ -58,6 +59,16 @@ LAN_HOST = {"a": "10.0.1.2", "b": "10.0.2.2"}
 SAMELAN_B = "10.0.1.3"
 
 _counter = itertools.count()
+_live_labs = set()
+
+
+@atexit.register
+def _down_live_labs():
+    for lab in list(_live_labs):
+        try:
+            lab.down()
+        except Exception:
+            pass
 
 
 class NatLabError(RuntimeError):
@@ -146,6 +157,8 @@ def _delete_lab_namespaces(prefix, namespaces):
         _kill_ns_processes(ns)
     for ns in namespaces:
         _sh(["ip", "netns", "delete", ns], check=False)
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), "wzp-natlab-%s-*" % prefix)):
+        shutil.rmtree(d, ignore_errors=True)
     st = os.path.join(STATE_DIR, prefix + ".json")
     if os.path.exists(st):
         try:
@@ -292,6 +305,7 @@ class NatLab:
             raise NatLabError("missing tools: " + ", ".join(missing_tools()))
         if self.bridge_path is None:
             self.bridge_path = find_bridge()
+        _live_labs.add(self)
         try:
             self._build()
         except BaseException:
@@ -580,6 +594,7 @@ class NatLab:
         if self.rundir and os.path.isdir(self.rundir):
             shutil.rmtree(self.rundir, ignore_errors=True)
         self._up = False
+        _live_labs.discard(self)
 
     # ---- test controls -------------------------------------------------
 
@@ -719,6 +734,7 @@ def main(argv=None):
         lab = NatLab(a.kind_a, a.kind_b, a.delay, prefix=a.prefix, jitter_ms=a.jitter)
         lab.up()
         lab.bridge_proc = None   # keep it running after we exit
+        _live_labs.discard(lab)
         lab.save_state()
         print(json.dumps(lab.describe(), indent=1))
         return 0
