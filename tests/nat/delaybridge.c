@@ -32,7 +32,9 @@
  * Frames the kernel reports as PACKET_OUTGOING (our own transmissions, seen
  * again by the socket) are ignored, otherwise the bridge would loop.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
