@@ -117,22 +117,6 @@ wzp_signal_state_get_type (void)
   return type;
 }
 
-GType
-wzp_nat_type_get_type (void)
-{
-  static gsize type;
-  static const GEnumValue values[] = {
-    {WZP_NAT_TYPE_UNKNOWN, "WZP_NAT_TYPE_UNKNOWN", "unknown"},
-    {WZP_NAT_TYPE_EIM, "WZP_NAT_TYPE_EIM", "eim"},
-    {WZP_NAT_TYPE_EDM, "WZP_NAT_TYPE_EDM", "edm"},
-    {0, NULL, NULL}
-  };
-
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("WzpNatType", values));
-  return type;
-}
-
 const char *
 wzp_signal_state_to_string (WzpSignalState state)
 {
@@ -143,20 +127,6 @@ wzp_signal_state_to_string (WzpSignalState state)
       return "connecting";
     case WZP_SIGNAL_STATE_REGISTERED:
       return "registered";
-  }
-  return "?";
-}
-
-const char *
-wzp_nat_type_to_string (WzpNatType type)
-{
-  switch (type) {
-    case WZP_NAT_TYPE_UNKNOWN:
-      return "unknown";
-    case WZP_NAT_TYPE_EIM:
-      return "eim";
-    case WZP_NAT_TYPE_EDM:
-      return "edm";
   }
   return "?";
 }

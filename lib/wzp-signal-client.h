@@ -20,6 +20,7 @@
 #include <json-glib/json-glib.h>
 #include "wzp-version.h"
 #include "wzp-endpoint.h"
+#include "wzp-candidates.h"
 
 G_BEGIN_DECLS
 
@@ -63,27 +64,12 @@ typedef enum
   WZP_SIGNAL_STATE_REGISTERED,
 } WzpSignalState;
 
-/**
- * WzpNatType:
- * @WZP_NAT_TYPE_UNKNOWN: not probed, or the probe failed
- * @WZP_NAT_TYPE_EIM: endpoint-independent mapping: the relay's two ports
- *   saw the same address (no NAT, or a "cone" NAT)
- * @WZP_NAT_TYPE_EDM: endpoint-dependent mapping ("symmetric")
- */
-typedef enum
-{
-  WZP_NAT_TYPE_UNKNOWN,
-  WZP_NAT_TYPE_EIM,
-  WZP_NAT_TYPE_EDM,
-} WzpNatType;
+/* WzpNatType lives in wzp-candidates.h. */
 
 WZP_API GType wzp_signal_state_get_type (void);
-WZP_API GType wzp_nat_type_get_type (void);
 #define WZP_TYPE_SIGNAL_STATE (wzp_signal_state_get_type ())
-#define WZP_TYPE_NAT_TYPE (wzp_nat_type_get_type ())
 
 WZP_API const char *wzp_signal_state_to_string (WzpSignalState state);
-WZP_API const char *wzp_nat_type_to_string (WzpNatType type);
 
 /**
  * WzpCallSetup:
