@@ -978,6 +978,14 @@ stop_everything (WzpCall * self)
   }
 }
 
+static gboolean
+fingerprint_is_valid (const char *text)
+{
+  g_autofree char *canonical = wzp_fingerprint_normalize (text, NULL);
+
+  return canonical != NULL;
+}
+
 gboolean
 wzp_call_start (WzpCall * self, GError ** error)
 {
@@ -999,7 +1007,7 @@ wzp_call_start (WzpCall * self, GError ** error)
         self->relay ? self->relay : "");
     return FALSE;
   }
-  if (self->peer && !wzp_fingerprint_normalize (self->peer, NULL)) {
+  if (self->peer && !fingerprint_is_valid (self->peer)) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
         "\"%s\" is not a fingerprint", self->peer);
     return FALSE;
