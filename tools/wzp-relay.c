@@ -198,8 +198,9 @@ main (int argc, char **argv)
   g_main_loop_unref (loop);
 
   wzp_relay_stop (relay);
-  /* Let the CONNECTION_CLOSEs leave. */
-  for (guint i = 0; i < 10 && g_main_context_iteration (NULL, FALSE); i++);
+  /* Let the CONNECTION_CLOSEs leave and libsoup free the HTTP clients it
+   * disconnected (it does so from idle callbacks). */
+  for (guint i = 0; i < 1000 && g_main_context_iteration (NULL, FALSE); i++);
   g_print ("wzp-relay stopped\n");
   return 0;
 }

@@ -163,7 +163,6 @@ static Peer *
 peer_new (Fixture * f, WzpIdentity * id)
 {
   Peer *p = g_new0 (Peer, 1);
-  g_autoptr (GError) error = NULL;
 
   p->id = id ? g_object_ref (id) : wzp_identity_generate ();
   p->ep = loopback_endpoint (f, p->id);
@@ -599,6 +598,8 @@ test_hangup_ends_only_that_call (Fixture * f, gconstpointer data)
   guint32 cd_channel = last_setup (c)->channel;
   g_autoptr (GError) error = NULL;
 
+  g_assert_nonnull (ab);
+
   g_assert_cmpuint (stats (f).calls_active, ==, 2);
   /* Hanging up a call one is not part of does nothing to it. */
   g_assert_true (wzp_signal_client_hangup (a->sc, cd, &error));
@@ -670,6 +671,7 @@ test_busy_and_offline (Fixture * f, gconstpointer data)
   {
     g_autofree char *dup = wzp_signal_client_place_call (c->sc, fp_of (a), ab,
         NULL, &error);
+    g_assert_cmpstr (dup, ==, ab);
     wzp_test_wait_until (f->ctx, has_error_code (c, "call-id-in-use"), WAIT_MS);
   }
   /* a's call to b was not disturbed. */
@@ -842,6 +844,7 @@ test_third_party_cannot_inject (Fixture * f, gconstpointer data)
   guint32 channel = last_setup (a)->channel;
   WzpRelayStats s;
 
+  g_assert_nonnull (call_id);
   /* Eve knows the channel and sends on it: dropped, counted. */
   send_media (eve, channel, 10);
   send_media (eve, channel + 1, 3);     /* no such channel */
@@ -964,6 +967,7 @@ test_malformed_input (Fixture * f, gconstpointer data)
     "{\"v\":1,\"type\":\"join-room\",\"room\":7}",
   };
 
+  g_assert_nonnull (cd);
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     g_assert_true (wzp_connection_send_message (conn, (guint8 *) bad[i],
             strlen (bad[i]), NULL));
@@ -1018,6 +1022,8 @@ test_metrics_text (Fixture * f, gconstpointer data)
   Peer *b = peer_registered (f);
   g_autofree char *id = setup_call (f, a, b);
   g_autofree char *text = NULL;
+
+  g_assert_nonnull (id);
 
   send_media (a, last_setup (a)->channel, 3);
   wzp_test_wait_until (f->ctx, b->media == 3, WAIT_MS);
