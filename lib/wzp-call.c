@@ -1034,9 +1034,15 @@ wzp_call_start (WzpCall * self, GError ** error)
     bind = wzp_socket_address_parse (self->bind_address, error);
     if (bind == NULL || !wzp_endpoint_bind (self->endpoint, bind, error))
       return FALSE;
-  } else if (!wzp_endpoint_bind_any (self->endpoint, 0,
-          g_socket_address_get_family (relay) == G_SOCKET_FAMILY_IPV6, error)) {
-    return FALSE;
+  } else {
+    g_autoptr (GError) v6_error = NULL;
+    /* Both families, so IPv6 host candidates exist where IPv6 does;
+     * a host without IPv6 still gets its IPv4 socket. */
+    if (!wzp_endpoint_bind_any (self->endpoint, 0, TRUE, &v6_error)) {
+      WZP_DEBUG_OBJECT (self, "no IPv6 socket: %s", v6_error->message);
+      if (!wzp_endpoint_bind_any (self->endpoint, 0, FALSE, error))
+        return FALSE;
+    }
   }
   gather_candidates (self);
 
