@@ -280,6 +280,37 @@ print_results (void)
   GString *s = g_string_new (NULL);
   gboolean first = TRUE;
 
+  guint64 dg_dropped = 0, dg_lost = 0, pto = 0, cwnd_min = G_MAXUINT64;
+  guint64 rtt_max = 0, pkt_rx = 0, dg_rx = 0, pkt_tx = 0, dg_tx = 0;
+
+  for (guint k = 0; !g.udp && k < g.n_clients; k++) {
+    Client *c = &g.pairs[k / 2].c[k % 2];
+    WzpConnection *conn = wzp_signal_client_get_connection (c->sc);
+    WzpConnectionStats cs;
+    if (conn == NULL)
+      continue;
+    wzp_connection_get_stats (conn, &cs);
+    dg_dropped += cs.datagrams_dropped;
+    dg_lost += cs.datagrams_lost;
+    pto += cs.pto_count;
+    cwnd_min = MIN (cwnd_min, cs.cwnd);
+    rtt_max = MAX (rtt_max, cs.rtt_ns);
+    pkt_rx += cs.packets_received;
+    dg_rx += cs.datagrams_received;
+    pkt_tx += cs.packets_sent;
+    dg_tx += cs.datagrams_sent;
+  }
+  if (!g.udp)
+    g_printerr ("wzp-loadgen: clients received %" G_GUINT64_FORMAT
+        " packets for %" G_GUINT64_FORMAT " datagrams (%.2f), sent %"
+        G_GUINT64_FORMAT " packets for %" G_GUINT64_FORMAT
+        " datagrams (%.2f)\n", pkt_rx, dg_rx,
+        dg_rx ? (double) pkt_rx / dg_rx : 0.0, pkt_tx, dg_tx,
+        dg_tx ? (double) pkt_tx / dg_tx : 0.0);
+  g_printerr ("wzp-loadgen: client QUIC stats: datagrams dropped %"
+      G_GUINT64_FORMAT " lost %" G_GUINT64_FORMAT ", pto %" G_GUINT64_FORMAT
+      ", min cwnd %" G_GUINT64_FORMAT ", max srtt %" G_GUINT64_FORMAT " us\n",
+      dg_dropped, dg_lost, pto, cwnd_min, rtt_max / 1000);
   getrusage (RUSAGE_SELF, &ru);
   cpu = (ru.ru_utime.tv_sec - g.ru_start.ru_utime.tv_sec) +
       (ru.ru_stime.tv_sec - g.ru_start.ru_stime.tv_sec) +
