@@ -488,6 +488,7 @@ fill_settings (WzpConnection * self, ngtcp2_settings * settings,
   settings->initial_ts = now (self);
   settings->max_tx_udp_payload_size = WZP_MAX_UDP_PAYLOAD;
   settings->handshake_timeout = params->handshake_timeout_ns;
+  settings->ack_thresh = _wzp_endpoint_ack_threshold (self->endpoint);
   if (params->initial_rtt_ns)
     settings->initial_rtt = params->initial_rtt_ns;
   if (WZP_LOG_ENABLED (wzp_cat_quic, WZP_LOG_TRACE))

@@ -87,6 +87,7 @@ struct _WzpEndpoint
   guint64 handshake_timeout;
   guint max_message_size;
   guint max_connections;
+  guint ack_threshold;
 
   WzpEndpointStats stats;
 };
@@ -112,6 +113,7 @@ enum
   PROP_HANDSHAKE_TIMEOUT,
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_CONNECTIONS,
+  PROP_ACK_THRESHOLD,
   N_PROPS
 };
 
@@ -535,6 +537,12 @@ gsize
 _wzp_endpoint_max_message_size (WzpEndpoint * self)
 {
   return self->max_message_size;
+}
+
+guint
+_wzp_endpoint_ack_threshold (WzpEndpoint * self)
+{
+  return self->ack_threshold;
 }
 
 /* --- receiving -------------------------------------------------------- */
@@ -1114,6 +1122,9 @@ wzp_endpoint_set_property (GObject * object, guint prop_id,
     case PROP_MAX_CONNECTIONS:
       self->max_connections = g_value_get_uint (value);
       break;
+    case PROP_ACK_THRESHOLD:
+      self->ack_threshold = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -1152,6 +1163,9 @@ wzp_endpoint_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_MAX_CONNECTIONS:
       g_value_set_uint (value, self->max_connections);
+      break;
+    case PROP_ACK_THRESHOLD:
+      g_value_set_uint (value, self->ack_threshold);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1257,6 +1271,19 @@ wzp_endpoint_class_init (WzpEndpointClass * klass)
   props[PROP_MAX_CONNECTIONS] = g_param_spec_uint ("max-connections",
       "Max connections", "Open connections at most", 1, G_MAXUINT,
       WZP_DEFAULT_MAX_CONNECTIONS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:ack-threshold:
+   *
+   * Ack-eliciting packets received before a connection acknowledges at
+   * once (ngtcp2's ack_thresh); below it, the ACK rides on the next
+   * packet we send or leaves after the ACK delay (25 ms).  Applies to
+   * connections made after it is set.  A relay, which sends every client
+   * a datagram whenever its peer speaks, sets it higher to spare an
+   * ACK-only packet per two received.
+   */
+  props[PROP_ACK_THRESHOLD] = g_param_spec_uint ("ack-threshold",
+      "ACK threshold", "Packets received before an immediate ACK", 1, 64,
+      WZP_DEFAULT_ACK_THRESHOLD, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
 
   /**
@@ -1302,4 +1329,5 @@ wzp_endpoint_init (WzpEndpoint * self)
   self->handshake_timeout = WZP_DEFAULT_HANDSHAKE_TIMEOUT;
   self->max_message_size = WZP_DEFAULT_MAX_MESSAGE_SIZE;
   self->max_connections = WZP_DEFAULT_MAX_CONNECTIONS;
+  self->ack_threshold = WZP_DEFAULT_ACK_THRESHOLD;
 }

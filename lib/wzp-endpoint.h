@@ -34,6 +34,8 @@ G_BEGIN_DECLS
 #define WZP_DEFAULT_HANDSHAKE_TIMEOUT (10 * WZP_NSEC_PER_SEC)
 #define WZP_DEFAULT_MAX_MESSAGE_SIZE (64 * 1024)
 #define WZP_DEFAULT_MAX_CONNECTIONS 20000
+/* ngtcp2's own default: acknowledge every second ack-eliciting packet. */
+#define WZP_DEFAULT_ACK_THRESHOLD 2
 
 /**
  * WzpConnectParams:
