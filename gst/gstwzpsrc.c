@@ -38,10 +38,8 @@
 #endif
 
 #include <string.h>
-#include <gst/pbutils/pbutils.h>
-#include <gst/tag/tag.h>
-
 #include "gstwzpsrc.h"
+#include "gstwzpcaps.h"
 #include "gstwzpelement.h"
 #include "wzp-jitter.h"
 
@@ -221,24 +219,6 @@ static const GstWzpCallUserFuncs src_funcs = {
  * GstBaseSrc
  */
 
-static GstCaps *
-make_caps (void)
-{
-  GstBuffer *head, *tags;
-  GstTagList *taglist;
-  GstCaps *caps;
-
-  head = gst_codec_utils_opus_create_header (48000, 1, 0, 1, 0, NULL, 0, 0);
-  taglist = gst_tag_list_new_empty ();
-  tags = gst_tag_list_to_vorbiscomment_buffer (taglist,
-      (const guint8 *) "OpusTags", 8, "wzpsrc");
-  caps = gst_codec_utils_opus_create_caps_from_header (head, tags);
-  gst_tag_list_unref (taglist);
-  gst_buffer_unref (head);
-  gst_buffer_unref (tags);
-  return caps;
-}
-
 static gboolean
 gst_wzp_src_start (GstBaseSrc * bsrc)
 {
@@ -264,7 +244,7 @@ gst_wzp_src_start (GstBaseSrc * bsrc)
   g_mutex_unlock (&self->lock);
   self->error_posted = FALSE;
   if (!self->caps)
-    self->caps = make_caps ();
+    self->caps = gst_wzp_opus_caps_new ();
 
   call = gst_wzp_call_object_acquire (&settings, GST_ELEMENT (self),
       &src_funcs, self, &error);

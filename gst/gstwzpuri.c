@@ -171,28 +171,19 @@ gchar *
 gst_wzp_uri_from_properties (GObject * element)
 {
   GObjectClass *klass = G_OBJECT_GET_CLASS (element);
-  gchar *relay = NULL, *host, *colon, *result;
-  guint port = GST_WZP_DEFAULT_PORT;
-  GstUri *uri;
+  gchar *relay = NULL;
+  GString *uri;
+  gchar sep = '?';
   guint i;
 
   g_object_get (element, "relay", &relay, NULL);
   if (!relay)
     return NULL;
 
-  colon = strrchr (relay, ':');
-  if (colon && (relay[0] != '[' || colon[-1] == ']')) {
-    *colon = '\0';
-    port = (guint) g_ascii_strtoull (colon + 1, NULL, 10);
-  }
-  host = relay;
-  if (host[0] == '[') {
-    host++;
-    if (host[strlen (host) - 1] == ']')
-      host[strlen (host) - 1] = '\0';
-  }
-
-  uri = gst_uri_new (GST_WZP_URI_SCHEME, NULL, host, port, NULL, NULL, NULL);
+  /* The relay is HOST:PORT already ([v6]:PORT for IPv6).  Values are
+   * percent-encoded; '/' and ':' are fine in a query and stay readable. */
+  uri = g_string_new (GST_WZP_URI_SCHEME "://");
+  g_string_append (uri, relay);
   for (i = 0; uri_keys[i]; i++) {
     GParamSpec *pspec = g_object_class_find_property (klass, uri_keys[i]);
     GValue v = G_VALUE_INIT;
@@ -204,14 +195,15 @@ gst_wzp_uri_from_properties (GObject * element)
     if (!g_param_value_defaults (pspec, &v)) {
       gchar *text = value_to_string (&v);
 
-      if (text)
-        gst_uri_set_query_value (uri, uri_keys[i], text);
+      if (text) {
+        g_string_append_printf (uri, "%c%s=", sep, uri_keys[i]);
+        g_string_append_uri_escaped (uri, text, "/:", FALSE);
+        sep = '&';
+      }
       g_free (text);
     }
     g_value_unset (&v);
   }
-  result = gst_uri_to_string (uri);
-  gst_uri_unref (uri);
   g_free (relay);
-  return result;
+  return g_string_free (uri, FALSE);
 }
