@@ -72,13 +72,6 @@ wzp_call_state_to_string (WzpCallState state)
   return (guint) state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
-const char *
-wzp_path_kind_to_string (WzpPathKind path)
-{
-  static const char *names[] = { "none", "relay", "direct" };
-  return (guint) path < G_N_ELEMENTS (names) ? names[path] : "unknown";
-}
-
 WzpCall *
 wzp_call_new (GMainContext * context, WzpIdentity * identity, const char *relay)
 {

@@ -25,6 +25,7 @@
 #include "wzp-version.h"
 #include "wzp-identity.h"
 #include "wzp-clock.h"
+#include "wzp-path.h"
 
 G_BEGIN_DECLS
 
@@ -68,19 +69,8 @@ typedef enum
   WZP_CALL_STATE_FAILED,        /* ended by an error (see the signal's GError) */
 } WzpCallState;
 
-typedef enum
-{
-  WZP_PATH_NONE,
-  WZP_PATH_RELAY,
-  WZP_PATH_DIRECT,
-} WzpPathKind;
-
-typedef enum
-{
-  WZP_PATH_POLICY_AUTO,         /* relay first, direct when both agree */
-  WZP_PATH_POLICY_DIRECT_ONLY,  /* no media until a direct path exists */
-  WZP_PATH_POLICY_RELAY_ONLY,   /* never try a direct path */
-} WzpPathPolicy;
+/* WzpPathKind and WzpPathPolicy (with their GTypes and to_string) live in
+ * wzp-path.h, with the path manager that decides them. */
 
 typedef enum
 {
@@ -90,16 +80,11 @@ typedef enum
 } WzpAnswerPolicy;
 
 WZP_API GType wzp_call_state_get_type (void);
-WZP_API GType wzp_path_kind_get_type (void);
-WZP_API GType wzp_path_policy_get_type (void);
 WZP_API GType wzp_answer_policy_get_type (void);
 #define WZP_TYPE_CALL_STATE (wzp_call_state_get_type ())
-#define WZP_TYPE_PATH_KIND (wzp_path_kind_get_type ())
-#define WZP_TYPE_PATH_POLICY (wzp_path_policy_get_type ())
 #define WZP_TYPE_ANSWER_POLICY (wzp_answer_policy_get_type ())
 
 WZP_API const char *wzp_call_state_to_string (WzpCallState state);
-WZP_API const char *wzp_path_kind_to_string (WzpPathKind path);
 
 /**
  * WzpCallFrame:

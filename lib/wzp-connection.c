@@ -24,6 +24,8 @@
 /* Media is real-time: if congestion control holds datagrams back for long
  * enough that more than this many pile up, the oldest are worthless. */
 #define DATAGRAM_QUEUE_MAX 64
+/* Received datagrams held until a handler is set. */
+#define EARLY_DATAGRAMS 64
 /* We accept DATAGRAM frames up to the largest UDP payload; what we send is
  * limited by the path (wzp_connection_get_max_datagram_size). */
 #define MAX_DATAGRAM_FRAME_SIZE 65535
@@ -108,6 +110,10 @@ struct _WzpConnection
   GQueue datagrams;
   guint64 next_datagram_id;
   WzpDatagramFunc datagram_func;
+  /* Datagrams that arrive before anyone set a handler: a client's first
+   * datagrams share a packet with its Finished, before the server side
+   * has even announced the connection.  Bounded; see EARLY_DATAGRAMS. */
+  GQueue early_datagrams;
   gpointer datagram_data;
   GDestroyNotify datagram_notify;
 
@@ -341,6 +347,10 @@ recv_datagram_cb (ngtcp2_conn * conn, uint32_t flags, const uint8_t * data,
   self->stats.datagrams_received++;
   if (self->datagram_func)
     self->datagram_func (self, data, datalen, self->datagram_data);
+  else if (self->early_datagrams.length < EARLY_DATAGRAMS)
+    g_queue_push_tail (&self->early_datagrams, g_bytes_new (data, datalen));
+  else
+    self->stats.datagrams_dropped++;
   return 0;
 }
 
@@ -1152,6 +1162,13 @@ wzp_connection_set_datagram_handler (WzpConnection * self,
   self->datagram_func = func;
   self->datagram_data = user_data;
   self->datagram_notify = notify;
+  /* Not inside ngtcp2 here, so delivering now is safe. */
+  while (func && self->early_datagrams.length > 0) {
+    g_autoptr (GBytes) b = g_queue_pop_head (&self->early_datagrams);
+    gsize len;
+    const guint8 *data = g_bytes_get_data (b, &len);
+    func (self, data, len, user_data);
+  }
 }
 
 /**
@@ -1348,6 +1365,7 @@ wzp_connection_finalize (GObject * object)
   if (self->datagram_notify)
     self->datagram_notify (self->datagram_data);
   g_queue_clear_full (&self->datagrams, g_free);
+  g_queue_clear_full (&self->early_datagrams, (GDestroyNotify) g_bytes_unref);
   while ((e = g_queue_pop_head (&self->events))) {
     g_clear_pointer (&e->bytes, g_bytes_unref);
     g_free (e);

@@ -284,6 +284,38 @@ test_datagrams_echo (Fixture * f, gconstpointer data)
   g_free (s.seen);
 }
 
+static void
+send_twenty (WzpConnection * client, gpointer user_data)
+{
+  for (guint32 seq = 0; seq < 20; seq++) {
+    guint8 buf[100] = { 0 };
+    memcpy (buf, &seq, 4);
+    for (guint i = 4; i < sizeof buf; i++)
+      buf[i] = (guint8) (seq + i);
+    g_assert_true (wzp_connection_send_datagram (client, buf, sizeof buf));
+  }
+}
+
+/* Datagrams sent the moment the client is connected leave with its
+ * Finished, before the server has announced the connection: none may be
+ * lost. */
+static void
+test_early_datagrams (Fixture * f, gconstpointer data)
+{
+  g_autoptr (WzpConnection) client = NULL;
+  EchoState s = { 0 };
+
+  s.seen = g_malloc0 (10000);
+  g_signal_connect (f->server, "incoming-connection",
+      G_CALLBACK (on_server_incoming_echo), NULL);
+  client = dial (f, f->client, f->server, NULL);
+  wzp_connection_set_datagram_handler (client, count_echo, &s, NULL);
+  g_signal_connect (client, "connected", G_CALLBACK (send_twenty), NULL);
+  wzp_test_wait_until (f->ctx, s.received == 20, WAIT_MS);
+  g_assert_cmpuint (s.duplicates, ==, 0);
+  g_free (s.seen);
+}
+
 /* --- one endpoint dials and accepts ----------------------------------- */
 
 static void
@@ -844,6 +876,7 @@ main (int argc, char **argv)
       fixture_teardown)
   ADD ("handshake-and-messages", test_handshake_and_messages, NULL);
   ADD ("datagrams-echo-10000", test_datagrams_echo, NULL);
+  ADD ("early-datagrams", test_early_datagrams, NULL);
   ADD ("dial-and-accept-same-socket", test_dial_and_accept_same_socket, NULL);
   ADD ("hundred-connections", test_hundred_connections, NULL);
   ADD ("idle-timeout", test_idle_timeout, test_clock);

@@ -1,0 +1,164 @@
+/* wzp-call-offer.c — build and verify offers and answers */
+#include "config.h"
+
+#include "wzp-call-offer.h"
+#include "wzp-call.h"
+#include "wzp-log.h"
+
+#include <string.h>
+
+#define WZP_CAT_DEFAULT wzp_cat_call
+#define MAX_CANDIDATES 16
+
+static GBytes *
+signed_bytes (const guint8 *call_id, const char *caller_fp,
+    const char *callee_fp, const guint8 *caller_eph, const guint8 *callee_eph)
+{
+  GByteArray *b = g_byte_array_new ();
+  static const char offer_tag[] = "wzp-offer-v1";
+  static const char answer_tag[] = "wzp-answer-v1";
+
+  /* The tags include their NUL, so one can never be a prefix of the other. */
+  if (callee_eph == NULL)
+    g_byte_array_append (b, (const guint8 *) offer_tag, sizeof offer_tag);
+  else
+    g_byte_array_append (b, (const guint8 *) answer_tag, sizeof answer_tag);
+  g_byte_array_append (b, call_id, WZP_CALL_ID_LEN);
+  g_byte_array_append (b, (const guint8 *) caller_fp, strlen (caller_fp));
+  g_byte_array_append (b, (const guint8 *) callee_fp, strlen (callee_fp));
+  g_byte_array_append (b, caller_eph, WZP_EPH_KEY_LEN);
+  if (callee_eph)
+    g_byte_array_append (b, callee_eph, WZP_EPH_KEY_LEN);
+  return g_byte_array_free_to_bytes (b);
+}
+
+JsonObject *
+_wzp_offer_build (WzpIdentity * me, const guint8 *call_id,
+    const char *caller_fp, const char *callee_fp, const guint8 *my_eph,
+    const guint8 *caller_eph, GPtrArray * candidates, const char *nat)
+{
+  JsonObject *o = json_object_new ();
+  JsonArray *cands = json_array_new ();
+  guint8 sig[WZP_SIGNATURE_LEN];
+  g_autoptr (GBytes) msg = NULL;
+  gsize len;
+  const guint8 *data;
+  g_autofree char *eph_b64 = g_base64_encode (my_eph, WZP_EPH_KEY_LEN);
+  g_autofree char *sig_b64 = NULL;
+
+  if (caller_eph == NULL)
+    msg = signed_bytes (call_id, caller_fp, callee_fp, my_eph, NULL);
+  else
+    msg = signed_bytes (call_id, caller_fp, callee_fp, caller_eph, my_eph);
+  data = g_bytes_get_data (msg, &len);
+  wzp_identity_sign (me, data, len, sig);
+  sig_b64 = g_base64_encode (sig, sizeof sig);
+
+  json_object_set_string_member (o, "eph", eph_b64);
+  json_object_set_string_member (o, "sig", sig_b64);
+  for (guint i = 0; candidates && i < candidates->len && i < MAX_CANDIDATES;
+      i++)
+    json_array_add_string_element (cands, g_ptr_array_index (candidates, i));
+  json_object_set_array_member (o, "candidates", cands);
+  json_object_set_string_member (o, "nat", nat ? nat : "unknown");
+  return o;
+}
+
+static gboolean
+get_b64 (JsonObject * o, const char *name, guint8 *out, gsize want,
+    GError ** error)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  const char *s;
+  g_autofree guint8 *raw = NULL;
+  gsize len = 0;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
+      json_node_get_value_type (n) != G_TYPE_STRING) {
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
+        "peer's offer has no string field '%s'", name);
+    return FALSE;
+  }
+  s = json_node_get_string (n);
+  if (strlen (s) > 4 * ((want + 2) / 3)) {
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
+        "peer's offer field '%s' is too long", name);
+    return FALSE;
+  }
+  raw = g_base64_decode (s, &len);
+  if (len != want) {
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
+        "peer's offer field '%s' is %" G_GSIZE_FORMAT " bytes, not %"
+        G_GSIZE_FORMAT, name, len, want);
+    return FALSE;
+  }
+  memcpy (out, raw, want);
+  return TRUE;
+}
+
+gboolean
+_wzp_offer_parse (JsonObject * o, const guint8 *call_id,
+    const char *caller_fp, const char *callee_fp,
+    const guint8 *signer_public_key, const guint8 *caller_eph,
+    WzpOfferInfo * out, GError ** error)
+{
+  guint8 sig[WZP_SIGNATURE_LEN];
+  g_autoptr (GBytes) msg = NULL;
+  g_autoptr (GError) local = NULL;
+  const guint8 *data;
+  gsize len;
+  JsonNode *n;
+
+  memset (out, 0, sizeof *out);
+  if (o == NULL) {
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
+        "peer sent no offer");
+    return FALSE;
+  }
+  if (!get_b64 (o, "eph", out->eph, WZP_EPH_KEY_LEN, error) ||
+      !get_b64 (o, "sig", sig, sizeof sig, error))
+    return FALSE;
+  if (caller_eph == NULL)
+    msg = signed_bytes (call_id, caller_fp, callee_fp, out->eph, NULL);
+  else
+    msg = signed_bytes (call_id, caller_fp, callee_fp, caller_eph, out->eph);
+  data = g_bytes_get_data (msg, &len);
+  if (!wzp_identity_verify (signer_public_key, data, len, sig, sizeof sig,
+          &local)) {
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
+        "peer's %s is not signed by its identity: %s",
+        caller_eph ? "answer" : "offer", local->message);
+    return FALSE;
+  }
+
+  out->candidates = g_ptr_array_new_with_free_func (g_free);
+  n = json_object_get_member (o, "candidates");
+  if (n && JSON_NODE_HOLDS_ARRAY (n)) {
+    JsonArray *a = json_node_get_array (n);
+    for (guint i = 0; i < json_array_get_length (a) && i < MAX_CANDIDATES;
+        i++) {
+      JsonNode *c = json_array_get_element (a, i);
+      if (JSON_NODE_HOLDS_VALUE (c) &&
+          json_node_get_value_type (c) == G_TYPE_STRING &&
+          strlen (json_node_get_string (c)) < 64)
+        g_ptr_array_add (out->candidates,
+            g_strdup (json_node_get_string (c)));
+    }
+  }
+  n = json_object_get_member (o, "nat");
+  if (n && JSON_NODE_HOLDS_VALUE (n) &&
+      json_node_get_value_type (n) == G_TYPE_STRING &&
+      (g_str_equal (json_node_get_string (n), "eim") ||
+          g_str_equal (json_node_get_string (n), "edm")))
+    out->nat = g_strdup (json_node_get_string (n));
+  else
+    out->nat = g_strdup ("unknown");
+  return TRUE;
+}
+
+void
+_wzp_offer_info_clear (WzpOfferInfo * info)
+{
+  g_clear_pointer (&info->candidates, g_ptr_array_unref);
+  g_clear_pointer (&info->nat, g_free);
+}

@@ -1,0 +1,155 @@
+/* wzp — relay internals shared by wzp-relay*.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "wzp-relay.h"
+#include "wzp-message.h"
+#include "wzp-address.h"
+
+G_BEGIN_DECLS
+
+/* One signaling connection. */
+typedef struct
+{
+  WzpRelay *relay;
+  WzpConnection *conn;
+  char *fp;                     /* proven by the TLS client certificate */
+  guint8 public_key[WZP_PUBLIC_KEY_LEN];
+  guint8 challenge[WZP_CHALLENGE_LEN];
+  char observed[WZP_ADDR_STRLEN];
+  gboolean registered;          /* the current registration of fp */
+  gboolean superseded;
+  gboolean refused;
+  gulong message_id;
+  gulong too_large_id;
+  gulong closed_id;
+} RelayClient;
+
+typedef enum
+{
+  CHANNEL_CALL,
+  CHANNEL_ROOM,
+} ChannelKind;
+
+/* First member of RelayCall and RelayRoom: what a media channel id
+ * names. */
+typedef struct
+{
+  ChannelKind kind;
+  guint32 id;
+} RelayChannel;
+
+typedef enum
+{
+  CALL_RINGING,
+  CALL_ACTIVE,
+} CallState;
+
+typedef struct
+{
+  RelayChannel channel;
+  WzpRelay *relay;
+  char *id;
+  char *caller;
+  char *callee;
+  guint8 caller_key[WZP_PUBLIC_KEY_LEN];
+  guint8 callee_key[WZP_PUBLIC_KEY_LEN];
+  JsonObject *offer;
+  JsonObject *answer;
+  CallState state;
+  GSource *ring_timer;
+  GSource *setup_timer;
+  char *pending_to;
+  GBytes *pending_setup;
+} RelayCall;
+
+typedef struct
+{
+  char *fp;
+  guint8 public_key[WZP_PUBLIC_KEY_LEN];
+  JsonObject *key_blob;
+} RoomMember;
+
+typedef struct
+{
+  RelayChannel channel;
+  char *name;
+  GHashTable *members;          /* fp -> RoomMember */
+} RelayRoom;
+
+struct _WzpRelay
+{
+  GObject parent;
+
+  GMainContext *context;
+  WzpIdentity *identity;
+  WzpClock *clock;
+  char *listen_address;
+  char *probe_address;
+  char *metrics_address;
+  guint64 ring_timeout_ns;
+  guint max_registrations;
+  guint max_room_members;
+
+  gboolean started;
+  WzpEndpoint *endpoint;
+  WzpEndpoint *probe_endpoint;
+  gpointer metrics_server;      /* SoupServer */
+  GSocketAddress *metrics_bound;
+
+  GHashTable *clients;          /* WzpConnection -> RelayClient (owned) */
+  GHashTable *registrations;    /* fp -> RelayClient (current) */
+  GHashTable *calls;            /* call id -> RelayCall (owned) */
+  GHashTable *fp_calls;         /* fp -> RelayCall */
+  GHashTable *channels;         /* channel id -> RelayChannel */
+  GHashTable *rooms;            /* name -> RelayRoom (owned) */
+  GHashTable *probes;           /* token hex -> ProbeEntry */
+  GHashTable *raw_seen;         /* token hex -> ProbeEntry */
+  GHashTable *error_counts;     /* code -> guint64 * */
+
+  WzpRelayStats stats;
+};
+
+/* wzp-relay.c */
+void _wzp_relay_send (WzpRelay * self, RelayClient * client,
+    JsonObject * msg);
+gboolean _wzp_relay_send_to (WzpRelay * self, const char *fp,
+    JsonObject * msg);
+void _wzp_relay_send_error (WzpRelay * self, RelayClient * client,
+    const char *code, const char *message, JsonObject * request);
+RelayClient *_wzp_relay_lookup (WzpRelay * self, const char *fp);
+guint32 _wzp_relay_allocate_channel (WzpRelay * self, RelayChannel * owner);
+
+/* wzp-relay-calls.c */
+void _wzp_relay_handle_call (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_answer (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_reject (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
+void _wzp_relay_call_free (RelayCall * call);
+void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
+    const guint8 * data, gsize len);
+
+/* wzp-relay-rooms.c */
+void _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_leave_room (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_room_message (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_rooms_peer_gone (WzpRelay * self, const char *fp);
+void _wzp_relay_room_free (RelayRoom * room);
+void _wzp_relay_forward_room_media (WzpRelay * self, RelayClient * c,
+    RelayRoom * room, const guint8 * data, gsize len);
+
+/* wzp-relay-metrics.c */
+gboolean _wzp_relay_metrics_start (WzpRelay * self, GError ** error);
+void _wzp_relay_metrics_stop (WzpRelay * self);
+
+G_END_DECLS

@@ -1,0 +1,993 @@
+/* wzp — the relay: object, connections, registration and NAT probes
+ *
+ * Calls are in wzp-relay-calls.c, rooms in wzp-relay-rooms.c, metrics in
+ * wzp-relay-metrics.c.
+ *
+ * Ownership rules that fix the original's bugs:
+ * - a connection may register only the identity its TLS client
+ *   certificate proves, and must sign the relay's fresh challenge with it;
+ * - registrations map a fingerprint to ONE connection; a newer one
+ *   supersedes the older, and a closing connection removes the
+ *   registration only if it is still that connection's;
+ * - calls and room memberships belong to fingerprints, so they survive a
+ *   reconnect and end only when the current registration goes away.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "wzp-relay-private.h"
+#include "wzp-log.h"
+#include "wzp-random.h"
+
+#include <string.h>
+
+#define WZP_CAT_DEFAULT wzp_cat_relay
+
+/* Pending probe tokens and unclaimed probe packets live this long. */
+#define PROBE_LIFETIME (10 * WZP_NSEC_PER_SEC)
+#define MAX_PROBES 4096
+
+typedef struct
+{
+  char *fp;                     /* probes: who asked */
+  char observed[WZP_ADDR_STRLEN];       /* raw_seen: where it came from */
+  guint64 deadline;
+} ProbeEntry;
+
+enum
+{
+  PROP_0,
+  PROP_CONTEXT,
+  PROP_IDENTITY,
+  PROP_CLOCK,
+  PROP_LISTEN_ADDRESS,
+  PROP_PROBE_ADDRESS,
+  PROP_METRICS_ADDRESS,
+  PROP_RING_TIMEOUT,
+  PROP_MAX_REGISTRATIONS,
+  PROP_MAX_ROOM_MEMBERS,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+G_DEFINE_TYPE (WzpRelay, wzp_relay, G_TYPE_OBJECT);
+
+GQuark
+wzp_relay_error_quark (void)
+{
+  static GQuark q;
+
+  if (G_UNLIKELY (q == 0))
+    q = g_quark_from_static_string ("wzp-relay-error-quark");
+  return q;
+}
+
+static void
+probe_entry_free (gpointer p)
+{
+  ProbeEntry *e = p;
+
+  g_free (e->fp);
+  g_free (e);
+}
+
+/* --- sending ---------------------------------------------------------- */
+
+void
+_wzp_relay_send (WzpRelay * self, RelayClient * client, JsonObject * msg)
+{
+  g_autoptr (GBytes) bytes = wzp_message_to_bytes (msg);
+  g_autoptr (GError) error = NULL;
+
+  WZP_LOG_OBJECT (self, "-> %s: %.*s", client->fp,
+      (int) MIN (g_bytes_get_size (bytes), 200),
+      (const char *) g_bytes_get_data (bytes, NULL));
+  if (!wzp_connection_send_message (client->conn, g_bytes_get_data (bytes,
+              NULL), g_bytes_get_size (bytes), &error))
+    WZP_DEBUG_OBJECT (self, "cannot send to %s: %s", client->fp,
+        error->message);
+  json_object_unref (msg);
+}
+
+RelayClient *
+_wzp_relay_lookup (WzpRelay * self, const char *fp)
+{
+  return g_hash_table_lookup (self->registrations, fp);
+}
+
+/* Sends to the current registration of @fp; consumes @msg. */
+gboolean
+_wzp_relay_send_to (WzpRelay * self, const char *fp, JsonObject * msg)
+{
+  RelayClient *c = _wzp_relay_lookup (self, fp);
+
+  if (c == NULL) {
+    json_object_unref (msg);
+    return FALSE;
+  }
+  _wzp_relay_send (self, c, msg);
+  return TRUE;
+}
+
+static void
+count_error (WzpRelay * self, const char *code)
+{
+  guint64 *n = g_hash_table_lookup (self->error_counts, code);
+
+  if (n == NULL) {
+    n = g_new0 (guint64, 1);
+    g_hash_table_insert (self->error_counts, g_strdup (code), n);
+  }
+  (*n)++;
+  self->stats.errors_total++;
+}
+
+/**
+ * _wzp_relay_send_error:
+ * @request: (nullable): the message this answers (for its "req")
+ */
+void
+_wzp_relay_send_error (WzpRelay * self, RelayClient * client,
+    const char *code, const char *message, JsonObject * request)
+{
+  guint32 req;
+  gint64 re = -1;
+
+  if (request && wzp_message_get_req (request, &req))
+    re = req;
+  count_error (self, code);
+  WZP_INFO_OBJECT (self, "error to %s (%s): %s: %s", client->fp,
+      client->observed, code, message);
+  _wzp_relay_send (self, client, wzp_message_new_error (code, message, re));
+}
+
+guint64
+wzp_relay_get_error_count (WzpRelay * self, const char *code)
+{
+  guint64 *n = g_hash_table_lookup (self->error_counts, code);
+
+  return n ? *n : 0;
+}
+
+guint32
+_wzp_relay_allocate_channel (WzpRelay * self, RelayChannel * owner)
+{
+  guint32 id;
+
+  do {
+    id = wzp_random_u32 ();
+  } while (id == 0
+      || g_hash_table_contains (self->channels, GUINT_TO_POINTER (id)));
+  owner->id = id;
+  g_hash_table_insert (self->channels, GUINT_TO_POINTER (id), owner);
+  return id;
+}
+
+/* --- closing a connection after its last message went out ------------- */
+
+typedef struct
+{
+  WzpConnection *conn;
+  guint64 code;
+  const char *reason;
+} LaterClose;
+
+static gboolean
+close_later_cb (gpointer data)
+{
+  LaterClose *l = data;
+
+  wzp_connection_close (l->conn, l->code, l->reason);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+later_close_free (gpointer data)
+{
+  LaterClose *l = data;
+
+  g_object_unref (l->conn);
+  g_free (l);
+}
+
+/* Messages are flushed by the endpoint at default priority; close at a
+ * lower one so the error message leaves before CONNECTION_CLOSE. */
+static void
+close_later (WzpRelay * self, WzpConnection * conn, guint64 code,
+    const char *reason)
+{
+  LaterClose *l = g_new0 (LaterClose, 1);
+  GSource *s = g_idle_source_new ();
+
+  l->conn = g_object_ref (conn);
+  l->code = code;
+  l->reason = reason;
+  g_source_set_priority (s, G_PRIORITY_LOW);
+  g_source_set_callback (s, close_later_cb, l, later_close_free);
+  g_source_attach (s, self->context);
+  g_source_unref (s);
+}
+
+/* --- registration ----------------------------------------------------- */
+
+static void
+unregister (WzpRelay * self, RelayClient * c)
+{
+  if (!c->registered)
+    return;
+  c->registered = FALSE;
+  if (g_hash_table_lookup (self->registrations, c->fp) != c)
+    return;
+  g_hash_table_remove (self->registrations, c->fp);
+  self->stats.registrations = g_hash_table_size (self->registrations);
+  WZP_INFO_OBJECT (self, "%s unregistered (%s)", c->fp, c->observed);
+  /* Only the current registration's end ends the fingerprint's calls. */
+  _wzp_relay_calls_peer_gone (self, c->fp);
+  _wzp_relay_rooms_peer_gone (self, c->fp);
+}
+
+static void
+handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
+{
+  g_autoptr (GBytes) pk = NULL;
+  g_autoptr (GBytes) sig = NULL;
+  g_autoptr (GBytes) signed_data = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *key_fp = NULL;
+  RelayClient *old;
+  guint32 req;
+
+  if (!wzp_message_get_bytes (msg, "public_key", TRUE, WZP_PUBLIC_KEY_LEN,
+          WZP_PUBLIC_KEY_LEN, &pk, &error) ||
+      !wzp_message_get_bytes (msg, "signature", TRUE, WZP_SIGNATURE_LEN,
+          WZP_SIGNATURE_LEN, &sig, &error)) {
+    _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  key_fp = wzp_fingerprint_from_public_key (g_bytes_get_data (pk, NULL));
+  if (!wzp_fingerprint_equal (key_fp, c->fp)) {
+    g_autofree char *text = g_strdup_printf ("key %s is not the identity "
+        "%s this connection proved in TLS", key_fp, c->fp);
+    self->stats.registrations_refused++;
+    _wzp_relay_send_error (self, c, "identity-mismatch", text, msg);
+    c->refused = TRUE;
+    close_later (self, c->conn, WZP_CLOSE_REFUSED, "identity-mismatch");
+    return;
+  }
+  signed_data = wzp_register_signed_data (c->challenge,
+      g_bytes_get_data (pk, NULL));
+  if (!wzp_identity_verify (g_bytes_get_data (pk, NULL),
+          g_bytes_get_data (signed_data, NULL),
+          g_bytes_get_size (signed_data), g_bytes_get_data (sig, NULL),
+          g_bytes_get_size (sig), &error)) {
+    self->stats.registrations_refused++;
+    _wzp_relay_send_error (self, c, "bad-signature",
+        "the signature over the challenge does not verify", msg);
+    c->refused = TRUE;
+    close_later (self, c->conn, WZP_CLOSE_REFUSED, "bad-signature");
+    return;
+  }
+
+  old = g_hash_table_lookup (self->registrations, c->fp);
+  if (old == NULL &&
+      g_hash_table_size (self->registrations) >= self->max_registrations) {
+    _wzp_relay_send_error (self, c, "too-many",
+        "the relay has too many registrations", msg);
+    return;
+  }
+  if (old && old != c) {
+    WZP_INFO_OBJECT (self, "%s: new connection from %s supersedes %s", c->fp,
+        c->observed, old->observed);
+    old->registered = FALSE;
+    old->superseded = TRUE;
+    self->stats.registrations_superseded++;
+    _wzp_relay_send_error (self, old, "superseded",
+        "this identity registered again from another connection", NULL);
+    close_later (self, old->conn, WZP_CLOSE_SUPERSEDED, "superseded");
+  }
+  if (old != c) {
+    g_hash_table_insert (self->registrations, c->fp, c);
+    self->stats.registrations_total++;
+    WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
+  }
+  c->registered = TRUE;
+  self->stats.registrations = g_hash_table_size (self->registrations);
+  {
+    JsonObject *reply = wzp_message_new_registered (c->fp, c->observed);
+    if (wzp_message_get_req (msg, &req))
+      wzp_message_set_re (reply, req);
+    _wzp_relay_send (self, c, reply);
+  }
+}
+
+/* --- reflect and NAT probes ------------------------------------------- */
+
+static void
+handle_reflect (WzpRelay * self, RelayClient * c, JsonObject * msg)
+{
+  JsonObject *reply = wzp_message_new_reflected (c->observed);
+  guint32 req;
+
+  if (wzp_message_get_req (msg, &req))
+    wzp_message_set_re (reply, req);
+  _wzp_relay_send (self, c, reply);
+}
+
+static void
+expire_probes (WzpRelay * self, GHashTable * table)
+{
+  GHashTableIter it;
+  gpointer value;
+  guint64 now = wzp_clock_get_time (self->clock);
+
+  g_hash_table_iter_init (&it, table);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    ProbeEntry *e = value;
+    if (e->deadline <= now)
+      g_hash_table_iter_remove (&it);
+  }
+}
+
+static void
+send_probe_result (WzpRelay * self, RelayClient * c, const char *token_hex,
+    const char *observed)
+{
+  guint8 token[WZP_PROBE_TOKEN_LEN];
+
+  for (guint i = 0; i < WZP_PROBE_TOKEN_LEN; i++)
+    token[i] = (g_ascii_xdigit_value (token_hex[2 * i]) << 4) |
+        g_ascii_xdigit_value (token_hex[2 * i + 1]);
+  self->stats.probes_answered++;
+  WZP_DEBUG_OBJECT (self, "probe from %s: seen at %s (signaling from %s)",
+      c->fp, observed, c->observed);
+  _wzp_relay_send (self, c, wzp_message_new_probe_result (token, observed));
+}
+
+static char *
+token_hex (const guint8 * token)
+{
+  char *s = g_malloc (2 * WZP_PROBE_TOKEN_LEN + 1);
+
+  for (guint i = 0; i < WZP_PROBE_TOKEN_LEN; i++)
+    g_snprintf (s + 2 * i, 3, "%02x", token[i]);
+  return s;
+}
+
+static void
+handle_probe_request (WzpRelay * self, RelayClient * c, JsonObject * msg)
+{
+  g_autoptr (GBytes) token = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *hex = NULL;
+  ProbeEntry *seen, *e;
+
+  if (!wzp_message_get_bytes (msg, "token", TRUE, WZP_PROBE_TOKEN_LEN,
+          WZP_PROBE_TOKEN_LEN, &token, &error)) {
+    _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  if (self->probe_endpoint == NULL) {
+    _wzp_relay_send_error (self, c, "no-probe",
+        "this relay has no probe address", msg);
+    return;
+  }
+  expire_probes (self, self->probes);
+  expire_probes (self, self->raw_seen);
+  hex = token_hex (g_bytes_get_data (token, NULL));
+  /* The raw packet may have overtaken the request. */
+  seen = g_hash_table_lookup (self->raw_seen, hex);
+  if (seen) {
+    send_probe_result (self, c, hex, seen->observed);
+    g_hash_table_remove (self->raw_seen, hex);
+    return;
+  }
+  if (g_hash_table_size (self->probes) >= MAX_PROBES) {
+    _wzp_relay_send_error (self, c, "too-many", "too many probes pending", msg);
+    return;
+  }
+  e = g_new0 (ProbeEntry, 1);
+  e->fp = g_strdup (c->fp);
+  e->deadline = wzp_clock_get_time (self->clock) + PROBE_LIFETIME;
+  g_hash_table_replace (self->probes, g_steal_pointer (&hex), e);
+}
+
+static void
+on_probe_packet (WzpEndpoint * ep, const WzpAddr * from, const guint8 * data,
+    gsize len, gpointer user_data)
+{
+  WzpRelay *self = user_data;
+  g_autofree char *hex = NULL;
+  char observed[WZP_ADDR_STRLEN];
+  ProbeEntry *e;
+
+  if (len != WZP_PROBE_PACKET_LEN || data[0] != WZP_PROBE_PACKET_TYPE)
+    return;
+  hex = token_hex (data + 1);
+  wzp_addr_to_string (from, observed);
+  e = g_hash_table_lookup (self->probes, hex);
+  if (e) {
+    RelayClient *c = _wzp_relay_lookup (self, e->fp);
+    if (c)
+      send_probe_result (self, c, hex, observed);
+    g_hash_table_remove (self->probes, hex);
+    return;
+  }
+  /* Unclaimed (it overtook its request, or is a retry): remember briefly. */
+  if (g_hash_table_size (self->raw_seen) >= MAX_PROBES)
+    expire_probes (self, self->raw_seen);
+  if (g_hash_table_size (self->raw_seen) >= MAX_PROBES)
+    return;
+  e = g_new0 (ProbeEntry, 1);
+  memcpy (e->observed, observed, sizeof observed);
+  e->deadline = wzp_clock_get_time (self->clock) + PROBE_LIFETIME;
+  g_hash_table_replace (self->raw_seen, g_steal_pointer (&hex), e);
+}
+
+/* --- dispatch --------------------------------------------------------- */
+
+static const char *
+parse_error_code (const GError * error)
+{
+  if (g_error_matches (error, WZP_MESSAGE_ERROR, WZP_MESSAGE_ERROR_TOO_LARGE))
+    return "too-large";
+  if (g_error_matches (error, WZP_MESSAGE_ERROR,
+          WZP_MESSAGE_ERROR_UNKNOWN_TYPE))
+    return "unknown-type";
+  if (g_error_matches (error, WZP_MESSAGE_ERROR, WZP_MESSAGE_ERROR_VERSION))
+    return "bad-version";
+  return "bad-message";
+}
+
+static void
+on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
+{
+  RelayClient *c = user_data;
+  WzpRelay *self = c->relay;
+  g_autoptr (JsonObject) msg = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpMessageType type;
+
+  self->stats.messages_received++;
+  if (c->superseded || c->refused)
+    return;
+  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes), &type, &error);
+  if (msg == NULL) {
+    _wzp_relay_send_error (self, c, parse_error_code (error), error->message,
+        NULL);
+    return;
+  }
+  WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
+  if (type != WZP_MSG_REGISTER && !c->registered) {
+    _wzp_relay_send_error (self, c, "not-registered",
+        "register first; only 'register' is allowed before", msg);
+    return;
+  }
+  switch (type) {
+    case WZP_MSG_REGISTER:
+      handle_register (self, c, msg);
+      break;
+    case WZP_MSG_REFLECT:
+      handle_reflect (self, c, msg);
+      break;
+    case WZP_MSG_PROBE_REQUEST:
+      handle_probe_request (self, c, msg);
+      break;
+    case WZP_MSG_CALL:
+      _wzp_relay_handle_call (self, c, msg);
+      break;
+    case WZP_MSG_ANSWER:
+      _wzp_relay_handle_answer (self, c, msg);
+      break;
+    case WZP_MSG_REJECT:
+      _wzp_relay_handle_reject (self, c, msg);
+      break;
+    case WZP_MSG_HANGUP:
+      _wzp_relay_handle_hangup (self, c, msg);
+      break;
+    case WZP_MSG_JOIN_ROOM:
+      _wzp_relay_handle_join_room (self, c, msg);
+      break;
+    case WZP_MSG_LEAVE_ROOM:
+      _wzp_relay_handle_leave_room (self, c, msg);
+      break;
+    case WZP_MSG_ROOM_MESSAGE:
+      _wzp_relay_handle_room_message (self, c, msg);
+      break;
+    default:{
+      g_autofree char *text = g_strdup_printf ("'%s' is not a client request",
+          wzp_message_type_to_string (type));
+      _wzp_relay_send_error (self, c, "unexpected-type", text, msg);
+      break;
+    }
+  }
+}
+
+static void
+on_message_too_large (WzpConnection * conn, guint64 size, gpointer user_data)
+{
+  RelayClient *c = user_data;
+  g_autofree char *text = g_strdup_printf ("message of %" G_GUINT64_FORMAT
+      " bytes exceeds the %d byte limit", size, WZP_MESSAGE_MAX_SIZE);
+
+  _wzp_relay_send_error (c->relay, c, "too-large", text, NULL);
+}
+
+static void
+on_datagram (WzpConnection * conn, const guint8 * data, gsize len,
+    gpointer user_data)
+{
+  RelayClient *c = user_data;
+
+  _wzp_relay_forward_media (c->relay, c, data, len);
+}
+
+static void
+client_free (gpointer p)
+{
+  RelayClient *c = p;
+
+  g_signal_handler_disconnect (c->conn, c->message_id);
+  g_signal_handler_disconnect (c->conn, c->too_large_id);
+  g_signal_handler_disconnect (c->conn, c->closed_id);
+  wzp_connection_set_datagram_handler (c->conn, NULL, NULL, NULL);
+  g_object_unref (c->conn);
+  g_free (c->fp);
+  g_free (c);
+}
+
+static void
+on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
+{
+  RelayClient *c = user_data;
+  WzpRelay *self = c->relay;
+
+  WZP_INFO_OBJECT (self, "connection from %s (%s) closed: %s", c->observed,
+      c->fp, reason->message);
+  unregister (self, c);
+  g_hash_table_remove (self->clients, conn);
+  self->stats.connections = g_hash_table_size (self->clients);
+}
+
+static void
+on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer user_data)
+{
+  WzpRelay *self = user_data;
+  RelayClient *c = g_new0 (RelayClient, 1);
+  g_autoptr (GSocketAddress) remote = wzp_connection_get_remote_address (conn);
+  g_autofree char *probe = NULL;
+  WzpAddr addr;
+
+  c->relay = self;
+  c->conn = g_object_ref (conn);
+  c->fp = g_strdup (wzp_connection_get_peer_fingerprint (conn));
+  wzp_connection_get_peer_public_key (conn, c->public_key);
+  wzp_random_bytes (c->challenge, sizeof c->challenge);
+  if (remote && wzp_addr_from_gsocketaddress (&addr, remote))
+    wzp_addr_to_string (&addr, c->observed);
+  else
+    g_strlcpy (c->observed, "0.0.0.0:0", sizeof c->observed);
+  c->message_id = g_signal_connect (conn, "message", G_CALLBACK (on_message),
+      c);
+  c->too_large_id = g_signal_connect (conn, "message-too-large",
+      G_CALLBACK (on_message_too_large), c);
+  c->closed_id = g_signal_connect (conn, "closed", G_CALLBACK (on_closed), c);
+  wzp_connection_set_datagram_handler (conn, on_datagram, c, NULL);
+  g_hash_table_insert (self->clients, conn, c);
+  self->stats.connections = g_hash_table_size (self->clients);
+  WZP_INFO_OBJECT (self, "connection from %s (%s)", c->observed, c->fp);
+
+  if (self->probe_endpoint) {
+    g_autoptr (GSocketAddress) pa = wzp_relay_get_probe_address (self);
+    probe = wzp_socket_address_to_string (pa);
+  }
+  _wzp_relay_send (self, c, wzp_message_new_hello
+      (wzp_identity_get_fingerprint (self->identity), c->challenge,
+          c->observed, probe));
+}
+
+/* --- start / stop ----------------------------------------------------- */
+
+static WzpEndpoint *
+make_endpoint (WzpRelay * self, const char *address, GError ** error)
+{
+  g_autoptr (GSocketAddress) addr = NULL;
+  g_autoptr (WzpEndpoint) ep = NULL;
+  g_autoptr (GError) local = NULL;
+
+  addr = wzp_socket_address_parse (address, &local);
+  if (addr == NULL) {
+    g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_ADDRESS,
+        "bad address '%s': %s", address, local->message);
+    return NULL;
+  }
+  ep = wzp_endpoint_new (self->context, self->identity, self->clock, error);
+  if (ep == NULL || !wzp_endpoint_bind (ep, addr, error))
+    return NULL;
+  return g_steal_pointer (&ep);
+}
+
+/**
+ * wzp_relay_start:
+ *
+ * Binds the listen address (and the probe and metrics addresses when
+ * set) and starts serving.
+ */
+gboolean
+wzp_relay_start (WzpRelay * self, GError ** error)
+{
+  g_return_val_if_fail (WZP_IS_RELAY (self), FALSE);
+
+  if (self->started) {
+    g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_STARTED,
+        "the relay is already started");
+    return FALSE;
+  }
+  self->endpoint = make_endpoint (self, self->listen_address, error);
+  if (self->endpoint == NULL)
+    return FALSE;
+  g_object_set (self->endpoint, "accept-incoming", TRUE,
+      "max-message-size", (guint) WZP_MESSAGE_MAX_SIZE, NULL);
+  g_signal_connect (self->endpoint, "incoming-connection",
+      G_CALLBACK (on_incoming), self);
+
+  if (self->probe_address && *self->probe_address) {
+    self->probe_endpoint = make_endpoint (self, self->probe_address, error);
+    if (self->probe_endpoint == NULL)
+      goto fail;
+    wzp_endpoint_set_raw_handler (self->probe_endpoint, on_probe_packet, self,
+        NULL);
+  }
+  if (self->metrics_address && *self->metrics_address &&
+      !_wzp_relay_metrics_start (self, error))
+    goto fail;
+  self->started = TRUE;
+  return TRUE;
+
+fail:
+  g_clear_object (&self->probe_endpoint);
+  g_clear_object (&self->endpoint);
+  return FALSE;
+}
+
+/**
+ * wzp_relay_stop:
+ *
+ * Closes every connection and the sockets.  Calls and rooms end without
+ * messages (the connections are gone).
+ */
+void
+wzp_relay_stop (WzpRelay * self)
+{
+  g_return_if_fail (WZP_IS_RELAY (self));
+
+  _wzp_relay_metrics_stop (self);
+  if (self->endpoint)
+    wzp_endpoint_close_all (self->endpoint, WZP_CLOSE_SHUTDOWN,
+        "relay shutting down");
+  g_hash_table_remove_all (self->clients);
+  g_hash_table_remove_all (self->registrations);
+  g_hash_table_remove_all (self->fp_calls);
+  g_hash_table_remove_all (self->calls);
+  g_hash_table_remove_all (self->rooms);
+  g_hash_table_remove_all (self->channels);
+  g_hash_table_remove_all (self->probes);
+  g_hash_table_remove_all (self->raw_seen);
+  if (self->probe_endpoint)
+    wzp_endpoint_set_raw_handler (self->probe_endpoint, NULL, NULL, NULL);
+  g_clear_object (&self->probe_endpoint);
+  g_clear_object (&self->endpoint);
+  self->stats.connections = self->stats.registrations = 0;
+  self->stats.calls_ringing = self->stats.calls_active = 0;
+  self->stats.rooms = self->stats.room_members = 0;
+  self->started = FALSE;
+}
+
+const char *
+wzp_relay_get_fingerprint (WzpRelay * self)
+{
+  return wzp_identity_get_fingerprint (self->identity);
+}
+
+/**
+ * wzp_relay_get_listen_address:
+ *
+ * Returns: (transfer full) (nullable): the bound signaling address (with
+ * the real port when 0 was asked for)
+ */
+GSocketAddress *
+wzp_relay_get_listen_address (WzpRelay * self)
+{
+  g_autoptr (GSocketAddress) want = NULL;
+
+  if (self->endpoint == NULL)
+    return NULL;
+  want = wzp_socket_address_parse (self->listen_address, NULL);
+  return wzp_endpoint_get_local_address (self->endpoint,
+      g_socket_address_get_family (want));
+}
+
+/**
+ * wzp_relay_get_probe_address:
+ *
+ * Returns: (transfer full) (nullable): the bound probe address
+ */
+GSocketAddress *
+wzp_relay_get_probe_address (WzpRelay * self)
+{
+  g_autoptr (GSocketAddress) want = NULL;
+
+  if (self->probe_endpoint == NULL)
+    return NULL;
+  want = wzp_socket_address_parse (self->probe_address, NULL);
+  return wzp_endpoint_get_local_address (self->probe_endpoint,
+      g_socket_address_get_family (want));
+}
+
+/**
+ * wzp_relay_get_endpoint:
+ *
+ * Returns: (transfer none) (nullable): the signaling endpoint
+ */
+WzpEndpoint *
+wzp_relay_get_endpoint (WzpRelay * self)
+{
+  return self->endpoint;
+}
+
+/* --- GObject ---------------------------------------------------------- */
+
+/**
+ * wzp_relay_new:
+ * @context: (nullable): the context to run on; %NULL for the
+ *   thread-default one
+ */
+WzpRelay *
+wzp_relay_new (GMainContext * context, WzpIdentity * identity)
+{
+  return g_object_new (WZP_TYPE_RELAY, "context", context, "identity",
+      identity, NULL);
+}
+
+static void
+wzp_relay_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  WzpRelay *self = WZP_RELAY (object);
+
+  switch (prop_id) {
+    case PROP_CONTEXT:
+      self->context = g_value_dup_boxed (value);
+      break;
+    case PROP_IDENTITY:
+      self->identity = g_value_dup_object (value);
+      break;
+    case PROP_CLOCK:
+      self->clock = g_value_dup_object (value);
+      break;
+    case PROP_LISTEN_ADDRESS:
+      g_free (self->listen_address);
+      self->listen_address = g_value_dup_string (value);
+      break;
+    case PROP_PROBE_ADDRESS:
+      g_free (self->probe_address);
+      self->probe_address = g_value_dup_string (value);
+      break;
+    case PROP_METRICS_ADDRESS:
+      g_free (self->metrics_address);
+      self->metrics_address = g_value_dup_string (value);
+      break;
+    case PROP_RING_TIMEOUT:
+      self->ring_timeout_ns = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_REGISTRATIONS:
+      self->max_registrations = g_value_get_uint (value);
+      break;
+    case PROP_MAX_ROOM_MEMBERS:
+      self->max_room_members = g_value_get_uint (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+wzp_relay_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  WzpRelay *self = WZP_RELAY (object);
+
+  switch (prop_id) {
+    case PROP_CONTEXT:
+      g_value_set_boxed (value, self->context);
+      break;
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
+      break;
+    case PROP_CLOCK:
+      g_value_set_object (value, self->clock);
+      break;
+    case PROP_LISTEN_ADDRESS:
+      g_value_set_string (value, self->listen_address);
+      break;
+    case PROP_PROBE_ADDRESS:
+      g_value_set_string (value, self->probe_address);
+      break;
+    case PROP_METRICS_ADDRESS:
+      g_value_set_string (value, self->metrics_address);
+      break;
+    case PROP_RING_TIMEOUT:
+      g_value_set_uint64 (value, self->ring_timeout_ns);
+      break;
+    case PROP_MAX_REGISTRATIONS:
+      g_value_set_uint (value, self->max_registrations);
+      break;
+    case PROP_MAX_ROOM_MEMBERS:
+      g_value_set_uint (value, self->max_room_members);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+wzp_relay_constructed (GObject * object)
+{
+  WzpRelay *self = WZP_RELAY (object);
+
+  G_OBJECT_CLASS (wzp_relay_parent_class)->constructed (object);
+  if (self->context == NULL)
+    self->context = g_main_context_ref_thread_default ();
+  if (self->clock == NULL)
+    self->clock = g_object_ref (wzp_clock_get_system ());
+  if (self->identity == NULL) {
+    WZP_WARNING_OBJECT (self, "no identity given: using a new one");
+    self->identity = wzp_identity_generate ();
+  }
+}
+
+static void
+wzp_relay_dispose (GObject * object)
+{
+  WzpRelay *self = WZP_RELAY (object);
+
+  if (self->started || self->endpoint)
+    wzp_relay_stop (self);
+  G_OBJECT_CLASS (wzp_relay_parent_class)->dispose (object);
+}
+
+static void
+wzp_relay_finalize (GObject * object)
+{
+  WzpRelay *self = WZP_RELAY (object);
+
+  g_hash_table_unref (self->clients);
+  g_hash_table_unref (self->registrations);
+  g_hash_table_unref (self->fp_calls);
+  g_hash_table_unref (self->calls);
+  g_hash_table_unref (self->rooms);
+  g_hash_table_unref (self->channels);
+  g_hash_table_unref (self->probes);
+  g_hash_table_unref (self->raw_seen);
+  g_hash_table_unref (self->error_counts);
+  g_clear_object (&self->metrics_bound);
+  g_free (self->listen_address);
+  g_free (self->probe_address);
+  g_free (self->metrics_address);
+  g_clear_object (&self->identity);
+  g_clear_object (&self->clock);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  G_OBJECT_CLASS (wzp_relay_parent_class)->finalize (object);
+}
+
+static void
+wzp_relay_class_init (WzpRelayClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  GParamFlags co = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+      G_PARAM_STATIC_STRINGS;
+
+  gobject_class->set_property = wzp_relay_set_property;
+  gobject_class->get_property = wzp_relay_get_property;
+  gobject_class->constructed = wzp_relay_constructed;
+  gobject_class->dispose = wzp_relay_dispose;
+  gobject_class->finalize = wzp_relay_finalize;
+
+  /**
+   * WzpRelay:context:
+   *
+   * The GMainContext the relay runs on (default: the thread-default one).
+   */
+  props[PROP_CONTEXT] = g_param_spec_boxed ("context", "Context",
+      "Main context to run on", G_TYPE_MAIN_CONTEXT, co);
+  /**
+   * WzpRelay:identity:
+   *
+   * The relay's persistent identity; clients pin its fingerprint.
+   */
+  props[PROP_IDENTITY] = g_param_spec_object ("identity", "Identity",
+      "Relay identity", WZP_TYPE_IDENTITY, co);
+  /**
+   * WzpRelay:clock:
+   *
+   * Clock for every timer (ring timeout, setup timing, probes) and for the
+   * relay's QUIC endpoints.  Default: the system clock.
+   */
+  props[PROP_CLOCK] = g_param_spec_object ("clock", "Clock",
+      "Clock for timers", WZP_TYPE_CLOCK, co);
+  /**
+   * WzpRelay:listen-address:
+   *
+   * "IP:PORT" for signaling connections (and relayed media).
+   */
+  props[PROP_LISTEN_ADDRESS] = g_param_spec_string ("listen-address",
+      "Listen address", "Signaling address IP:PORT", "0.0.0.0:4433", rw);
+  /**
+   * WzpRelay:probe-address:
+   *
+   * "IP:PORT" of the second socket for NAT-type probes; %NULL or empty
+   * for none.  A host of 0.0.0.0 or :: is advertised as such: clients
+   * then use the relay's host.
+   */
+  props[PROP_PROBE_ADDRESS] = g_param_spec_string ("probe-address",
+      "Probe address", "NAT probe address IP:PORT", NULL, rw);
+  /**
+   * WzpRelay:metrics-address:
+   *
+   * "IP:PORT" for the Prometheus endpoint (GET /metrics); %NULL or empty
+   * for none.  Needs libsoup 3 at build time.
+   */
+  props[PROP_METRICS_ADDRESS] = g_param_spec_string ("metrics-address",
+      "Metrics address", "Prometheus endpoint IP:PORT", NULL, rw);
+  /**
+   * WzpRelay:ring-timeout:
+   *
+   * Nanoseconds a call may ring before both sides get "no-answer".
+   */
+  props[PROP_RING_TIMEOUT] = g_param_spec_uint64 ("ring-timeout",
+      "Ring timeout", "Unanswered calls end after this (ns)",
+      WZP_NSEC_PER_MSEC, G_MAXUINT64, WZP_RELAY_DEFAULT_RING_TIMEOUT, rw);
+  /**
+   * WzpRelay:max-registrations:
+   *
+   * Identities registered at once.
+   */
+  props[PROP_MAX_REGISTRATIONS] = g_param_spec_uint ("max-registrations",
+      "Max registrations", "Identities registered at once", 1, G_MAXUINT,
+      WZP_RELAY_DEFAULT_MAX_REGISTRATIONS, rw);
+  /**
+   * WzpRelay:max-room-members:
+   *
+   * Members one room may have.
+   */
+  props[PROP_MAX_ROOM_MEMBERS] = g_param_spec_uint ("max-room-members",
+      "Max room members", "Members per room", 2, 4096,
+      WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS, rw);
+  g_object_class_install_properties (gobject_class, N_PROPS, props);
+}
+
+static void
+wzp_relay_init (WzpRelay * self)
+{
+  self->listen_address = g_strdup ("0.0.0.0:4433");
+  self->ring_timeout_ns = WZP_RELAY_DEFAULT_RING_TIMEOUT;
+  self->max_registrations = WZP_RELAY_DEFAULT_MAX_REGISTRATIONS;
+  self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
+  self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
+  self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) _wzp_relay_call_free);
+  self->fp_calls = g_hash_table_new (g_str_hash, g_str_equal);
+  self->channels = g_hash_table_new (NULL, NULL);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) _wzp_relay_room_free);
+  self->probes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      probe_entry_free);
+  self->raw_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      probe_entry_free);
+  self->error_counts = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, g_free);
+}

@@ -1,0 +1,116 @@
+/* wzp — the relay: registration, NAT probes, call and room signaling,
+ * media forwarding, metrics
+ *
+ * A WzpRelay owns two endpoints with its identity: the main one, where
+ * clients keep their signaling connection (and send relayed media as
+ * QUIC datagrams on it), and an optional probe endpoint on a second port
+ * that only listens for raw probe packets, so clients can tell
+ * endpoint-independent from endpoint-dependent NAT mapping.  It runs on
+ * the GMainContext given at construction; use it from that thread only.
+ * Usable in-process (tests, apps) and by the wzp-relay daemon.
+ *
+ * The protocol is in docs/PROTOCOL.md.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include "wzp-version.h"
+#include "wzp-clock.h"
+#include "wzp-identity.h"
+#include "wzp-endpoint.h"
+
+G_BEGIN_DECLS
+
+#define WZP_RELAY_DEFAULT_PORT 4433
+#define WZP_RELAY_DEFAULT_RING_TIMEOUT (30 * WZP_NSEC_PER_SEC)
+#define WZP_RELAY_DEFAULT_MAX_REGISTRATIONS 10000
+#define WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS 64
+
+#define WZP_RELAY_ERROR (wzp_relay_error_quark ())
+WZP_API GQuark wzp_relay_error_quark (void);
+
+/**
+ * WzpRelayError:
+ * @WZP_RELAY_ERROR_ADDRESS: an address property does not parse
+ * @WZP_RELAY_ERROR_STARTED: wzp_relay_start() was already called
+ * @WZP_RELAY_ERROR_METRICS: the metrics server could not start (or this
+ *   build has no libsoup)
+ */
+typedef enum
+{
+  WZP_RELAY_ERROR_ADDRESS,
+  WZP_RELAY_ERROR_STARTED,
+  WZP_RELAY_ERROR_METRICS,
+} WzpRelayError;
+
+/**
+ * WzpRelayStats:
+ *
+ * Gauges (connections .. room_members) and counters since start.
+ * @datagrams_forwarded counts delivered copies (a room datagram to three
+ * members counts three); @datagrams_dropped counts received relay
+ * datagrams that were not forwarded (bad header, unknown channel, sender
+ * not a party, call not set up) plus copies the QUIC layer refused.
+ */
+typedef struct
+{
+  guint64 connections;
+  guint64 registrations;
+  guint64 calls_ringing;
+  guint64 calls_active;
+  guint64 rooms;
+  guint64 room_members;
+  guint64 calls_total;
+  guint64 registrations_total;
+  guint64 registrations_superseded;
+  guint64 registrations_refused;
+  guint64 messages_received;
+  guint64 errors_total;
+  guint64 probes_answered;
+  guint64 datagrams_forwarded;
+  guint64 bytes_forwarded;
+  guint64 datagrams_dropped;
+  /*< private > */
+  guint64 padding[8];
+} WzpRelayStats;
+
+#define WZP_TYPE_RELAY (wzp_relay_get_type ())
+WZP_API
+G_DECLARE_FINAL_TYPE (WzpRelay, wzp_relay, WZP, RELAY, GObject)
+
+WZP_API
+WzpRelay *wzp_relay_new (GMainContext * context, WzpIdentity * identity);
+
+WZP_API
+gboolean wzp_relay_start (WzpRelay * self, GError ** error);
+
+WZP_API
+void wzp_relay_stop (WzpRelay * self);
+
+WZP_API
+const char *wzp_relay_get_fingerprint (WzpRelay * self);
+
+WZP_API
+GSocketAddress *wzp_relay_get_listen_address (WzpRelay * self);
+
+WZP_API
+GSocketAddress *wzp_relay_get_probe_address (WzpRelay * self);
+
+WZP_API
+GSocketAddress *wzp_relay_get_metrics_address (WzpRelay * self);
+
+WZP_API
+WzpEndpoint *wzp_relay_get_endpoint (WzpRelay * self);
+
+WZP_API
+void wzp_relay_get_stats (WzpRelay * self, WzpRelayStats * stats);
+
+WZP_API
+guint64 wzp_relay_get_error_count (WzpRelay * self, const char *code);
+
+WZP_API
+char *wzp_relay_metrics_text (WzpRelay * self);
+
+G_END_DECLS

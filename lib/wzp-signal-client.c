@@ -1,0 +1,1304 @@
+/* wzp — the client side of signaling
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include "wzp-signal-client.h"
+#include "wzp-message.h"
+#include "wzp-address.h"
+#include "wzp-random.h"
+#include "wzp-log.h"
+
+#include <string.h>
+
+#define WZP_CAT_DEFAULT wzp_cat_signal
+
+/* Raw probe packets: the first at once, then retries (UDP may drop). */
+#define PROBE_RETRY_INTERVAL (200 * WZP_NSEC_PER_MSEC)
+#define PROBE_ATTEMPTS 5
+#define PROBE_TIMEOUT (2 * WZP_NSEC_PER_SEC)
+
+struct _WzpSignalClient
+{
+  GObject parent;
+
+  WzpEndpoint *endpoint;
+  GSocketAddress *relay;
+  char *relay_fingerprint;
+  guint64 reconnect_initial;
+  guint64 reconnect_max;
+
+  gboolean started;
+  WzpSignalState state;
+  WzpConnection *conn;
+  gulong message_id;
+  gulong closed_id;
+  guint32 next_req;
+  GSource *reconnect_timer;
+  guint64 backoff;
+
+  GSocketAddress *observed;
+  GSocketAddress *probe_address;
+  WzpNatType nat_type;
+  guint8 probe_token[WZP_PROBE_TOKEN_LEN];
+  gboolean probing;
+  guint probe_attempts;
+  guint64 probe_started;
+  GSource *probe_timer;
+
+  WzpSignalMediaFunc media_func;
+  gpointer media_data;
+  GDestroyNotify media_notify;
+};
+
+enum
+{
+  PROP_0,
+  PROP_ENDPOINT,
+  PROP_RELAY_ADDRESS,
+  PROP_RELAY_FINGERPRINT,
+  PROP_STATE,
+  PROP_NAT_TYPE,
+  PROP_OBSERVED_ADDRESS,
+  PROP_RECONNECT_INITIAL,
+  PROP_RECONNECT_MAX,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_REGISTERED,
+  SIGNAL_CALL_RINGING,
+  SIGNAL_INCOMING_CALL,
+  SIGNAL_CALL_SETUP,
+  SIGNAL_CALL_ENDED,
+  SIGNAL_ROOM_JOINED,
+  SIGNAL_ROOM_LEFT,
+  SIGNAL_ROOM_UPDATE,
+  SIGNAL_ROOM_MESSAGE,
+  SIGNAL_ERROR,
+  N_SIGNALS
+};
+
+static GParamSpec *props[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (WzpSignalClient, wzp_signal_client, G_TYPE_OBJECT);
+
+GQuark
+wzp_signal_error_quark (void)
+{
+  static GQuark q;
+
+  if (G_UNLIKELY (q == 0))
+    q = g_quark_from_static_string ("wzp-signal-error-quark");
+  return q;
+}
+
+GType
+wzp_signal_state_get_type (void)
+{
+  static gsize type;
+  static const GEnumValue values[] = {
+    {WZP_SIGNAL_STATE_DISCONNECTED, "WZP_SIGNAL_STATE_DISCONNECTED",
+        "disconnected"},
+    {WZP_SIGNAL_STATE_CONNECTING, "WZP_SIGNAL_STATE_CONNECTING",
+        "connecting"},
+    {WZP_SIGNAL_STATE_REGISTERED, "WZP_SIGNAL_STATE_REGISTERED",
+        "registered"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpSignalState",
+            values));
+  return type;
+}
+
+const char *
+wzp_signal_state_to_string (WzpSignalState state)
+{
+  switch (state) {
+    case WZP_SIGNAL_STATE_DISCONNECTED:
+      return "disconnected";
+    case WZP_SIGNAL_STATE_CONNECTING:
+      return "connecting";
+    case WZP_SIGNAL_STATE_REGISTERED:
+      return "registered";
+  }
+  return "?";
+}
+
+/* --- WzpCallSetup ----------------------------------------------------- */
+
+WzpCallSetup *
+wzp_call_setup_copy (const WzpCallSetup * s)
+{
+  WzpCallSetup *c = g_new0 (WzpCallSetup, 1);
+
+  c->call_id = g_strdup (s->call_id);
+  c->peer_fingerprint = g_strdup (s->peer_fingerprint);
+  c->peer_public_key = s->peer_public_key ?
+      g_bytes_ref (s->peer_public_key) : NULL;
+  c->peer_blob = s->peer_blob ? json_object_ref (s->peer_blob) : NULL;
+  c->peer_reflexive = s->peer_reflexive ?
+      g_object_ref (s->peer_reflexive) : NULL;
+  c->channel = s->channel;
+  c->role = g_strdup (s->role);
+  return c;
+}
+
+void
+wzp_call_setup_free (WzpCallSetup * s)
+{
+  if (s == NULL)
+    return;
+  g_free (s->call_id);
+  g_free (s->peer_fingerprint);
+  g_clear_pointer (&s->peer_public_key, g_bytes_unref);
+  g_clear_pointer (&s->peer_blob, json_object_unref);
+  g_clear_object (&s->peer_reflexive);
+  g_free (s->role);
+  g_free (s);
+}
+
+G_DEFINE_BOXED_TYPE (WzpCallSetup, wzp_call_setup, wzp_call_setup_copy,
+    wzp_call_setup_free);
+
+/* --- helpers ---------------------------------------------------------- */
+
+static WzpClock *
+get_clock (WzpSignalClient * self)
+{
+  return wzp_endpoint_get_clock (self->endpoint);
+}
+
+static void
+set_state (WzpSignalClient * self, WzpSignalState state)
+{
+  if (self->state == state)
+    return;
+  WZP_INFO_OBJECT (self, "%s -> %s", wzp_signal_state_to_string
+      (self->state), wzp_signal_state_to_string (state));
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, state);
+}
+
+static void
+emit_error (WzpSignalClient * self, GError * error)
+{
+  WZP_WARNING_OBJECT (self, "%s", error->message);
+  g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
+  g_error_free (error);
+}
+
+static gboolean
+send_msg (WzpSignalClient * self, JsonObject * msg, gboolean need_registered,
+    GError ** error)
+{
+  g_autoptr (GBytes) bytes = NULL;
+  gboolean ok;
+
+  if (self->conn == NULL || (need_registered &&
+          self->state != WZP_SIGNAL_STATE_REGISTERED)) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_NOT_REGISTERED,
+        "not registered with the relay");
+    json_object_unref (msg);
+    return FALSE;
+  }
+  wzp_message_set_req (msg, ++self->next_req);
+  bytes = wzp_message_to_bytes (msg);
+  json_object_unref (msg);
+  if (g_bytes_get_size (bytes) > WZP_MESSAGE_MAX_SIZE) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "message of %" G_GSIZE_FORMAT " bytes is too large",
+        g_bytes_get_size (bytes));
+    return FALSE;
+  }
+  WZP_LOG_OBJECT (self, "-> %.*s", (int) MIN (g_bytes_get_size (bytes), 200),
+      (const char *) g_bytes_get_data (bytes, NULL));
+  ok = wzp_connection_send_message (self->conn, g_bytes_get_data (bytes,
+          NULL), g_bytes_get_size (bytes), error);
+  return ok;
+}
+
+static gboolean
+check_opaque (JsonObject * obj, gsize max, const char *what, GError ** error)
+{
+  if (obj && wzp_json_object_serialized_size (obj) > max) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "%s is larger than %" G_GSIZE_FORMAT " bytes", what, max);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_call_id (const char *call_id, GError ** error)
+{
+  if (!wzp_call_id_is_valid (call_id)) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "'%s' is not a call id (32 hex digits)", call_id ? call_id : "(null)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --- connection lifecycle --------------------------------------------- */
+
+static void connect_now (WzpSignalClient * self);
+
+static void
+cancel_timer (GSource ** timer)
+{
+  if (*timer) {
+    g_source_destroy (*timer);
+    g_source_unref (*timer);
+    *timer = NULL;
+  }
+}
+
+static void
+drop_connection (WzpSignalClient * self, const char *reason)
+{
+  WzpConnection *conn = self->conn;
+
+  if (conn == NULL)
+    return;
+  self->conn = NULL;
+  g_signal_handler_disconnect (conn, self->message_id);
+  g_signal_handler_disconnect (conn, self->closed_id);
+  wzp_connection_set_datagram_handler (conn, NULL, NULL, NULL);
+  if (reason)
+    wzp_connection_close (conn, WZP_CLOSE_NORMAL, reason);
+  g_object_unref (conn);
+}
+
+static gboolean
+reconnect_cb (gpointer data)
+{
+  WzpSignalClient *self = data;
+
+  g_clear_pointer (&self->reconnect_timer, g_source_unref);
+  if (self->started && self->conn == NULL)
+    connect_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (WzpSignalClient * self)
+{
+  if (!self->started || self->reconnect_timer)
+    return;
+  WZP_INFO_OBJECT (self, "reconnecting in %" G_GUINT64_FORMAT " ms",
+      self->backoff / WZP_NSEC_PER_MSEC);
+  self->reconnect_timer = wzp_clock_timeout_add (get_clock (self),
+      wzp_endpoint_get_context (self->endpoint), self->backoff, reconnect_cb,
+      self, NULL);
+  self->backoff = MIN (self->backoff * 2, self->reconnect_max);
+}
+
+/* Ends for good: superseded or refused.  No reconnect. */
+static void
+give_up (WzpSignalClient * self, WzpSignalError code, const char *message)
+{
+  g_object_ref (self);
+  self->started = FALSE;
+  cancel_timer (&self->reconnect_timer);
+  cancel_timer (&self->probe_timer);
+  drop_connection (self, NULL);
+  set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+  emit_error (self, g_error_new (WZP_SIGNAL_ERROR, code, "%s", message));
+  g_object_unref (self);
+}
+
+static void
+on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+  guint64 code = 0;
+
+  g_object_ref (self);
+  WZP_INFO_OBJECT (self, "signaling connection closed: %s", reason->message);
+  if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_PEER_CLOSED) &&
+      wzp_connection_get_peer_close_code (conn, &code) &&
+      (code == WZP_CLOSE_SUPERSEDED || code == WZP_CLOSE_REFUSED)) {
+    give_up (self, code == WZP_CLOSE_SUPERSEDED ?
+        WZP_SIGNAL_ERROR_SUPERSEDED : WZP_SIGNAL_ERROR_REFUSED,
+        reason->message);
+  } else {
+    drop_connection (self, NULL);
+    cancel_timer (&self->probe_timer);
+    self->probing = FALSE;
+    set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    schedule_reconnect (self);
+  }
+  g_object_unref (self);
+}
+
+/* --- NAT probe -------------------------------------------------------- */
+
+static void
+send_probe_packet (WzpSignalClient * self)
+{
+  guint8 pkt[WZP_PROBE_PACKET_LEN];
+  WzpAddr to;
+
+  pkt[0] = WZP_PROBE_PACKET_TYPE;
+  memcpy (pkt + 1, self->probe_token, WZP_PROBE_TOKEN_LEN);
+  if (wzp_addr_from_gsocketaddress (&to, self->probe_address))
+    wzp_endpoint_send_raw (self->endpoint, &to, pkt, sizeof pkt);
+  self->probe_attempts++;
+}
+
+static gboolean
+probe_timer_cb (gpointer data)
+{
+  WzpSignalClient *self = data;
+  guint64 now = wzp_clock_get_time (get_clock (self));
+
+  g_clear_pointer (&self->probe_timer, g_source_unref);
+  if (!self->probing)
+    return G_SOURCE_REMOVE;
+  if (now - self->probe_started >= PROBE_TIMEOUT) {
+    self->probing = FALSE;
+    emit_error (self, g_error_new (WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_TIMEOUT,
+            "no NAT probe result from the relay"));
+    return G_SOURCE_REMOVE;
+  }
+  if (self->probe_attempts < PROBE_ATTEMPTS)
+    send_probe_packet (self);
+  self->probe_timer = wzp_clock_timeout_add (get_clock (self),
+      wzp_endpoint_get_context (self->endpoint), PROBE_RETRY_INTERVAL,
+      probe_timer_cb, self, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * wzp_signal_client_probe_nat:
+ *
+ * Asks the relay to observe a raw UDP packet sent from our socket to its
+ * probe address, and compares that with the address it observes for the
+ * signaling connection.  The result lands in #WzpSignalClient:nat-type
+ * (notify); a failure is reported through #WzpSignalClient::error.
+ */
+gboolean
+wzp_signal_client_probe_nat (WzpSignalClient * self, GError ** error)
+{
+  g_return_val_if_fail (WZP_IS_SIGNAL_CLIENT (self), FALSE);
+
+  if (self->state != WZP_SIGNAL_STATE_REGISTERED) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_NOT_REGISTERED,
+        "not registered with the relay");
+    return FALSE;
+  }
+  if (self->probe_address == NULL) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_NO_PROBE,
+        "the relay has no probe address");
+    return FALSE;
+  }
+  wzp_random_bytes (self->probe_token, sizeof self->probe_token);
+  if (!send_msg (self, wzp_message_new_probe_request (self->probe_token),
+          TRUE, error))
+    return FALSE;
+  self->probing = TRUE;
+  self->probe_attempts = 0;
+  self->probe_started = wzp_clock_get_time (get_clock (self));
+  send_probe_packet (self);
+  cancel_timer (&self->probe_timer);
+  self->probe_timer = wzp_clock_timeout_add (get_clock (self),
+      wzp_endpoint_get_context (self->endpoint), PROBE_RETRY_INTERVAL,
+      probe_timer_cb, self, NULL);
+  return TRUE;
+}
+
+static void
+handle_probe_result (WzpSignalClient * self, JsonObject * msg)
+{
+  g_autoptr (GBytes) token = NULL;
+  g_autoptr (GSocketAddress) seen = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpAddr a, b;
+  WzpNatType type;
+
+  if (!wzp_message_get_bytes (msg, "token", TRUE, WZP_PROBE_TOKEN_LEN,
+          WZP_PROBE_TOKEN_LEN, &token, &error) ||
+      !wzp_message_get_address (msg, "observed_addr", TRUE, &seen, &error)) {
+    WZP_WARNING_OBJECT (self, "bad probe-result: %s", error->message);
+    return;
+  }
+  if (!self->probing || memcmp (g_bytes_get_data (token, NULL),
+          self->probe_token, WZP_PROBE_TOKEN_LEN) != 0 ||
+      self->observed == NULL)
+    return;
+  self->probing = FALSE;
+  cancel_timer (&self->probe_timer);
+  wzp_addr_from_gsocketaddress (&a, seen);
+  wzp_addr_from_gsocketaddress (&b, self->observed);
+  type = wzp_addr_equal (&a, &b) ? WZP_NAT_TYPE_EIM : WZP_NAT_TYPE_EDM;
+  {
+    char sa[WZP_ADDR_STRLEN], sb[WZP_ADDR_STRLEN];
+    WZP_INFO_OBJECT (self, "NAT probe: relay saw %s on its probe port and %s "
+        "on signaling: %s", wzp_addr_to_string (&a, sa),
+        wzp_addr_to_string (&b, sb), wzp_nat_type_to_string (type));
+  }
+  if (type != self->nat_type) {
+    self->nat_type = type;
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAT_TYPE]);
+  } else {
+    /* Tell waiters the probe finished even if nothing changed. */
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAT_TYPE]);
+  }
+}
+
+/* --- incoming messages ------------------------------------------------ */
+
+static void
+set_observed (WzpSignalClient * self, GSocketAddress * addr)
+{
+  g_set_object (&self->observed, addr);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_OBSERVED_ADDRESS]);
+}
+
+static void
+handle_hello (WzpSignalClient * self, JsonObject * msg)
+{
+  g_autoptr (GBytes) challenge = NULL;
+  g_autoptr (GSocketAddress) observed = NULL;
+  g_autoptr (GSocketAddress) probe = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpIdentity *id = wzp_endpoint_get_identity (self->endpoint);
+
+  if (!wzp_message_get_bytes (msg, "challenge", TRUE, WZP_CHALLENGE_LEN,
+          WZP_CHALLENGE_LEN, &challenge, &error) ||
+      !wzp_message_get_address (msg, "observed_addr", TRUE, &observed,
+          &error) ||
+      !wzp_message_get_address (msg, "probe_addr", FALSE, &probe, &error)) {
+    emit_error (self, g_error_new (WZP_SIGNAL_ERROR,
+            WZP_SIGNAL_ERROR_PROTOCOL, "bad hello from the relay: %s",
+            error->message));
+    return;
+  }
+  set_observed (self, observed);
+  g_clear_object (&self->probe_address);
+  if (probe) {
+    GInetAddress *host =
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (probe));
+    /* An unspecified host means "the host you reached me at". */
+    if (g_inet_address_get_is_any (host))
+      self->probe_address = g_inet_socket_address_new
+          (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS
+              (self->relay)),
+          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (probe)));
+    else
+      self->probe_address = g_object_ref (probe);
+  }
+  send_msg (self, wzp_message_new_register (id, g_bytes_get_data (challenge,
+              NULL)), FALSE, NULL);
+}
+
+static void
+handle_registered (WzpSignalClient * self, JsonObject * msg)
+{
+  g_autoptr (GSocketAddress) observed = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (!wzp_message_get_address (msg, "observed_addr", TRUE, &observed, &error)) {
+    WZP_WARNING_OBJECT (self, "bad registered message: %s", error->message);
+    return;
+  }
+  set_observed (self, observed);
+  self->backoff = self->reconnect_initial;
+  set_state (self, WZP_SIGNAL_STATE_REGISTERED);
+  g_signal_emit (self, signals[SIGNAL_REGISTERED], 0, self->observed);
+}
+
+static void
+handle_error (WzpSignalClient * self, JsonObject * msg)
+{
+  const char *code = NULL, *text = NULL;
+
+  wzp_message_get_string (msg, "code", TRUE, 64, &code, NULL);
+  wzp_message_get_string (msg, "message", FALSE, WZP_MESSAGE_MAX_TEXT_LEN,
+      &text, NULL);
+  if (code == NULL)
+    code = "unknown";
+  if (strcmp (code, "superseded") == 0) {
+    give_up (self, WZP_SIGNAL_ERROR_SUPERSEDED, "superseded: this identity "
+        "registered again from another connection");
+  } else if (strcmp (code, "bad-signature") == 0 ||
+      strcmp (code, "identity-mismatch") == 0) {
+    g_autofree char *m = g_strdup_printf ("%s: %s", code, text ? text : "");
+    give_up (self, WZP_SIGNAL_ERROR_REFUSED, m);
+  } else {
+    emit_error (self, g_error_new (WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_RELAY,
+            "%s: %s", code, text ? text : ""));
+  }
+}
+
+static void
+handle_call_message (WzpSignalClient * self, WzpMessageType type,
+    JsonObject * msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *call_id = NULL;
+
+  if (!wzp_message_get_call_id (msg, "call_id", &call_id, &error))
+    goto bad;
+  switch (type) {
+    case WZP_MSG_CALL_RINGING:
+      g_signal_emit (self, signals[SIGNAL_CALL_RINGING], 0, call_id);
+      break;
+    case WZP_MSG_CALL_ENDED:{
+      const char *reason;
+      if (!wzp_message_get_string (msg, "reason", TRUE, 64, &reason, &error))
+        goto bad;
+      g_signal_emit (self, signals[SIGNAL_CALL_ENDED], 0, call_id, reason);
+      break;
+    }
+    case WZP_MSG_INCOMING_CALL:{
+      g_autofree char *from = NULL;
+      g_autoptr (GBytes) key = NULL;
+      g_autoptr (JsonObject) offer = NULL;
+      if (!wzp_message_get_fingerprint (msg, "from", TRUE, &from, &error) ||
+          !wzp_message_get_bytes (msg, "from_public_key", TRUE,
+              WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &key, &error) ||
+          !wzp_message_get_opaque (msg, "offer", TRUE,
+              WZP_MESSAGE_MAX_OPAQUE, &offer, &error))
+        goto bad;
+      g_signal_emit (self, signals[SIGNAL_INCOMING_CALL], 0, call_id, from,
+          key, offer);
+      break;
+    }
+    case WZP_MSG_CALL_SETUP:{
+      WzpCallSetup s = { 0 };
+      g_autofree char *peer = NULL;
+      g_autoptr (GBytes) key = NULL;
+      g_autoptr (JsonObject) blob = NULL;
+      g_autoptr (GSocketAddress) reflexive = NULL;
+      const char *role;
+      guint64 channel;
+      if (!wzp_message_get_fingerprint (msg, "peer", TRUE, &peer, &error) ||
+          !wzp_message_get_bytes (msg, "peer_public_key", TRUE,
+              WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &key, &error) ||
+          !wzp_message_get_opaque (msg, "peer_offer_or_answer", TRUE,
+              WZP_MESSAGE_MAX_OPAQUE, &blob, &error) ||
+          !wzp_message_get_address (msg, "peer_reflexive", FALSE, &reflexive,
+              &error) ||
+          !wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
+              &error) ||
+          !wzp_message_get_string (msg, "role", TRUE, 16, &role, &error))
+        goto bad;
+      s.call_id = call_id;
+      s.peer_fingerprint = peer;
+      s.peer_public_key = key;
+      s.peer_blob = blob;
+      s.peer_reflexive = reflexive;
+      s.channel = (guint32) channel;
+      s.role = (char *) role;
+      g_signal_emit (self, signals[SIGNAL_CALL_SETUP], 0, &s);
+      break;
+    }
+    default:
+      break;
+  }
+  return;
+
+bad:
+  WZP_WARNING_OBJECT (self, "dropped an invalid message from the relay: %s",
+      error->message);
+}
+
+static void
+handle_room_message (WzpSignalClient * self, WzpMessageType type,
+    JsonObject * msg)
+{
+  g_autoptr (GError) error = NULL;
+  const char *room;
+
+  if (!wzp_message_get_room (msg, "room", &room, &error))
+    goto bad;
+  switch (type) {
+    case WZP_MSG_ROOM_JOINED:{
+      guint64 channel;
+      JsonArray *members;
+      if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
+              &error) ||
+          !wzp_message_get_array (msg, "members", 4096, &members, &error))
+        goto bad;
+      g_signal_emit (self, signals[SIGNAL_ROOM_JOINED], 0, room,
+          (guint) channel, members);
+      break;
+    }
+    case WZP_MSG_ROOM_LEFT:
+      g_signal_emit (self, signals[SIGNAL_ROOM_LEFT], 0, room);
+      break;
+    case WZP_MSG_ROOM_UPDATE:{
+      const char *event;
+      g_autofree char *fp = NULL;
+      g_autoptr (GBytes) key = NULL;
+      g_autoptr (JsonObject) blob = NULL;
+      if (!wzp_message_get_string (msg, "event", TRUE, 16, &event, &error) ||
+          !wzp_message_get_fingerprint (msg, "fingerprint", TRUE, &fp,
+              &error) ||
+          !wzp_message_get_bytes (msg, "public_key", FALSE,
+              WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &key, &error) ||
+          !wzp_message_get_opaque (msg, "key_blob", FALSE,
+              WZP_MESSAGE_MAX_KEY_BLOB, &blob, &error))
+        goto bad;
+      g_signal_emit (self, signals[SIGNAL_ROOM_UPDATE], 0, room, event, fp,
+          key, blob);
+      break;
+    }
+    case WZP_MSG_ROOM_MESSAGE:{
+      g_autofree char *from = NULL;
+      g_autoptr (JsonObject) body = NULL;
+      if (!wzp_message_get_fingerprint (msg, "from", TRUE, &from, &error) ||
+          !wzp_message_get_opaque (msg, "body", TRUE, WZP_MESSAGE_MAX_OPAQUE,
+              &body, &error))
+        goto bad;
+      g_signal_emit (self, signals[SIGNAL_ROOM_MESSAGE], 0, room, from, body);
+      break;
+    }
+    default:
+      break;
+  }
+  return;
+
+bad:
+  WZP_WARNING_OBJECT (self, "dropped an invalid message from the relay: %s",
+      error->message);
+}
+
+static void
+on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+  g_autoptr (JsonObject) msg = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpMessageType type;
+
+  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes), &type, &error);
+  if (msg == NULL) {
+    WZP_WARNING_OBJECT (self, "dropped a message from the relay: %s",
+        error->message);
+    return;
+  }
+  WZP_LOG_OBJECT (self, "<- %s", wzp_message_type_to_string (type));
+  g_object_ref (self);
+  switch (type) {
+    case WZP_MSG_HELLO:
+      handle_hello (self, msg);
+      break;
+    case WZP_MSG_REGISTERED:
+      handle_registered (self, msg);
+      break;
+    case WZP_MSG_ERROR:
+      handle_error (self, msg);
+      break;
+    case WZP_MSG_REFLECTED:{
+      g_autoptr (GSocketAddress) observed = NULL;
+      if (wzp_message_get_address (msg, "observed_addr", TRUE, &observed, NULL))
+        set_observed (self, observed);
+      break;
+    }
+    case WZP_MSG_PROBE_RESULT:
+      handle_probe_result (self, msg);
+      break;
+    case WZP_MSG_CALL_RINGING:
+    case WZP_MSG_INCOMING_CALL:
+    case WZP_MSG_CALL_SETUP:
+    case WZP_MSG_CALL_ENDED:
+      handle_call_message (self, type, msg);
+      break;
+    case WZP_MSG_ROOM_JOINED:
+    case WZP_MSG_ROOM_LEFT:
+    case WZP_MSG_ROOM_UPDATE:
+    case WZP_MSG_ROOM_MESSAGE:
+      handle_room_message (self, type, msg);
+      break;
+    default:
+      WZP_WARNING_OBJECT (self, "unexpected '%s' from the relay",
+          wzp_message_type_to_string (type));
+      break;
+  }
+  g_object_unref (self);
+}
+
+static void
+on_datagram (WzpConnection * conn, const guint8 * data, gsize len,
+    gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+  guint32 channel;
+
+  if (len < WZP_RELAY_MEDIA_HEADER_LEN || data[0] != WZP_RELAY_MEDIA_TYPE ||
+      self->media_func == NULL)
+    return;
+  memcpy (&channel, data + 1, sizeof channel);
+  self->media_func (self, GUINT32_FROM_BE (channel),
+      data + WZP_RELAY_MEDIA_HEADER_LEN, len - WZP_RELAY_MEDIA_HEADER_LEN,
+      self->media_data);
+}
+
+static void
+connect_now (WzpSignalClient * self)
+{
+  g_autoptr (GError) error = NULL;
+
+  self->conn = wzp_endpoint_connect (self->endpoint, self->relay,
+      self->relay_fingerprint, &error);
+  if (self->conn == NULL) {
+    WZP_WARNING_OBJECT (self, "cannot dial the relay: %s", error->message);
+    set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    schedule_reconnect (self);
+    return;
+  }
+  self->message_id = g_signal_connect (self->conn, "message",
+      G_CALLBACK (on_message), self);
+  self->closed_id = g_signal_connect (self->conn, "closed",
+      G_CALLBACK (on_closed), self);
+  wzp_connection_set_datagram_handler (self->conn, on_datagram, self, NULL);
+  set_state (self, WZP_SIGNAL_STATE_CONNECTING);
+}
+
+/* --- public API ------------------------------------------------------- */
+
+/**
+ * wzp_signal_client_new:
+ * @endpoint: the endpoint (socket) to use; bound by the caller
+ * @relay: the relay's signaling address
+ * @relay_fingerprint: (nullable): pin the relay's identity
+ */
+WzpSignalClient *
+wzp_signal_client_new (WzpEndpoint * endpoint, GSocketAddress * relay,
+    const char *relay_fingerprint)
+{
+  return g_object_new (WZP_TYPE_SIGNAL_CLIENT, "endpoint", endpoint,
+      "relay-address", relay, "relay-fingerprint", relay_fingerprint, NULL);
+}
+
+gboolean
+wzp_signal_client_start (WzpSignalClient * self, GError ** error)
+{
+  g_return_val_if_fail (WZP_IS_SIGNAL_CLIENT (self), FALSE);
+
+  if (self->relay == NULL || !G_IS_INET_SOCKET_ADDRESS (self->relay)) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "no relay address");
+    return FALSE;
+  }
+  if (self->started)
+    return TRUE;
+  self->started = TRUE;
+  self->backoff = self->reconnect_initial;
+  connect_now (self);
+  return TRUE;
+}
+
+void
+wzp_signal_client_stop (WzpSignalClient * self)
+{
+  g_return_if_fail (WZP_IS_SIGNAL_CLIENT (self));
+
+  self->started = FALSE;
+  self->probing = FALSE;
+  cancel_timer (&self->reconnect_timer);
+  cancel_timer (&self->probe_timer);
+  drop_connection (self, "bye");
+  set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+}
+
+WzpSignalState
+wzp_signal_client_get_state (WzpSignalClient * self)
+{
+  return self->state;
+}
+
+/**
+ * wzp_signal_client_get_observed_address:
+ *
+ * Returns: (transfer full) (nullable): our address as the relay sees it
+ */
+GSocketAddress *
+wzp_signal_client_get_observed_address (WzpSignalClient * self)
+{
+  return self->observed ? g_object_ref (self->observed) : NULL;
+}
+
+WzpNatType
+wzp_signal_client_get_nat_type (WzpSignalClient * self)
+{
+  return self->nat_type;
+}
+
+/**
+ * wzp_signal_client_get_connection:
+ *
+ * Returns: (transfer none) (nullable): the current signaling connection
+ */
+WzpConnection *
+wzp_signal_client_get_connection (WzpSignalClient * self)
+{
+  return self->conn;
+}
+
+const char *
+wzp_signal_client_get_relay_fingerprint (WzpSignalClient * self)
+{
+  if (self->conn && wzp_connection_get_peer_fingerprint (self->conn))
+    return wzp_connection_get_peer_fingerprint (self->conn);
+  return self->relay_fingerprint;
+}
+
+/**
+ * wzp_signal_client_reflect:
+ *
+ * Asks the relay for our observed address again;
+ * #WzpSignalClient:observed-address is notified with the answer.
+ */
+gboolean
+wzp_signal_client_reflect (WzpSignalClient * self, GError ** error)
+{
+  return send_msg (self, wzp_message_new_reflect (), TRUE, error);
+}
+
+/**
+ * wzp_signal_client_place_call:
+ * @call_id: (nullable): 32 hex digits, or %NULL to make a random one
+ * @offer: the call layer's offer (opaque to the relay, at most
+ *   %WZP_MESSAGE_MAX_OPAQUE bytes as JSON)
+ *
+ * Returns: (transfer full) (nullable): the call id
+ */
+char *
+wzp_signal_client_place_call (WzpSignalClient * self,
+    const char *callee_fingerprint, const char *call_id, JsonObject * offer,
+    GError ** error)
+{
+  g_autofree char *fp = NULL;
+  g_autofree char *id = NULL;
+  g_autoptr (JsonObject) empty = NULL;
+
+  g_return_val_if_fail (WZP_IS_SIGNAL_CLIENT (self), NULL);
+  fp = wzp_fingerprint_normalize (callee_fingerprint, NULL);
+  if (fp == NULL) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "'%s' is not a fingerprint",
+        callee_fingerprint ? callee_fingerprint : "(null)");
+    return NULL;
+  }
+  if (call_id && !check_call_id (call_id, error))
+    return NULL;
+  if (offer == NULL)
+    offer = empty = json_object_new ();
+  if (!check_opaque (offer, WZP_MESSAGE_MAX_OPAQUE, "the offer", error))
+    return NULL;
+  id = call_id ? g_ascii_strdown (call_id, -1) :
+      wzp_random_hex (WZP_CALL_ID_BYTES);
+  if (!send_msg (self, wzp_message_new_call (fp, id, offer), TRUE, error))
+    return NULL;
+  return g_steal_pointer (&id);
+}
+
+gboolean
+wzp_signal_client_answer (WzpSignalClient * self, const char *call_id,
+    JsonObject * answer, GError ** error)
+{
+  g_autoptr (JsonObject) empty = NULL;
+
+  if (!check_call_id (call_id, error))
+    return FALSE;
+  if (answer == NULL)
+    answer = empty = json_object_new ();
+  if (!check_opaque (answer, WZP_MESSAGE_MAX_OPAQUE, "the answer", error))
+    return FALSE;
+  return send_msg (self, wzp_message_new_answer (call_id, answer), TRUE, error);
+}
+
+gboolean
+wzp_signal_client_reject (WzpSignalClient * self, const char *call_id,
+    GError ** error)
+{
+  if (!check_call_id (call_id, error))
+    return FALSE;
+  return send_msg (self, wzp_message_new_reject (call_id), TRUE, error);
+}
+
+gboolean
+wzp_signal_client_hangup (WzpSignalClient * self, const char *call_id,
+    GError ** error)
+{
+  if (!check_call_id (call_id, error))
+    return FALSE;
+  return send_msg (self, wzp_message_new_hangup (call_id), TRUE, error);
+}
+
+/**
+ * wzp_signal_client_join_room:
+ * @key_blob: (nullable): given to the other members (at most
+ *   %WZP_MESSAGE_MAX_KEY_BLOB bytes as JSON)
+ */
+gboolean
+wzp_signal_client_join_room (WzpSignalClient * self, const char *room,
+    JsonObject * key_blob, GError ** error)
+{
+  if (room == NULL || *room == '\0' || strlen (room) > WZP_MESSAGE_MAX_ROOM_LEN) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "bad room name");
+    return FALSE;
+  }
+  if (!check_opaque (key_blob, WZP_MESSAGE_MAX_KEY_BLOB, "the key blob", error))
+    return FALSE;
+  return send_msg (self, wzp_message_new_join_room (room, key_blob), TRUE,
+      error);
+}
+
+gboolean
+wzp_signal_client_leave_room (WzpSignalClient * self, const char *room,
+    GError ** error)
+{
+  return send_msg (self, wzp_message_new_leave_room (room), TRUE, error);
+}
+
+/**
+ * wzp_signal_client_send_room_message:
+ * @to: (nullable): one member's fingerprint, or %NULL for every member
+ */
+gboolean
+wzp_signal_client_send_room_message (WzpSignalClient * self,
+    const char *room, const char *to, JsonObject * body, GError ** error)
+{
+  if (body == NULL || !check_opaque (body, WZP_MESSAGE_MAX_OPAQUE,
+          "the body", error)) {
+    if (body == NULL)
+      g_set_error (error, WZP_SIGNAL_ERROR,
+          WZP_SIGNAL_ERROR_INVALID_ARGUMENT, "no body");
+    return FALSE;
+  }
+  return send_msg (self, wzp_message_new_room_message (room, to, NULL, body),
+      TRUE, error);
+}
+
+/**
+ * wzp_signal_client_send_media:
+ *
+ * Sends [0x10][channel][data] as a QUIC datagram to the relay.  A
+ * datagram that cannot be sent is dropped, never an error.
+ *
+ * Returns: %TRUE if queued
+ */
+gboolean
+wzp_signal_client_send_media (WzpSignalClient * self, guint32 channel,
+    const guint8 * data, gsize len)
+{
+  guint8 stack[1500];
+  guint8 *buf = stack;
+  guint32 be = GUINT32_TO_BE (channel);
+  gboolean ok;
+
+  if (self->conn == NULL || self->state != WZP_SIGNAL_STATE_REGISTERED)
+    return FALSE;
+  if (len + WZP_RELAY_MEDIA_HEADER_LEN > sizeof stack)
+    buf = g_malloc (len + WZP_RELAY_MEDIA_HEADER_LEN);
+  buf[0] = WZP_RELAY_MEDIA_TYPE;
+  memcpy (buf + 1, &be, sizeof be);
+  if (len)
+    memcpy (buf + WZP_RELAY_MEDIA_HEADER_LEN, data, len);
+  ok = wzp_connection_send_datagram (self->conn, buf,
+      len + WZP_RELAY_MEDIA_HEADER_LEN);
+  if (buf != stack)
+    g_free (buf);
+  return ok;
+}
+
+void
+wzp_signal_client_set_media_handler (WzpSignalClient * self,
+    WzpSignalMediaFunc func, gpointer user_data, GDestroyNotify notify)
+{
+  if (self->media_notify)
+    self->media_notify (self->media_data);
+  self->media_func = func;
+  self->media_data = user_data;
+  self->media_notify = notify;
+}
+
+/* --- GObject ---------------------------------------------------------- */
+
+static void
+wzp_signal_client_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  WzpSignalClient *self = WZP_SIGNAL_CLIENT (object);
+
+  switch (prop_id) {
+    case PROP_ENDPOINT:
+      self->endpoint = g_value_dup_object (value);
+      break;
+    case PROP_RELAY_ADDRESS:
+      self->relay = g_value_dup_object (value);
+      break;
+    case PROP_RELAY_FINGERPRINT:
+      self->relay_fingerprint = g_value_dup_string (value);
+      break;
+    case PROP_RECONNECT_INITIAL:
+      self->reconnect_initial = g_value_get_uint64 (value);
+      break;
+    case PROP_RECONNECT_MAX:
+      self->reconnect_max = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+wzp_signal_client_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  WzpSignalClient *self = WZP_SIGNAL_CLIENT (object);
+
+  switch (prop_id) {
+    case PROP_ENDPOINT:
+      g_value_set_object (value, self->endpoint);
+      break;
+    case PROP_RELAY_ADDRESS:
+      g_value_set_object (value, self->relay);
+      break;
+    case PROP_RELAY_FINGERPRINT:
+      g_value_set_string (value, self->relay_fingerprint);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_NAT_TYPE:
+      g_value_set_enum (value, self->nat_type);
+      break;
+    case PROP_OBSERVED_ADDRESS:
+      g_value_set_object (value, self->observed);
+      break;
+    case PROP_RECONNECT_INITIAL:
+      g_value_set_uint64 (value, self->reconnect_initial);
+      break;
+    case PROP_RECONNECT_MAX:
+      g_value_set_uint64 (value, self->reconnect_max);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  }
+}
+
+static void
+wzp_signal_client_dispose (GObject * object)
+{
+  WzpSignalClient *self = WZP_SIGNAL_CLIENT (object);
+
+  cancel_timer (&self->reconnect_timer);
+  cancel_timer (&self->probe_timer);
+  drop_connection (self, "bye");
+  wzp_signal_client_set_media_handler (self, NULL, NULL, NULL);
+  G_OBJECT_CLASS (wzp_signal_client_parent_class)->dispose (object);
+}
+
+static void
+wzp_signal_client_finalize (GObject * object)
+{
+  WzpSignalClient *self = WZP_SIGNAL_CLIENT (object);
+
+  g_clear_object (&self->endpoint);
+  g_clear_object (&self->relay);
+  g_clear_object (&self->observed);
+  g_clear_object (&self->probe_address);
+  g_free (self->relay_fingerprint);
+  G_OBJECT_CLASS (wzp_signal_client_parent_class)->finalize (object);
+}
+
+static void
+wzp_signal_client_class_init (WzpSignalClientClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GParamFlags co = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+      G_PARAM_STATIC_STRINGS;
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
+  GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  GType t_str = G_TYPE_STRING;
+
+  gobject_class->set_property = wzp_signal_client_set_property;
+  gobject_class->get_property = wzp_signal_client_get_property;
+  gobject_class->dispose = wzp_signal_client_dispose;
+  gobject_class->finalize = wzp_signal_client_finalize;
+
+  /**
+   * WzpSignalClient:endpoint:
+   *
+   * The endpoint whose socket carries signaling (and the later call).
+   */
+  props[PROP_ENDPOINT] = g_param_spec_object ("endpoint", "Endpoint",
+      "QUIC endpoint (one socket)", WZP_TYPE_ENDPOINT, co);
+  /**
+   * WzpSignalClient:relay-address:
+   *
+   * The relay's signaling address.
+   */
+  props[PROP_RELAY_ADDRESS] = g_param_spec_object ("relay-address",
+      "Relay address", "Relay signaling address", G_TYPE_SOCKET_ADDRESS, co);
+  /**
+   * WzpSignalClient:relay-fingerprint:
+   *
+   * When set, the relay must prove this identity.
+   */
+  props[PROP_RELAY_FINGERPRINT] = g_param_spec_string ("relay-fingerprint",
+      "Relay fingerprint", "Pinned relay identity", NULL, co);
+  /**
+   * WzpSignalClient:state:
+   *
+   * Disconnected, connecting, or registered.
+   */
+  props[PROP_STATE] = g_param_spec_enum ("state", "State",
+      "Registration state", WZP_TYPE_SIGNAL_STATE,
+      WZP_SIGNAL_STATE_DISCONNECTED, ro);
+  /**
+   * WzpSignalClient:nat-type:
+   *
+   * The result of the last wzp_signal_client_probe_nat(); notified when a
+   * probe finishes.
+   */
+  props[PROP_NAT_TYPE] = g_param_spec_enum ("nat-type", "NAT type",
+      "NAT mapping behaviour", WZP_TYPE_NAT_TYPE, WZP_NAT_TYPE_UNKNOWN, ro);
+  /**
+   * WzpSignalClient:observed-address:
+   *
+   * Our reflexive address: where the relay sees our signaling come from.
+   */
+  props[PROP_OBSERVED_ADDRESS] = g_param_spec_object ("observed-address",
+      "Observed address", "Reflexive address", G_TYPE_SOCKET_ADDRESS, ro);
+  /**
+   * WzpSignalClient:reconnect-initial:
+   *
+   * First reconnect delay (ns); it doubles up to
+   * #WzpSignalClient:reconnect-max and resets on registration.
+   */
+  props[PROP_RECONNECT_INITIAL] = g_param_spec_uint64 ("reconnect-initial",
+      "Reconnect initial", "First reconnect delay (ns)", WZP_NSEC_PER_MSEC,
+      G_MAXUINT64, WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL, rw);
+  /**
+   * WzpSignalClient:reconnect-max:
+   *
+   * Longest reconnect delay (ns).
+   */
+  props[PROP_RECONNECT_MAX] = g_param_spec_uint64 ("reconnect-max",
+      "Reconnect max", "Longest reconnect delay (ns)", WZP_NSEC_PER_MSEC,
+      G_MAXUINT64, WZP_SIGNAL_DEFAULT_RECONNECT_MAX, rw);
+  g_object_class_install_properties (gobject_class, N_PROPS, props);
+
+  /**
+   * WzpSignalClient::state-changed:
+   * @state: the new #WzpSignalState
+   */
+  signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, WZP_TYPE_SIGNAL_STATE);
+  /**
+   * WzpSignalClient::registered:
+   * @observed: our address as the relay sees it
+   *
+   * Registered (again, after a reconnect).
+   */
+  signals[SIGNAL_REGISTERED] = g_signal_new ("registered",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_SOCKET_ADDRESS);
+  /**
+   * WzpSignalClient::call-ringing:
+   * @call_id: our outgoing call, now ringing at the callee
+   */
+  signals[SIGNAL_CALL_RINGING] = g_signal_new ("call-ringing",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, t_str);
+  /**
+   * WzpSignalClient::incoming-call:
+   * @call_id: the call
+   * @from: the caller's fingerprint (proven to the relay)
+   * @from_public_key: the caller's Ed25519 public key
+   * @offer: the caller's offer
+   *
+   * Answer with wzp_signal_client_answer() or _reject().
+   */
+  signals[SIGNAL_INCOMING_CALL] = g_signal_new ("incoming-call",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 4, t_str, t_str, G_TYPE_BYTES, JSON_TYPE_OBJECT);
+  /**
+   * WzpSignalClient::call-setup:
+   * @setup: the peer's details and the relay channel
+   */
+  signals[SIGNAL_CALL_SETUP] = g_signal_new ("call-setup",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, WZP_TYPE_CALL_SETUP);
+  /**
+   * WzpSignalClient::call-ended:
+   * @call_id: the call
+   * @reason: "hangup", "rejected", "busy", "no-answer", "peer-offline",
+   *   "peer-gone"
+   */
+  signals[SIGNAL_CALL_ENDED] = g_signal_new ("call-ended",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, t_str, t_str);
+  /**
+   * WzpSignalClient::room-joined:
+   * @room: the room
+   * @channel: its relay media channel
+   * @members: the other members: objects {fingerprint, public_key,
+   *   key_blob}
+   */
+  signals[SIGNAL_ROOM_JOINED] = g_signal_new ("room-joined",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 3, t_str, G_TYPE_UINT, JSON_TYPE_ARRAY);
+  /**
+   * WzpSignalClient::room-left:
+   * @room: the room we left
+   */
+  signals[SIGNAL_ROOM_LEFT] = g_signal_new ("room-left",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, t_str);
+  /**
+   * WzpSignalClient::room-update:
+   * @room: the room
+   * @event: "joined" or "left"
+   * @fingerprint: the member
+   * @public_key: (nullable): its key ("joined")
+   * @key_blob: (nullable): its key blob ("joined")
+   */
+  signals[SIGNAL_ROOM_UPDATE] = g_signal_new ("room-update",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 5, t_str, t_str, t_str, G_TYPE_BYTES, JSON_TYPE_OBJECT);
+  /**
+   * WzpSignalClient::room-message:
+   * @room: the room
+   * @from: the sending member
+   * @body: its opaque body
+   */
+  signals[SIGNAL_ROOM_MESSAGE] = g_signal_new ("room-message",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 3, t_str, t_str, JSON_TYPE_OBJECT);
+  /**
+   * WzpSignalClient::error:
+   * @error: in %WZP_SIGNAL_ERROR
+   *
+   * The relay refused a request, superseded or refused our registration
+   * (the client then stops), or a probe failed.
+   */
+  signals[SIGNAL_ERROR] = g_signal_new ("error",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+wzp_signal_client_init (WzpSignalClient * self)
+{
+  self->reconnect_initial = WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL;
+  self->reconnect_max = WZP_SIGNAL_DEFAULT_RECONNECT_MAX;
+}

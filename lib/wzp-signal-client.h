@@ -1,0 +1,191 @@
+/* wzp — the client side of signaling: registration with the relay,
+ * reflexive address and NAT type, calls, rooms, relayed media
+ *
+ * A WzpSignalClient uses a WzpEndpoint the application owns: its one
+ * socket carries the signaling connection, the NAT probes and, later, the
+ * direct connection to a peer, so the address the relay observes is the
+ * one a peer can reach.  It runs on the endpoint's GMainContext and clock
+ * and emits its signals there.
+ *
+ * After the signaling connection drops it reconnects with exponential
+ * backoff and registers again.  A "superseded" error (the same identity
+ * registered from somewhere else) stops it instead: two clients with one
+ * identity must not take the registration from each other forever.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include "wzp-version.h"
+#include "wzp-endpoint.h"
+#include "wzp-candidates.h"
+
+G_BEGIN_DECLS
+
+#define WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL (100 * WZP_NSEC_PER_MSEC)
+#define WZP_SIGNAL_DEFAULT_RECONNECT_MAX (5 * WZP_NSEC_PER_SEC)
+
+#define WZP_SIGNAL_ERROR (wzp_signal_error_quark ())
+WZP_API GQuark wzp_signal_error_quark (void);
+
+/**
+ * WzpSignalError:
+ * @WZP_SIGNAL_ERROR_NOT_REGISTERED: the operation needs a registration
+ * @WZP_SIGNAL_ERROR_SUPERSEDED: our identity registered from another
+ *   connection; the client stopped
+ * @WZP_SIGNAL_ERROR_REFUSED: the relay refused our registration
+ *   ("bad-signature", "identity-mismatch"); the client stopped
+ * @WZP_SIGNAL_ERROR_RELAY: the relay answered a request with an error;
+ *   the message starts with the relay's code ("unknown-call: ...")
+ * @WZP_SIGNAL_ERROR_PROTOCOL: the relay sent something invalid
+ * @WZP_SIGNAL_ERROR_INVALID_ARGUMENT: bad argument (not a fingerprint,
+ *   object too large...)
+ * @WZP_SIGNAL_ERROR_NO_PROBE: the relay has no probe address
+ * @WZP_SIGNAL_ERROR_TIMEOUT: no probe result in time
+ */
+typedef enum
+{
+  WZP_SIGNAL_ERROR_NOT_REGISTERED,
+  WZP_SIGNAL_ERROR_SUPERSEDED,
+  WZP_SIGNAL_ERROR_REFUSED,
+  WZP_SIGNAL_ERROR_RELAY,
+  WZP_SIGNAL_ERROR_PROTOCOL,
+  WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+  WZP_SIGNAL_ERROR_NO_PROBE,
+  WZP_SIGNAL_ERROR_TIMEOUT,
+} WzpSignalError;
+
+typedef enum
+{
+  WZP_SIGNAL_STATE_DISCONNECTED,
+  WZP_SIGNAL_STATE_CONNECTING,
+  WZP_SIGNAL_STATE_REGISTERED,
+} WzpSignalState;
+
+/* WzpNatType lives in wzp-candidates.h. */
+
+WZP_API GType wzp_signal_state_get_type (void);
+#define WZP_TYPE_SIGNAL_STATE (wzp_signal_state_get_type ())
+
+WZP_API const char *wzp_signal_state_to_string (WzpSignalState state);
+
+/**
+ * WzpCallSetup:
+ * @call_id: the call
+ * @peer_fingerprint: the other party
+ * @peer_public_key: its Ed25519 public key (32 bytes)
+ * @peer_blob: its opaque object: the callee gets the caller's offer, the
+ *   caller gets the callee's answer
+ * @peer_reflexive: (nullable): the address the relay sees for the peer
+ * @channel: the relay media channel of this call
+ * @role: "caller" or "callee" (our role)
+ *
+ * What #WzpSignalClient::call-setup carries.
+ */
+typedef struct
+{
+  char *call_id;
+  char *peer_fingerprint;
+  GBytes *peer_public_key;
+  JsonObject *peer_blob;
+  GSocketAddress *peer_reflexive;
+  guint32 channel;
+  char *role;
+} WzpCallSetup;
+
+WZP_API GType wzp_call_setup_get_type (void);
+#define WZP_TYPE_CALL_SETUP (wzp_call_setup_get_type ())
+WZP_API WzpCallSetup *wzp_call_setup_copy (const WzpCallSetup * setup);
+WZP_API void wzp_call_setup_free (WzpCallSetup * setup);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpCallSetup, wzp_call_setup_free)
+
+#define WZP_TYPE_SIGNAL_CLIENT (wzp_signal_client_get_type ())
+WZP_API
+G_DECLARE_FINAL_TYPE (WzpSignalClient, wzp_signal_client, WZP, SIGNAL_CLIENT,
+    GObject)
+
+/**
+ * WzpSignalMediaFunc:
+ * @channel: the relay channel it arrived on
+ * @data: the payload after the 5-byte relay header, valid only during
+ *   the call
+ *
+ * Receives relayed media.  Runs inside packet processing: it may send,
+ * but must not stop or unref the client.
+ */
+typedef void (*WzpSignalMediaFunc) (WzpSignalClient * client,
+    guint32 channel, const guint8 * data, gsize len, gpointer user_data);
+
+WZP_API
+WzpSignalClient *wzp_signal_client_new (WzpEndpoint * endpoint,
+    GSocketAddress * relay, const char *relay_fingerprint);
+
+WZP_API
+gboolean wzp_signal_client_start (WzpSignalClient * self, GError ** error);
+
+WZP_API
+void wzp_signal_client_stop (WzpSignalClient * self);
+
+WZP_API
+WzpSignalState wzp_signal_client_get_state (WzpSignalClient * self);
+
+WZP_API
+GSocketAddress *wzp_signal_client_get_observed_address (WzpSignalClient *
+    self);
+
+WZP_API
+WzpNatType wzp_signal_client_get_nat_type (WzpSignalClient * self);
+
+WZP_API
+WzpConnection *wzp_signal_client_get_connection (WzpSignalClient * self);
+
+WZP_API
+const char *wzp_signal_client_get_relay_fingerprint (WzpSignalClient * self);
+
+WZP_API
+gboolean wzp_signal_client_reflect (WzpSignalClient * self, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_probe_nat (WzpSignalClient * self,
+    GError ** error);
+
+WZP_API
+char *wzp_signal_client_place_call (WzpSignalClient * self,
+    const char *callee_fingerprint, const char *call_id, JsonObject * offer,
+    GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_answer (WzpSignalClient * self,
+    const char *call_id, JsonObject * answer, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_reject (WzpSignalClient * self,
+    const char *call_id, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_hangup (WzpSignalClient * self,
+    const char *call_id, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_join_room (WzpSignalClient * self,
+    const char *room, JsonObject * key_blob, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_leave_room (WzpSignalClient * self,
+    const char *room, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_send_room_message (WzpSignalClient * self,
+    const char *room, const char *to, JsonObject * body, GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_send_media (WzpSignalClient * self,
+    guint32 channel, const guint8 * data, gsize len);
+
+WZP_API
+void wzp_signal_client_set_media_handler (WzpSignalClient * self,
+    WzpSignalMediaFunc func, gpointer user_data, GDestroyNotify notify);
+
+G_END_DECLS
