@@ -41,8 +41,10 @@ def free_udp_port():
 
 def fingerprint(identity, wzp_tool):
     """The fingerprint of an identity file, created if missing."""
-    out = subprocess.run([wzp_tool, "fingerprint", identity],
-                         capture_output=True, text=True, check=True).stdout
+    cmd = "fingerprint" if os.path.exists(identity) else "keygen"
+    out = subprocess.run([wzp_tool, cmd, identity], capture_output=True,
+                         text=True, check=True)
+    out = out.stdout + out.stderr
     m = re.search(r"([0-9a-f]{4}(?::[0-9a-f]{4}){7})", out)
     if not m:
         raise RuntimeError("no fingerprint in: " + out)
@@ -79,8 +81,13 @@ def main():
         port = free_udp_port()
         relay = "127.0.0.1:%d" % port
         relay_key = os.path.join(tmp, "relay.key")
+        relay_cmd = [relay_bin, "--listen", relay]
+        helptext = subprocess.run([relay_bin, "--help"], capture_output=True,
+                                  text=True)
+        if "--identity" in helptext.stdout + helptext.stderr:
+            relay_cmd += ["--identity", relay_key]
         procs.append(subprocess.Popen(
-            [relay_bin, "--listen", relay, "--identity", relay_key],
+            relay_cmd,
             stdout=open(os.path.join(tmp, "relay.log"), "w"),
             stderr=subprocess.STDOUT))
         time.sleep(0.5)
