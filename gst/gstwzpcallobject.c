@@ -337,9 +337,12 @@ load_identity (const gchar * path, GstElement * element, GError ** error)
     return NULL;
   }
   if (created) {
+    /* gst-launch-1.0 prints the debug part of INFO messages */
     GST_ELEMENT_INFO (element, RESOURCE, WRITE,
         ("Created identity file \"%s\"; its fingerprint (what others dial) "
-            "is %s", path, wzp_identity_get_fingerprint (identity)), (NULL));
+            "is %s", path, wzp_identity_get_fingerprint (identity)),
+        ("created identity file %s, fingerprint %s", path,
+            wzp_identity_get_fingerprint (identity)));
   }
   GST_INFO_OBJECT (element, "identity %s: fingerprint %s", path,
       wzp_identity_get_fingerprint (identity));

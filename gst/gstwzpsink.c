@@ -22,8 +22,14 @@
  * Before the call is active, frames are dropped (live sources: what was
  * said before the peer picked up is not sent later), unless
  * #GstWzpSink:wait-for-call is TRUE and upstream is not live: then the
- * sink holds the pipeline in preroll until the call is active, so a
+ * sink waits for the call, and paced playout (sync=TRUE) resumes from
+ * the moment it is active (the wait is added to ts-offset), so a
  * recording played into a call is sent whole.
+ *
+ * The sink does not take part in asynchronous state changes
+ * (async=FALSE): in a two-way pipeline the sink after wzpsrc can only
+ * preroll once the far end hears this sink, so this one must play
+ * without prerolling.
  *
  * On EOS, a sink that is the only element using its call hangs up; when
  * a wzpsrc shares the call, the call lasts until both leave (or the far
@@ -48,6 +54,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_wzp_sink_debug);
 
 #define DEFAULT_WAIT_FOR_CALL TRUE
 #define DEFAULT_SYNC TRUE
+#define DEFAULT_ASYNC FALSE
 #define OPUS_RATE 48000
 #define DEFAULT_FRAME_SAMPLES 960
 
@@ -209,10 +216,14 @@ static gboolean
 upstream_is_live (GstWzpSink * self)
 {
   if (self->upstream_live < 0) {
-    gboolean live = FALSE, upstream_live = FALSE;
+    /* gst_base_sink_query_latency() only asks upstream once the latency
+     * is configured, which is in PLAYING: ask directly. */
+    GstQuery *query = gst_query_new_latency ();
+    gboolean upstream_live = FALSE;
 
-    gst_base_sink_query_latency (GST_BASE_SINK (self), &live, &upstream_live,
-        NULL, NULL);
+    if (gst_pad_peer_query (GST_BASE_SINK_PAD (self), query))
+      gst_query_parse_latency (query, &upstream_live, NULL, NULL);
+    gst_query_unref (query);
     self->upstream_live = upstream_live;
     GST_DEBUG_OBJECT (self, "upstream is %slive", upstream_live ? "" : "not ");
   }
@@ -250,12 +261,14 @@ gst_wzp_sink_check_call (GstWzpSink * self)
 {
   gboolean wait;
   WzpCallState state;
+  gint64 waited_from;
 
   GST_OBJECT_LOCK (self);
   wait = self->wait_for_call;
   GST_OBJECT_UNLOCK (self);
   wait = wait && !upstream_is_live (self);
 
+  waited_from = g_get_monotonic_time ();
   g_mutex_lock (&self->lock);
   for (;;) {
     state = gst_wzp_call_object_get_state (self->call);
@@ -272,6 +285,22 @@ gst_wzp_sink_check_call (GstWzpSink * self)
   }
   g_mutex_unlock (&self->lock);
 
+  if (wait && state == WZP_CALL_STATE_ACTIVE) {
+    GstClockTimeDiff waited = (g_get_monotonic_time () - waited_from) *
+        GST_USECOND;
+
+    /* Paced playout (sync=TRUE) resumes from now, instead of sending
+     * everything that came due during the wait in one burst. */
+    if (waited > 10 * GST_MSECOND) {
+      GstBaseSink *bsink = GST_BASE_SINK (self);
+
+      GST_INFO_OBJECT (self, "the call is active after waiting %"
+          GST_STIME_FORMAT, GST_STIME_ARGS (waited));
+      gst_base_sink_set_ts_offset (bsink,
+          gst_base_sink_get_ts_offset (bsink) + waited);
+    }
+  }
+
   switch (state) {
     case WZP_CALL_STATE_ACTIVE:
       return GST_FLOW_OK;
@@ -283,15 +312,6 @@ gst_wzp_sink_check_call (GstWzpSink * self)
     default:
       return GST_FLOW_CUSTOM_SUCCESS;
   }
-}
-
-static GstFlowReturn
-gst_wzp_sink_preroll (GstBaseSink * bsink, GstBuffer * buffer)
-{
-  GstWzpSink *self = GST_WZP_SINK (bsink);
-  GstFlowReturn ret = gst_wzp_sink_check_call (self);
-
-  return ret == GST_FLOW_CUSTOM_SUCCESS ? GST_FLOW_OK : ret;
 }
 
 static guint32
@@ -466,15 +486,15 @@ gst_wzp_sink_class_init (GstWzpSinkClass * klass)
   /**
    * GstWzpSink:wait-for-call:
    *
-   * When upstream is not live (a file), hold the pipeline in preroll
-   * until the call is active instead of dropping frames, so nothing of
-   * the file is lost.  Live upstreams never wait: frames before the call
+   * When upstream is not live (a file), wait until the call is active
+   * instead of dropping frames, so nothing of the file is lost; paced
+   * playout then resumes from that moment.  Live upstreams never wait: frames before the call
    * is active are dropped, as a phone does.
    */
   g_object_class_install_property (gobject_class, PROP_WAIT_FOR_CALL,
       g_param_spec_boolean ("wait-for-call", "Wait for call",
-          "With a non-live upstream, wait in preroll until the call is "
-          "active instead of dropping frames", DEFAULT_WAIT_FOR_CALL,
+          "With a non-live upstream, wait until the call is active instead "
+          "of dropping frames", DEFAULT_WAIT_FOR_CALL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
@@ -503,7 +523,6 @@ gst_wzp_sink_class_init (GstWzpSinkClass * klass)
   bsink_class->stop = GST_DEBUG_FUNCPTR (gst_wzp_sink_stop);
   bsink_class->unlock = GST_DEBUG_FUNCPTR (gst_wzp_sink_unlock);
   bsink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_wzp_sink_unlock_stop);
-  bsink_class->preroll = GST_DEBUG_FUNCPTR (gst_wzp_sink_preroll);
   bsink_class->render = GST_DEBUG_FUNCPTR (gst_wzp_sink_render);
   bsink_class->event = GST_DEBUG_FUNCPTR (gst_wzp_sink_event);
 }
@@ -517,6 +536,9 @@ gst_wzp_sink_init (GstWzpSink * self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   gst_base_sink_set_sync (GST_BASE_SINK (self), DEFAULT_SYNC);
+  /* In a two-way call the sink after wzpsrc prerolls only once the far
+   * end hears us: this sink must not hold the pipeline in preroll. */
+  gst_base_sink_set_async_enabled (GST_BASE_SINK (self), DEFAULT_ASYNC);
 }
 
 static GstURIType

@@ -65,11 +65,13 @@ GST_START_TEST (test_defaults)
     fail_unless (!do_ts);
     fail_unless (gst_base_src_is_live (GST_BASE_SRC (e)));
   } else {
-    gboolean wait, sync;
+    gboolean wait, sync, async;
 
-    g_object_get (e, "wait-for-call", &wait, "sync", &sync, NULL);
+    g_object_get (e, "wait-for-call", &wait, "sync", &sync, "async", &async,
+        NULL);
     fail_unless (wait);
     fail_unless (sync);
+    fail_unless (!async);
   }
   g_free (relay);
   g_free (identity);
