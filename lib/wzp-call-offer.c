@@ -11,8 +11,8 @@
 #define MAX_CANDIDATES 16
 
 static GBytes *
-signed_bytes (const guint8 *call_id, const char *caller_fp,
-    const char *callee_fp, const guint8 *caller_eph, const guint8 *callee_eph)
+signed_bytes (const guint8 * call_id, const char *caller_fp,
+    const char *callee_fp, const guint8 * caller_eph, const guint8 * callee_eph)
 {
   GByteArray *b = g_byte_array_new ();
   static const char offer_tag[] = "wzp-offer-v1";
@@ -33,9 +33,9 @@ signed_bytes (const guint8 *call_id, const char *caller_fp,
 }
 
 JsonObject *
-_wzp_offer_build (WzpIdentity * me, const guint8 *call_id,
-    const char *caller_fp, const char *callee_fp, const guint8 *my_eph,
-    const guint8 *caller_eph, GPtrArray * candidates, const char *nat)
+_wzp_offer_build (WzpIdentity * me, const guint8 * call_id,
+    const char *caller_fp, const char *callee_fp, const guint8 * my_eph,
+    const guint8 * caller_eph, GPtrArray * candidates, const char *nat)
 {
   JsonObject *o = json_object_new ();
   JsonArray *cands = json_array_new ();
@@ -65,7 +65,7 @@ _wzp_offer_build (WzpIdentity * me, const guint8 *call_id,
 }
 
 static gboolean
-get_b64 (JsonObject * o, const char *name, guint8 *out, gsize want,
+get_b64 (JsonObject * o, const char *name, guint8 * out, gsize want,
     GError ** error)
 {
   JsonNode *n = json_object_get_member (o, name);
@@ -97,9 +97,9 @@ get_b64 (JsonObject * o, const char *name, guint8 *out, gsize want,
 }
 
 gboolean
-_wzp_offer_parse (JsonObject * o, const guint8 *call_id,
+_wzp_offer_parse (JsonObject * o, const guint8 * call_id,
     const char *caller_fp, const char *callee_fp,
-    const guint8 *signer_public_key, const guint8 *caller_eph,
+    const guint8 * signer_public_key, const guint8 * caller_eph,
     WzpOfferInfo * out, GError ** error)
 {
   guint8 sig[WZP_SIGNATURE_LEN];
@@ -135,14 +135,12 @@ _wzp_offer_parse (JsonObject * o, const guint8 *call_id,
   n = json_object_get_member (o, "candidates");
   if (n && JSON_NODE_HOLDS_ARRAY (n)) {
     JsonArray *a = json_node_get_array (n);
-    for (guint i = 0; i < json_array_get_length (a) && i < MAX_CANDIDATES;
-        i++) {
+    for (guint i = 0; i < json_array_get_length (a) && i < MAX_CANDIDATES; i++) {
       JsonNode *c = json_array_get_element (a, i);
       if (JSON_NODE_HOLDS_VALUE (c) &&
           json_node_get_value_type (c) == G_TYPE_STRING &&
           strlen (json_node_get_string (c)) < 64)
-        g_ptr_array_add (out->candidates,
-            g_strdup (json_node_get_string (c)));
+        g_ptr_array_add (out->candidates, g_strdup (json_node_get_string (c)));
     }
   }
   n = json_object_get_member (o, "nat");

@@ -352,3 +352,21 @@ wzp_clock_timeout_add (WzpClock * clock, GMainContext * context,
   wzp_timer_source_set_deadline (source, wzp_clock_get_time (clock) + delay_ns);
   return source;
 }
+
+void
+wzp_clock_source_destroy_and_unref (GSource * source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+static gboolean
+ready_source_dispatch (GSource * source, GSourceFunc callback,
+    gpointer user_data)
+{
+  return callback ? callback (user_data) : G_SOURCE_REMOVE;
+}
+
+GSourceFuncs wzp_ready_source_funcs = {
+  NULL, NULL, ready_source_dispatch, NULL, NULL, NULL,
+};

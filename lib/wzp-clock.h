@@ -61,6 +61,16 @@ WZP_API
 GSource *wzp_clock_timeout_add (WzpClock * clock, GMainContext * context,
     guint64 delay_ns, GSourceFunc func, gpointer data, GDestroyNotify notify);
 
+/* Destroys and unrefs a source from wzp_clock_timeout_add(): for
+ * g_clear_pointer(). */
+WZP_API
+void wzp_clock_source_destroy_and_unref (GSource * source);
+
+/* Funcs for a source that is dispatched whenever its ready time says so
+ * (g_source_set_ready_time (s, 0) from any thread wakes the context):
+ * cross-thread wake-ups and deferred flushes. */
+WZP_API GSourceFuncs wzp_ready_source_funcs;
+
 #define WZP_TYPE_TEST_CLOCK (wzp_test_clock_get_type ())
 WZP_API
 G_DECLARE_FINAL_TYPE (WzpTestClock, wzp_test_clock, WZP, TEST_CLOCK, WzpClock)

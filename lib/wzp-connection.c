@@ -380,7 +380,11 @@ log_printf_cb (void *user_data, const char *format, ...)
   va_list args;
 
   va_start (args, format);
+  /* ngtcp2's callback type has no format attribute to check against. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
   msg = g_strdup_vprintf (format, args);
+#pragma GCC diagnostic pop
   va_end (args);
   WZP_TRACE_OBJECT (user_data, "ngtcp2: %s", msg);
 }
@@ -734,7 +738,12 @@ write_packets (WzpConnection * self)
     self->stats.bytes_sent += n;
     n_packets++;
   }
-  if (n_packets > 0)
+  /* Pace only once the handshake is done.  Before that there is no RTT
+   * sample, so ngtcp2 paces with its 333 ms default: after a client's
+   * Initial the next packet may leave only ~27 ms later, which held the
+   * client's certificate flight back on fast paths until the timer fired.
+   * A handshake is a few packets each way; pacing them buys nothing. */
+  if (n_packets > 0 && ngtcp2_conn_get_handshake_completed (self->conn))
     ngtcp2_conn_update_pkt_tx_time (self->conn, ts);
   return 0;
 }

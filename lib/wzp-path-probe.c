@@ -345,7 +345,8 @@ _wzp_path_direct_end (WzpPathManager * self, const char *reason,
   self->ok_pending = FALSE;
   _wzp_path_timer_disarm (self->probe_timer);
   _wzp_path_timer_disarm (self->liveness_timer);
-  if (was_agreed)
+  /* A peer that ended it on purpose is no failure of the path. */
+  if (was_agreed && rerace)
     self->stats.failovers++;
   if (rerace && !self->racing && self->policy != WZP_PATH_POLICY_RELAY_ONLY)
     _wzp_path_schedule_rerace (self);

@@ -496,7 +496,7 @@ wzp_path_manager_new (WzpEndpoint * endpoint, const WzpPathConfig * config,
     GError ** error)
 {
   WzpPathManager *self;
-  const char *local_fp = config->local_fingerprint;
+  const char *local_fp;
   g_autofree char *peer_fp = NULL;
   g_autofree char *mine = NULL;
   const char *reason = NULL;
@@ -504,6 +504,7 @@ wzp_path_manager_new (WzpEndpoint * endpoint, const WzpPathConfig * config,
   g_return_val_if_fail (WZP_IS_ENDPOINT (endpoint), NULL);
   g_return_val_if_fail (config != NULL, NULL);
 
+  local_fp = config->local_fingerprint;
   if (local_fp == NULL)
     local_fp = wzp_identity_get_fingerprint (wzp_endpoint_get_identity
         (endpoint));

@@ -358,13 +358,17 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
   RelayCall *call;
   RelayClient *to;
   guint32 id;
+  const char *why = "not registered";
 
-  if (!c->registered || len < WZP_RELAY_MEDIA_HEADER_LEN ||
-      data[0] != WZP_RELAY_MEDIA_TYPE)
+  if (!c->registered)
+    goto drop;
+  why = "not a relay media datagram";
+  if (len < WZP_RELAY_MEDIA_HEADER_LEN || data[0] != WZP_RELAY_MEDIA_TYPE)
     goto drop;
   memcpy (&id, data + 1, sizeof id);
   id = GUINT32_FROM_BE (id);
   ch = g_hash_table_lookup (self->channels, GUINT_TO_POINTER (id));
+  why = "unknown channel";
   if (ch == NULL)
     goto drop;
   if (ch->kind == CHANNEL_ROOM) {
@@ -372,14 +376,17 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
     return;
   }
   call = (RelayCall *) ch;
+  why = "call not set up";
   if (call->state != CALL_ACTIVE)
     goto drop;
+  why = "sender is not a party";
   if (strcmp (c->fp, call->caller) == 0)
     to = _wzp_relay_lookup (self, call->callee);
   else if (strcmp (c->fp, call->callee) == 0)
     to = _wzp_relay_lookup (self, call->caller);
   else
     goto drop;
+  why = "peer not registered";
   if (to == NULL)
     goto drop;
   forward (self, to, data, len);
@@ -388,7 +395,7 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
 drop:
   self->stats.datagrams_dropped++;
   WZP_TRACE_OBJECT (self, "dropped a %" G_GSIZE_FORMAT " byte datagram from "
-      "%s", len, c->fp);
+      "%s: %s", len, c->fp, why);
 }
 
 void

@@ -167,7 +167,10 @@ _wzp_relay_metrics_start (WzpRelay * self, GError ** error)
     self->metrics_bound = g_socket_get_local_address (listeners->data, NULL);
   g_slist_free (listeners);
   self->metrics_server = server;
-  WZP_INFO_OBJECT (self, "metrics on http://%s/metrics", self->metrics_address);
+  {
+    g_autofree char *where = wzp_socket_address_to_string (self->metrics_bound);
+    WZP_INFO_OBJECT (self, "metrics on http://%s/metrics", where);
+  }
   return TRUE;
 }
 

@@ -288,7 +288,7 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
     close_later (self, old->conn, WZP_CLOSE_SUPERSEDED, "superseded");
   }
   if (old != c) {
-    g_hash_table_insert (self->registrations, c->fp, c);
+    g_hash_table_replace (self->registrations, c->fp, c);
     self->stats.registrations_total++;
     WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
   }

@@ -4,6 +4,7 @@
  *   wzp fingerprint FILE            print an identity's fingerprint
  *   wzp echo-server [options]       echo messages and datagrams back
  *   wzp echo-client [options]       send, check the echoes, print stats
+ *   wzp call [options]              a headless call party (JSON report)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -17,6 +18,7 @@
 #include "wzp-endpoint.h"
 #include "wzp-identity.h"
 #include "wzp-log.h"
+#include "wzp-tool.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);
 
@@ -29,16 +31,17 @@ on_signal (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static int
-fail (GError * error)
+int
+wzp_tool_fail (GError * error)
 {
   g_printerr ("wzp: %s\n", error->message);
   g_error_free (error);
   return 1;
 }
 
-static gboolean
-parse (GOptionEntry * entries, const char *usage, int *argc, char ***argv)
+gboolean
+wzp_tool_parse (GOptionEntry * entries, const char *usage, int *argc,
+    char ***argv)
 {
   g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
   g_autoptr (GError) error = NULL;
@@ -65,7 +68,7 @@ cmd_keygen (int argc, char **argv)
   g_autoptr (WzpIdentity) id = NULL;
   GError *error = NULL;
 
-  if (!parse (entries, "FILE - create a new identity", &argc, &argv))
+  if (!wzp_tool_parse (entries, "FILE - create a new identity", &argc, &argv))
     return 2;
   if (argc != 2) {
     g_printerr ("usage: wzp keygen [--force] FILE\n");
@@ -78,7 +81,7 @@ cmd_keygen (int argc, char **argv)
   }
   id = wzp_identity_generate ();
   if (!wzp_identity_save (id, argv[1], &error))
-    return fail (error);
+    return wzp_tool_fail (error);
   g_print ("%s\n", wzp_identity_get_fingerprint (id));
   return 0;
 }
@@ -95,15 +98,15 @@ cmd_fingerprint (int argc, char **argv)
   }
   id = wzp_identity_load (argv[1], &error);
   if (id == NULL)
-    return fail (error);
+    return wzp_tool_fail (error);
   g_print ("%s\n", wzp_identity_get_fingerprint (id));
   return 0;
 }
 
 /* --- echo ------------------------------------------------------------- */
 
-static WzpIdentity *
-load_identity (const char *path, GError ** error)
+WzpIdentity *
+wzp_tool_load_identity (const char *path, GError ** error)
 {
   if (path == NULL)
     return wzp_identity_generate ();
@@ -163,13 +166,14 @@ cmd_echo_server (int argc, char **argv)
   g_autoptr (GSocketAddress) addr = NULL;
   GError *error = NULL;
 
-  if (!parse (entries, "- echo QUIC messages and datagrams", &argc, &argv))
+  if (!wzp_tool_parse (entries, "- echo QUIC messages and datagrams", &argc,
+          &argv))
     return 2;
-  if (!(id = load_identity (identity_path, &error)) ||
+  if (!(id = wzp_tool_load_identity (identity_path, &error)) ||
       !(addr = wzp_socket_address_parse (listen, &error)) ||
       !(ep = wzp_endpoint_new (NULL, id, NULL, &error)) ||
       !wzp_endpoint_bind (ep, addr, &error))
-    return fail (error);
+    return wzp_tool_fail (error);
   g_object_set (ep, "accept-incoming", TRUE, NULL);
   g_signal_connect (ep, "incoming-connection", G_CALLBACK (on_incoming), NULL);
   g_print ("echo server on %s, fingerprint %s\n", listen,
@@ -290,15 +294,15 @@ cmd_echo_client (int argc, char **argv)
   GError *error = NULL;
   gboolean ok;
 
-  if (!parse (entries, "- send to an echo server and check the echoes",
+  if (!wzp_tool_parse (entries, "- send to an echo server and check the echoes",
           &argc, &argv))
     return 2;
-  if (!(id = load_identity (identity_path, &error)) ||
+  if (!(id = wzp_tool_load_identity (identity_path, &error)) ||
       !(addr = wzp_socket_address_parse (server, &error)) ||
       !(ep = wzp_endpoint_new (NULL, id, NULL, &error)) ||
       !wzp_endpoint_bind_any (ep, 0, FALSE, &error) ||
       !(c.conn = wzp_endpoint_connect (ep, addr, pin, &error)))
-    return fail (error);
+    return wzp_tool_fail (error);
   c.n_messages = MAX (n_messages, 0);
   c.n_datagrams = MAX (n_datagrams, 0);
   g_signal_connect (c.conn, "message", G_CALLBACK (client_got_message), &c);
@@ -345,6 +349,7 @@ static const struct
   {"fingerprint", cmd_fingerprint, "print the fingerprint of an identity"},
   {"echo-server", cmd_echo_server, "echo QUIC messages and datagrams"},
   {"echo-client", cmd_echo_client, "test an echo server"},
+  {"call", wzp_tool_cmd_call, "place, answer or join a call; report as JSON"},
 };
 
 static void

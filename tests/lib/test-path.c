@@ -337,6 +337,35 @@ test_roles_opposite (Fixture * f, gconstpointer data)
   g_assert_false (wzp_path_manager_send (f->pm[0], (guint8 *) "x", 1));
 }
 
+static void
+test_bad_config (Fixture * f, gconstpointer data)
+{
+  WzpPathConfig config;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WzpPathManager) pm = NULL;
+
+  wzp_path_config_init (&config);
+  pm = wzp_path_manager_new (f->ep[0], &config, &error);
+  g_assert_null (pm);
+  g_assert_error (error, WZP_IDENTITY_ERROR,
+      WZP_IDENTITY_ERROR_INVALID_FINGERPRINT);
+  g_clear_error (&error);
+
+  config.peer_fingerprint = wzp_identity_get_fingerprint (f->id[1]);
+  config.timings.failover_threshold_ns = 10 * MS;
+  pm = wzp_path_manager_new (f->ep[0], &config, &error);
+  g_assert_null (pm);
+  g_assert_error (error, WZP_PATH_ERROR, WZP_PATH_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+
+  wzp_path_timings_init (&config.timings);
+  pm = wzp_path_manager_new (f->ep[0], &config, &error);
+  g_assert_no_error (error);
+  g_assert_true (wzp_path_manager_start (pm, NULL));
+  g_assert_false (wzp_path_manager_start (pm, &error));
+  g_assert_error (error, WZP_PATH_ERROR, WZP_PATH_ERROR_STATE);
+}
+
 /* --- the race and media ----------------------------------------------- */
 
 static void
@@ -768,6 +797,7 @@ main (int argc, char **argv)
   g_test_add ("/path/" name, Fixture, GINT_TO_POINTER (clocked), \
       fixture_setup, func, fixture_teardown)
   ADD ("roles-opposite", test_roles_opposite, FALSE);
+  ADD ("bad-config", test_bad_config, FALSE);
   ADD ("race-and-media", test_race_and_media, FALSE);
   ADD ("stranger-refused", test_stranger_refused, FALSE);
   ADD ("bad-candidates-first", test_bad_candidates_first, FALSE);

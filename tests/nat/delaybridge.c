@@ -113,7 +113,11 @@ die (const char *fmt, ...)
   va_list ap;
   va_start (ap, fmt);
   fputs ("wzp-delaybridge: ", stderr);
+  /* clang wants a format attribute for this; callers pass literals. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
   vfprintf (stderr, fmt, ap);
+#pragma GCC diagnostic pop
   fputc ('\n', stderr);
   va_end (ap);
   exit (1);

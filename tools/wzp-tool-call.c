@@ -1,0 +1,324 @@
+/* wzp call — a headless call party for tests, benchmarks and debugging
+ *
+ * Places a call (--peer), waits for one (no --peer), or joins a room
+ * (--room); sends Opus-sized frames at 50 per second; and when it ends
+ * prints one JSON object on stdout describing what happened:
+ *
+ *   { "state": "ended", "error": null, "fingerprint": ..., "peer": ...,
+ *     "active_ms": T(start→active), "first_media_ms": T(active→first frame),
+ *     "direct_ms": T(active→path direct) or null, "final_path": "direct",
+ *     "frames_sent": N, "frames_received": N, "received_relay": N,
+ *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
+ *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R }
+ *
+ * Times are milliseconds on the monotonic clock; "at" is since active.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+
+#include "wzp-call.h"
+#include "wzp-tool.h"
+
+#define FRAME_INTERVAL_MS 20
+#define FRAME_BYTES 80
+/* Gaps longer than this are listed individually. */
+#define GAP_REPORT_MS 100
+
+typedef struct
+{
+  WzpCall *call;
+  GMainLoop *loop;
+  gint64 started;
+  gint64 active_at;
+  gint64 first_media_at;
+  gint64 direct_at;
+  gint64 last_frame_at;
+  gint64 max_gap;
+  guint64 sent;
+  guint64 received;
+  guint64 received_by_path[3];
+  guint32 seq;
+  gint duration_s;
+  gint hangup_after_s;
+  JsonArray *gaps;
+  JsonArray *paths;
+  GError *error;
+  WzpCallState final_state;
+  GSource *send_timer;
+} CallRun;
+
+static gint64
+ms_since (gint64 t0)
+{
+  return (g_get_monotonic_time () - t0) / 1000;
+}
+
+static void
+on_frame (const WzpCallFrame * frame, gpointer user_data)
+{
+  CallRun *r = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (r->first_media_at == 0)
+    r->first_media_at = now;
+  if (r->last_frame_at) {
+    gint64 gap = (now - r->last_frame_at) / 1000;
+    if (gap > r->max_gap)
+      r->max_gap = gap;
+    if (gap >= GAP_REPORT_MS) {
+      JsonArray *g = json_array_new ();
+      json_array_add_int_element (g, (now - r->active_at) / 1000);
+      json_array_add_int_element (g, gap);
+      json_array_add_array_element (r->gaps, g);
+    }
+  }
+  r->last_frame_at = now;
+  r->received++;
+  if (frame->path <= WZP_PATH_DIRECT)
+    r->received_by_path[frame->path]++;
+}
+
+static gboolean
+send_tick (gpointer user_data)
+{
+  CallRun *r = user_data;
+  guint8 buf[FRAME_BYTES];
+
+  memset (buf, 0xa5, sizeof buf);
+  memcpy (buf, &r->seq, sizeof r->seq);
+  if (wzp_call_send_frame (r->call, r->seq * 960, r->seq == 0, buf, sizeof buf)) {
+    r->seq++;
+    r->sent++;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+stop_loop (gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_main_loop_quit (r->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+hangup_now (gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  wzp_call_hangup (r->call);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_state (WzpCall * call, WzpCallState state, GError * reason,
+    gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_printerr ("wzp call: %s%s%s\n", wzp_call_state_to_string (state),
+      reason ? ": " : "", reason ? reason->message : "");
+  r->final_state = state;
+  if (state == WZP_CALL_STATE_ACTIVE && r->active_at == 0) {
+    r->active_at = g_get_monotonic_time ();
+    r->send_timer = g_timeout_source_new (FRAME_INTERVAL_MS);
+    g_source_set_callback (r->send_timer, send_tick, r, NULL);
+    g_source_attach (r->send_timer, NULL);
+    if (r->duration_s > 0)
+      g_timeout_add_seconds (r->duration_s, stop_loop, r);
+    if (r->hangup_after_s > 0)
+      g_timeout_add_seconds (r->hangup_after_s, hangup_now, r);
+  }
+  if (state == WZP_CALL_STATE_ENDED || state == WZP_CALL_STATE_FAILED) {
+    if (state == WZP_CALL_STATE_FAILED && reason)
+      r->error = g_error_copy (reason);
+    /* Let a last path report or hang-up settle. */
+    g_timeout_add (300, stop_loop, r);
+  }
+}
+
+static void
+on_path (WzpCall * call, WzpPathKind path, const char *reason,
+    gpointer user_data)
+{
+  CallRun *r = user_data;
+  JsonArray *p = json_array_new ();
+
+  g_printerr ("wzp call: path %s (%s)\n", wzp_path_kind_to_string (path),
+      reason);
+  if (path == WZP_PATH_DIRECT && r->direct_at == 0)
+    r->direct_at = g_get_monotonic_time ();
+  json_array_add_int_element (p, r->active_at ? ms_since (r->active_at) : 0);
+  json_array_add_string_element (p, wzp_path_kind_to_string (path));
+  json_array_add_string_element (p, reason);
+  json_array_add_array_element (r->paths, p);
+}
+
+static gboolean
+on_unix_signal (gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  wzp_call_hangup (r->call);
+  g_timeout_add (300, stop_loop, r);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+print_report (CallRun * r, WzpIdentity * id)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  WzpCallStats st;
+
+  wzp_call_get_stats (r->call, &st);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b, wzp_call_state_to_string (r->final_state));
+  json_builder_set_member_name (b, "error");
+  if (r->error)
+    json_builder_add_string_value (b, r->error->message);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "fingerprint");
+  json_builder_add_string_value (b, wzp_identity_get_fingerprint (id));
+  json_builder_set_member_name (b, "peer");
+  json_builder_add_string_value (b, wzp_call_get_peer_fingerprint (r->call));
+#define MS_OR_NULL(name, t, base) G_STMT_START {                          \
+    json_builder_set_member_name (b, name);                             \
+    if ((t) && (base))                                                  \
+      json_builder_add_double_value (b, ((t) - (base)) / 1000.0);       \
+    else                                                                \
+      json_builder_add_null_value (b);                                  \
+  } G_STMT_END
+  MS_OR_NULL ("active_ms", r->active_at, r->started);
+  MS_OR_NULL ("first_media_ms", r->first_media_at, r->active_at);
+  MS_OR_NULL ("direct_ms", r->direct_at, r->active_at);
+#undef MS_OR_NULL
+  json_builder_set_member_name (b, "final_path");
+  json_builder_add_string_value (b, wzp_path_kind_to_string (st.path));
+  json_builder_set_member_name (b, "frames_sent");
+  json_builder_add_int_value (b, r->sent);
+  json_builder_set_member_name (b, "frames_received");
+  json_builder_add_int_value (b, r->received);
+  json_builder_set_member_name (b, "received_relay");
+  json_builder_add_int_value (b, r->received_by_path[WZP_PATH_RELAY]);
+  json_builder_set_member_name (b, "received_direct");
+  json_builder_add_int_value (b, r->received_by_path[WZP_PATH_DIRECT]);
+  json_builder_set_member_name (b, "duplicates");
+  json_builder_add_int_value (b, st.duplicates);
+  json_builder_set_member_name (b, "forged");
+  json_builder_add_int_value (b, st.forged);
+  json_builder_set_member_name (b, "max_gap_ms");
+  json_builder_add_int_value (b, r->max_gap);
+  json_builder_set_member_name (b, "gaps");
+  json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+          r->gaps));
+  json_builder_set_member_name (b, "paths");
+  json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+          r->paths));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
+int
+wzp_tool_cmd_call (int argc, char **argv)
+{
+  g_autofree char *relay = g_strdup ("127.0.0.1:4433");
+  g_autofree char *relay_fp = NULL;
+  g_autofree char *identity_path = NULL;
+  g_autofree char *peer = NULL;
+  g_autofree char *room = NULL;
+  g_autofree char *answer = g_strdup ("auto");
+  g_autofree char *policy = g_strdup ("auto");
+  g_autofree char *bind = NULL;
+  gint timeout_s = 30;
+  CallRun r = { 0 };
+  GOptionEntry entries[] = {
+    {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay,
+        "Relay address (default 127.0.0.1:4433)", "ADDR"},
+    {"relay-fingerprint", 0, 0, G_OPTION_ARG_STRING, &relay_fp,
+        "Refuse a relay with another identity", "FP"},
+    {"identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity_path,
+          "Identity file (created if missing; default: a new identity)",
+        "FILE"},
+    {"peer", 'p', 0, G_OPTION_ARG_STRING, &peer,
+        "Fingerprint to call (default: wait for a call)", "FP"},
+    {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Join this room", "NAME"},
+    {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
+        "auto or reject (default auto)", "POLICY"},
+    {"path-policy", 0, 0, G_OPTION_ARG_STRING, &policy,
+        "auto, direct-only or relay-only (default auto)", "POLICY"},
+    {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind,
+        "Local IP:PORT (default any)", "ADDR"},
+    {"duration", 'd', 0, G_OPTION_ARG_INT, &r.duration_s,
+          "Seconds of media once active, then exit (default: until hung up)",
+        "S"},
+    {"hangup-after", 0, 0, G_OPTION_ARG_INT, &r.hangup_after_s,
+        "Hang up this many seconds after the call is active", "S"},
+    {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+        "Give up if not active within S seconds (default 30)", "S"},
+    {NULL}
+  };
+  g_autoptr (WzpIdentity) id = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpPathPolicy path_policy;
+  int rc;
+
+  if (!wzp_tool_parse (entries, "- place, answer or join a call and report "
+          "what happened as JSON", &argc, &argv))
+    return 2;
+  if (!wzp_path_policy_from_string (policy, &path_policy)) {
+    g_printerr ("wzp call: unknown path policy '%s'\n", policy);
+    return 2;
+  }
+  if (!(id = wzp_tool_load_identity (identity_path, &error)))
+    return wzp_tool_fail (error);
+
+  r.gaps = json_array_new ();
+  r.paths = json_array_new ();
+  r.call = wzp_call_new (NULL, id, relay);
+  g_object_set (r.call, "relay-fingerprint", relay_fp, "peer", peer, "room",
+      room, "bind-address", bind, "path-policy", path_policy,
+      "answer-policy", g_str_equal (answer, "reject") ?
+      WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
+  wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
+  g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
+  g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);
+  r.loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_unix_signal, &r);
+  g_unix_signal_add (SIGTERM, on_unix_signal, &r);
+  r.started = g_get_monotonic_time ();
+  if (!wzp_call_start (r.call, &error))
+    return wzp_tool_fail (error);
+  g_printerr ("wzp call: we are %s\n", wzp_identity_get_fingerprint (id));
+  if (timeout_s > 0 && r.duration_s == 0 && peer)
+    g_timeout_add_seconds (timeout_s, stop_loop, &r);
+  g_main_loop_run (r.loop);
+
+  print_report (&r, id);
+  rc = (r.final_state == WZP_CALL_STATE_FAILED || r.active_at == 0) ? 1 : 0;
+  if (r.send_timer) {
+    g_source_destroy (r.send_timer);
+    g_source_unref (r.send_timer);
+  }
+  g_signal_handlers_disconnect_by_data (r.call, &r);
+  wzp_call_set_frame_handler (r.call, NULL, NULL, NULL);
+  g_object_unref (r.call);
+  g_main_loop_unref (r.loop);
+  json_array_unref (r.gaps);
+  json_array_unref (r.paths);
+  g_clear_error (&r.error);
+  return rc;
+}
