@@ -14,6 +14,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_wzp_call_debug);
 /* How long the last user waits for a hang-up to leave before the call's
  * thread stops anyway. */
 #define HANGUP_GRACE_MS 500
+/* How long the loop keeps running after the call ended, so the hang-up
+ * leaves. */
+#define HANGUP_FLUSH_MS 100
 
 typedef struct
 {
@@ -101,6 +104,27 @@ wake_users_locked (GstWzpCallObject * self)
  * WzpCall signal handlers (the call's thread)
  */
 
+static gboolean
+quit_loop (gpointer data)
+{
+  GstWzpCallObject *self = data;
+
+  g_main_loop_quit (self->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* The hang-up is queued, not yet on the wire: give the loop a moment to
+ * send it before the thread (and with it the connection) goes away. */
+static void
+quit_soon (GstWzpCallObject * self)
+{
+  GSource *timeout = g_timeout_source_new (HANGUP_FLUSH_MS);
+
+  g_source_set_callback (timeout, quit_loop, self, NULL);
+  g_source_attach (timeout, self->context);
+  g_source_unref (timeout);
+}
+
 static void
 on_state_changed (WzpCall * call, WzpCallState state, GError * reason,
     gpointer user_data)
@@ -134,7 +158,7 @@ on_state_changed (WzpCall * call, WzpCallState state, GError * reason,
   wake_users_locked (self);
   if (self->closing && (state == WZP_CALL_STATE_ENDED
           || state == WZP_CALL_STATE_FAILED))
-    g_main_loop_quit (self->loop);
+    quit_soon (self);
   elements = snapshot_elements (self);
   g_mutex_unlock (&self->lock);
 
@@ -265,15 +289,6 @@ call_thread (gpointer data)
   g_clear_object (&self->call);
   g_main_context_pop_thread_default (self->context);
   return NULL;
-}
-
-static gboolean
-quit_loop (gpointer data)
-{
-  GstWzpCallObject *self = data;
-
-  g_main_loop_quit (self->loop);
-  return G_SOURCE_REMOVE;
 }
 
 static gboolean

@@ -8,6 +8,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -124,13 +125,137 @@ make_identity (const gchar * dir, const gchar * name, gchar ** fingerprint)
   return path;
 }
 
-static GstHarness *
-party_src (const gchar * props)
+/* A wzpsrc in a pipeline (a live source cannot sit in a GstHarness, which
+ * insists on a SUCCESS state change), with a probe that checks and counts
+ * what it outputs. */
+typedef struct
 {
-  GstHarness *h = gst_harness_new ("wzpsrc");
+  GstElement *pipeline;
+  GstElement *src;
+  GMutex lock;
+  guint buffers;
+  guint gaps;
+  gboolean eos;
+  gboolean pts_ok;
+  GstClockTime last_pts;
+} Receiver;
 
-  gst_util_set_object_arg (G_OBJECT (h->element), "latency", "40");
-  gst_harness_use_systemclock (h);
+static GstPadProbeReturn
+receiver_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Receiver *r = data;
+
+  g_mutex_lock (&r->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
+
+    if (!GST_BUFFER_PTS_IS_VALID (b) || !GST_BUFFER_DURATION_IS_VALID (b)
+        || GST_BUFFER_DURATION (b) < 10 * GST_MSECOND
+        || GST_BUFFER_DURATION (b) > 60 * GST_MSECOND
+        || (GST_CLOCK_TIME_IS_VALID (r->last_pts)
+            && GST_BUFFER_PTS (b) <= r->last_pts)
+        || gst_buffer_get_size (b) == 0)
+      r->pts_ok = FALSE;
+    r->last_pts = GST_BUFFER_PTS (b);
+    r->buffers++;
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_EOS)
+      r->eos = TRUE;
+    else if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP)
+      r->gaps++;
+  }
+  g_mutex_unlock (&r->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static Receiver *
+receiver_new (void)
+{
+  Receiver *r = g_new0 (Receiver, 1);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  GstPad *pad;
+
+  g_mutex_init (&r->lock);
+  r->pts_ok = TRUE;
+  r->last_pts = GST_CLOCK_TIME_NONE;
+  r->pipeline = gst_pipeline_new (NULL);
+  r->src = gst_element_factory_make ("wzpsrc", NULL);
+  g_object_set (r->src, "latency", 40, NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (r->pipeline), r->src, sink, NULL);
+  fail_unless (gst_element_link (r->src, sink));
+  pad = gst_element_get_static_pad (r->src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, receiver_probe, r, NULL);
+  gst_object_unref (pad);
+  return r;
+}
+
+static void
+receiver_play (Receiver * r)
+{
+  fail_if (gst_element_set_state (r->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+}
+
+static void
+receiver_free (Receiver * r)
+{
+  gst_element_set_state (r->pipeline, GST_STATE_NULL);
+  gst_object_unref (r->pipeline);
+  g_mutex_clear (&r->lock);
+  g_free (r);
+}
+
+/* Waits until @want buffers have come out (or @timeout_ms). */
+static guint
+receiver_wait (Receiver * r, guint want, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+  guint got;
+
+  for (;;) {
+    g_mutex_lock (&r->lock);
+    got = r->buffers;
+    g_mutex_unlock (&r->lock);
+    if (got >= want || g_get_monotonic_time () > end)
+      return got;
+    g_usleep (10 * 1000);
+  }
+}
+
+static gboolean
+receiver_wait_eos (Receiver * r, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+  gboolean eos;
+
+  for (;;) {
+    g_mutex_lock (&r->lock);
+    eos = r->eos;
+    g_mutex_unlock (&r->lock);
+    if (eos || g_get_monotonic_time () > end)
+      return eos;
+    g_usleep (10 * 1000);
+  }
+}
+
+/* gst_harness_new() starts the element at once: configure it first. */
+static GstHarness *
+sink_harness (const gchar * relay, const gchar * identity,
+    const gchar * session, const gchar * peer, const gchar * answer)
+{
+  GstElement *e = gst_element_factory_make ("wzpsink", NULL);
+  GstHarness *h;
+
+  g_object_set (e, "relay", relay, "identity", identity, "session", session,
+      "peer", peer, "sync", FALSE, NULL);
+  gst_util_set_object_arg (G_OBJECT (e), "answer", answer);
+  h = gst_harness_new_with_element (e, "sink", NULL);
+  gst_object_unref (e);
+  gst_harness_set_src_caps_str (h, OPUS_CAPS);
   return h;
 }
 
@@ -187,15 +312,30 @@ wait_for_state (GstElement * e, const gchar * state, guint timeout_ms)
 static GList *
 encode_tone (guint n)
 {
-  GstHarness *h = gst_harness_new_parse ("audiotestsrc freq=440 "
-      "samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1 ! opusenc");
+  GstHarness *h = gst_harness_new ("opusenc");
   GList *frames = NULL;
-  guint i;
+  GstBuffer *out;
+  guint i, s;
 
-  gst_harness_set_sink_caps_str (h, "audio/x-opus");
-  gst_harness_play (h);
-  for (i = 0; i < n; i++)
-    frames = g_list_append (frames, gst_harness_pull (h));
+  gst_harness_set_src_caps_str (h, "audio/x-raw, format=S16LE, "
+      "rate=48000, channels=1, layout=interleaved");
+  for (i = 0; i < n + 2; i++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, 960 * 2, NULL);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    for (s = 0; s < 960; s++)
+      ((gint16 *) map.data)[s] = (gint16) (8000 * sin (2 * G_PI * 440 *
+              (i * 960 + s) / 48000.0));
+    gst_buffer_unmap (buf, &map);
+    GST_BUFFER_PTS (buf) = i * FRAME_NS;
+    GST_BUFFER_DURATION (buf) = FRAME_NS;
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  while (g_list_length (frames) < n && (out = gst_harness_try_pull (h)))
+    frames = g_list_append (frames, out);
+  fail_unless_equals_int (g_list_length (frames), n);
   gst_harness_teardown (h);
   return frames;
 }
@@ -215,35 +355,6 @@ send_frames (GstHarness * sink, GList * frames)
     fail_unless_equals_int (gst_harness_push (sink, b), GST_FLOW_OK);
     g_usleep (20 * 1000);
   }
-}
-
-/* Pulls what arrives within @timeout_ms; checks timestamps. */
-static guint
-receive_frames (GstHarness * src, guint want, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
-  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  guint got = 0;
-
-  while (got < want && g_get_monotonic_time () < end) {
-    GstBuffer *b = gst_harness_try_pull (src);
-
-    if (!b) {
-      g_usleep (10 * 1000);
-      continue;
-    }
-    fail_unless (GST_BUFFER_PTS_IS_VALID (b));
-    fail_unless (GST_BUFFER_DURATION_IS_VALID (b));
-    fail_unless (GST_BUFFER_DURATION (b) >= 10 * GST_MSECOND
-        && GST_BUFFER_DURATION (b) <= 60 * GST_MSECOND);
-    if (GST_CLOCK_TIME_IS_VALID (last_pts))
-      fail_unless (GST_BUFFER_PTS (b) > last_pts);
-    last_pts = GST_BUFFER_PTS (b);
-    fail_unless (gst_buffer_get_size (b) > 0);
-    gst_buffer_unref (b);
-    got++;
-  }
-  return got;
 }
 
 static gchar *incoming_caller;
@@ -282,30 +393,24 @@ GST_START_TEST (test_call_between_two_pairs)
   TestRelay *relay = test_relay_start ();
   gchar *dir = g_dir_make_tmp ("wzp-call-XXXXXX", NULL);
   gchar *a_fp, *b_fp, *a_key, *b_key;
-  GstHarness *a_sink, *a_src, *b_sink, *b_src;
-  GstBus *b_bus = gst_bus_new ();
+  GstHarness *a_sink, *b_sink;
+  Receiver *a_src, *b_src;
+  GstBus *b_bus;
   GList *frames = encode_tone (50);
-  GstEvent *ev;
-  gboolean eos = FALSE;
-  gint64 end;
   gchar *fp;
 
   a_key = make_identity (dir, "a.key", &a_fp);
   b_key = make_identity (dir, "b.key", &b_fp);
 
   /* B: waits, asks the application */
-  b_src = party_src (NULL);
-  set_props (b_src->element, relay->address, b_key, "b", NULL, "ask");
-  g_signal_connect (b_src->element, "incoming-call",
+  b_src = receiver_new ();
+  b_bus = gst_element_get_bus (b_src->pipeline);
+  set_props (b_src->src, relay->address, b_key, "b", NULL, "ask");
+  g_signal_connect (b_src->src, "incoming-call",
       G_CALLBACK (on_incoming_call), NULL);
-  gst_element_set_bus (b_src->element, b_bus);
-  b_sink = gst_harness_new ("wzpsink");
-  set_props (b_sink->element, relay->address, b_key, "b", NULL, "ask");
-  g_object_set (b_sink->element, "sync", FALSE, NULL);
-  gst_harness_set_src_caps_str (b_sink, OPUS_CAPS);
-  gst_harness_play (b_src);
-  gst_harness_play (b_sink);
-  fail_unless (wait_for_state (b_src->element, "waiting", 10000));
+  receiver_play (b_src);
+  b_sink = sink_harness (relay->address, b_key, "b", NULL, "ask");
+  fail_unless (wait_for_state (b_src->src, "waiting", 10000));
 
   /* src and sink of one party share one call */
   g_object_get (b_sink->element, "fingerprint", &fp, NULL);
@@ -313,58 +418,47 @@ GST_START_TEST (test_call_between_two_pairs)
   g_free (fp);
 
   /* A: calls B */
-  a_src = party_src (NULL);
-  set_props (a_src->element, relay->address, a_key, "a", b_fp, "auto");
-  a_sink = gst_harness_new ("wzpsink");
-  set_props (a_sink->element, relay->address, a_key, "a", b_fp, "auto");
-  g_object_set (a_sink->element, "sync", FALSE, NULL);
-  gst_harness_set_src_caps_str (a_sink, OPUS_CAPS);
-  gst_harness_play (a_sink);
-  gst_harness_play (a_src);
+  a_src = receiver_new ();
+  set_props (a_src->src, relay->address, a_key, "a", b_fp, "auto");
+  a_sink = sink_harness (relay->address, a_key, "a", b_fp, "auto");
+  receiver_play (a_src);
 
   fail_unless (wait_for_state (a_sink->element, "active", 10000));
-  fail_unless (wait_for_state (b_src->element, "active", 10000));
+  fail_unless (wait_for_state (b_src->src, "active", 10000));
   fail_unless_equals_string (incoming_caller, a_fp);
   fail_unless (bus_has_state (b_bus, "active"));
-  g_object_get (b_src->element, "peer", &fp, NULL);
+  g_object_get (b_src->src, "peer", &fp, NULL);
   fail_unless_equals_string (fp, a_fp);
   g_free (fp);
 
   /* A -> B and B -> A */
   send_frames (a_sink, frames);
-  fail_unless (receive_frames (b_src, 40, 5000) >= 40);
+  fail_unless (receiver_wait (b_src, 40, 5000) >= 40, "B got %u",
+      b_src->buffers);
   send_frames (b_sink, frames);
-  fail_unless (receive_frames (a_src, 40, 5000) >= 40);
+  fail_unless (receiver_wait (a_src, 40, 5000) >= 40, "A got %u",
+      a_src->buffers);
+  fail_unless (a_src->pts_ok && b_src->pts_ok);
 
   /* stats moved */
   fail_unless (stats_u64 (a_sink->element, "packets-sent") >= 50);
   fail_unless (stats_u64 (a_sink->element, "bytes-sent") > 0);
-  fail_unless (stats_u64 (b_src->element, "packets-received") >= 40);
-  fail_unless (stats_u64 (b_src->element, "bytes-received") > 0);
-  stats_u64 (b_src->element, "lost");
-  stats_u64 (b_src->element, "forged");
-  fail_unless_equals_int (stats_u64 (b_src->element, "forged"), 0);
+  fail_unless (stats_u64 (b_src->src, "packets-received") >= 40);
+  fail_unless (stats_u64 (b_src->src, "bytes-received") > 0);
+  stats_u64 (b_src->src, "lost");
+  stats_u64 (b_src->src, "concealed");
+  stats_u64 (b_src->src, "late");
+  fail_unless_equals_int (stats_u64 (b_src->src, "forged"), 0);
 
   /* A leaves: hang-up; B's wzpsrc ends with EOS */
   gst_harness_teardown (a_sink);
-  gst_harness_teardown (a_src);
-  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (!eos && g_get_monotonic_time () < end) {
-    GstBuffer *b;
-
-    while ((ev = gst_harness_try_pull_event (b_src))) {
-      eos = eos || GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
-      gst_event_unref (ev);
-    }
-    while ((b = gst_harness_try_pull (b_src)))
-      gst_buffer_unref (b);
-    g_usleep (20 * 1000);
-  }
-  fail_unless (eos, "no EOS after the peer hung up");
+  receiver_free (a_src);
+  fail_unless (receiver_wait_eos (b_src, 10000),
+      "no EOS after the peer hung up");
   fail_unless (bus_has_state (b_bus, "ended"));
 
   gst_harness_teardown (b_sink);
-  gst_harness_teardown (b_src);
+  receiver_free (b_src);
   gst_object_unref (b_bus);
   g_list_free_full (frames, (GDestroyNotify) gst_buffer_unref);
   test_relay_stop (relay);
