@@ -4,8 +4,6 @@
  * one side's wzpsink come out of the other side's wzpsrc; stats move;
  * A leaving hangs up and B's wzpsrc ends with EOS.
  *
- * Built only once lib/wzp-call.c exists (tests/gst/meson.build).
- *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <math.h>

@@ -9,11 +9,6 @@ with a zero-crossing count (no numpy).
 
 Exit 77 (meson: skipped) while wzp-relay or the call object is missing.
 
-With --loopback (while the plugin is built with the stub call,
-gst/wzp-call-stub.c): one pipeline whose wzpsink and wzpsrc share a
-loopback call records its own 440 Hz tone, with every 25th frame lost
-and a hang-up after 200 frames; checks the tone, >= 3 s, and that the
-pipeline ended by itself (EOS from wzpsrc on hang-up).
 """
 import os
 import re
@@ -71,42 +66,7 @@ def tone_frequency(path):
     return (crossings / (len(body) / rate) if body else 0.0), duration
 
 
-def loopback():
-    tmp = tempfile.mkdtemp(prefix="wzp-loop-")
-    try:
-        ogg, wav = os.path.join(tmp, "l.ogg"), os.path.join(tmp, "l.wav")
-        call = ("session=l relay=127.0.0.1:4433 identity=%s peer=x"
-                % os.path.join(tmp, "l.key")).split()
-        env = dict(os.environ, WZP_STUB_LOOPBACK="1",
-                   WZP_STUB_LOOPBACK_DROP="25",
-                   WZP_STUB_LOOPBACK_HANGUP_AFTER="200")
-        subprocess.run(["gst-launch-1.0", "-e", "audiotestsrc",
-                        "is-live=true", "freq=440", "num-buffers=400",
-                        "samplesperbuffer=960", "!",
-                        "audio/x-raw,rate=48000,channels=1", "!", "opusenc",
-                        "!", "wzpsink"] + call + ["wzpsrc"] + call +
-                       ["!", "oggmux", "!", "filesink", "location=" + ogg],
-                       env=env, check=True, timeout=30)
-        subprocess.run(["gst-launch-1.0", "-q", "filesrc", "location=" + ogg,
-                        "!", "oggdemux", "!", "opusdec", "plc=true", "!",
-                        "audioconvert", "!", "audio/x-raw,format=S16LE", "!",
-                        "wavenc", "!", "filesink", "location=" + wav],
-                       check=True, timeout=30)
-        freq, dur = tone_frequency(wav)
-        ok = abs(freq - 440) <= 440 * 0.05 and 3.0 <= dur <= 4.5
-        log("loopback heard %.1f Hz for %.2f s: %s"
-            % (freq, dur, "ok" if ok else "FAIL"))
-        return 0 if ok else 1
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def main():
-    if "--loopback" in sys.argv:
-        if os.path.exists(os.path.join(SRC, "lib", "wzp-call.c")):
-            log("SKIP: the stub call (and its loopback) is gone")
-            return SKIP
-        return loopback()
     relay_bin = shutil.which("wzp-relay", path=os.path.join(BUILD, "tools"))
     wzp_tool = shutil.which("wzp", path=os.path.join(BUILD, "tools"))
     if not relay_bin or not wzp_tool:
