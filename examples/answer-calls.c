@@ -1,0 +1,146 @@
+/* answer-calls.c — answer wzp calls on the sound card
+ *
+ *   answer-calls --relay HOST:4433 --identity me.key [--accept-from FP]
+ *
+ * Registers with the relay and waits.  Each incoming call is offered to
+ * on_incoming_call() (answer=ask), which accepts it (or only calls from
+ * --accept-from).  The microphone goes autoaudiosrc ! opusenc ! wzpsink,
+ * the far end wzpsrc ! opusdec ! autoaudiosink; both elements share one
+ * call through session=answer-calls.  When the call ends, the pipeline is
+ * restarted to wait for the next one.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <gst/gst.h>
+
+static gchar *accept_from;
+static GstElement *pipeline;
+static GMainLoop *loop;
+
+/* Emitted on the call's thread: decide quickly. */
+static gboolean
+on_incoming_call (GstElement * src, const gchar * caller, gpointer data)
+{
+  gboolean accept = !accept_from || g_str_equal (accept_from, caller);
+
+  g_print ("incoming call from %s: %s\n", caller,
+      accept ? "accepting" : "rejecting");
+  return accept;
+}
+
+static gboolean
+restart (gpointer data)
+{
+  g_print ("waiting for the next call\n");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_message (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ELEMENT:{
+      const GstStructure *s = gst_message_get_structure (msg);
+
+      /* src and sink both post: print the src's */
+      if (g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "src"))
+        break;
+      if (gst_structure_has_name (s, "wzp-call-state"))
+        g_print ("call %s%s%s\n", gst_structure_get_string (s, "state"),
+            gst_structure_get_string (s, "reason") ? ": " : "",
+            gst_structure_get_string (s, "reason") ?
+            gst_structure_get_string (s, "reason") : "");
+      else if (gst_structure_has_name (s, "wzp-path-changed"))
+        g_print ("media path: %s\n", gst_structure_get_string (s, "path"));
+      break;
+    }
+    case GST_MESSAGE_INFO:{
+      GError *info = NULL;
+
+      gst_message_parse_info (msg, &info, NULL);
+      g_print ("%s\n", info->message);
+      g_error_free (info);
+      break;
+    }
+    case GST_MESSAGE_EOS:
+      /* wzpsrc ends its stream when the call ends */
+      g_idle_add (restart, NULL);
+      break;
+    case GST_MESSAGE_ERROR:{
+      GError *error = NULL;
+
+      gst_message_parse_error (msg, &error, NULL);
+      g_printerr ("error: %s\n", error->message);
+      g_error_free (error);
+      g_main_loop_quit (loop);
+      break;
+    }
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  gchar *relay = NULL, *identity = NULL, *desc, *fp = NULL;
+  GError *error = NULL;
+  GstElement *src;
+  GOptionContext *ctx;
+  GOptionEntry entries[] = {
+    {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay, "Relay HOST:PORT", NULL},
+    {"identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity,
+        "Identity file (created if missing)", NULL},
+    {"accept-from", 'a', 0, G_OPTION_ARG_STRING, &accept_from,
+        "Only accept calls from this fingerprint", NULL},
+    {NULL}
+  };
+
+  ctx = g_option_context_new ("- answer wzp calls");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, gst_init_get_option_group ());
+  if (!g_option_context_parse (ctx, &argc, &argv, &error) || !relay
+      || !identity) {
+    g_printerr ("%s\nusage: answer-calls --relay HOST:PORT --identity FILE\n",
+        error ? error->message : "");
+    return 1;
+  }
+  g_option_context_free (ctx);
+
+  desc = g_strdup_printf ("autoaudiosrc ! audioconvert ! audioresample ! "
+      "opusenc ! wzpsink name=sink session=answer-calls relay=%s "
+      "identity=\"%s\" answer=ask "
+      "wzpsrc name=src session=answer-calls relay=%s identity=\"%s\" "
+      "answer=ask ! opusdec plc=true ! audioconvert ! audioresample ! "
+      "autoaudiosink", relay, identity, relay, identity);
+  pipeline = gst_parse_launch (desc, &error);
+  g_free (desc);
+  if (!pipeline) {
+    g_printerr ("could not build the pipeline: %s\n", error->message);
+    return 1;
+  }
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  g_signal_connect (src, "incoming-call", G_CALLBACK (on_incoming_call), NULL);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  gst_bus_add_watch (GST_ELEMENT_BUS (pipeline), on_message, NULL);
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    /* the error message is on the bus */
+    g_main_context_iteration (NULL, FALSE);
+    return 1;
+  }
+  g_object_get (src, "fingerprint", &fp, NULL);
+  g_print ("waiting for calls to %s\n", fp);
+  g_free (fp);
+  g_main_loop_run (loop);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+  g_main_loop_unref (loop);
+  return 0;
+}

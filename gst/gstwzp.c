@@ -1,0 +1,35 @@
+/* gstwzp.c — the "wzp" plugin: wzpsrc and wzpsink
+ *
+ * plugin_init sets up the shared debug category and forwards libwzp's own
+ * log categories (wzpquic, wzpsignal, wzpcall, ...) into GStreamer, so
+ * GST_DEBUG=wzp*:6 shows the elements and the library together (see
+ * gst_wzp_element_init() in gstwzpelement.c), then registers both
+ * elements.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+#include "gstwzpelement.h"
+#include "gstwzpsrc.h"
+#include "gstwzpsink.h"
+
+static gboolean
+plugin_init (GstPlugin * plugin)
+{
+  gboolean ret = FALSE;
+
+  gst_wzp_element_init (plugin);
+  ret |= GST_ELEMENT_REGISTER (wzpsrc, plugin);
+  ret |= GST_ELEMENT_REGISTER (wzpsink, plugin);
+  return ret;
+}
+
+GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, wzp,
+    "wzp: end-to-end encrypted voice calls through a relay, with NAT "
+    "traversal", plugin_init, WZP_VERSION, GST_LICENSE, GST_PACKAGE_NAME,
+    GST_PACKAGE_ORIGIN)

@@ -1,0 +1,339 @@
+/* gstwzpsettings.c — the connection settings wzpsrc and wzpsink share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gstwzpsettings.h"
+
+#define DEFAULT_ANSWER GST_WZP_ANSWER_AUTO
+#define DEFAULT_PATH_POLICY GST_WZP_PATH_POLICY_AUTO
+
+#define CONN_FLAGS (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | \
+    GST_PARAM_MUTABLE_READY)
+#define RO_FLAGS (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)
+
+void
+gst_wzp_settings_init (GstWzpSettings * settings)
+{
+  memset (settings, 0, sizeof (*settings));
+  settings->answer = DEFAULT_ANSWER;
+  settings->path_policy = DEFAULT_PATH_POLICY;
+}
+
+void
+gst_wzp_settings_clear (GstWzpSettings * settings)
+{
+  g_clear_pointer (&settings->relay, g_free);
+  g_clear_pointer (&settings->relay_fingerprint, g_free);
+  g_clear_pointer (&settings->identity, g_free);
+  g_clear_pointer (&settings->peer, g_free);
+  g_clear_pointer (&settings->session, g_free);
+  g_clear_pointer (&settings->room, g_free);
+}
+
+void
+gst_wzp_settings_copy (GstWzpSettings * dest, const GstWzpSettings * src)
+{
+  gst_wzp_settings_init (dest);
+  dest->relay = g_strdup (src->relay);
+  dest->relay_fingerprint = g_strdup (src->relay_fingerprint);
+  dest->identity = g_strdup (src->identity);
+  dest->peer = g_strdup (src->peer);
+  dest->session = g_strdup (src->session);
+  dest->room = g_strdup (src->room);
+  dest->answer = src->answer;
+  dest->path_policy = src->path_policy;
+}
+
+void
+gst_wzp_settings_install_properties (GObjectClass * klass)
+{
+  /**
+   * GstWzpSrc:uri:
+   *
+   * All connection settings as one URI:
+   * `wzp://HOST:PORT?peer=FP&identity=PATH&room=R&answer=auto&latency=60`.
+   * Query keys are property names.  Reading it gives a URI that sets the
+   * same properties.  The same property exists on #GstWzpSink.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_URI,
+      g_param_spec_string ("uri", "URI",
+          "Connection settings as a wzp://HOST:PORT?key=value URI "
+          "(keys are property names)", NULL, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:relay:
+   *
+   * The relay to register with, as HOST:PORT (an IPv6 address in
+   * brackets: `[2001:db8::1]:4433`).  Required.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_RELAY,
+      g_param_spec_string ("relay", "Relay",
+          "Relay address as HOST:PORT (required)", NULL, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:relay-fingerprint:
+   *
+   * The relay's identity fingerprint; when set, the TLS connection to the
+   * relay is refused unless the relay proves that identity.  Without it
+   * the relay is trusted on first use of this process.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_RELAY_FINGERPRINT,
+      g_param_spec_string ("relay-fingerprint", "Relay fingerprint",
+          "Pin the relay's identity to this fingerprint (optional)", NULL,
+          CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:identity:
+   *
+   * Path of this party's identity file (an Ed25519 key).  Created, and its
+   * fingerprint announced in an INFO message, if it does not exist; an
+   * existing file that cannot be read is an error.  Required.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_IDENTITY,
+      g_param_spec_string ("identity", "Identity file",
+          "Path of the identity key file (created if missing)", NULL,
+          CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:peer:
+   *
+   * Fingerprint of the party to call.  Empty: wait for incoming calls
+   * (see #GstWzpSrc:answer); while such a call is up, reading the property
+   * gives the caller's fingerprint.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_PEER,
+      g_param_spec_string ("peer", "Peer",
+          "Fingerprint to call; empty waits for calls (reads back the "
+          "caller's fingerprint while answering one)", NULL, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:session:
+   *
+   * Elements of one process with the same session name share one call
+   * (one registration, one socket).  Without it, elements share a call
+   * when relay, identity, peer and room are equal.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_SESSION,
+      g_param_spec_string ("session", "Session",
+          "Name under which wzpsrc and wzpsink elements share one call", NULL,
+          CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:room:
+   *
+   * Join this multi-party room instead of calling a peer.  The relay
+   * forwards every member's media to every other member.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM,
+      g_param_spec_string ("room", "Room",
+          "Multi-party room to join instead of calling a peer", NULL,
+          CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:answer:
+   *
+   * What to do with incoming calls when #GstWzpSrc:peer is empty.  With
+   * `ask`, the #GstWzpSrc::incoming-call signal decides.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ANSWER,
+      g_param_spec_enum ("answer", "Answer",
+          "How to answer incoming calls", GST_TYPE_WZP_ANSWER,
+          DEFAULT_ANSWER, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:path-policy:
+   *
+   * Which media paths the call may use.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_PATH_POLICY,
+      g_param_spec_enum ("path-policy", "Path policy",
+          "Which media paths the call may use", GST_TYPE_WZP_PATH_POLICY,
+          DEFAULT_PATH_POLICY, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:path:
+   *
+   * The path media takes now.  Every change is also a `wzp-path-changed`
+   * element message.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_PATH,
+      g_param_spec_enum ("path", "Path",
+          "Current media path (none, relay, direct)", GST_TYPE_WZP_PATH,
+          GST_WZP_PATH_NONE, RO_FLAGS));
+
+  /**
+   * GstWzpSrc:stats:
+   *
+   * A `application/x-wzp-stats` structure: state, path, rtt-ms,
+   * packets-sent, bytes-sent, packets-received, bytes-received,
+   * dropped-send, lost, late, duplicates, concealed, jitter-ms,
+   * latency-ms, forged, replayed, path-changes.  docs/ELEMENTS.md
+   * describes every field.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Call statistics (application/x-wzp-stats, see docs/ELEMENTS.md)",
+          GST_TYPE_STRUCTURE, RO_FLAGS));
+
+  /**
+   * GstWzpSrc:call-id:
+   *
+   * The relay's id of the current call, or %NULL.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_CALL_ID,
+      g_param_spec_string ("call-id", "Call id",
+          "Relay-assigned id of the current call", NULL, RO_FLAGS));
+
+  /**
+   * GstWzpSrc:fingerprint:
+   *
+   * This party's own fingerprint (what others dial), known once the
+   * identity file is loaded.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_FINGERPRINT,
+      g_param_spec_string ("fingerprint", "Fingerprint",
+          "Our own identity fingerprint (what others dial)", NULL, RO_FLAGS));
+
+  gst_type_mark_as_plugin_api (GST_TYPE_WZP_ANSWER, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_WZP_PATH_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_WZP_PATH, 0);
+}
+
+static void
+set_string (gchar ** field, const GValue * value)
+{
+  const gchar *s = g_value_get_string (value);
+
+  g_free (*field);
+  *field = (s && *s) ? g_strdup (s) : NULL;
+}
+
+gboolean
+gst_wzp_settings_set_property (GstWzpSettings * settings, guint prop_id,
+    const GValue * value)
+{
+  switch (prop_id) {
+    case GST_WZP_PROP_RELAY:
+      set_string (&settings->relay, value);
+      return TRUE;
+    case GST_WZP_PROP_RELAY_FINGERPRINT:
+      set_string (&settings->relay_fingerprint, value);
+      return TRUE;
+    case GST_WZP_PROP_IDENTITY:
+      set_string (&settings->identity, value);
+      return TRUE;
+    case GST_WZP_PROP_PEER:
+      set_string (&settings->peer, value);
+      return TRUE;
+    case GST_WZP_PROP_SESSION:
+      set_string (&settings->session, value);
+      return TRUE;
+    case GST_WZP_PROP_ROOM:
+      set_string (&settings->room, value);
+      return TRUE;
+    case GST_WZP_PROP_ANSWER:
+      settings->answer = g_value_get_enum (value);
+      return TRUE;
+    case GST_WZP_PROP_PATH_POLICY:
+      settings->path_policy = g_value_get_enum (value);
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+gboolean
+gst_wzp_settings_get_property (const GstWzpSettings * settings,
+    guint prop_id, GValue * value)
+{
+  switch (prop_id) {
+    case GST_WZP_PROP_RELAY:
+      g_value_set_string (value, settings->relay);
+      return TRUE;
+    case GST_WZP_PROP_RELAY_FINGERPRINT:
+      g_value_set_string (value, settings->relay_fingerprint);
+      return TRUE;
+    case GST_WZP_PROP_IDENTITY:
+      g_value_set_string (value, settings->identity);
+      return TRUE;
+    case GST_WZP_PROP_PEER:
+      g_value_set_string (value, settings->peer);
+      return TRUE;
+    case GST_WZP_PROP_SESSION:
+      g_value_set_string (value, settings->session);
+      return TRUE;
+    case GST_WZP_PROP_ROOM:
+      g_value_set_string (value, settings->room);
+      return TRUE;
+    case GST_WZP_PROP_ANSWER:
+      g_value_set_enum (value, settings->answer);
+      return TRUE;
+    case GST_WZP_PROP_PATH_POLICY:
+      g_value_set_enum (value, settings->path_policy);
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+static gboolean
+relay_is_valid (const gchar * relay)
+{
+  const gchar *colon = strrchr (relay, ':');
+  gchar *end = NULL;
+  long port;
+
+  if (!colon || colon == relay)
+    return FALSE;
+  if (relay[0] == '[' && colon[-1] != ']')
+    return FALSE;
+  port = strtol (colon + 1, &end, 10);
+  return end && *end == '\0' && end != colon + 1 && port > 0 && port < 65536;
+}
+
+gboolean
+gst_wzp_settings_validate (const GstWzpSettings * settings, GError ** error)
+{
+  if (!settings->relay) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "No relay set: set relay=HOST:PORT (for example "
+        "relay=relay.example.org:%d)", GST_WZP_DEFAULT_PORT);
+    return FALSE;
+  }
+  if (!relay_is_valid (settings->relay)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Invalid relay \"%s\": expected HOST:PORT (for example "
+        "relay.example.org:%d, or [::1]:%d)", settings->relay,
+        GST_WZP_DEFAULT_PORT, GST_WZP_DEFAULT_PORT);
+    return FALSE;
+  }
+  if (!settings->identity) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "No identity file set: set identity=PATH (the file is created if "
+        "it does not exist)");
+    return FALSE;
+  }
+  if (settings->peer && settings->room) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Both peer and room are set: call a peer or join a room, not both");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gchar *
+gst_wzp_settings_call_key (const GstWzpSettings * settings)
+{
+  if (settings->session)
+    return g_strconcat ("session:", settings->session, NULL);
+  return g_strdup_printf ("call:%s|%s|%s|%s", settings->relay,
+      settings->identity, settings->peer ? settings->peer : "",
+      settings->room ? settings->room : "");
+}

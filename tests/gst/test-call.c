@@ -1,0 +1,525 @@
+/* test-call.c — two wzp parties in one process, through an in-process
+ * relay: A (wzpsink + wzpsrc sharing session "a") calls B (session "b",
+ * answer=ask, accepted by an incoming-call handler).  Frames pushed into
+ * one side's wzpsink come out of the other side's wzpsrc; stats move;
+ * A leaving hangs up and B's wzpsrc ends with EOS.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include "wzp-identity.h"
+#include "wzp-relay.h"
+
+#define FRAME_NS (20 * GST_MSECOND)
+#define OPUS_CAPS "audio/x-opus, rate=(int)48000, channels=(int)1, " \
+    "channel-mapping-family=(int)0"
+
+/* ------------------------------------------------------------------------
+ * An in-process relay on its own thread
+ */
+
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  WzpRelay *relay;
+  gchar *address;
+  GMutex lock;
+  GCond cond;
+  gboolean ready;
+} TestRelay;
+
+static gpointer
+relay_thread (gpointer data)
+{
+  TestRelay *r = data;
+  WzpIdentity *id = wzp_identity_generate ();
+  GError *error = NULL;
+  GInetSocketAddress *addr;
+  gchar *host;
+
+  g_main_context_push_thread_default (r->context);
+  r->relay = wzp_relay_new (r->context, id);
+  g_object_set (r->relay, "listen-address", "127.0.0.1:0", NULL);
+  fail_unless (wzp_relay_start (r->relay, &error), "relay: %s",
+      error ? error->message : "?");
+  addr = G_INET_SOCKET_ADDRESS (wzp_relay_get_listen_address (r->relay));
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (addr));
+  r->address = g_strdup_printf ("%s:%u", host,
+      g_inet_socket_address_get_port (addr));
+  g_free (host);
+  g_object_unref (addr);
+  g_object_unref (id);
+
+  g_mutex_lock (&r->lock);
+  r->ready = TRUE;
+  g_cond_signal (&r->cond);
+  g_mutex_unlock (&r->lock);
+
+  g_main_loop_run (r->loop);
+  wzp_relay_stop (r->relay);
+  g_clear_object (&r->relay);
+  g_main_context_pop_thread_default (r->context);
+  return NULL;
+}
+
+static TestRelay *
+test_relay_start (void)
+{
+  TestRelay *r = g_new0 (TestRelay, 1);
+
+  g_mutex_init (&r->lock);
+  g_cond_init (&r->cond);
+  r->context = g_main_context_new ();
+  r->loop = g_main_loop_new (r->context, FALSE);
+  r->thread = g_thread_new ("relay", relay_thread, r);
+  g_mutex_lock (&r->lock);
+  while (!r->ready)
+    g_cond_wait (&r->cond, &r->lock);
+  g_mutex_unlock (&r->lock);
+  return r;
+}
+
+static gboolean
+quit_idle (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_relay_stop (TestRelay * r)
+{
+  g_main_context_invoke (r->context, quit_idle, r->loop);
+  g_thread_join (r->thread);
+  g_main_loop_unref (r->loop);
+  g_main_context_unref (r->context);
+  g_free (r->address);
+  g_mutex_clear (&r->lock);
+  g_cond_clear (&r->cond);
+  g_free (r);
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ */
+
+static gchar *
+make_identity (const gchar * dir, const gchar * name, gchar ** fingerprint)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+  WzpIdentity *id = wzp_identity_load_or_create (path, NULL, NULL);
+
+  fail_unless (id != NULL);
+  *fingerprint = g_strdup (wzp_identity_get_fingerprint (id));
+  g_object_unref (id);
+  return path;
+}
+
+/* A wzpsrc in a pipeline (a live source cannot sit in a GstHarness, which
+ * insists on a SUCCESS state change), with a probe that checks and counts
+ * what it outputs. */
+typedef struct
+{
+  GstElement *pipeline;
+  GstElement *src;
+  GMutex lock;
+  guint buffers;
+  guint gaps;
+  gboolean eos;
+  gboolean pts_ok;
+  GstClockTime last_pts;
+} Receiver;
+
+static GstPadProbeReturn
+receiver_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Receiver *r = data;
+
+  g_mutex_lock (&r->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER (info);
+
+    if (!GST_BUFFER_PTS_IS_VALID (b) || !GST_BUFFER_DURATION_IS_VALID (b)
+        || GST_BUFFER_DURATION (b) < 10 * GST_MSECOND
+        || GST_BUFFER_DURATION (b) > 60 * GST_MSECOND
+        || (GST_CLOCK_TIME_IS_VALID (r->last_pts)
+            && GST_BUFFER_PTS (b) <= r->last_pts)
+        || gst_buffer_get_size (b) == 0)
+      r->pts_ok = FALSE;
+    r->last_pts = GST_BUFFER_PTS (b);
+    r->buffers++;
+  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_EOS)
+      r->eos = TRUE;
+    else if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP)
+      r->gaps++;
+  }
+  g_mutex_unlock (&r->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static Receiver *
+receiver_new (void)
+{
+  Receiver *r = g_new0 (Receiver, 1);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  GstPad *pad;
+
+  g_mutex_init (&r->lock);
+  r->pts_ok = TRUE;
+  r->last_pts = GST_CLOCK_TIME_NONE;
+  r->pipeline = gst_pipeline_new (NULL);
+  r->src = gst_element_factory_make ("wzpsrc", NULL);
+  g_object_set (r->src, "latency", 40, NULL);
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (GST_BIN (r->pipeline), r->src, sink, NULL);
+  fail_unless (gst_element_link (r->src, sink));
+  pad = gst_element_get_static_pad (r->src, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, receiver_probe, r, NULL);
+  gst_object_unref (pad);
+  return r;
+}
+
+static void
+receiver_play (Receiver * r)
+{
+  fail_if (gst_element_set_state (r->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+}
+
+static void
+receiver_free (Receiver * r)
+{
+  gst_element_set_state (r->pipeline, GST_STATE_NULL);
+  gst_object_unref (r->pipeline);
+  g_mutex_clear (&r->lock);
+  g_free (r);
+}
+
+/* Waits until @want buffers have come out (or @timeout_ms). */
+static guint
+receiver_wait (Receiver * r, guint want, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+  guint got;
+
+  for (;;) {
+    g_mutex_lock (&r->lock);
+    got = r->buffers;
+    g_mutex_unlock (&r->lock);
+    if (got >= want || g_get_monotonic_time () > end)
+      return got;
+    g_usleep (10 * 1000);
+  }
+}
+
+static gboolean
+receiver_wait_eos (Receiver * r, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+  gboolean eos;
+
+  for (;;) {
+    g_mutex_lock (&r->lock);
+    eos = r->eos;
+    g_mutex_unlock (&r->lock);
+    if (eos || g_get_monotonic_time () > end)
+      return eos;
+    g_usleep (10 * 1000);
+  }
+}
+
+/* gst_harness_new() starts the element at once: configure it first. */
+static GstHarness *
+sink_harness (const gchar * relay, const gchar * identity,
+    const gchar * session, const gchar * peer, const gchar * answer)
+{
+  GstElement *e = gst_element_factory_make ("wzpsink", NULL);
+  GstHarness *h;
+
+  g_object_set (e, "relay", relay, "identity", identity, "session", session,
+      "peer", peer, "sync", FALSE, NULL);
+  gst_util_set_object_arg (G_OBJECT (e), "answer", answer);
+  h = gst_harness_new_with_element (e, "sink", NULL);
+  gst_object_unref (e);
+  gst_harness_set_src_caps_str (h, OPUS_CAPS);
+  return h;
+}
+
+static void
+set_props (GstElement * e, const gchar * relay, const gchar * identity,
+    const gchar * session, const gchar * peer, const gchar * answer)
+{
+  g_object_set (e, "relay", relay, "identity", identity, "session", session,
+      "peer", peer, NULL);
+  gst_util_set_object_arg (G_OBJECT (e), "answer", answer);
+}
+
+static gchar *
+stats_string (GstElement * e, const gchar * field)
+{
+  GstStructure *s = NULL;
+  gchar *v;
+
+  g_object_get (e, "stats", &s, NULL);
+  v = g_strdup (gst_structure_get_string (s, field));
+  gst_structure_free (s);
+  return v;
+}
+
+static guint64
+stats_u64 (GstElement * e, const gchar * field)
+{
+  GstStructure *s = NULL;
+  guint64 v = 0;
+
+  g_object_get (e, "stats", &s, NULL);
+  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s", field);
+  gst_structure_free (s);
+  return v;
+}
+
+static gboolean
+wait_for_state (GstElement * e, const gchar * state, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * 1000;
+
+  while (g_get_monotonic_time () < end) {
+    gchar *s = stats_string (e, "state");
+    gboolean ok = !g_strcmp0 (s, state);
+
+    g_free (s);
+    if (ok)
+      return TRUE;
+    g_usleep (20 * 1000);
+  }
+  return FALSE;
+}
+
+static GList *
+encode_tone (guint n)
+{
+  GstHarness *h = gst_harness_new ("opusenc");
+  GList *frames = NULL;
+  GstBuffer *out;
+  guint i, s;
+
+  gst_harness_set_src_caps_str (h, "audio/x-raw, format=S16LE, "
+      "rate=48000, channels=1, layout=interleaved");
+  for (i = 0; i < n + 2; i++) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, 960 * 2, NULL);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    for (s = 0; s < 960; s++)
+      ((gint16 *) map.data)[s] = (gint16) (8000 * sin (2 * G_PI * 440 *
+              (i * 960 + s) / 48000.0));
+    gst_buffer_unmap (buf, &map);
+    GST_BUFFER_PTS (buf) = i * FRAME_NS;
+    GST_BUFFER_DURATION (buf) = FRAME_NS;
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  while (g_list_length (frames) < n && (out = gst_harness_try_pull (h)))
+    frames = g_list_append (frames, out);
+  fail_unless_equals_int (g_list_length (frames), n);
+  gst_harness_teardown (h);
+  return frames;
+}
+
+/* Pushes @frames into @sink at real-time pace, PTS from 0. */
+static void
+send_frames (GstHarness * sink, GList * frames)
+{
+  GList *l;
+  guint i = 0;
+
+  for (l = frames; l; l = l->next, i++) {
+    GstBuffer *b = gst_buffer_copy (l->data);
+
+    GST_BUFFER_PTS (b) = i * FRAME_NS;
+    GST_BUFFER_DURATION (b) = FRAME_NS;
+    fail_unless_equals_int (gst_harness_push (sink, b), GST_FLOW_OK);
+    g_usleep (20 * 1000);
+  }
+}
+
+static gchar *incoming_caller;
+
+static gboolean
+on_incoming_call (GstElement * e, const gchar * caller, gpointer data)
+{
+  g_free (incoming_caller);
+  incoming_caller = g_strdup (caller);
+  return TRUE;
+}
+
+static gboolean
+bus_has_state (GstBus * bus, const gchar * state)
+{
+  GstMessage *m;
+  gboolean found = FALSE;
+
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+
+    if (gst_structure_has_name (s, "wzp-call-state")
+        && !g_strcmp0 (gst_structure_get_string (s, "state"), state))
+      found = TRUE;
+    gst_message_unref (m);
+  }
+  return found;
+}
+
+/* ------------------------------------------------------------------------
+ * The test
+ */
+
+GST_START_TEST (test_call_between_two_pairs)
+{
+  TestRelay *relay = test_relay_start ();
+  gchar *dir = g_dir_make_tmp ("wzp-call-XXXXXX", NULL);
+  gchar *a_fp, *b_fp, *a_key, *b_key;
+  GstHarness *a_sink, *b_sink;
+  Receiver *a_src, *b_src;
+  GstBus *b_bus;
+  GList *frames = encode_tone (50);
+  gchar *fp;
+
+  a_key = make_identity (dir, "a.key", &a_fp);
+  b_key = make_identity (dir, "b.key", &b_fp);
+
+  /* B: waits, asks the application */
+  b_src = receiver_new ();
+  b_bus = gst_element_get_bus (b_src->pipeline);
+  set_props (b_src->src, relay->address, b_key, "b", NULL, "ask");
+  g_signal_connect (b_src->src, "incoming-call",
+      G_CALLBACK (on_incoming_call), NULL);
+  receiver_play (b_src);
+  b_sink = sink_harness (relay->address, b_key, "b", NULL, "ask");
+  fail_unless (wait_for_state (b_src->src, "waiting", 10000));
+
+  /* src and sink of one party share one call */
+  g_object_get (b_sink->element, "fingerprint", &fp, NULL);
+  fail_unless_equals_string (fp, b_fp);
+  g_free (fp);
+
+  /* A: calls B */
+  a_src = receiver_new ();
+  set_props (a_src->src, relay->address, a_key, "a", b_fp, "auto");
+  a_sink = sink_harness (relay->address, a_key, "a", b_fp, "auto");
+  receiver_play (a_src);
+
+  fail_unless (wait_for_state (a_sink->element, "active", 10000));
+  fail_unless (wait_for_state (b_src->src, "active", 10000));
+  fail_unless_equals_string (incoming_caller, a_fp);
+  fail_unless (bus_has_state (b_bus, "active"));
+  g_object_get (b_src->src, "peer", &fp, NULL);
+  fail_unless_equals_string (fp, a_fp);
+  g_free (fp);
+
+  /* A -> B and B -> A */
+  send_frames (a_sink, frames);
+  fail_unless (receiver_wait (b_src, 40, 5000) >= 40, "B got %u",
+      b_src->buffers);
+  send_frames (b_sink, frames);
+  fail_unless (receiver_wait (a_src, 40, 5000) >= 40, "A got %u",
+      a_src->buffers);
+  fail_unless (a_src->pts_ok && b_src->pts_ok);
+
+  /* stats moved */
+  fail_unless (stats_u64 (a_sink->element, "packets-sent") >= 50);
+  fail_unless (stats_u64 (a_sink->element, "bytes-sent") > 0);
+  fail_unless (stats_u64 (b_src->src, "packets-received") >= 40);
+  fail_unless (stats_u64 (b_src->src, "bytes-received") > 0);
+  stats_u64 (b_src->src, "lost");
+  stats_u64 (b_src->src, "concealed");
+  stats_u64 (b_src->src, "late");
+  fail_unless_equals_int (stats_u64 (b_src->src, "forged"), 0);
+
+  /* A leaves: hang-up; B's wzpsrc ends with EOS */
+  gst_harness_teardown (a_sink);
+  receiver_free (a_src);
+  fail_unless (receiver_wait_eos (b_src, 10000),
+      "no EOS after the peer hung up");
+  fail_unless (bus_has_state (b_bus, "ended"));
+
+  gst_harness_teardown (b_sink);
+  receiver_free (b_src);
+  gst_object_unref (b_bus);
+  g_list_free_full (frames, (GDestroyNotify) gst_buffer_unref);
+  test_relay_stop (relay);
+  g_unlink (a_key);
+  g_unlink (b_key);
+  g_rmdir (dir);
+  g_free (a_key);
+  g_free (b_key);
+  g_free (a_fp);
+  g_free (b_fp);
+  g_free (dir);
+  g_clear_pointer (&incoming_caller, g_free);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_peer_offline)
+{
+  TestRelay *relay = test_relay_start ();
+  gchar *dir = g_dir_make_tmp ("wzp-call-XXXXXX", NULL);
+  gchar *a_fp, *a_key;
+  gchar *desc;
+  GstElement *pipeline;
+  GstMessage *msg;
+  GError *error = NULL;
+
+  a_key = make_identity (dir, "a.key", &a_fp);
+  desc = g_strdup_printf ("wzpsrc relay=%s identity=%s peer=%s ! fakesink",
+      relay->address, a_key, "0000:0000:0000:0000:0000:0000:0000:0000");
+  pipeline = gst_parse_launch (desc, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
+      20 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error for an offline peer");
+  gst_message_parse_error (msg, &error, NULL);
+  GST_INFO ("%s", error->message);
+  fail_unless (error->domain == GST_RESOURCE_ERROR);
+  gst_message_unref (msg);
+  g_error_free (error);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  test_relay_stop (relay);
+  g_unlink (a_key);
+  g_rmdir (dir);
+  g_free (a_key);
+  g_free (a_fp);
+  g_free (dir);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
+static Suite *
+wzp_call_suite (void)
+{
+  Suite *s = suite_create ("wzp-call");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 60);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_call_between_two_pairs);
+  tcase_add_test (tc, test_peer_offline);
+  return s;
+}
+
+GST_CHECK_MAIN (wzp_call);
