@@ -12,4 +12,11 @@ WzpEndpoint *_wzp_call_get_endpoint (WzpCall * self);
 void _wzp_call_set_path_timings (WzpCall * self,
     const WzpPathTimings * timings);
 
+/* Test hook: seals one frame carrying @text and sends it on the relay
+ * path; with @tamper one ciphertext bit is flipped first (the peer must
+ * count it as forged), otherwise the same packet is sent twice (the peer
+ * must deliver it once and count one replay). */
+gboolean _wzp_call_inject_test_frame (WzpCall * self, const char *text,
+    gboolean tamper);
+
 G_END_DECLS

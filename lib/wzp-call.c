@@ -304,7 +304,10 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
       &error);
   wzp_media_opener_get_stats (opener, &os);
   g_mutex_lock (&self->lock);
+  self->stats.replayed = os.replayed;
   if (n < 0) {
+    /* A copy from the other path during a switch and a replay look the
+     * same to the receiver: both are dropped by the replay window. */
     if (g_error_matches (error, WZP_MEDIA_ERROR, WZP_MEDIA_ERROR_REPLAYED))
       self->stats.duplicates++;
     else
@@ -314,7 +317,6 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
         wzp_path_kind_to_string (path), error->message);
     return;
   }
-  self->stats.replayed = os.replayed;
   self->stats.frames_received++;
   self->stats.bytes_received += n;
   if (self->stats.setup_ns == 0 && self->setup_at)
@@ -1156,6 +1158,28 @@ wzp_call_get_call_id (WzpCall * self)
 {
   g_return_val_if_fail (WZP_IS_CALL (self), NULL);
   return self->call_id;
+}
+
+gboolean
+_wzp_call_inject_test_frame (WzpCall * self, const char *text, gboolean tamper)
+{
+  guint8 packet[WZP_MEDIA_MAX_PACKET];
+  gssize n;
+
+  if (self->sealer == NULL || self->signal == NULL)
+    return FALSE;
+  n = wzp_media_sealer_seal (self->sealer, WZP_MEDIA_CODEC_OPUS, 0, 0,
+      (const guint8 *) text, strlen (text), packet, sizeof packet, NULL);
+  if (n <= WZP_MEDIA_HEADER_LEN)
+    return FALSE;
+  if (tamper) {
+    packet[WZP_MEDIA_HEADER_LEN] ^= 0x01;
+    return wzp_signal_client_send_media (self->signal, self->channel, packet,
+        n);
+  }
+  return wzp_signal_client_send_media (self->signal, self->channel, packet,
+      n) && wzp_signal_client_send_media (self->signal, self->channel,
+      packet, n);
 }
 
 WzpEndpoint *

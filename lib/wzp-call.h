@@ -134,9 +134,10 @@ typedef struct
   guint64 frames_received;
   guint64 bytes_received;
   guint64 frames_dropped_send;  /* could not be queued (congestion) */
-  guint64 duplicates;           /* same frame on both paths during a switch */
-  guint64 forged;               /* failed authentication */
-  guint64 replayed;
+  guint64 duplicates;           /* dropped by the replay window: copies from
+                                 * the other path during a switch, or replays */
+  guint64 forged;               /* failed authentication (or malformed) */
+  guint64 replayed;             /* the replay window's own count (same events) */
   guint64 path_changes;
   guint64 setup_ns;             /* setup to first frame received, or 0 */
   /*< private > */

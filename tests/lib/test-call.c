@@ -253,6 +253,42 @@ test_call_relay_then_direct (Fixture * f, gconstpointer data)
   party_free (bob);
 }
 
+/* Whatever the relay (or anyone on the path) does to a packet, the peer
+ * only accepts what the sender sealed, once. */
+static void
+test_tampered_and_replayed (Fixture * f, gconstpointer data)
+{
+  Party *bob = party_new (f, NULL, NULL);
+  Party *alice = party_new (f, fp (bob), NULL);
+  WzpCallStats bs;
+  guint before;
+
+  g_object_set (alice->call, "path-policy", WZP_PATH_POLICY_RELAY_ONLY, NULL);
+  g_object_set (bob->call, "path-policy", WZP_PATH_POLICY_RELAY_ONLY, NULL);
+  start (bob);
+  wzp_test_wait_until (f->ctx, is (bob, WZP_CALL_STATE_WAITING), WAIT_MS);
+  start (alice);
+  wzp_test_wait_until (f->ctx, is (alice, WZP_CALL_STATE_ACTIVE) &&
+      is (bob, WZP_CALL_STATE_ACTIVE), WAIT_MS);
+
+  before = bob->frames->len;
+  g_assert_true (_wzp_call_inject_test_frame (alice->call, "tampered", TRUE));
+  wzp_test_run_for (f->ctx, 200);
+  wzp_call_get_stats (bob->call, &bs);
+  g_assert_cmpuint (bs.forged, ==, 1);
+  g_assert_cmpuint (bob->frames->len, ==, before);
+
+  g_assert_true (_wzp_call_inject_test_frame (alice->call, "twice", FALSE));
+  wzp_test_wait_until (f->ctx, bob->frames->len == before + 1, WAIT_MS);
+  wzp_test_run_for (f->ctx, 200);
+  wzp_call_get_stats (bob->call, &bs);
+  g_assert_cmpuint (bob->frames->len, ==, before + 1);
+  g_assert_cmpuint (bs.replayed, ==, 1);
+  g_assert_cmpuint (bs.forged, ==, 1);
+  party_free (alice);
+  party_free (bob);
+}
+
 static void
 test_relay_only (Fixture * f, gconstpointer data)
 {
@@ -401,6 +437,7 @@ main (int argc, char **argv)
       fixture_teardown)
   ADD ("relay-then-direct", test_call_relay_then_direct);
   ADD ("relay-only", test_relay_only);
+  ADD ("tampered-and-replayed", test_tampered_and_replayed);
   ADD ("rejected-and-asked", test_rejected_and_asked);
   ADD ("peer-offline", test_peer_offline);
   ADD ("relay-unreachable", test_relay_unreachable);
