@@ -2,6 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "wzp-bytes.h"
 #include "wzp-media-crypto.h"
 #include "wzp-media-crypto-private.h"
 #include "wzp-log.h"
@@ -47,21 +48,7 @@ set_openssl_error (GError ** error, gint code, const char *what)
   g_set_error (error, WZP_MEDIA_ERROR, code, "%s failed: %s", what, buf);
 }
 
-static inline void
-put_u32 (guint8 * p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
 
-static inline guint32
-get_u32 (const guint8 * p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) |
-      ((guint32) p[2] << 8) | (guint32) p[3];
-}
 
 /* X25519 */
 
@@ -361,7 +348,7 @@ wzp_media_key_from_bytes (const guint8 bytes[WZP_MEDIA_KEY_BYTES],
 
   memcpy (out->key, bytes, WZP_MEDIA_KEY_LEN);
   memcpy (out->iv, bytes + WZP_MEDIA_KEY_LEN, WZP_MEDIA_IV_LEN);
-  out->stream_id = get_u32 (bytes + WZP_MEDIA_KEY_LEN + WZP_MEDIA_IV_LEN);
+  out->stream_id = wzp_get_u32 (bytes + WZP_MEDIA_KEY_LEN + WZP_MEDIA_IV_LEN);
 }
 
 /**
@@ -377,7 +364,7 @@ wzp_media_key_to_bytes (const WzpMediaKey * key,
 
   memcpy (out, key->key, WZP_MEDIA_KEY_LEN);
   memcpy (out + WZP_MEDIA_KEY_LEN, key->iv, WZP_MEDIA_IV_LEN);
-  put_u32 (out + WZP_MEDIA_KEY_LEN + WZP_MEDIA_IV_LEN, key->stream_id);
+  wzp_put_u32 (out + WZP_MEDIA_KEY_LEN + WZP_MEDIA_IV_LEN, key->stream_id);
 }
 
 void

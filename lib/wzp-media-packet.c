@@ -2,6 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "wzp-bytes.h"
 #include "wzp-media-packet.h"
 #include "wzp-log.h"
 
@@ -13,21 +14,7 @@ wzp_media_packet_error_quark (void)
   return g_quark_from_static_string ("wzp-media-packet-error-quark");
 }
 
-static inline void
-put_u32 (guint8 * p, guint32 v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
 
-static inline guint32
-get_u32 (const guint8 * p)
-{
-  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) |
-      ((guint32) p[2] << 8) | (guint32) p[3];
-}
 
 gboolean
 wzp_media_codec_is_known (guint8 codec)
@@ -53,9 +40,9 @@ wzp_media_header_write (const WzpMediaHeader * hdr,
 
   out[0] = (hdr->version << 4) | (hdr->flags & 0xf);
   out[1] = hdr->codec;
-  put_u32 (out + 2, hdr->stream_id);
-  put_u32 (out + 6, hdr->seq);
-  put_u32 (out + 10, hdr->timestamp);
+  wzp_put_u32 (out + 2, hdr->stream_id);
+  wzp_put_u32 (out + 6, hdr->seq);
+  wzp_put_u32 (out + 10, hdr->timestamp);
 }
 
 /**
@@ -109,9 +96,9 @@ wzp_media_header_parse (const guint8 * data, gsize len,
   out->version = version;
   out->flags = flags;
   out->codec = codec;
-  out->stream_id = get_u32 (data + 2);
-  out->seq = get_u32 (data + 6);
-  out->timestamp = get_u32 (data + 10);
+  out->stream_id = wzp_get_u32 (data + 2);
+  out->seq = wzp_get_u32 (data + 6);
+  out->timestamp = wzp_get_u32 (data + 10);
   WZP_TRACE ("parsed media header stream %08x seq %u ts %u flags 0x%x",
       out->stream_id, out->seq, out->timestamp, out->flags);
   return TRUE;

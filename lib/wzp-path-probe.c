@@ -16,6 +16,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "wzp-bytes.h"
 #include "wzp-path-private.h"
 
 #include <string.h>
@@ -24,37 +25,9 @@
 
 #define WZP_CAT_DEFAULT wzp_cat_path
 
-static void
-put_u32 (guint8 * p, guint32 v)
-{
-  v = GUINT32_TO_BE (v);
-  memcpy (p, &v, 4);
-}
 
-static guint32
-get_u32 (const guint8 * p)
-{
-  guint32 v;
 
-  memcpy (&v, p, 4);
-  return GUINT32_FROM_BE (v);
-}
 
-static void
-put_u64 (guint8 * p, guint64 v)
-{
-  v = GUINT64_TO_BE (v);
-  memcpy (p, &v, 8);
-}
-
-static guint64
-get_u64 (const guint8 * p)
-{
-  guint64 v;
-
-  memcpy (&v, p, 8);
-  return GUINT64_FROM_BE (v);
-}
 
 /* --- agreement -------------------------------------------------------- */
 
@@ -66,7 +39,7 @@ send_msg (WzpPathManager * self, WzpConnection * conn, guint8 type,
   g_autoptr (GError) error = NULL;
 
   msg[0] = type;
-  put_u32 (msg + 1, epoch);
+  wzp_put_u32 (msg + 1, epoch);
   memcpy (msg + 5, self->token, WZP_PATH_TOKEN_LEN);
   if (!wzp_connection_send_message (conn, msg, sizeof msg, &error))
     WZP_DEBUG_OBJECT (self, "cannot send %s: %s", type == WZP_PATH_MSG_OK ?
@@ -132,7 +105,7 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer data)
         "on the direct connection: not a path message of this call", len);
     return;
   }
-  epoch = get_u32 (msg + 1);
+  epoch = wzp_get_u32 (msg + 1);
   switch (msg[0]) {
     case WZP_PATH_MSG_OK:
       WZP_DEBUG_OBJECT (self, "path-ok %u received", epoch);
@@ -207,7 +180,7 @@ on_datagram (WzpConnection * conn, const guint8 * data, gsize len,
 
       if (len != WZP_PATH_PROBE_LEN || !is_direct)
         break;
-      sent = get_u64 (data + 5);
+      sent = wzp_get_u64 (data + 5);
       if (sent > now || now - sent > 60 * WZP_NSEC_PER_SEC)
         break;                  /* not an echo of ours */
       self->stats.probes_answered++;
@@ -245,8 +218,8 @@ on_probe_timer (gpointer data)
   if (self->direct == NULL)
     return G_SOURCE_CONTINUE;
   probe[0] = WZP_PATH_DGRAM_PROBE;
-  put_u32 (probe + 1, ++self->probe_seq);
-  put_u64 (probe + 5, _wzp_path_now (self));
+  wzp_put_u32 (probe + 1, ++self->probe_seq);
+  wzp_put_u64 (probe + 5, _wzp_path_now (self));
   self->stats.probes_sent++;
   if (!self->blackhole)
     wzp_connection_send_datagram (self->direct->conn, probe, sizeof probe);
