@@ -988,11 +988,100 @@ fingerprint_is_valid (const char *text)
   return canonical != NULL;
 }
 
+static gboolean
+split_host_port (const char *text, char **host, guint16 * port)
+{
+  const char *colon;
+  guint64 p;
+  char *end = NULL;
+
+  if (text == NULL || (colon = strrchr (text, ':')) == NULL ||
+      colon == text || strchr (text, ' '))
+    return FALSE;
+  p = g_ascii_strtoull (colon + 1, &end, 10);
+  if (end == colon + 1 || *end != '\0' || p == 0 || p > 65535)
+    return FALSE;
+  *host = g_strndup (text, colon - text);
+  *port = (guint16) p;
+  return TRUE;
+}
+
+static gboolean
+connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
+{
+  g_autofree char *addr = wzp_socket_address_to_string (relay);
+
+  WZP_DEBUG_OBJECT (self, "relay %s at %s", self->relay, addr);
+  self->signal = wzp_signal_client_new (self->endpoint, relay,
+      self->relay_fingerprint);
+  g_signal_connect (self->signal, "registered", G_CALLBACK (on_registered),
+      self);
+  g_signal_connect (self->signal, "notify::nat-type",
+      G_CALLBACK (on_nat_type), self);
+  g_signal_connect (self->signal, "incoming-call",
+      G_CALLBACK (on_incoming_call), self);
+  g_signal_connect (self->signal, "call-setup", G_CALLBACK (on_call_setup),
+      self);
+  g_signal_connect (self->signal, "call-ended", G_CALLBACK (on_call_ended),
+      self);
+  g_signal_connect (self->signal, "error", G_CALLBACK (on_signal_error), self);
+  wzp_signal_client_set_media_handler (self->signal, on_relay_media, self,
+      NULL);
+  if (self->room)
+    self->room_state = _wzp_call_room_new (self, self->signal, self->identity,
+        self->room);
+
+  if (!wzp_signal_client_start (self->signal, error)) {
+    stop_everything (self);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct
+{
+  WzpCall *call;
+  char *host;
+  guint16 port;
+} ResolveData;
+
+static void
+on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
+{
+  ResolveData *rd = user_data;
+  WzpCall *self = rd->call;
+  g_autoptr (GError) error = NULL;
+  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source),
+      result, &error);
+  g_autoptr (GSocketAddress) relay = NULL;
+
+  if (!is_over (self->state)) {
+    /* Prefer IPv4: every endpoint has an IPv4 socket. */
+    for (GList * l = addrs; l && relay == NULL; l = l->next)
+      if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
+        relay = g_inet_socket_address_new (l->data, rd->port);
+    if (relay == NULL && addrs)
+      relay = g_inet_socket_address_new (addrs->data, rd->port);
+    if (relay == NULL)
+      fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE,
+          "cannot resolve the relay host \"%s\": %s", rd->host,
+          error ? error->message : "no address");
+    else if (!connect_relay (self, relay, &error))
+      fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE, "%s", error->message);
+  }
+  g_resolver_free_addresses (addrs);
+  g_free (rd->host);
+  g_object_unref (rd->call);
+  g_free (rd);
+}
+
 gboolean
 wzp_call_start (WzpCall * self, GError ** error)
 {
   g_autoptr (GSocketAddress) relay = NULL;
   g_autoptr (GSocketAddress) bind = NULL;
+  g_autofree char *relay_host = NULL;
+  guint16 relay_port = 0;
 
   g_return_val_if_fail (WZP_IS_CALL (self), FALSE);
   g_return_val_if_fail (self->state == WZP_CALL_STATE_IDLE, FALSE);
@@ -1002,10 +1091,11 @@ wzp_call_start (WzpCall * self, GError ** error)
         "no identity set");
     return FALSE;
   }
-  if (self->relay == NULL || !(relay = wzp_socket_address_parse (self->relay,
-              NULL))) {
+  if (self->relay)
+    relay = wzp_socket_address_parse (self->relay, NULL);
+  if (relay == NULL && !split_host_port (self->relay, &relay_host, &relay_port)) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
-        "\"%s\" is not a relay address (expected IP:PORT)",
+        "\"%s\" is not a relay address (expected HOST:PORT)",
         self->relay ? self->relay : "");
     return FALSE;
   }
@@ -1048,25 +1138,6 @@ wzp_call_start (WzpCall * self, GError ** error)
   }
   gather_candidates (self);
 
-  self->signal = wzp_signal_client_new (self->endpoint, relay,
-      self->relay_fingerprint);
-  g_signal_connect (self->signal, "registered", G_CALLBACK (on_registered),
-      self);
-  g_signal_connect (self->signal, "notify::nat-type",
-      G_CALLBACK (on_nat_type), self);
-  g_signal_connect (self->signal, "incoming-call",
-      G_CALLBACK (on_incoming_call), self);
-  g_signal_connect (self->signal, "call-setup", G_CALLBACK (on_call_setup),
-      self);
-  g_signal_connect (self->signal, "call-ended", G_CALLBACK (on_call_ended),
-      self);
-  g_signal_connect (self->signal, "error", G_CALLBACK (on_signal_error), self);
-  wzp_signal_client_set_media_handler (self->signal, on_relay_media, self,
-      NULL);
-  if (self->room)
-    self->room_state = _wzp_call_room_new (self, self->signal, self->identity,
-        self->room);
-
   self->wake = g_source_new (&wzp_ready_source_funcs, sizeof (GSource));
   g_source_set_callback (self->wake, on_wake, self, NULL);
   g_source_set_name (self->wake, "WzpCall wake");
@@ -1076,9 +1147,20 @@ wzp_call_start (WzpCall * self, GError ** error)
   self->register_timeout = wzp_clock_timeout_add (self->clock, self->context,
       self->relay_timeout_ms * WZP_NSEC_PER_MSEC, register_timed_out, self,
       NULL);
-  if (!wzp_signal_client_start (self->signal, error)) {
-    stop_everything (self);
-    return FALSE;
+  if (relay)
+    return connect_relay (self, relay, error);
+
+  /* A host name: resolve without blocking the context. */
+  {
+    g_autoptr (GResolver) resolver = g_resolver_get_default ();
+    ResolveData *rd = g_new0 (ResolveData, 1);
+
+    rd->call = g_object_ref (self);
+    rd->port = relay_port;
+    rd->host = g_steal_pointer (&relay_host);
+    g_main_context_push_thread_default (self->context);
+    g_resolver_lookup_by_name_async (resolver, rd->host, NULL, on_resolved, rd);
+    g_main_context_pop_thread_default (self->context);
   }
   return TRUE;
 }

@@ -373,6 +373,30 @@ test_relay_unreachable (Fixture * f, gconstpointer data)
   party_free (alice);
 }
 
+/* A relay given by host name is resolved; an unknown host fails clearly. */
+static void
+test_relay_by_name (Fixture * f, gconstpointer data)
+{
+  g_autoptr (GSocketAddress) listen = wzp_relay_get_listen_address (f->relay);
+  g_autofree char *by_name = g_strdup_printf ("localhost:%u",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (listen)));
+  Party *bob = party_new (f, NULL, NULL);
+  Party *nowhere = party_new (f, NULL, NULL);
+
+  g_object_set (bob->call, "relay", by_name, NULL);
+  start (bob);
+  wzp_test_wait_until (f->ctx, is (bob, WZP_CALL_STATE_WAITING), WAIT_MS);
+
+  g_object_set (nowhere->call, "relay", "no-such-host.invalid:4433", NULL);
+  start (nowhere);
+  wzp_test_wait_until (f->ctx, is (nowhere, WZP_CALL_STATE_FAILED), WAIT_MS);
+  g_assert_error (nowhere->error, WZP_CALL_ERROR,
+      WZP_CALL_ERROR_RELAY_UNREACHABLE);
+  g_assert_nonnull (strstr (nowhere->error->message, "no-such-host.invalid"));
+  party_free (bob);
+  party_free (nowhere);
+}
+
 static void
 test_bad_settings (Fixture * f, gconstpointer data)
 {
@@ -441,6 +465,7 @@ main (int argc, char **argv)
   ADD ("rejected-and-asked", test_rejected_and_asked);
   ADD ("peer-offline", test_peer_offline);
   ADD ("relay-unreachable", test_relay_unreachable);
+  ADD ("relay-by-name", test_relay_by_name);
   ADD ("bad-settings", test_bad_settings);
   ADD ("room-of-three", test_room_of_three);
   return g_test_run ();
