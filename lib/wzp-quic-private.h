@@ -76,7 +76,8 @@ WzpTlsVerifyFunc _wzp_connection_verify_func (void);
 /* Bookkeeping fields the endpoint owns inside each connection. */
 typedef struct
 {
-  GSequenceIter *timer_iter;
+  guint timer_index;            /* 1-based slot in the endpoint's timer
+                                 * heap; 0 = not queued */
   guint64 timer_deadline;
   gboolean dirty;
   gboolean finished;
