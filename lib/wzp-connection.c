@@ -80,6 +80,7 @@ struct _WzpConnection
   WzpClock *clock;
   ngtcp2_conn *conn;
   WzpTlsSession *tls;
+  WzpTlsContext *own_tls;       /* with WzpConnectParams.identity */
   gboolean is_server;
   gboolean got_valid_packet;
   WzpConnectionState state;
@@ -532,7 +533,16 @@ static gboolean
 connection_start_tls (WzpConnection * self, const WzpConnectParams * params,
     GError ** error)
 {
-  self->tls = wzp_tls_session_new (_wzp_endpoint_tls (self->endpoint),
+  WzpTlsContext *ctx = _wzp_endpoint_tls (self->endpoint);
+
+  if (params->identity) {
+    self->own_tls = wzp_tls_context_new (params->identity,
+        _wzp_connection_verify_func (), error);
+    if (self->own_tls == NULL)
+      return FALSE;
+    ctx = self->own_tls;
+  }
+  self->tls = wzp_tls_session_new (ctx,
       self->conn, get_conn_cb, self, self->is_server,
       params->alpn ? params->alpn : WZP_ALPN, error);
   if (self->tls == NULL)
@@ -1088,6 +1098,7 @@ _wzp_connection_detach (WzpConnection * self)
   }
   dispatch_events (self);
   g_clear_pointer (&self->tls, wzp_tls_session_free);
+  g_clear_pointer (&self->own_tls, wzp_tls_context_free);
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
   self->endpoint = NULL;
 }
@@ -1371,6 +1382,7 @@ wzp_connection_finalize (GObject * object)
   Event *e;
 
   g_clear_pointer (&self->tls, wzp_tls_session_free);
+  g_clear_pointer (&self->own_tls, wzp_tls_context_free);
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
   if (self->datagram_notify)
     self->datagram_notify (self->datagram_data);
