@@ -223,6 +223,7 @@ unregister (WzpRelay * self, RelayClient * c)
   if (g_hash_table_lookup (self->registrations, c->fp) != c)
     return;
   g_hash_table_remove (self->registrations, c->fp);
+  self->registrations_gen++;
   self->stats.registrations = g_hash_table_size (self->registrations);
   WZP_INFO_OBJECT (self, "%s unregistered (%s)", c->fp, c->observed);
   /* Only the current registration's end ends the fingerprint's calls. */
@@ -291,6 +292,7 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   }
   if (old != c) {
     g_hash_table_replace (self->registrations, c->fp, c);
+    self->registrations_gen++;
     self->stats.registrations_total++;
     WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
   }
@@ -984,6 +986,7 @@ wzp_relay_init (WzpRelay * self)
   self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
   self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->registrations_gen = 1;
   self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_call_free);
   self->fp_calls = g_hash_table_new (g_str_hash, g_str_equal);
