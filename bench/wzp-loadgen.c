@@ -114,6 +114,8 @@ static struct
   gint id_offset;
   gdouble setup_timeout;
   gint per_endpoint;
+  gint ack_hold_ms;
+  gint ack_threshold;
 
   GMainLoop *loop;
   WzpEndpoint **endpoints;      /* QUIC: shared by per_endpoint clients */
@@ -525,6 +527,10 @@ quic_client_init (Client * c, guint k)
     g_autoptr (WzpIdentity) epid = wzp_identity_generate ();
 
     g.endpoints[e] = wzp_endpoint_new (NULL, epid, NULL, &error);
+    if (g.endpoints[e] != NULL)
+      g_object_set (g.endpoints[e], "ack-hold",
+          (guint64) g.ack_hold_ms * 1000000, "ack-threshold",
+          (guint) g.ack_threshold, NULL);
     if (g.endpoints[e] == NULL ||
         !wzp_endpoint_bind (g.endpoints[e], any, &error))
       die ("endpoint: %s", error->message);
@@ -638,6 +644,11 @@ main (int argc, char **argv)
     {"clients-per-endpoint", 0, 0, G_OPTION_ARG_INT, &g.per_endpoint,
         "QUIC clients sharing one endpoint/socket (default 32; 1 = one "
           "socket per client)", "K"},
+    {"ack-hold-ms", 0, 0, G_OPTION_ARG_INT, &g.ack_hold_ms,
+        "Clients' WzpEndpoint:ack-hold in ms (default 20; 0 = off)", "MS"},
+    {"ack-threshold", 0, 0, G_OPTION_ARG_INT, &g.ack_threshold,
+        "Clients' WzpEndpoint:ack-threshold (default 8; libwzp's is 2)",
+        "N"},
     {NULL}
   };
   g_autoptr (GOptionContext) octx = g_option_context_new ("- relay load");
@@ -649,6 +660,8 @@ main (int argc, char **argv)
   g.rate = 50;
   g.setup_timeout = 180;
   g.per_endpoint = 32;
+  g.ack_hold_ms = 20;
+  g.ack_threshold = 8;
   g_option_context_add_main_entries (octx, entries, NULL);
   if (!g_option_context_parse (octx, &argc, &argv, &error))
     die ("%s", error->message);

@@ -38,6 +38,9 @@
 /* Flow-control windows for the message stream: signaling is small; this
  * bounds what a peer can make us buffer. */
 #define STREAM_WINDOW (256 * 1024)
+/* WzpEndpoint:ack-hold applies while the last datagram left this
+ * recently. */
+#define ACK_HOLD_MEDIA_WINDOW (100 * WZP_NSEC_PER_MSEC)
 #define CONNECTION_WINDOW (1024 * 1024)
 
 GQuark
@@ -132,6 +135,8 @@ struct _WzpConnection
   guint64 close_until;
 
   guint64 keep_alive_ns;
+  guint64 ack_hold_ns;          /* WzpEndpoint:ack-hold */
+  guint64 last_datagram_tx;     /* when write_packets last sent one */
   WzpConnectionStats stats;
 };
 
@@ -526,6 +531,7 @@ connection_new (WzpEndpoint * ep, const WzpAddr * local,
   self->expected_fingerprint = g_strdup (params->expected_fingerprint);
   self->framer = wzp_framer_new (_wzp_endpoint_max_message_size (ep));
   self->keep_alive_ns = params->keep_alive_ns;
+  self->ack_hold_ns = _wzp_endpoint_ack_hold (ep);
   return self;
 }
 
@@ -713,6 +719,7 @@ write_packets (WzpConnection * self)
           WZP_MAX_UDP_PAYLOAD, &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
           self->next_datagram_id, &vec, 1, ts);
       if (accepted) {
+        self->last_datagram_tx = ts;
         self->next_datagram_id++;
         self->stats.datagrams_sent++;
         drop_front_datagram (self);
@@ -1076,9 +1083,22 @@ _wzp_connection_get_deadline (WzpConnection * self)
 {
   if (self->conn == NULL)
     return WZP_TIME_NONE;
+  guint64 expiry;
+
   if (self->state == WZP_CONNECTION_STATE_CLOSED)
     return self->close_until;
-  return ngtcp2_conn_get_expiry (self->conn);
+  expiry = ngtcp2_conn_get_expiry (self->conn);
+  /* WzpEndpoint:ack-hold: the expiry is usually the ACK delay, anchored
+   * at the first unacknowledged packet, so this stays bounded; the next
+   * datagram written carries the (by then due) ACK and moves it. */
+  if (self->ack_hold_ns && expiry != UINT64_MAX &&
+      self->last_datagram_tx != 0 &&
+      expiry < self->last_datagram_tx + ACK_HOLD_MEDIA_WINDOW &&
+      self->datagrams.length == 0 &&
+      self->tx_sent == self->tx_acked + self->tx_buf->len &&
+      self->state == WZP_CONNECTION_STATE_CONNECTED)
+    expiry += self->ack_hold_ns;
+  return expiry;
 }
 
 WzpConnectionEndpointData *

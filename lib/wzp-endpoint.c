@@ -89,6 +89,7 @@ struct _WzpEndpoint
   guint max_message_size;
   guint max_connections;
   guint ack_threshold;
+  guint64 ack_hold;
 
   WzpEndpointStats stats;
 };
@@ -115,6 +116,7 @@ enum
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_CONNECTIONS,
   PROP_ACK_THRESHOLD,
+  PROP_ACK_HOLD,
   N_PROPS
 };
 
@@ -610,6 +612,12 @@ guint
 _wzp_endpoint_ack_threshold (WzpEndpoint * self)
 {
   return self->ack_threshold;
+}
+
+guint64
+_wzp_endpoint_ack_hold (WzpEndpoint * self)
+{
+  return self->ack_hold;
 }
 
 /* --- receiving -------------------------------------------------------- */
@@ -1192,6 +1200,9 @@ wzp_endpoint_set_property (GObject * object, guint prop_id,
     case PROP_ACK_THRESHOLD:
       self->ack_threshold = g_value_get_uint (value);
       break;
+    case PROP_ACK_HOLD:
+      self->ack_hold = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -1233,6 +1244,9 @@ wzp_endpoint_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ACK_THRESHOLD:
       g_value_set_uint (value, self->ack_threshold);
+      break;
+    case PROP_ACK_HOLD:
+      g_value_set_uint64 (value, self->ack_hold);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1351,6 +1365,25 @@ wzp_endpoint_class_init (WzpEndpointClass * klass)
   props[PROP_ACK_THRESHOLD] = g_param_spec_uint ("ack-threshold",
       "ACK threshold", "Packets received before an immediate ACK", 1, 64,
       WZP_DEFAULT_ACK_THRESHOLD, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:ack-hold:
+   *
+   * Nanoseconds (0 = off, the default) by which a connection that is
+   * streaming datagrams postpones its timers so that a pending ACK rides
+   * on the next datagram instead of leaving alone.  ngtcp2 0.12 never
+   * bundles an ACK before its delay expires, and that delay is
+   * min(max_ack_delay, smoothed RTT / 8): on any RTT below ~200 ms and
+   * media 20 ms apart, nearly every received packet got an ACK-only
+   * packet of its own, doubling the packet count.  Applies only while
+   * the connection sent a datagram in the last 100 ms and has nothing
+   * queued (so pacing never holds media back); must stay below the
+   * advertised max_ack_delay (25 ms) so the peer's RTT and PTO remain
+   * right.  Loss detection, PTO and idle timers fire up to this late.
+   */
+  props[PROP_ACK_HOLD] = g_param_spec_uint64 ("ack-hold", "ACK hold",
+      "Delay timers of datagram-streaming connections so ACKs piggyback "
+      "(ns, 0 = off)", 0, 20 * WZP_NSEC_PER_MSEC, 0,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
 
   /**

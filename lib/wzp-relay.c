@@ -29,6 +29,9 @@
 #define MAX_PROBES 4096
 /* See wzp_relay_start(). */
 #define WZP_RELAY_ACK_THRESHOLD 8
+/* Let client ACKs ride on the datagrams the relay forwards to them
+ * (WzpEndpoint:ack-hold). */
+#define WZP_RELAY_ACK_HOLD (20 * WZP_NSEC_PER_MSEC)
 
 typedef struct
 {
@@ -637,7 +640,8 @@ wzp_relay_start (WzpRelay * self, GError ** error)
    * ACK-only packets.  ACKs now ride on the forwarded datagrams. */
   g_object_set (self->endpoint, "accept-incoming", TRUE,
       "max-message-size", (guint) WZP_MESSAGE_MAX_SIZE,
-      "ack-threshold", (guint) WZP_RELAY_ACK_THRESHOLD, NULL);
+      "ack-threshold", (guint) WZP_RELAY_ACK_THRESHOLD,
+      "ack-hold", (guint64) WZP_RELAY_ACK_HOLD, NULL);
   g_signal_connect (self->endpoint, "incoming-connection",
       G_CALLBACK (on_incoming), self);
 
