@@ -38,6 +38,9 @@
 /* Flow-control windows for the message stream: signaling is small; this
  * bounds what a peer can make us buffer. */
 #define STREAM_WINDOW (256 * 1024)
+/* WzpEndpoint:ack-hold applies while the last datagram left this
+ * recently. */
+#define ACK_HOLD_MEDIA_WINDOW (100 * WZP_NSEC_PER_MSEC)
 #define CONNECTION_WINDOW (1024 * 1024)
 
 GQuark
@@ -80,6 +83,7 @@ struct _WzpConnection
   WzpClock *clock;
   ngtcp2_conn *conn;
   WzpTlsSession *tls;
+  WzpTlsContext *own_tls;       /* with WzpConnectParams.identity */
   gboolean is_server;
   gboolean got_valid_packet;
   WzpConnectionState state;
@@ -131,6 +135,8 @@ struct _WzpConnection
   guint64 close_until;
 
   guint64 keep_alive_ns;
+  guint64 ack_hold_ns;          /* WzpEndpoint:ack-hold */
+  guint64 last_datagram_tx;     /* when write_packets last sent one */
   WzpConnectionStats stats;
 };
 
@@ -525,6 +531,7 @@ connection_new (WzpEndpoint * ep, const WzpAddr * local,
   self->expected_fingerprint = g_strdup (params->expected_fingerprint);
   self->framer = wzp_framer_new (_wzp_endpoint_max_message_size (ep));
   self->keep_alive_ns = params->keep_alive_ns;
+  self->ack_hold_ns = _wzp_endpoint_ack_hold (ep);
   return self;
 }
 
@@ -532,7 +539,16 @@ static gboolean
 connection_start_tls (WzpConnection * self, const WzpConnectParams * params,
     GError ** error)
 {
-  self->tls = wzp_tls_session_new (_wzp_endpoint_tls (self->endpoint),
+  WzpTlsContext *ctx = _wzp_endpoint_tls (self->endpoint);
+
+  if (params->identity) {
+    self->own_tls = wzp_tls_context_new (params->identity,
+        _wzp_connection_verify_func (), error);
+    if (self->own_tls == NULL)
+      return FALSE;
+    ctx = self->own_tls;
+  }
+  self->tls = wzp_tls_session_new (ctx,
       self->conn, get_conn_cb, self, self->is_server,
       params->alpn ? params->alpn : WZP_ALPN, error);
   if (self->tls == NULL)
@@ -703,6 +719,7 @@ write_packets (WzpConnection * self)
           WZP_MAX_UDP_PAYLOAD, &accepted, NGTCP2_WRITE_DATAGRAM_FLAG_MORE,
           self->next_datagram_id, &vec, 1, ts);
       if (accepted) {
+        self->last_datagram_tx = ts;
         self->next_datagram_id++;
         self->stats.datagrams_sent++;
         drop_front_datagram (self);
@@ -1066,9 +1083,22 @@ _wzp_connection_get_deadline (WzpConnection * self)
 {
   if (self->conn == NULL)
     return WZP_TIME_NONE;
+  guint64 expiry;
+
   if (self->state == WZP_CONNECTION_STATE_CLOSED)
     return self->close_until;
-  return ngtcp2_conn_get_expiry (self->conn);
+  expiry = ngtcp2_conn_get_expiry (self->conn);
+  /* WzpEndpoint:ack-hold: the expiry is usually the ACK delay, anchored
+   * at the first unacknowledged packet, so this stays bounded; the next
+   * datagram written carries the (by then due) ACK and moves it. */
+  if (self->ack_hold_ns && expiry != UINT64_MAX &&
+      self->last_datagram_tx != 0 &&
+      expiry < self->last_datagram_tx + ACK_HOLD_MEDIA_WINDOW &&
+      self->datagrams.length == 0 &&
+      self->tx_sent == self->tx_acked + self->tx_buf->len &&
+      self->state == WZP_CONNECTION_STATE_CONNECTED)
+    expiry += self->ack_hold_ns;
+  return expiry;
 }
 
 WzpConnectionEndpointData *
@@ -1088,6 +1118,7 @@ _wzp_connection_detach (WzpConnection * self)
   }
   dispatch_events (self);
   g_clear_pointer (&self->tls, wzp_tls_session_free);
+  g_clear_pointer (&self->own_tls, wzp_tls_context_free);
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
   self->endpoint = NULL;
 }
@@ -1371,6 +1402,7 @@ wzp_connection_finalize (GObject * object)
   Event *e;
 
   g_clear_pointer (&self->tls, wzp_tls_session_free);
+  g_clear_pointer (&self->own_tls, wzp_tls_context_free);
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
   if (self->datagram_notify)
     self->datagram_notify (self->datagram_data);

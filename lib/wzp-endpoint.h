@@ -49,6 +49,9 @@ G_BEGIN_DECLS
  *   ngtcp2's 333 ms.  A good guess shortens retransmission of lost
  *   handshake packets, which matters when punching through NATs.
  * @alpn: (nullable): %NULL for "wzp"; only tests use another
+ * @identity: (nullable): present this identity instead of the endpoint's
+ *   (one socket carrying many identities, e.g. a load generator); %NULL
+ *   for the endpoint's.  Costs a TLS credential set per connection.
  *
  * Use wzp_connect_params_init() and then set what you need.
  */
@@ -60,8 +63,9 @@ typedef struct
   guint64 handshake_timeout_ns;
   guint64 initial_rtt_ns;
   const char *alpn;
+  WzpIdentity *identity;
   /*< private > */
-  gpointer padding[4];
+  gpointer padding[3];
 } WzpConnectParams;
 
 /**

@@ -26,6 +26,7 @@ GMainContext *_wzp_endpoint_context (WzpEndpoint * ep);
 WzpTlsContext *_wzp_endpoint_tls (WzpEndpoint * ep);
 gsize _wzp_endpoint_max_message_size (WzpEndpoint * ep);
 guint _wzp_endpoint_ack_threshold (WzpEndpoint * ep);
+guint64 _wzp_endpoint_ack_hold (WzpEndpoint * ep);
 
 /* Where to build the next outgoing UDP payload (WZP_MAX_UDP_PAYLOAD bytes
  * available), then commit it.  Packets are sent in batches. */
@@ -76,7 +77,8 @@ WzpTlsVerifyFunc _wzp_connection_verify_func (void);
 /* Bookkeeping fields the endpoint owns inside each connection. */
 typedef struct
 {
-  GSequenceIter *timer_iter;
+  guint timer_index;            /* 1-based slot in the endpoint's timer
+                                 * heap; 0 = not queued */
   guint64 timer_deadline;
   gboolean dirty;
   gboolean finished;

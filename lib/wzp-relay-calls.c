@@ -379,11 +379,18 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
   why = "call not set up";
   if (call->state != CALL_ACTIVE)
     goto drop;
+  if (G_UNLIKELY (call->parties_gen != self->registrations_gen)) {
+    call->parties[0] = _wzp_relay_lookup (self, call->caller);
+    call->parties[1] = _wzp_relay_lookup (self, call->callee);
+    call->parties_gen = self->registrations_gen;
+  }
+  /* @c is registered, so it is the current registration of its
+   * fingerprint: comparing pointers is comparing fingerprints. */
   why = "sender is not a party";
-  if (strcmp (c->fp, call->caller) == 0)
-    to = _wzp_relay_lookup (self, call->callee);
-  else if (strcmp (c->fp, call->callee) == 0)
-    to = _wzp_relay_lookup (self, call->caller);
+  if (c == call->parties[0])
+    to = call->parties[1];
+  else if (c == call->parties[1])
+    to = call->parties[0];
   else
     goto drop;
   why = "peer not registered";

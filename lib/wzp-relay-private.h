@@ -63,6 +63,12 @@ typedef struct
   GSource *setup_timer;
   char *pending_to;
   GBytes *pending_setup;
+  /* The current registrations of caller and callee, resolved once per
+   * change of the registration table (parties_gen ==
+   * WzpRelay.registrations_gen): forwarding a datagram then needs no
+   * fingerprint hashing or string compares. */
+  RelayClient *parties[2];
+  guint64 parties_gen;
 } RelayCall;
 
 typedef struct
@@ -101,6 +107,7 @@ struct _WzpRelay
 
   GHashTable *clients;          /* WzpConnection -> RelayClient (owned) */
   GHashTable *registrations;    /* fp -> RelayClient (current) */
+  guint64 registrations_gen;    /* bumped on every change of it; from 1 */
   GHashTable *calls;            /* call id -> RelayCall (owned) */
   GHashTable *fp_calls;         /* fp -> RelayCall */
   GHashTable *channels;         /* channel id -> RelayChannel */

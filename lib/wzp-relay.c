@@ -29,6 +29,9 @@
 #define MAX_PROBES 4096
 /* See wzp_relay_start(). */
 #define WZP_RELAY_ACK_THRESHOLD 8
+/* Let client ACKs ride on the datagrams the relay forwards to them
+ * (WzpEndpoint:ack-hold). */
+#define WZP_RELAY_ACK_HOLD (20 * WZP_NSEC_PER_MSEC)
 
 typedef struct
 {
@@ -223,6 +226,7 @@ unregister (WzpRelay * self, RelayClient * c)
   if (g_hash_table_lookup (self->registrations, c->fp) != c)
     return;
   g_hash_table_remove (self->registrations, c->fp);
+  self->registrations_gen++;
   self->stats.registrations = g_hash_table_size (self->registrations);
   WZP_INFO_OBJECT (self, "%s unregistered (%s)", c->fp, c->observed);
   /* Only the current registration's end ends the fingerprint's calls. */
@@ -291,6 +295,7 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   }
   if (old != c) {
     g_hash_table_replace (self->registrations, c->fp, c);
+    self->registrations_gen++;
     self->stats.registrations_total++;
     WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
   }
@@ -635,7 +640,8 @@ wzp_relay_start (WzpRelay * self, GError ** error)
    * ACK-only packets.  ACKs now ride on the forwarded datagrams. */
   g_object_set (self->endpoint, "accept-incoming", TRUE,
       "max-message-size", (guint) WZP_MESSAGE_MAX_SIZE,
-      "ack-threshold", (guint) WZP_RELAY_ACK_THRESHOLD, NULL);
+      "ack-threshold", (guint) WZP_RELAY_ACK_THRESHOLD,
+      "ack-hold", (guint64) WZP_RELAY_ACK_HOLD, NULL);
   g_signal_connect (self->endpoint, "incoming-connection",
       G_CALLBACK (on_incoming), self);
 
@@ -984,6 +990,7 @@ wzp_relay_init (WzpRelay * self)
   self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
   self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->registrations_gen = 1;
   self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_call_free);
   self->fp_calls = g_hash_table_new (g_str_hash, g_str_equal);

@@ -26,6 +26,7 @@ struct _WzpSignalClient
   WzpEndpoint *endpoint;
   GSocketAddress *relay;
   char *relay_fingerprint;
+  WzpIdentity *identity;        /* NULL: the endpoint's */
   guint64 reconnect_initial;
   guint64 reconnect_max;
 
@@ -63,6 +64,7 @@ enum
   PROP_OBSERVED_ADDRESS,
   PROP_RECONNECT_INITIAL,
   PROP_RECONNECT_MAX,
+  PROP_IDENTITY,
   N_PROPS
 };
 
@@ -471,7 +473,8 @@ handle_hello (WzpSignalClient * self, JsonObject * msg)
   g_autoptr (GSocketAddress) observed = NULL;
   g_autoptr (GSocketAddress) probe = NULL;
   g_autoptr (GError) error = NULL;
-  WzpIdentity *id = wzp_endpoint_get_identity (self->endpoint);
+  WzpIdentity *id = self->identity ? self->identity :
+      wzp_endpoint_get_identity (self->endpoint);
 
   if (!wzp_message_get_bytes (msg, "challenge", TRUE, WZP_CHALLENGE_LEN,
           WZP_CHALLENGE_LEN, &challenge, &error) ||
@@ -750,9 +753,13 @@ static void
 connect_now (WzpSignalClient * self)
 {
   g_autoptr (GError) error = NULL;
+  WzpConnectParams params;
 
-  self->conn = wzp_endpoint_connect (self->endpoint, self->relay,
-      self->relay_fingerprint, &error);
+  wzp_connect_params_init (&params);
+  params.expected_fingerprint = self->relay_fingerprint;
+  params.identity = self->identity;
+  self->conn = wzp_endpoint_connect_full (self->endpoint, self->relay,
+      &params, &error);
   if (self->conn == NULL) {
     WZP_WARNING_OBJECT (self, "cannot dial the relay: %s", error->message);
     set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
@@ -1052,6 +1059,9 @@ wzp_signal_client_set_property (GObject * object, guint prop_id,
     case PROP_RECONNECT_MAX:
       self->reconnect_max = g_value_get_uint64 (value);
       break;
+    case PROP_IDENTITY:
+      self->identity = g_value_dup_object (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -1088,6 +1098,9 @@ wzp_signal_client_get_property (GObject * object, guint prop_id,
     case PROP_RECONNECT_MAX:
       g_value_set_uint64 (value, self->reconnect_max);
       break;
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -1115,6 +1128,7 @@ wzp_signal_client_finalize (GObject * object)
   g_clear_object (&self->observed);
   g_clear_object (&self->probe_address);
   g_free (self->relay_fingerprint);
+  g_clear_object (&self->identity);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->finalize (object);
 }
 
@@ -1154,6 +1168,16 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    */
   props[PROP_RELAY_FINGERPRINT] = g_param_spec_string ("relay-fingerprint",
       "Relay fingerprint", "Pinned relay identity", NULL, co);
+  /**
+   * WzpSignalClient:identity:
+   *
+   * The identity to register as; %NULL (the default) for the endpoint's.
+   * Lets many clients share one endpoint (one socket), as a load
+   * generator does.
+   */
+  props[PROP_IDENTITY] = g_param_spec_object ("identity", "Identity",
+      "Identity to register as (NULL: the endpoint's)", WZP_TYPE_IDENTITY,
+      co);
   /**
    * WzpSignalClient:state:
    *
