@@ -236,6 +236,8 @@ print_report (CallRun * r, WzpIdentity * id)
   json_builder_add_int_value (b, r->received_by_path[WZP_PATH_RELAY]);
   json_builder_set_member_name (b, "received_direct");
   json_builder_add_int_value (b, r->received_by_path[WZP_PATH_DIRECT]);
+  json_builder_set_member_name (b, "frames_dropped_send");
+  json_builder_add_int_value (b, st.frames_dropped_send);
   json_builder_set_member_name (b, "duplicates");
   json_builder_add_int_value (b, st.duplicates);
   json_builder_set_member_name (b, "forged");

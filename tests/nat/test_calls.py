@@ -84,10 +84,11 @@ class CallCase(unittest.TestCase):
     def show(self, a, b, extra=""):
         def one(n, r):
             return ("%s: %s active_ms=%s first_media_ms=%s direct_ms=%s "
-                    "first_direct_media_ms=%s rx=%d (relay %d direct %d) dups=%d "
+                    "first_direct_media_ms=%s sent=%d (dropped %s) rx=%d (relay %d direct %d) dups=%d "
                     "max_gap=%d gaps=%s paths=%s" % (
                         n, r["state"], r["active_ms"], r["first_media_ms"],
                         r["direct_ms"], r.get("first_direct_media_ms"),
+                        r["frames_sent"], r.get("frames_dropped_send"),
                         r["frames_received"], r["received_relay"],
                         r["received_direct"], r["duplicates"], r["max_gap_ms"],
                         r["gaps"], r["paths"]))
