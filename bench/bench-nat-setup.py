@@ -40,6 +40,34 @@ RTT_MS = 2 * DELAY_MS
 # brought a dead direct path back to the relay.
 ORIGINAL_FIRST_AUDIO_MS = 1000 + RTT_MS
 SECTION = "## Call setup on the NAT lab"
+NOTES = """\
+How to read it:
+
+* "answer" is the callee's *active*: the relay sends call-setup to both
+  parties when the callee answers, timed so both get it together (the
+  last row shows they do, within a millisecond).  Times are
+  CLOCK_MONOTONIC stamps of both `wzp call` processes (one host, so one
+  clock across the namespaces).
+* First audio: media starts on the relay at once.  `wzp call` sends its
+  first frame 20 ms after active (its 50 frames/s timer), then A -> relay ->
+  B is 40 ms: 1.5 RTT, of which 1 RTT is the relay detour itself.
+* Direct: both race at once (the relay-timed start), the dialer's QUIC
+  handshake takes 1 RTT, its path-ok reaches the acceptor half an RTT
+  later (the acceptor switches: ~1.8 RTT) and the ack comes back (the
+  dialer switches: ~2.3 RTT).  Which end is the dialer depends on the
+  fingerprints, hence the ranges.  The first direct frame follows by
+  about one frame interval.
+* Same LAN: the host candidates win over the LAN (no delay there); the
+  direct path is agreed before the first relay frame could arrive.
+* Failover: `block_direct()` drops all A<->B UDP in the internet; each
+  side notices the silence after the 1 s failover threshold, so the gap
+  is ~1 s + the relay trip.  After `unblock_direct()` the next probe
+  answered re-agrees the path within ~2-3 RTT.
+* The original raced a direct dial against a relay dial and started media
+  only after up to 1 s of grace plus the peer's relayed report (>= 1 RTT),
+  i.e. >= 26 RTT here, and had no way back to the relay when the direct
+  path died.
+"""
 
 
 def one_run(kinds, failover, workdir):
@@ -51,15 +79,19 @@ def one_run(kinds, failover, workdir):
             h.start_caller(hangup_after=6 if failover else 3)
             h.wait_stderr("a", r"^wzp call: path direct", timeout=8)
             h.wait_stderr("b", r"^wzp call: path direct", timeout=8)
-            t_block = None
+            t_block = t_unblock = None
             if failover:
                 time.sleep(1.0)
                 t_block = time.monotonic() * 1000
                 lab.block_direct()
-                h.wait_stderr("a", r"^wzp call: path relay", timeout=4)
-                h.wait_stderr("b", r"^wzp call: path relay", timeout=4)
+                # The first "path relay" is the call's start.
+                h.wait_stderr("a", r"^wzp call: path relay", count=2, timeout=4)
+                h.wait_stderr("b", r"^wzp call: path relay", count=2, timeout=4)
                 time.sleep(0.5)
+                t_unblock = time.monotonic() * 1000
                 lab.unblock_direct()
+                h.wait_stderr("a", r"^wzp call: path direct", count=2, timeout=6)
+                h.wait_stderr("b", r"^wzp call: path direct", count=2, timeout=6)
             a, b = h.finish()
         finally:
             h.stop()
@@ -75,21 +107,26 @@ def one_run(kinds, failover, workdir):
         m["dmedia_" + n] = base + r["first_direct_media_ms"]
         if t_block is not None:
             start = r["active_mono_ms"]
-            gaps = [g for at, g in r["gaps"] if start + at >= t_block - 100]
+            gaps = [g for at, g in r["gaps"]
+                    if t_block - 100 <= start + at <= t_unblock]
             m["gap_" + n] = max(gaps, default=0)
             sw = [at for at, p, _ in r["paths"]
                   if p == "relay" and start + at >= t_block]
-            m["detect_" + n] = start + sw[0] - t_block if sw else None
+            m["detect_" + n] = start + sw[0] - t_block
+            back = [at for at, p, _ in r["paths"]
+                    if p == "direct" and start + at >= t_unblock]
+            m["back_" + n] = start + back[0] - t_unblock
     m["skew"] = a["active_mono_ms"] - t0
     return m
 
 
 ROWS = [
-    ("audio", "first audio (relay)"),
-    ("direct", "path direct (agreed)"),
-    ("dmedia", "first frame on the direct path"),
-    ("detect", "failover: block → path relay"),
+    ("audio", "answer → first audio (relay, or direct if sooner)"),
+    ("direct", "answer → path direct (agreed)"),
+    ("dmedia", "answer → first frame on the direct path"),
+    ("detect", "failover: block → path relay (from the block)"),
     ("gap", "failover: longest media gap"),
+    ("back", "unblock → path direct again"),
 ]
 
 
@@ -104,7 +141,7 @@ def fmt(values):
 
 def table(results, runs):
     out = []
-    out.append("| lab | measure (from the callee answering) | end | ms, median (min–max) | RTTs |")
+    out.append("| lab | measure | end | ms, median (min–max) | RTTs |")
     out.append("| --- | --- | --- | --- | --- |")
     for label, ms in results:
         for key, what in ROWS:
@@ -117,7 +154,7 @@ def table(results, runs):
                     label, what, "caller" if end == "A" else "callee", v, rtts))
         skew = fmt([m["skew"] for m in ms])[0]
         out.append("| %s | caller active − callee active | | %s | |" % (label, skew))
-    out.append("| original | first audio (≥ 1 s grace + the peer's report) | both | "
+    out.append("| original | answer → first audio (≥ 1 s grace + the peer's report) | both | "
                "≥ %d | ≥ %.0f |" % (ORIGINAL_FIRST_AUDIO_MS,
                                      ORIGINAL_FIRST_AUDIO_MS / RTT_MS))
     out.append("| original | failover when the direct path dies | both | "
@@ -125,13 +162,14 @@ def table(results, runs):
     return "\n".join(out)
 
 
-def write_doc(text, command):
+def write_doc(text, command, runs):
     path = os.path.join(TOP, "docs", "BENCHMARKS.md")
     old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    body = "%s\n\n%s\n\n```\n%s\n```\n\n%s\n" % (
+    body = "%s\n\n%s\n\n```\n%s\n```\n\n%s\n\n%s\n" % (
         SECTION, "Measured %s on %s (%d CPUs), 20 ms one way on every link "
-        "(RTT 40 ms)." % (datetime.date.today().isoformat(), os.uname().nodename,
-                          os.cpu_count()), command, text)
+        "(RTT 40 ms), %d runs per lab (a fresh lab each run)." % (
+            datetime.date.today().isoformat(), os.uname().nodename,
+            os.cpu_count(), runs), command, text, NOTES)
     if SECTION in old:
         head, rest = old.split(SECTION, 1)
         nxt = rest.find("\n## ")
@@ -175,7 +213,7 @@ def main():
     print(text)
     if args.write:
         cmd = "sudo python3 bench/bench-nat-setup.py " + " ".join(sys.argv[1:])
-        write_doc(text, cmd.strip())
+        write_doc(text, cmd.strip(), runs)
     return 0
 
 
