@@ -113,6 +113,7 @@ struct _WzpConnection
 
   GQueue datagrams;
   guint64 next_datagram_id;
+  guint64 last_datagram_ack;    /* when the peer last ACKed a datagram */
   WzpDatagramFunc datagram_func;
   /* Datagrams that arrive before anyone set a handler: a client's first
    * datagrams share a packet with its Finished, before the server side
@@ -369,6 +370,18 @@ lost_datagram_cb (ngtcp2_conn * conn, uint64_t dgram_id, void *user_data)
   return 0;
 }
 
+/* The peer's QUIC stack acknowledged a packet carrying one of our
+ * datagrams: proof that the way to the peer works, at no cost. */
+static int
+ack_datagram_cb (ngtcp2_conn * conn, uint64_t dgram_id, void *user_data)
+{
+  WzpConnection *self = user_data;
+
+  self->stats.datagrams_acked++;
+  self->last_datagram_ack = now (self);
+  return 0;
+}
+
 static int
 recv_stateless_reset_cb (ngtcp2_conn * conn, const ngtcp2_pkt_stateless_reset
     * sr, void *user_data)
@@ -424,6 +437,7 @@ fill_callbacks (ngtcp2_callbacks * cb, gboolean is_server)
   cb->extend_max_stream_data = extend_max_stream_data_cb;
   cb->recv_datagram = recv_datagram_cb;
   cb->lost_datagram = lost_datagram_cb;
+  cb->ack_datagram = ack_datagram_cb;
   cb->recv_stateless_reset = recv_stateless_reset_cb;
 }
 
@@ -1191,6 +1205,21 @@ wzp_connection_send_datagram (WzpConnection * self, const guint8 * data,
   g_queue_push_tail (&self->datagrams, dg);
   _wzp_endpoint_mark_dirty (self->endpoint, self);
   return TRUE;
+}
+
+/**
+ * wzp_connection_get_last_datagram_ack_time:
+ *
+ * When (on the endpoint's clock) the peer last acknowledged a QUIC packet
+ * that carried one of our datagrams; 0 if it never did.  A recent time
+ * proves that datagrams reach the peer, even when none of the peer's own
+ * answers got back.
+ */
+guint64
+wzp_connection_get_last_datagram_ack_time (WzpConnection * self)
+{
+  g_return_val_if_fail (WZP_IS_CONNECTION (self), 0);
+  return self->last_datagram_ack;
 }
 
 void

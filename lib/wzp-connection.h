@@ -74,6 +74,7 @@ GQuark wzp_connection_error_quark (void);
  *
  * A snapshot of one connection.  RTT figures are 0 until the first sample.
  * @datagrams_lost counts DATAGRAM frames QUIC declared lost;
+ * @datagrams_acked counts those the peer acknowledged;
  * @datagrams_dropped counts datagrams we never sent (too large, queue full
  * while congestion-limited, not connected).
  */
@@ -96,6 +97,7 @@ typedef struct
   guint64 messages_sent;
   guint64 messages_received;
   guint64 pto_count;
+  guint64 datagrams_acked;
 } WzpConnectionStats;
 
 #define WZP_TYPE_CONNECTION (wzp_connection_get_type ())
@@ -152,6 +154,9 @@ WzpEndpoint *wzp_connection_get_endpoint (WzpConnection * self);
 
 WZP_API
 gsize wzp_connection_get_max_datagram_size (WzpConnection * self);
+
+WZP_API
+guint64 wzp_connection_get_last_datagram_ack_time (WzpConnection * self);
 
 WZP_API
 void wzp_connection_get_stats (WzpConnection * self,

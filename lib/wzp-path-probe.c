@@ -9,8 +9,14 @@
  * Liveness: both sides send a PROBE datagram every probe interval and
  * answer the peer's.  The path is silent when nothing at all came from
  * the peer (probes, answers, media, messages) for the failover threshold,
- * or none of our probes was answered for that long (the way back is
- * broken even if the peer's packets still reach us).  Either way media
+ * or nothing showed for that long that our datagrams still reach the
+ * peer (the way there is broken even if the peer's packets still reach
+ * us): neither a PROBE answered nor a QUIC ACK for a packet carrying one
+ * of our datagrams (media or probes).  PROBEs alone are too sparse: with
+ * 10 % loss each way a probe round trip fails 19 % of the time, so the
+ * four or five probes of a 1 s threshold all fail every few minutes of
+ * call; the peer acknowledges our 50 media packets a second about 25
+ * times a second.  Either way media
  * goes back to the relay, probing goes on, and the QUIC connection stays
  * until its own idle timeout says the path is gone for good.
  *
@@ -55,6 +61,19 @@ _wzp_path_send_ok (WzpPathManager * self)
   self->ok_pending = TRUE;
   WZP_DEBUG_OBJECT (self, "sending path-ok %u", self->epoch);
   send_msg (self, self->direct->conn, WZP_PATH_MSG_OK, self->epoch);
+}
+
+/* The peer's QUIC ACKs of our datagrams count as answers too. */
+static void
+refresh_last_ack (WzpPathManager * self)
+{
+  guint64 acked;
+
+  if (self->direct == NULL)
+    return;
+  acked = wzp_connection_get_last_datagram_ack_time (self->direct->conn);
+  if (acked > self->last_ack)
+    self->last_ack = acked;
 }
 
 static void
@@ -238,6 +257,7 @@ on_liveness_timer (gpointer data)
 
   if (self->direct == NULL)
     return G_SOURCE_CONTINUE;
+  refresh_last_ack (self);
   rx_silence = now - MIN (self->last_rx, now);
   ack_silence = now - MIN (self->last_ack, now);
   if (!self->agreed || (rx_silence < thr && ack_silence < thr)) {
@@ -252,7 +272,8 @@ on_liveness_timer (gpointer data)
         " ms", rx_silence / WZP_NSEC_PER_MSEC);
   else
     reason = g_strdup_printf ("direct path silent for %" G_GUINT64_FORMAT
-        " ms (no probe answered)", ack_silence / WZP_NSEC_PER_MSEC);
+        " ms (nothing we sent was answered or acknowledged)",
+        ack_silence / WZP_NSEC_PER_MSEC);
   arm_liveness (self);
   _wzp_path_update (self, reason);
   return G_SOURCE_CONTINUE;

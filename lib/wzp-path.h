@@ -104,7 +104,8 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
  * @probe_interval_ns: how often a PROBE goes on the direct connection
  *   (200 ms)
  * @failover_threshold_ns: silence on the direct path (nothing received,
- *   or no PROBE answered) after which media goes back to the relay
+ *   or neither a PROBE answered nor any of our datagrams acknowledged by
+ *   QUIC) after which media goes back to the relay
  *   (1000 ms)
  * @direct_idle_timeout_ns: QUIC idle timeout of the direct connection:
  *   how long a silent direct connection is kept, waiting for the path to

@@ -6,7 +6,10 @@
  *
  *   { "state": "ended", "error": null, "fingerprint": ..., "peer": ...,
  *     "active_ms": T(start→active), "first_media_ms": T(active→first frame),
- *     "direct_ms": T(active→path direct) or null, "final_path": "direct",
+ *     "direct_ms": T(active→path direct) or null,
+ *     "first_direct_media_ms": T(active→first frame received direct) or null,
+ *     "end_ms": T(active→hang-up, end or stop), "active_mono_ms": the
+ *     absolute CLOCK_MONOTONIC time of active, "final_path": "direct",
  *     "frames_sent": N, "frames_received": N, "received_relay": N,
  *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
  *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R }
@@ -37,6 +40,8 @@ typedef struct
   gint64 active_at;
   gint64 first_media_at;
   gint64 direct_at;
+  gint64 first_direct_media_at;
+  gint64 end_at;
   gint64 last_frame_at;
   gint64 max_gap;
   guint64 sent;
@@ -66,6 +71,8 @@ on_frame (const WzpCallFrame * frame, gpointer user_data)
 
   if (r->first_media_at == 0)
     r->first_media_at = now;
+  if (r->first_direct_media_at == 0 && frame->path == WZP_PATH_DIRECT)
+    r->first_direct_media_at = now;
   if (r->last_frame_at) {
     gint64 gap = (now - r->last_frame_at) / 1000;
     if (gap > r->max_gap)
@@ -103,6 +110,8 @@ stop_loop (gpointer user_data)
 {
   CallRun *r = user_data;
 
+  if (r->end_at == 0)
+    r->end_at = g_get_monotonic_time ();
   g_main_loop_quit (r->loop);
   return G_SOURCE_REMOVE;
 }
@@ -112,6 +121,8 @@ hangup_now (gpointer user_data)
 {
   CallRun *r = user_data;
 
+  if (r->end_at == 0)
+    r->end_at = g_get_monotonic_time ();
   wzp_call_hangup (r->call);
   return G_SOURCE_REMOVE;
 }
@@ -136,6 +147,8 @@ on_state (WzpCall * call, WzpCallState state, GError * reason,
       g_timeout_add_seconds (r->hangup_after_s, hangup_now, r);
   }
   if (state == WZP_CALL_STATE_ENDED || state == WZP_CALL_STATE_FAILED) {
+    if (r->end_at == 0)
+      r->end_at = g_get_monotonic_time ();
     if (state == WZP_CALL_STATE_FAILED && reason)
       r->error = g_error_copy (reason);
     /* Let a last path report or hang-up settle. */
@@ -202,6 +215,16 @@ print_report (CallRun * r, WzpIdentity * id)
   MS_OR_NULL ("active_ms", r->active_at, r->started);
   MS_OR_NULL ("first_media_ms", r->first_media_at, r->active_at);
   MS_OR_NULL ("direct_ms", r->direct_at, r->active_at);
+  MS_OR_NULL ("first_direct_media_ms", r->first_direct_media_at,
+      r->active_at);
+  MS_OR_NULL ("end_ms", r->end_at, r->active_at);
+  /* Absolute CLOCK_MONOTONIC time of active, so parties on one host (in
+   * different network namespaces) can be compared. */
+  json_builder_set_member_name (b, "active_mono_ms");
+  if (r->active_at)
+    json_builder_add_double_value (b, r->active_at / 1000.0);
+  else
+    json_builder_add_null_value (b);
 #undef MS_OR_NULL
   json_builder_set_member_name (b, "final_path");
   json_builder_add_string_value (b, wzp_path_kind_to_string (st.path));
@@ -213,10 +236,14 @@ print_report (CallRun * r, WzpIdentity * id)
   json_builder_add_int_value (b, r->received_by_path[WZP_PATH_RELAY]);
   json_builder_set_member_name (b, "received_direct");
   json_builder_add_int_value (b, r->received_by_path[WZP_PATH_DIRECT]);
+  json_builder_set_member_name (b, "frames_dropped_send");
+  json_builder_add_int_value (b, st.frames_dropped_send);
   json_builder_set_member_name (b, "duplicates");
   json_builder_add_int_value (b, st.duplicates);
   json_builder_set_member_name (b, "forged");
   json_builder_add_int_value (b, st.forged);
+  json_builder_set_member_name (b, "rtt_ms");
+  json_builder_add_double_value (b, st.rtt_ns / 1e6);
   json_builder_set_member_name (b, "max_gap_ms");
   json_builder_add_int_value (b, r->max_gap);
   json_builder_set_member_name (b, "gaps");
