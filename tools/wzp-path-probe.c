@@ -87,7 +87,7 @@ parse_token (const char *hex, guint8 out[WZP_PATH_TOKEN_LEN])
 int
 main (int argc, char **argv)
 {
-  g_autofree char *bind = g_strdup ("0.0.0.0:4500");
+  g_autofree char *bind = NULL;
   g_autofree char *identity_path = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *candidates = NULL;
@@ -95,7 +95,7 @@ main (int argc, char **argv)
   g_autofree char *local_nat = NULL;
   g_autofree char *peer_nat = NULL;
   g_autofree char *policy = NULL;
-  g_autofree char *expect = g_strdup ("direct");
+  g_autofree char *expect = NULL;
   int duration = 10, media_interval = 20;
   gboolean loopback = FALSE;
   GOptionEntry entries[] = {
@@ -146,6 +146,12 @@ main (int argc, char **argv)
     g_printerr ("wzp-path-probe: %s\n", error->message);
     return 2;
   }
+  /* Defaults after parsing: GOption overwrites a preset string without
+   * freeing it. */
+  if (expect == NULL)
+    expect = g_strdup ("direct");
+  if (bind == NULL)
+    bind = g_strdup ("0.0.0.0:4500");
   wzp_path_config_init (&config);
   if ((local_nat && !wzp_nat_type_from_string (local_nat, &config.local_nat))
       || (peer_nat && !wzp_nat_type_from_string (peer_nat, &config.peer_nat))

@@ -262,13 +262,13 @@ print_report (CallRun * r, WzpIdentity * id)
 int
 wzp_tool_cmd_call (int argc, char **argv)
 {
-  g_autofree char *relay = g_strdup ("127.0.0.1:4433");
+  g_autofree char *relay = NULL;
   g_autofree char *relay_fp = NULL;
   g_autofree char *identity_path = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *room = NULL;
-  g_autofree char *answer = g_strdup ("auto");
-  g_autofree char *policy = g_strdup ("auto");
+  g_autofree char *answer = NULL;
+  g_autofree char *policy = NULL;
   g_autofree char *bind = NULL;
   gint timeout_s = 30;
   CallRun r = { 0 };
@@ -306,6 +306,14 @@ wzp_tool_cmd_call (int argc, char **argv)
   if (!wzp_tool_parse (entries, "- place, answer or join a call and report "
           "what happened as JSON", &argc, &argv))
     return 2;
+  /* Defaults after parsing: GOption overwrites a preset string without
+   * freeing it. */
+  if (policy == NULL)
+    policy = g_strdup ("auto");
+  if (answer == NULL)
+    answer = g_strdup ("auto");
+  if (relay == NULL)
+    relay = g_strdup ("127.0.0.1:4433");
   if (!wzp_path_policy_from_string (policy, &path_policy)) {
     g_printerr ("wzp call: unknown path policy '%s'\n", policy);
     return 2;

@@ -152,7 +152,7 @@ on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer data)
 static int
 cmd_echo_server (int argc, char **argv)
 {
-  g_autofree char *listen = g_strdup ("127.0.0.1:4433");
+  g_autofree char *listen = NULL;
   g_autofree char *identity_path = NULL;
   GOptionEntry entries[] = {
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -169,6 +169,10 @@ cmd_echo_server (int argc, char **argv)
   if (!wzp_tool_parse (entries, "- echo QUIC messages and datagrams", &argc,
           &argv))
     return 2;
+  /* Defaults after parsing: GOption overwrites a preset string without
+   * freeing it. */
+  if (listen == NULL)
+    listen = g_strdup ("127.0.0.1:4433");
   if (!(id = wzp_tool_load_identity (identity_path, &error)) ||
       !(addr = wzp_socket_address_parse (listen, &error)) ||
       !(ep = wzp_endpoint_new (NULL, id, NULL, &error)) ||
@@ -267,7 +271,7 @@ client_timeout (gpointer data)
 static int
 cmd_echo_client (int argc, char **argv)
 {
-  g_autofree char *server = g_strdup ("127.0.0.1:4433");
+  g_autofree char *server = NULL;
   g_autofree char *identity_path = NULL;
   g_autofree char *pin = NULL;
   gint n_messages = 10, n_datagrams = 1000, timeout_s = 20;
@@ -297,6 +301,10 @@ cmd_echo_client (int argc, char **argv)
   if (!wzp_tool_parse (entries, "- send to an echo server and check the echoes",
           &argc, &argv))
     return 2;
+  /* Defaults after parsing: GOption overwrites a preset string without
+   * freeing it. */
+  if (server == NULL)
+    server = g_strdup ("127.0.0.1:4433");
   if (!(id = wzp_tool_load_identity (identity_path, &error)) ||
       !(addr = wzp_socket_address_parse (server, &error)) ||
       !(ep = wzp_endpoint_new (NULL, id, NULL, &error)) ||
