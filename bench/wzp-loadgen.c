@@ -161,21 +161,13 @@ now_ns (void)
   return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + ts.tv_nsec;
 }
 
-static void
-die (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static void
-die (const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  fprintf (stderr, "wzp-loadgen: ");
-  vfprintf (stderr, fmt, ap);
-  fprintf (stderr, "\n");
-  va_end (ap);
-  exit (1);
-}
+/* A macro, so the format is checked where it is written. */
+#define die(...) G_STMT_START {                                         \
+    fprintf (stderr, "wzp-loadgen: ");                                  \
+    fprintf (stderr, __VA_ARGS__);                                      \
+    fprintf (stderr, "\n");                                             \
+    exit (1);                                                           \
+  } G_STMT_END
 
 /* --- receiving (both modes) ------------------------------------------- */
 
@@ -647,7 +639,7 @@ main (int argc, char **argv)
     {"ack-hold-ms", 0, 0, G_OPTION_ARG_INT, &g.ack_hold_ms,
         "Clients' WzpEndpoint:ack-hold in ms (default 20; 0 = off)", "MS"},
     {"ack-threshold", 0, 0, G_OPTION_ARG_INT, &g.ack_threshold,
-        "Clients' WzpEndpoint:ack-threshold (default 8; libwzp's is 2)",
+          "Clients' WzpEndpoint:ack-threshold (default 8; libwzp's is 2)",
         "N"},
     {NULL}
   };

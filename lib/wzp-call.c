@@ -253,21 +253,11 @@ set_state (WzpCall * self, WzpCallState state, GError * reason)
   g_clear_error (&reason);
 }
 
-static void
-fail (WzpCall * self, WzpCallError code, const char *format, ...)
-G_GNUC_PRINTF (3, 4);
-
-     static void fail (WzpCall * self, WzpCallError code, const char *format,
-    ...)
-{
-  va_list ap;
-  GError *e;
-
-  va_start (ap, format);
-  e = g_error_new_valist (WZP_CALL_ERROR, code, format, ap);
-  va_end (ap);
-  set_state (self, WZP_CALL_STATE_FAILED, e);
-}
+/* Ends the call with an error.  A macro, so g_error_new() checks the
+ * format where it is written. */
+#define fail(self, code, ...) \
+  set_state ((self), WZP_CALL_STATE_FAILED, \
+      g_error_new (WZP_CALL_ERROR, (code), __VA_ARGS__))
 
 static void
 set_path (WzpCall * self, WzpPathKind path, const char *reason)

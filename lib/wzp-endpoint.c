@@ -393,8 +393,7 @@ heap_sift_down (WzpEndpoint * self, guint i)
 static void
 rearm_timer (WzpEndpoint * self)
 {
-  guint64 deadline = self->timers->len > 0 ? heap_key (self, 0) :
-      WZP_TIME_NONE;
+  guint64 deadline = self->timers->len > 0 ? heap_key (self, 0) : WZP_TIME_NONE;
 
   if (wzp_timer_source_get_deadline (self->timer_source) != deadline)
     wzp_timer_source_set_deadline (self->timer_source, deadline);

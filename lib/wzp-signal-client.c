@@ -1176,8 +1176,7 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * generator does.
    */
   props[PROP_IDENTITY] = g_param_spec_object ("identity", "Identity",
-      "Identity to register as (NULL: the endpoint's)", WZP_TYPE_IDENTITY,
-      co);
+      "Identity to register as (NULL: the endpoint's)", WZP_TYPE_IDENTITY, co);
   /**
    * WzpSignalClient:state:
    *

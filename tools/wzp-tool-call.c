@@ -215,8 +215,7 @@ print_report (CallRun * r, WzpIdentity * id)
   MS_OR_NULL ("active_ms", r->active_at, r->started);
   MS_OR_NULL ("first_media_ms", r->first_media_at, r->active_at);
   MS_OR_NULL ("direct_ms", r->direct_at, r->active_at);
-  MS_OR_NULL ("first_direct_media_ms", r->first_direct_media_at,
-      r->active_at);
+  MS_OR_NULL ("first_direct_media_ms", r->first_direct_media_at, r->active_at);
   MS_OR_NULL ("end_ms", r->end_at, r->active_at);
   /* Absolute CLOCK_MONOTONIC time of active, so parties on one host (in
    * different network namespaces) can be compared. */
