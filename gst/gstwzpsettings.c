@@ -185,11 +185,12 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
   /**
    * GstWzpSrc:call-id:
    *
-   * The relay's id of the current call, or %NULL.
+   * The id of the current call (the caller picks it; both peers and the
+   * relay use it), or %NULL.
    */
   g_object_class_install_property (klass, GST_WZP_PROP_CALL_ID,
       g_param_spec_string ("call-id", "Call id",
-          "Relay-assigned id of the current call", NULL, RO_FLAGS));
+          "Id of the current call (chosen by the caller, 32 hex digits)", NULL, RO_FLAGS));
 
   /**
    * GstWzpSrc:fingerprint:
