@@ -133,13 +133,19 @@ def sys_rtp(port):
 
 
 def sys_srt(port):
-    def party(f, lport, cport):
-        return launch(gst(
-            ENC.format(f=f) + " ! rtpopuspay pt=96 ! srtsink "
-            "uri=srt://:%d?mode=listener latency=60 wait-for-connection=false "
-            "sync=false srtsrc uri=srt://127.0.0.1:%d?mode=caller latency=60 "
-            "! %s ! rtpopusdepay ! %s" % (lport, cport, RTPCAPS, DEC)))
-    return [party(440, port, port + 2), party(660, port + 2, port)], []
+    # A listens on both connections, B calls both (started once A is up).
+    a = launch(gst(
+        ENC.format(f=440) + " ! rtpopuspay pt=96 ! srtsink "
+        "uri=srt://:%d?mode=listener latency=60 sync=false "
+        "srtsrc uri=srt://:%d?mode=listener latency=60 ! %s ! "
+        "rtpopusdepay ! %s" % (port, port + 2, RTPCAPS, DEC)))
+    time.sleep(0.5)
+    b = launch(gst(
+        ENC.format(f=660) + " ! rtpopuspay pt=96 ! srtsink "
+        "uri=srt://127.0.0.1:%d?mode=caller latency=60 sync=false "
+        "srtsrc uri=srt://127.0.0.1:%d?mode=caller latency=60 ! %s ! "
+        "rtpopusdepay ! %s" % (port + 2, port, RTPCAPS, DEC)))
+    return [a, b], []
 
 
 def sys_codec(port):
@@ -178,6 +184,7 @@ def sys_wzp(port, duration, tool, relay_bin, work, policy):
     r = "127.0.0.1:%d" % port
     b = launch([tool, "call", "-r", r, "-i", key, "-d", d,
                 "--path-policy", policy])
+    parties = [b]
     for line in b.stderr:
         if "waiting" in line:
             break
@@ -191,7 +198,11 @@ def run_system(name, starter, duration, profile_dir):
     prof = None
     if profile_dir:
         prof = (parties[0], os.path.join(profile_dir, name + ".perf.data"))
-    dt, res = measure(parties, others, duration, profile=prof)
+    try:
+        dt, res = measure(parties, others, duration, profile=prof)
+    finally:
+        for p in parties + others:
+            stop(p)
     per_min = 60.0 / dt
     party = [r for r in res if r["party"]]
     other = [r for r in res if not r["party"]]
@@ -296,6 +307,14 @@ def summarize(res, dur):
             rows.append("| %s | failed: %s | | | |" % (
                 label.get(name, name), r["error"][:120].replace("\n", " ")))
             continue
+        if (name not in ("codec", "wzp-relay", "wzp-direct") and codec
+                and r["cpu_s_per_min"] < 0.9 * codec):
+            r["invalid"] = True
+            rows.append("| %s | %.2f (INVALID: below the codec alone, so "
+                        "media did not flow both ways) | %.1f | | |" % (
+                            label.get(name, name), r["cpu_s_per_min"],
+                            r["rss_mb"]))
+            continue
         rows.append("| %s | %.2f | %.1f | %s | %s |" % (
             label.get(name, name), r["cpu_s_per_min"], r["rss_mb"],
             "%.2f" % r["other_cpu_s_per_min"] if r["other_rss_mb"] else "—",
@@ -315,14 +334,16 @@ def summarize(res, dur):
         cells = []
         for peer in ("rtp", "srt", "webrtc"):
             pv = g(peer, "cpu_s_per_min")
-            cells.append("%.2f" % (tot / pv) if pv else "—")
+            ok = pv and not res.get(peer, {}).get("invalid")
+            cells.append("%.2f" % (tot / pv) if ok else "—")
         lines.append("| %s | %.2f | %s |" % (
             label[name] + " + codec", tot, " | ".join(cells)))
         if name == "wzp-relay":
             cells = []
             for peer in ("rtp", "srt", "webrtc"):
                 pv = g(peer, "cpu_s_per_min")
-                cells.append("%.2f" % (tot_r / pv) if pv else "—")
+                ok = pv and not res.get(peer, {}).get("invalid")
+                cells.append("%.2f" % (tot_r / pv) if ok else "—")
             lines.append("| %s | %.2f | %s |" % (
                 "… including the relay process", tot_r, " | ".join(cells)))
     out += "\n" + "\n".join(lines)
