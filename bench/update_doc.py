@@ -4,7 +4,7 @@
   update_doc.py DOC TITLE BODYFILE COMMAND
 
 The section gets the command, the date, the machine, then BODYFILE's
-text.  Other sections (other engineers' benchmarks) are left alone.
+text, then bench/notes/<title-slug>.md (the hand-written reading).  Other sections (other engineers' benchmarks) are left alone.
 """
 import datetime
 import os
@@ -38,6 +38,13 @@ def main():
     doc, title, bodyfile, command = sys.argv[1:5]
     with open(bodyfile) as f:
         body = f.read().strip()
+    # Hand-written reading of the numbers, kept next to the benchmarks.
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "notes", re.sub(r"[^a-z0-9]+", "-",
+                                         title.lower()).strip("-") + ".md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            body += "\n\n" + f.read().strip()
     date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     section = ("## %s\n\nCommand: `%s`  \nDate: %s  \nMachine: %s\n\n%s\n"
                % (title, command, date, machine(), body))
