@@ -10,6 +10,9 @@
  *     "first_direct_media_ms": T(active→first frame received direct) or null,
  *     "end_ms": T(active→hang-up, end or stop), "active_mono_ms": the
  *     absolute CLOCK_MONOTONIC time of active, "final_path": "direct",
+ *     "registered_ms": T(start→registered with the relay),
+ *     "placed_ms": T(start→offer sent; caller only) or null,
+ *     "start_mono_us": start on CLOCK_MONOTONIC (to line up processes),
  *     "frames_sent": N, "frames_received": N, "received_relay": N,
  *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
  *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R }
@@ -26,6 +29,7 @@
 
 #include "wzp-call.h"
 #include "wzp-tool.h"
+#include "wzp-log.h"
 
 #define FRAME_INTERVAL_MS 20
 #define FRAME_BYTES 80
@@ -37,6 +41,8 @@ typedef struct
   WzpCall *call;
   GMainLoop *loop;
   gint64 started;
+  gint64 registered_at;
+  gint64 placed_at;
   gint64 active_at;
   gint64 first_media_at;
   gint64 direct_at;
@@ -56,6 +62,27 @@ typedef struct
   WzpCallState final_state;
   GSource *send_timer;
 } CallRun;
+
+/* The moment the caller sends its offer is logged by the call object
+ * ("calling FP (call ID)" at INFO); a log handler notes it, so the report
+ * can separate registration from the call itself.  Messages the user
+ * asked for (WZP_DEBUG) are still printed. */
+static gint64 offer_sent_at;
+static gint user_call_threshold;
+
+static void
+tool_log_handler (WzpLogCategory * category, WzpLogLevel level,
+    const char *file, const char *function, int line, GObject * object,
+    const char *message, gpointer user_data)
+{
+  if (category == &wzp_cat_call && level == WZP_LOG_INFO &&
+      offer_sent_at == 0 && g_str_has_prefix (message, "calling "))
+    offer_sent_at = g_get_monotonic_time ();
+  if (category == &wzp_cat_call && (gint) level > user_call_threshold)
+    return;
+  g_printerr ("%s %s %s:%d:%s %s\n", wzp_log_level_name (level),
+      category->name, file, line, function, message);
+}
 
 static gint64
 ms_since (gint64 t0)
@@ -136,11 +163,18 @@ on_state (WzpCall * call, WzpCallState state, GError * reason,
   g_printerr ("wzp call: %s%s%s\n", wzp_call_state_to_string (state),
       reason ? ": " : "", reason ? reason->message : "");
   r->final_state = state;
+  if (r->registered_at == 0 && (state == WZP_CALL_STATE_WAITING ||
+          state == WZP_CALL_STATE_RINGING))
+    r->registered_at = g_get_monotonic_time ();
   if (state == WZP_CALL_STATE_ACTIVE && r->active_at == 0) {
     r->active_at = g_get_monotonic_time ();
     r->send_timer = g_timeout_source_new (FRAME_INTERVAL_MS);
     g_source_set_callback (r->send_timer, send_tick, r, NULL);
     g_source_attach (r->send_timer, NULL);
+    /* A live source has a frame ready at any moment: send the first one
+     * now rather than one interval late, so first_media_ms measures the
+     * path, not the timer. */
+    send_tick (r);
     if (r->duration_s > 0)
       g_timeout_add_seconds (r->duration_s, stop_loop, r);
     if (r->hangup_after_s > 0)
@@ -224,7 +258,11 @@ print_report (CallRun * r, WzpIdentity * id)
     json_builder_add_double_value (b, r->active_at / 1000.0);
   else
     json_builder_add_null_value (b);
+  MS_OR_NULL ("registered_ms", r->registered_at, r->started);
+  MS_OR_NULL ("placed_ms", offer_sent_at, r->started);
 #undef MS_OR_NULL
+  json_builder_set_member_name (b, "start_mono_us");
+  json_builder_add_int_value (b, r->started);
   json_builder_set_member_name (b, "final_path");
   json_builder_add_string_value (b, wzp_path_kind_to_string (st.path));
   json_builder_set_member_name (b, "frames_sent");
@@ -320,6 +358,10 @@ wzp_tool_cmd_call (int argc, char **argv)
   if (!(id = wzp_tool_load_identity (identity_path, &error)))
     return wzp_tool_fail (error);
 
+  user_call_threshold = g_atomic_int_get (&wzp_cat_call.threshold);
+  if (user_call_threshold < WZP_LOG_INFO)
+    wzp_log_set_threshold ("wzpcall", WZP_LOG_INFO);
+  wzp_log_set_handler (tool_log_handler, NULL);
   r.gaps = json_array_new ();
   r.paths = json_array_new ();
   r.call = wzp_call_new (NULL, id, relay);
@@ -342,6 +384,7 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_main_loop_run (r.loop);
 
   print_report (&r, id);
+  wzp_log_set_handler (NULL, NULL);
   rc = (r.final_state == WZP_CALL_STATE_FAILED || r.active_at == 0) ? 1 : 0;
   if (r.send_timer) {
     g_source_destroy (r.send_timer);

@@ -1,0 +1,356 @@
+#!/usr/bin/python3
+"""Per-call CPU and memory of a two-way Opus call, wzp vs its peers.
+
+  bench/bench-call-cpu.py [--quick] [--duration S] [--build DIR]
+                          [--profile] [--markdown FILE] [--json FILE]
+
+All on loopback, one system at a time, in one run.  Every party sends
+`audiotestsrc is-live=true wave=sine ! opusenc bitrate=32000 frame-size=20`
+and decodes what it receives with `opusdec ! fakesink sync=true`:
+
+  rtp      the floor: rtpopuspay ! udpsink / udpsrc ! rtpjitterbuffer
+           latency=60 ! rtpopusdepay ! opusdec (two gst-launch processes)
+  srt      rtpopuspay ! srtsink / srtsrc ! rtpopusdepay ! opusdec; one
+           SRT connection per direction (listener sink, caller src)
+  webrtc   webrtcbin (bench/webrtc_peer.py, two processes, host candidates
+           only, jitter buffer 60 ms, DTLS-SRTP)
+  codec    the codec alone: audiotestsrc ! opusenc ! opusdec ! fakesink
+           sync=true, two processes (what every system above pays)
+  wzp      `wzp call` parties (QUIC, E2E ChaCha20-Poly1305, 50 frames/s of
+           80 bytes: a 32 kb/s Opus stream's size) through a local
+           wzp-relay (relay-only) and direct; the relay is reported
+           separately.  `wzp call` has no codec, so "wzp + codec" adds the
+           measured codec row: until wzpsrc/wzpsink are on main, that sum
+           stands for a wzpsrc/wzpsink call.
+
+CPU = utime + stime from /proc/PID/stat over the measured window (after a
+2 s warm-up), scaled to seconds per call-minute, both parties summed;
+RSS = peak (VmHWM) per process, the larger party shown.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+PY = "/usr/bin/python3"
+HZ = os.sysconf("SC_CLK_TCK")
+ENC = ("audiotestsrc is-live=true wave=sine freq={f} volume=0.5 ! "
+       "audio/x-raw,rate=48000,channels=1 ! "
+       "opusenc bitrate=32000 frame-size=20")
+DEC = "opusdec ! fakesink sync=true"
+RTPCAPS = ("application/x-rtp,media=audio,encoding-name=OPUS,payload=96,"
+           "clock-rate=48000")
+
+
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def gst(desc):
+    return ["gst-launch-1.0", "-q"] + desc.split()
+
+
+def launch(argv, env=None):
+    return subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+
+
+def measure(parties, others, duration, warmup=2.0, profile=None):
+    """parties/others: lists of Popen.  Returns per-process stats."""
+    time.sleep(warmup)
+    for p in parties + others:
+        if p.poll() is not None:
+            raise RuntimeError("process exited early: %s\n%s" % (
+                p.args, p.stderr.read()[-2000:]))
+    c0 = {p.pid: cpu_s(p.pid) for p in parties + others}
+    t0 = time.monotonic()
+    prof = None
+    if profile:
+        prof = subprocess.Popen(["perf", "record", "-g", "-o", profile[1],
+                                 "-p", str(profile[0].pid), "--", "sleep",
+                                 str(min(duration, 10))],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    time.sleep(duration)
+    dt = time.monotonic() - t0
+    res = []
+    for p in parties + others:
+        if p.poll() is not None:
+            raise RuntimeError("process exited during the run: %s\n%s" % (
+                p.args, p.stderr.read()[-2000:]))
+        res.append({"pid": p.pid, "cpu_s": cpu_s(p.pid) - c0[p.pid],
+                    "rss_kb": hwm_kb(p.pid), "party": p in parties})
+    if prof:
+        prof.wait()
+    for p in parties + others:
+        stop(p)
+    return dt, res
+
+
+def stop(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGINT)
+            p.wait(3)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+def sys_rtp(port):
+    a = launch(gst(
+        ENC.format(f=440) + " ! rtpopuspay pt=96 ! udpsink host=127.0.0.1 "
+        "port=%d sync=false async=false udpsrc port=%d caps=%s ! "
+        "rtpjitterbuffer latency=60 ! rtpopusdepay ! %s"
+        % (port, port + 2, RTPCAPS, DEC)))
+    b = launch(gst(
+        ENC.format(f=660) + " ! rtpopuspay pt=96 ! udpsink host=127.0.0.1 "
+        "port=%d sync=false async=false udpsrc port=%d caps=%s ! "
+        "rtpjitterbuffer latency=60 ! rtpopusdepay ! %s"
+        % (port + 2, port, RTPCAPS, DEC)))
+    return [a, b], []
+
+
+def sys_srt(port):
+    # A listens on both connections, B calls both (started once A is up).
+    a = launch(gst(
+        ENC.format(f=440) + " ! rtpopuspay pt=96 ! srtsink "
+        "uri=srt://:%d?mode=listener latency=60 sync=false "
+        "srtsrc uri=srt://:%d?mode=listener latency=60 ! %s ! "
+        "rtpopusdepay ! %s" % (port, port + 2, RTPCAPS, DEC)))
+    time.sleep(0.5)
+    b = launch(gst(
+        ENC.format(f=660) + " ! rtpopuspay pt=96 ! srtsink "
+        "uri=srt://127.0.0.1:%d?mode=caller latency=60 sync=false "
+        "srtsrc uri=srt://127.0.0.1:%d?mode=caller latency=60 ! %s ! "
+        "rtpopusdepay ! %s" % (port + 2, port, RTPCAPS, DEC)))
+    return [a, b], []
+
+
+def sys_codec(port):
+    return [launch(gst(ENC.format(f=f) + " ! " + DEC))
+            for f in (440, 660)], []
+
+
+def sys_webrtc(port, duration):
+    servers = launch([PY, os.path.join(HERE, "webrtc_servers.py"),
+                      "--stun", "127.0.0.1:%d" % (port + 4),
+                      "--signal", "127.0.0.1:%d" % port])
+    servers.stdout.readline()
+    peer = os.path.join(HERE, "webrtc_peer.py")
+    common = ["--signal", "127.0.0.1:%d" % port, "--latency", "60",
+              "--duration", str(duration + 10), "--timeout",
+              str(duration + 20)]
+    b = launch([PY, peer, "--role", "callee", "--freq", "660"] + common)
+    b.stderr.readline()
+    a = launch([PY, peer, "--role", "caller", "--mode", "warm"] + common)
+    time.sleep(2.0)     # negotiation, ICE, DTLS: not part of the call
+    return [a, b], [servers]
+
+
+def sys_wzp(port, duration, tool, relay_bin, work, policy):
+    relay = launch([relay_bin, "--listen", "127.0.0.1:%d" % port,
+                    "--probe-listen", "127.0.0.1:%d" % (port + 1), "-i",
+                    os.path.join(work, "relay.key")])
+    relay.stdout.readline()
+    key = os.path.join(work, "bob.key")
+    if not os.path.exists(key):
+        subprocess.run([tool, "keygen", key], check=True,
+                       capture_output=True)
+    fp = subprocess.run([tool, "fingerprint", key], check=True,
+                        capture_output=True, text=True).stdout.split()[-1]
+    d = str(int(duration) + 15)
+    r = "127.0.0.1:%d" % port
+    b = launch([tool, "call", "-r", r, "-i", key, "-d", d,
+                "--path-policy", policy])
+    parties = [b]
+    for line in b.stderr:
+        if "waiting" in line:
+            break
+    a = launch([tool, "call", "-r", r, "-p", fp, "-d", d,
+                "--path-policy", policy])
+    return [a, b], [relay]
+
+
+def run_system(name, starter, duration, profile_dir):
+    parties, others = starter()
+    prof = None
+    if profile_dir:
+        prof = (parties[0], os.path.join(profile_dir, name + ".perf.data"))
+    try:
+        dt, res = measure(parties, others, duration, profile=prof)
+    finally:
+        for p in parties + others:
+            stop(p)
+    per_min = 60.0 / dt
+    party = [r for r in res if r["party"]]
+    other = [r for r in res if not r["party"]]
+    out = {
+        "cpu_s_per_min": sum(r["cpu_s"] for r in party) * per_min,
+        "rss_mb": max(r["rss_kb"] for r in party) / 1024.0,
+        "other_cpu_s_per_min": sum(r["cpu_s"] for r in other) * per_min,
+        "other_rss_mb": max([r["rss_kb"] for r in other] or [0]) / 1024.0,
+        "window_s": dt,
+    }
+    if prof:
+        out["perf_data"] = prof[1]
+    return out
+
+
+def perf_top(path, n=12):
+    try:
+        txt = subprocess.run(
+            ["perf", "report", "-i", path, "--no-children", "--stdio",
+             "--percent-limit", "1.5", "-g", "none", "--sort",
+             "dso,symbol"], capture_output=True, text=True, timeout=120
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    rows = [l.rstrip() for l in txt.splitlines()
+            if l.strip() and not l.startswith("#")]
+    return rows[:n]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="10 s per system")
+    ap.add_argument("--duration", type=float)
+    ap.add_argument("--build", default=os.environ.get(
+        "WZP_BUILD_DIR", os.path.join(TOP, "build")))
+    ap.add_argument("--profile", action="store_true",
+                    help="perf record one party of each system")
+    ap.add_argument("--systems",
+                    default="rtp,codec,srt,webrtc,wzp-relay,wzp-direct")
+    ap.add_argument("--markdown")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    dur = a.duration or (10.0 if a.quick else 30.0)
+    tool = os.path.join(a.build, "tools", "wzp")
+    relay_bin = os.path.join(a.build, "tools", "wzp-relay")
+    work = tempfile.mkdtemp(prefix="wzp-bench-cpu-")
+    profile_dir = work if a.profile and shutil.which("perf") else None
+    starters = {
+        "rtp": lambda: sys_rtp(25000),
+        "codec": lambda: sys_codec(0),
+        "srt": lambda: sys_srt(25100),
+        "webrtc": lambda: sys_webrtc(25200, dur),
+        "wzp-relay": lambda: sys_wzp(25300, dur, tool, relay_bin, work,
+                                     "relay-only"),
+        "wzp-direct": lambda: sys_wzp(25400, dur, tool, relay_bin, work,
+                                      "auto"),
+    }
+    res = {}
+    for name in a.systems.split(","):
+        try:
+            res[name] = run_system(name, starters[name], dur, profile_dir)
+        except RuntimeError as e:
+            res[name] = {"error": str(e)[:600]}
+        print("%s: %s" % (name, json.dumps(res[name])), file=sys.stderr,
+              flush=True)
+    md = summarize(res, dur)
+    if profile_dir:
+        md += "\n\nProfiles (`perf report --no-children`, one party, top " \
+              "symbols ≥ 1.5 %):\n"
+        for name, r in res.items():
+            if r.get("perf_data"):
+                md += "\n%s:\n```\n%s\n```\n" % (
+                    name, "\n".join(perf_top(r["perf_data"])))
+    print(md)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(md + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=1)
+    return 0
+
+
+def summarize(res, dur):
+    def g(name, key):
+        r = res.get(name, {})
+        return r.get(key)
+
+    codec = g("codec", "cpu_s_per_min")
+    rows = []
+    rows.append("| system | CPU s / call-min (both parties) | peak RSS MB "
+                "(one party) | server CPU s / min | server RSS MB |")
+    rows.append("| --- | ---: | ---: | ---: | ---: |")
+    label = {"rtp": "RTP/UDP floor (rtpjitterbuffer)", "codec":
+             "codec only (opusenc + opusdec)", "srt": "srtsink/srtsrc",
+             "webrtc": "webrtcbin (signaling server as server)",
+             "wzp-relay": "wzp call, relay path (wzp-relay as server)",
+             "wzp-direct": "wzp call, direct path"}
+    for name in res:
+        r = res[name]
+        if "error" in r:
+            rows.append("| %s | failed: %s | | | |" % (
+                label.get(name, name), r["error"][:120].replace("\n", " ")))
+            continue
+        if (name not in ("codec", "wzp-relay", "wzp-direct") and codec
+                and r["cpu_s_per_min"] < 0.9 * codec):
+            r["invalid"] = True
+            rows.append("| %s | %.2f (INVALID: below the codec alone, so "
+                        "media did not flow both ways) | %.1f | | |" % (
+                            label.get(name, name), r["cpu_s_per_min"],
+                            r["rss_mb"]))
+            continue
+        rows.append("| %s | %.2f | %.1f | %s | %s |" % (
+            label.get(name, name), r["cpu_s_per_min"], r["rss_mb"],
+            "%.2f" % r["other_cpu_s_per_min"] if r["other_rss_mb"] else "—",
+            "%.1f" % r["other_rss_mb"] if r["other_rss_mb"] else "—"))
+    out = "\n".join(rows)
+    # ratios
+    lines = ["", "| wzp (+ codec) | CPU s/min | / RTP floor (target ≤ 1.5) "
+             "| / srt | / webrtcbin (target < 1) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for name in ("wzp-relay", "wzp-direct"):
+        w = g(name, "cpu_s_per_min")
+        if w is None or codec is None:
+            continue
+        tot = w + codec
+        if name == "wzp-relay":
+            tot_r = tot + (g(name, "other_cpu_s_per_min") or 0)
+        cells = []
+        for peer in ("rtp", "srt", "webrtc"):
+            pv = g(peer, "cpu_s_per_min")
+            ok = pv and not res.get(peer, {}).get("invalid")
+            cells.append("%.2f" % (tot / pv) if ok else "—")
+        lines.append("| %s | %.2f | %s |" % (
+            label[name] + " + codec", tot, " | ".join(cells)))
+        if name == "wzp-relay":
+            cells = []
+            for peer in ("rtp", "srt", "webrtc"):
+                pv = g(peer, "cpu_s_per_min")
+                ok = pv and not res.get(peer, {}).get("invalid")
+                cells.append("%.2f" % (tot_r / pv) if ok else "—")
+            lines.append("| %s | %.2f | %s |" % (
+                "… including the relay process", tot_r, " | ".join(cells)))
+    out += "\n" + "\n".join(lines)
+    out += ("\n\nWindow: %.0f s per system after a 2 s warm-up; loopback; "
+            "one system at a time." % dur)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
