@@ -8,9 +8,14 @@
  * (a GSource per connection would make every main-loop iteration walk
  * thousands of sources on a busy relay).
  *
+ *
+ * This file: the object, the services connections use, binding, dialing
+ * and the public API.  Sending and timers are in wzp-endpoint-send.c,
+ * routing and receiving in wzp-endpoint-recv.c; what they share is in
+ * wzp-endpoint-private.h.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "wzp-endpoint.h"
+#include "wzp-endpoint-private.h"
 
 #include <errno.h>
 #include <string.h>
@@ -19,87 +24,12 @@
 #include <glib-unix.h>
 
 #include "wzp-log.h"
-#include "wzp-quic-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic
 
-/* Packets read per recvmmsg, and the most we read before giving the main
- * loop back to other sources. */
-#define RX_BATCH 32
-#define RX_BUDGET 512
-#define TX_BATCH 64
 /* Kernel socket buffers: a relay forwarding thousands of calls sees
  * bursts; the kernel caps this at net.core.rmem_max/wmem_max. */
 #define SOCKET_BUFFER (4 * 1024 * 1024)
-
-typedef struct
-{
-  guint8 len;
-  guint8 data[NGTCP2_MAX_CIDLEN];
-} CidKey;
-
-typedef struct
-{
-  GSocket *socket;
-  int fd;
-  WzpAddr local;
-  GSource *source;
-} Sock;
-
-typedef struct
-{
-  WzpAddr to;
-  gsize len;
-  guint8 data[WZP_MAX_UDP_PAYLOAD];
-} TxSlot;
-
-struct _WzpEndpoint
-{
-  GObject parent;
-
-  GMainContext *context;
-  WzpIdentity *identity;
-  WzpClock *clock;
-  WzpTlsContext *tls;
-
-  Sock socks[2];                /* [0] IPv4, [1] IPv6 */
-
-  GHashTable *cids;             /* CidKey* -> WzpConnection* (no ref) */
-  GHashTable *conns;            /* WzpConnection* -> same (owns a ref) */
-  GPtrArray *timers;            /* WzpConnection*, binary min-heap by
-                                 * deadline; each knows its slot */
-  GSource *timer_source;
-  GSource *flush_source;
-  GPtrArray *dirty;
-  gboolean processing;
-
-  TxSlot *tx;
-  guint n_tx;
-
-  guint8 *rx_buffers;
-
-  WzpRawPacketFunc raw_func;
-  gpointer raw_data;
-  GDestroyNotify raw_notify;
-
-  gboolean accept_incoming;
-  guint64 idle_timeout;
-  guint64 keep_alive;
-  guint64 handshake_timeout;
-  guint max_message_size;
-  guint max_connections;
-  guint ack_threshold;
-  guint64 ack_hold;
-
-  WzpEndpointStats stats;
-};
-
-enum
-{
-  SIGNAL_ACCEPT_PEER,
-  SIGNAL_INCOMING_CONNECTION,
-  N_SIGNALS
-};
 
 static guint signals[N_SIGNALS];
 
@@ -127,389 +57,6 @@ static void wzp_endpoint_initable_init (GInitableIface * iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (WzpEndpoint, wzp_endpoint, G_TYPE_OBJECT,
     G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, wzp_endpoint_initable_init));
 
-static void flush_all (WzpEndpoint * self);
-
-/* --- CID table -------------------------------------------------------- */
-
-static guint
-cid_hash (gconstpointer key)
-{
-  const CidKey *k = key;
-  guint h = 2166136261u;
-
-  /* FNV-1a; CIDs are random, so anything cheap spreads them well. */
-  for (guint i = 0; i < k->len; i++)
-    h = (h ^ k->data[i]) * 16777619u;
-  return h;
-}
-
-static gboolean
-cid_equal (gconstpointer a, gconstpointer b)
-{
-  const CidKey *x = a, *y = b;
-
-  return x->len == y->len && memcmp (x->data, y->data, x->len) == 0;
-}
-
-static void
-cid_key_set (CidKey * key, const guint8 * data, gsize len)
-{
-  key->len = MIN (len, NGTCP2_MAX_CIDLEN);
-  memcpy (key->data, data, key->len);
-}
-
-void
-_wzp_endpoint_register_cid (WzpEndpoint * self, const ngtcp2_cid * cid,
-    WzpConnection * conn)
-{
-  WzpConnectionEndpointData *ed = _wzp_connection_endpoint_data (conn);
-  CidKey *key = g_new0 (CidKey, 1);
-
-  cid_key_set (key, cid->data, cid->datalen);
-  if (g_hash_table_contains (self->cids, key)) {
-    g_free (key);
-    return;
-  }
-  if (ed->cid_keys == NULL)
-    ed->cid_keys = g_ptr_array_new ();
-  g_ptr_array_add (ed->cid_keys, key);
-  g_hash_table_insert (self->cids, key, conn);
-}
-
-void
-_wzp_endpoint_unregister_cid (WzpEndpoint * self, const ngtcp2_cid * cid)
-{
-  CidKey lookup;
-  gpointer key, value;
-
-  cid_key_set (&lookup, cid->data, cid->datalen);
-  if (!g_hash_table_lookup_extended (self->cids, &lookup, &key, &value))
-    return;
-  g_hash_table_steal (self->cids, &lookup);
-  g_ptr_array_remove_fast (_wzp_connection_endpoint_data (value)->cid_keys,
-      key);
-  g_free (key);
-}
-
-/* --- sending ---------------------------------------------------------- */
-
-static Sock *
-sock_for (WzpEndpoint * self, int family)
-{
-  Sock *s = &self->socks[family == AF_INET6 ? 1 : 0];
-
-  return s->socket ? s : NULL;
-}
-
-static void
-send_batch (WzpEndpoint * self, Sock * sock, int family)
-{
-  struct mmsghdr msgs[TX_BATCH];
-  struct iovec iovs[TX_BATCH];
-  TxSlot *slots[TX_BATCH];
-  guint n = 0, done = 0;
-
-  for (guint i = 0; i < self->n_tx; i++) {
-    TxSlot *t = &self->tx[i];
-    if (t->to.storage.ss_family != family)
-      continue;
-    slots[n] = t;
-    iovs[n].iov_base = t->data;
-    iovs[n].iov_len = t->len;
-    memset (&msgs[n], 0, sizeof msgs[n]);
-    msgs[n].msg_hdr.msg_name = &t->to.storage;
-    msgs[n].msg_hdr.msg_namelen = t->to.len;
-    msgs[n].msg_hdr.msg_iov = &iovs[n];
-    msgs[n].msg_hdr.msg_iovlen = 1;
-    n++;
-  }
-
-  while (done < n) {
-    int rv;
-
-    if (sock == NULL) {
-      self->stats.send_failures += n - done;
-      return;
-    }
-    rv = sendmmsg (sock->fd, msgs + done, n - done, MSG_DONTWAIT);
-    if (rv > 0) {
-      for (int i = 0; i < rv; i++) {
-        self->stats.packets_sent++;
-        self->stats.bytes_sent += slots[done + i]->len;
-      }
-      done += rv;
-      continue;
-    }
-    if (rv < 0 && errno == EINTR)
-      continue;
-    /* A full socket buffer or an unreachable destination costs this one
-     * packet, never the batch: QUIC retransmits what matters. */
-    {
-      char addr[WZP_ADDR_STRLEN];
-      WZP_LOG_OBJECT (self, "send to %s failed: %s",
-          wzp_addr_to_string (&slots[done]->to, addr), g_strerror (errno));
-    }
-    self->stats.send_failures++;
-    done++;
-  }
-}
-
-static void
-tx_flush (WzpEndpoint * self)
-{
-  if (self->n_tx == 0)
-    return;
-  send_batch (self, sock_for (self, AF_INET), AF_INET);
-  send_batch (self, sock_for (self, AF_INET6), AF_INET6);
-  self->n_tx = 0;
-}
-
-static void
-schedule_flush (WzpEndpoint * self)
-{
-  if (!self->processing && self->flush_source)
-    g_source_set_ready_time (self->flush_source, 0);
-}
-
-guint8 *
-_wzp_endpoint_tx_slot (WzpEndpoint * self)
-{
-  if (self->n_tx == TX_BATCH)
-    tx_flush (self);
-  return self->tx[self->n_tx].data;
-}
-
-void
-_wzp_endpoint_tx_commit (WzpEndpoint * self, const WzpAddr * to, gsize len)
-{
-  TxSlot *t = &self->tx[self->n_tx];
-
-  g_assert (self->n_tx < TX_BATCH && len <= WZP_MAX_UDP_PAYLOAD);
-  t->to = *to;
-  t->len = len;
-  self->n_tx++;
-  schedule_flush (self);
-}
-
-/**
- * wzp_endpoint_send_raw:
- * @to: destination
- *
- * Sends one UDP payload that is not QUIC (hole-punch packets).  It must
- * be at most %WZP_RAW_PACKET_MAX_LEN bytes, so the receiving endpoint can
- * tell it from QUIC.
- *
- * Returns: %FALSE if there is no socket for that address family or the
- * payload is malformed.
- */
-gboolean
-wzp_endpoint_send_raw (WzpEndpoint * self, const WzpAddr * to,
-    const guint8 * data, gsize len)
-{
-  guint8 *slot;
-
-  g_return_val_if_fail (WZP_IS_ENDPOINT (self), FALSE);
-  if (len == 0 || len > WZP_RAW_PACKET_MAX_LEN)
-    return FALSE;
-  if (sock_for (self, wzp_addr_family (to)) == NULL)
-    return FALSE;
-  slot = _wzp_endpoint_tx_slot (self);
-  memcpy (slot, data, len);
-  _wzp_endpoint_tx_commit (self, to, len);
-  return TRUE;
-}
-
-/* --- connections: dirty set, timers, lifetime ------------------------- */
-
-void
-_wzp_endpoint_mark_dirty (WzpEndpoint * self, WzpConnection * conn)
-{
-  WzpConnectionEndpointData *ed = _wzp_connection_endpoint_data (conn);
-
-  if (ed->dirty || ed->finished)
-    return;
-  ed->dirty = TRUE;
-  g_ptr_array_add (self->dirty, g_object_ref (conn));
-  schedule_flush (self);
-}
-
-/* The timer heap.  Every packet read or written moves a connection's
- * ngtcp2 expiry, so this is on the per-packet path: an array heap with
- * each connection's slot stored in the connection makes a move one
- * O(log n) sift without allocating (a GSequence re-insert allocated and
- * walked a balanced tree, 12% of a busy relay's time). */
-
-static inline guint64
-heap_key (WzpEndpoint * self, guint i)
-{
-  return _wzp_connection_endpoint_data (g_ptr_array_index (self->timers,
-          i))->timer_deadline;
-}
-
-static inline void
-heap_set (WzpEndpoint * self, guint i, WzpConnection * conn)
-{
-  self->timers->pdata[i] = conn;
-  _wzp_connection_endpoint_data (conn)->timer_index = i + 1;
-}
-
-static void
-heap_sift_up (WzpEndpoint * self, guint i)
-{
-  WzpConnection *conn = g_ptr_array_index (self->timers, i);
-  guint64 key = _wzp_connection_endpoint_data (conn)->timer_deadline;
-
-  while (i > 0) {
-    guint parent = (i - 1) / 2;
-    if (heap_key (self, parent) <= key)
-      break;
-    heap_set (self, i, g_ptr_array_index (self->timers, parent));
-    i = parent;
-  }
-  heap_set (self, i, conn);
-}
-
-static void
-heap_sift_down (WzpEndpoint * self, guint i)
-{
-  guint n = self->timers->len;
-  WzpConnection *conn = g_ptr_array_index (self->timers, i);
-  guint64 key = _wzp_connection_endpoint_data (conn)->timer_deadline;
-
-  for (;;) {
-    guint child = 2 * i + 1;
-    if (child >= n)
-      break;
-    if (child + 1 < n && heap_key (self, child + 1) < heap_key (self, child))
-      child++;
-    if (key <= heap_key (self, child))
-      break;
-    heap_set (self, i, g_ptr_array_index (self->timers, child));
-    i = child;
-  }
-  heap_set (self, i, conn);
-}
-
-static void
-rearm_timer (WzpEndpoint * self)
-{
-  guint64 deadline = self->timers->len > 0 ? heap_key (self, 0) : WZP_TIME_NONE;
-
-  if (wzp_timer_source_get_deadline (self->timer_source) != deadline)
-    wzp_timer_source_set_deadline (self->timer_source, deadline);
-}
-
-static void
-timer_remove (WzpEndpoint * self, WzpConnectionEndpointData * ed)
-{
-  guint i, last;
-
-  if (ed->timer_index == 0)
-    return;
-  i = ed->timer_index - 1;
-  ed->timer_index = 0;
-  last = self->timers->len - 1;
-  if (i != last) {
-    WzpConnection *moved = g_ptr_array_index (self->timers, last);
-    guint64 key = _wzp_connection_endpoint_data (moved)->timer_deadline;
-    guint64 old = ed->timer_deadline;
-    g_ptr_array_set_size (self->timers, last);
-    heap_set (self, i, moved);
-    if (key < old)
-      heap_sift_up (self, i);
-    else
-      heap_sift_down (self, i);
-  } else {
-    g_ptr_array_set_size (self->timers, last);
-  }
-}
-
-void
-_wzp_endpoint_update_timer (WzpEndpoint * self, WzpConnection * conn)
-{
-  WzpConnectionEndpointData *ed = _wzp_connection_endpoint_data (conn);
-  guint64 deadline, old;
-
-  if (ed->finished)
-    return;
-  deadline = _wzp_connection_get_deadline (conn);
-  old = ed->timer_deadline;
-  if (ed->timer_index && deadline == old)
-    return;
-  if (deadline == WZP_TIME_NONE) {
-    timer_remove (self, ed);
-    ed->timer_deadline = deadline;
-  } else if (ed->timer_index == 0) {
-    ed->timer_deadline = deadline;
-    g_ptr_array_add (self->timers, conn);
-    heap_sift_up (self, self->timers->len - 1);
-  } else {
-    ed->timer_deadline = deadline;
-    if (deadline < old)
-      heap_sift_up (self, ed->timer_index - 1);
-    else
-      heap_sift_down (self, ed->timer_index - 1);
-  }
-  if (!self->processing)
-    rearm_timer (self);
-}
-
-void
-_wzp_endpoint_connection_finished (WzpEndpoint * self, WzpConnection * conn)
-{
-  WzpConnectionEndpointData *ed = _wzp_connection_endpoint_data (conn);
-
-  if (ed->finished)
-    return;
-  ed->finished = TRUE;
-  timer_remove (self, ed);
-  if (ed->cid_keys) {
-    for (guint i = 0; i < ed->cid_keys->len; i++) {
-      CidKey *key = g_ptr_array_index (ed->cid_keys, i);
-      g_hash_table_steal (self->cids, key);
-      g_free (key);
-    }
-    g_clear_pointer (&ed->cid_keys, g_ptr_array_unref);
-  }
-  _wzp_connection_detach (conn);
-  self->stats.connections_open--;
-  WZP_DEBUG_OBJECT (self, "forgot connection %p (%u open)", conn,
-      (guint) self->stats.connections_open);
-  g_hash_table_remove (self->conns, conn);
-}
-
-static void
-add_connection (WzpEndpoint * self, WzpConnection * conn)
-{
-  g_hash_table_add (self->conns, g_object_ref (conn));
-  self->stats.connections_open++;
-  _wzp_endpoint_update_timer (self, conn);
-}
-
-static void
-flush_all (WzpEndpoint * self)
-{
-  /* Flushing may close a connection, whose events may send on others:
-   * loop until nothing is dirty.  Each connection is flushed once per
-   * round, so this ends. */
-  while (self->dirty->len > 0) {
-    GPtrArray *batch = self->dirty;
-    self->dirty = g_ptr_array_new_with_free_func (g_object_unref);
-    for (guint i = 0; i < batch->len; i++) {
-      WzpConnection *conn = g_ptr_array_index (batch, i);
-      WzpConnectionEndpointData *ed = _wzp_connection_endpoint_data (conn);
-      ed->dirty = FALSE;
-      if (!ed->finished) {
-        _wzp_connection_flush (conn);
-        _wzp_endpoint_update_timer (self, conn);
-      }
-    }
-    g_ptr_array_unref (batch);
-  }
-  tx_flush (self);
-  rearm_timer (self);
-}
-
 /* A source with no prepare/check: it is ready exactly when its ready time
  * says so, which schedule_flush() sets to "now". */
 static gboolean
@@ -522,51 +69,6 @@ ready_time_source_dispatch (GSource * source, GSourceFunc callback,
 static GSourceFuncs ready_time_source_funcs = {
   NULL, NULL, ready_time_source_dispatch, NULL,
 };
-
-static gboolean
-flush_source_dispatch (gpointer user_data)
-{
-  WzpEndpoint *self = user_data;
-
-  g_source_set_ready_time (self->flush_source, -1);
-  self->processing = TRUE;
-  flush_all (self);
-  self->processing = FALSE;
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_timer (gpointer user_data)
-{
-  WzpEndpoint *self = user_data;
-  guint64 now = wzp_clock_get_time (self->clock);
-  GPtrArray *due = g_ptr_array_new_with_free_func (g_object_unref);
-
-  /* Collect first: handling a connection re-inserts it in the heap.
-   * Due entries are popped in deadline order. */
-  while (self->timers->len > 0 && heap_key (self, 0) <= now) {
-    WzpConnection *conn = g_ptr_array_index (self->timers, 0);
-    g_ptr_array_add (due, g_object_ref (conn));
-    timer_remove (self, _wzp_connection_endpoint_data (conn));
-  }
-
-  self->processing = TRUE;
-  for (guint i = 0; i < due->len; i++) {
-    WzpConnection *conn = g_ptr_array_index (due, i);
-    WzpConnectionEndpointData *ed = _wzp_connection_endpoint_data (conn);
-    if (ed->finished)
-      continue;
-    /* Already out of the heap, so an unchanged deadline is re-inserted,
-     * not skipped. */
-    _wzp_connection_handle_timer (conn);
-    if (!ed->finished)
-      _wzp_endpoint_update_timer (self, conn);
-  }
-  flush_all (self);
-  self->processing = FALSE;
-  g_ptr_array_unref (due);
-  return G_SOURCE_CONTINUE;
-}
 
 gboolean
 _wzp_endpoint_accept_peer (WzpEndpoint * self, const char *fingerprint,
@@ -617,179 +119,6 @@ guint64
 _wzp_endpoint_ack_hold (WzpEndpoint * self)
 {
   return self->ack_hold;
-}
-
-/* --- receiving -------------------------------------------------------- */
-
-static void
-fill_default_params (WzpEndpoint * self, WzpConnectParams * p,
-    const WzpConnectParams * given)
-{
-  if (given)
-    *p = *given;
-  else
-    wzp_connect_params_init (p);
-  if (p->idle_timeout_ns == 0)
-    p->idle_timeout_ns = self->idle_timeout;
-  if (p->keep_alive_ns == 0)
-    p->keep_alive_ns = self->keep_alive;
-  if (p->handshake_timeout_ns == 0)
-    p->handshake_timeout_ns = self->handshake_timeout;
-}
-
-static void
-send_version_negotiation (WzpEndpoint * self, const WzpAddr * from,
-    const ngtcp2_version_cid * vc)
-{
-  static const guint32 supported[] = { NGTCP2_PROTO_VER_V1 };
-  guint8 *slot = _wzp_endpoint_tx_slot (self);
-  ngtcp2_ssize n;
-
-  n = ngtcp2_pkt_write_version_negotiation (slot, WZP_MAX_UDP_PAYLOAD,
-      (guint8) g_random_int (), vc->scid, vc->scidlen, vc->dcid, vc->dcidlen,
-      supported, G_N_ELEMENTS (supported));
-  if (n > 0) {
-    self->stats.version_negotiations++;
-    _wzp_endpoint_tx_commit (self, from, n);
-  }
-}
-
-static void
-accept_new (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
-    const guint8 * data, gsize len)
-{
-  ngtcp2_pkt_hd hd;
-  WzpConnectParams params;
-  g_autoptr (WzpConnection) conn = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (ngtcp2_accept (&hd, data, len) != 0) {
-    WZP_LOG_OBJECT (self, "dropping a packet that starts no connection");
-    self->stats.dropped_unknown++;
-    return;
-  }
-  if (self->stats.connections_open >= self->max_connections) {
-    WZP_WARNING_OBJECT (self, "connection limit (%u) reached: ignoring a new"
-        " client", self->max_connections);
-    self->stats.connections_refused++;
-    return;
-  }
-  fill_default_params (self, &params, NULL);
-  conn = _wzp_connection_new_server (self, &sock->local, from, &hd, &params,
-      &error);
-  if (conn == NULL) {
-    WZP_WARNING_OBJECT (self, "%s", error->message);
-    return;
-  }
-  add_connection (self, conn);
-  if (!_wzp_connection_read_packet (conn, &sock->local, from, data, len))
-    _wzp_endpoint_connection_finished (self, conn);
-}
-
-static void
-handle_packet (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
-    const guint8 * data, gsize len)
-{
-  ngtcp2_version_cid vc;
-  CidKey key;
-  WzpConnection *conn;
-  int rv;
-
-  self->stats.packets_received++;
-  self->stats.bytes_received += len;
-
-  if (len == 0) {
-    self->stats.dropped_invalid++;
-    return;
-  }
-  /* Too short to be QUIC: hole-punch packets (see WZP_RAW_PACKET_MAX_LEN). */
-  if (len <= WZP_RAW_PACKET_MAX_LEN) {
-    if (self->raw_func)
-      self->raw_func (self, from, data, len, self->raw_data);
-    else
-      self->stats.dropped_not_quic++;
-    return;
-  }
-
-  rv = ngtcp2_pkt_decode_version_cid (&vc, data, len, WZP_SCID_LEN);
-  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
-    /* Only answer datagrams as large as a client Initial, so we never
-     * send more than we received. */
-    if (self->accept_incoming && len >= NGTCP2_MAX_UDP_PAYLOAD_SIZE)
-      send_version_negotiation (self, from, &vc);
-    return;
-  }
-  if (rv != 0) {
-    self->stats.dropped_invalid++;
-    return;
-  }
-
-  cid_key_set (&key, vc.dcid, vc.dcidlen);
-  conn = g_hash_table_lookup (self->cids, &key);
-  if (conn) {
-    g_object_ref (conn);
-    _wzp_connection_read_packet (conn, &sock->local, from, data, len);
-    g_object_unref (conn);
-    return;
-  }
-  if ((data[0] & 0x80) && self->accept_incoming) {
-    accept_new (self, sock, from, data, len);
-    return;
-  }
-  WZP_LOG_OBJECT (self, "dropping a packet for an unknown connection "
-      "(dcid length %zu, %u known ids)", vc.dcidlen,
-      g_hash_table_size (self->cids));
-  self->stats.dropped_unknown++;
-}
-
-static gboolean
-on_readable (gint fd, GIOCondition condition, gpointer user_data)
-{
-  WzpEndpoint *self = user_data;
-  Sock *sock = self->socks[0].fd == fd ? &self->socks[0] : &self->socks[1];
-  struct mmsghdr msgs[RX_BATCH];
-  struct iovec iovs[RX_BATCH];
-  WzpAddr from[RX_BATCH];
-  guint total = 0;
-
-  g_object_ref (self);
-  self->processing = TRUE;
-  while (total < RX_BUDGET) {
-    int n;
-
-    for (guint i = 0; i < RX_BATCH; i++) {
-      iovs[i].iov_base = self->rx_buffers + i * WZP_RX_BUFFER;
-      iovs[i].iov_len = WZP_RX_BUFFER;
-      memset (&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_name = &from[i].storage;
-      msgs[i].msg_hdr.msg_namelen = sizeof from[i].storage;
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    n = recvmmsg (fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        WZP_DEBUG_OBJECT (self, "recvmmsg: %s", g_strerror (errno));
-      break;
-    }
-    for (int i = 0; i < n; i++) {
-      from[i].len = msgs[i].msg_hdr.msg_namelen;
-      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-        self->stats.dropped_invalid++;
-        continue;
-      }
-      handle_packet (self, sock, &from[i], iovs[i].iov_base, msgs[i].msg_len);
-    }
-    total += n;
-    if (n < RX_BATCH)
-      break;
-  }
-  flush_all (self);
-  self->processing = FALSE;
-  g_object_unref (self);
-  return G_SOURCE_CONTINUE;
 }
 
 /* --- binding ---------------------------------------------------------- */
@@ -851,7 +180,7 @@ wzp_endpoint_bind (WzpEndpoint * self, GSocketAddress * address,
   wzp_addr_from_gsocketaddress (&sock->local, local);
   sock->source = g_unix_fd_source_new (sock->fd, G_IO_IN);
   g_source_set_callback (sock->source, (GSourceFunc) (void (*)(void))
-      on_readable, self, NULL);
+      _wzp_endpoint_on_readable, self, NULL);
   g_source_set_name (sock->source, "WzpEndpoint socket");
   g_source_attach (sock->source, self->context);
   {
@@ -908,7 +237,7 @@ wzp_endpoint_bind_any (WzpEndpoint * self, guint16 port, gboolean ipv6,
 GSocketAddress *
 wzp_endpoint_get_local_address (WzpEndpoint * self, GSocketFamily family)
 {
-  Sock *sock = sock_for (self, family == G_SOCKET_FAMILY_IPV6 ?
+  Sock *sock = _wzp_endpoint_sock_for (self, family == G_SOCKET_FAMILY_IPV6 ?
       AF_INET6 : AF_INET);
 
   return sock ? wzp_addr_to_gsocketaddress (&sock->local) : NULL;
@@ -957,14 +286,14 @@ wzp_endpoint_connect_full (WzpEndpoint * self, GSocketAddress * remote,
         "not an IP socket address");
     return NULL;
   }
-  sock = sock_for (self, wzp_addr_family (&to));
+  sock = _wzp_endpoint_sock_for (self, wzp_addr_family (&to));
   if (sock == NULL) {
     g_autofree char *text = wzp_socket_address_to_string (remote);
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
         "cannot reach %s: the endpoint has no socket of that family", text);
     return NULL;
   }
-  fill_default_params (self, &params, given);
+  _wzp_endpoint_fill_default_params (self, &params, given);
   if (params.expected_fingerprint) {
     expected = wzp_fingerprint_normalize (params.expected_fingerprint, error);
     if (expected == NULL)
@@ -975,7 +304,7 @@ wzp_endpoint_connect_full (WzpEndpoint * self, GSocketAddress * remote,
   conn = _wzp_connection_new_client (self, &sock->local, &to, &params, error);
   if (conn == NULL)
     return NULL;
-  add_connection (self, conn);
+  _wzp_endpoint_add_connection (self, conn);
   _wzp_endpoint_mark_dirty (self, conn);
   {
     char text[WZP_ADDR_STRLEN];
@@ -1013,7 +342,7 @@ wzp_endpoint_close_all (WzpEndpoint * self, guint64 app_error_code,
   for (GList * l = conns; l; l = l->next)
     wzp_connection_close (l->data, app_error_code, reason);
   g_list_free (conns);
-  tx_flush (self);
+  _wzp_endpoint_tx_flush (self);
 }
 
 void
@@ -1091,12 +420,14 @@ wzp_endpoint_constructed (GObject * object)
     self->clock = g_object_ref (wzp_clock_get_system ());
 
   self->timer_source = wzp_timer_source_new (self->clock);
-  g_source_set_callback (self->timer_source, on_timer, self, NULL);
+  g_source_set_callback (self->timer_source, _wzp_endpoint_on_timer, self,
+      NULL);
   g_source_attach (self->timer_source, self->context);
 
   self->flush_source = g_source_new (&ready_time_source_funcs,
       sizeof (GSource));
-  g_source_set_callback (self->flush_source, flush_source_dispatch, self, NULL);
+  g_source_set_callback (self->flush_source,
+      _wzp_endpoint_flush_source_dispatch, self, NULL);
   g_source_set_name (self->flush_source, "WzpEndpoint flush");
   g_source_attach (self->flush_source, self->context);
 }
@@ -1417,7 +748,8 @@ wzp_endpoint_class_init (WzpEndpointClass * klass)
 static void
 wzp_endpoint_init (WzpEndpoint * self)
 {
-  self->cids = g_hash_table_new (cid_hash, cid_equal);
+  self->cids =
+      g_hash_table_new (_wzp_endpoint_cid_hash, _wzp_endpoint_cid_equal);
   self->conns = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->timers = g_ptr_array_new ();
   self->dirty = g_ptr_array_new_with_free_func (g_object_unref);

@@ -1,10 +1,15 @@
 /* wzp — the client side of signaling
  *
+ * This file: the object, the connection to the relay and reconnecting,
+ * and the public API.  The NAT probe and the handling of incoming
+ * messages are in wzp-signal-client-handlers.c; what both share is in
+ * wzp-signal-client-private.h.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
-#include "wzp-signal-client.h"
+#include "wzp-signal-client-private.h"
 #include "wzp-message.h"
 #include "wzp-address.h"
 #include "wzp-random.h"
@@ -14,78 +19,8 @@
 
 #define WZP_CAT_DEFAULT wzp_cat_signal
 
-/* Raw probe packets: the first at once, then retries (UDP may drop). */
-#define PROBE_RETRY_INTERVAL (200 * WZP_NSEC_PER_MSEC)
-#define PROBE_ATTEMPTS 5
-#define PROBE_TIMEOUT (2 * WZP_NSEC_PER_SEC)
-
-struct _WzpSignalClient
-{
-  GObject parent;
-
-  WzpEndpoint *endpoint;
-  GSocketAddress *relay;
-  char *relay_fingerprint;
-  WzpIdentity *identity;        /* NULL: the endpoint's */
-  guint64 reconnect_initial;
-  guint64 reconnect_max;
-
-  gboolean started;
-  WzpSignalState state;
-  WzpConnection *conn;
-  gulong message_id;
-  gulong closed_id;
-  guint32 next_req;
-  GSource *reconnect_timer;
-  guint64 backoff;
-
-  GSocketAddress *observed;
-  GSocketAddress *probe_address;
-  WzpNatType nat_type;
-  guint8 probe_token[WZP_PROBE_TOKEN_LEN];
-  gboolean probing;
-  guint probe_attempts;
-  guint64 probe_started;
-  GSource *probe_timer;
-
-  WzpSignalMediaFunc media_func;
-  gpointer media_data;
-  GDestroyNotify media_notify;
-};
-
-enum
-{
-  PROP_0,
-  PROP_ENDPOINT,
-  PROP_RELAY_ADDRESS,
-  PROP_RELAY_FINGERPRINT,
-  PROP_STATE,
-  PROP_NAT_TYPE,
-  PROP_OBSERVED_ADDRESS,
-  PROP_RECONNECT_INITIAL,
-  PROP_RECONNECT_MAX,
-  PROP_IDENTITY,
-  N_PROPS
-};
-
-enum
-{
-  SIGNAL_STATE_CHANGED,
-  SIGNAL_REGISTERED,
-  SIGNAL_CALL_RINGING,
-  SIGNAL_INCOMING_CALL,
-  SIGNAL_CALL_SETUP,
-  SIGNAL_CALL_ENDED,
-  SIGNAL_ROOM_JOINED,
-  SIGNAL_ROOM_LEFT,
-  SIGNAL_ROOM_UPDATE,
-  SIGNAL_ROOM_MESSAGE,
-  SIGNAL_ERROR,
-  N_SIGNALS
-};
-
-static GParamSpec *props[N_PROPS];
-static guint signals[N_SIGNALS];
+GParamSpec *_wzp_signal_client_props[N_PROPS];
+guint _wzp_signal_client_signals[N_SIGNALS];
 
 G_DEFINE_TYPE (WzpSignalClient, wzp_signal_client, G_TYPE_OBJECT);
 
@@ -171,35 +106,37 @@ G_DEFINE_BOXED_TYPE (WzpCallSetup, wzp_call_setup, wzp_call_setup_copy,
 
 /* --- helpers ---------------------------------------------------------- */
 
-static WzpClock *
-get_clock (WzpSignalClient * self)
+WzpClock *
+_wzp_signal_client_get_clock (WzpSignalClient * self)
 {
   return wzp_endpoint_get_clock (self->endpoint);
 }
 
-static void
-set_state (WzpSignalClient * self, WzpSignalState state)
+void
+_wzp_signal_client_set_state (WzpSignalClient * self, WzpSignalState state)
 {
   if (self->state == state)
     return;
   WZP_INFO_OBJECT (self, "%s -> %s", wzp_signal_state_to_string
       (self->state), wzp_signal_state_to_string (state));
   self->state = state;
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
-  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, state);
+  g_object_notify_by_pspec (G_OBJECT (self),
+      _wzp_signal_client_props[PROP_STATE]);
+  g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_STATE_CHANGED], 0,
+      state);
 }
 
-static void
-emit_error (WzpSignalClient * self, GError * error)
+void
+_wzp_signal_client_emit_error (WzpSignalClient * self, GError * error)
 {
   WZP_WARNING_OBJECT (self, "%s", error->message);
-  g_signal_emit (self, signals[SIGNAL_ERROR], 0, error);
+  g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_ERROR], 0, error);
   g_error_free (error);
 }
 
-static gboolean
-send_msg (WzpSignalClient * self, JsonObject * msg, gboolean need_registered,
-    GError ** error)
+gboolean
+_wzp_signal_client_send_msg (WzpSignalClient * self, JsonObject * msg,
+    gboolean need_registered, GError ** error)
 {
   g_autoptr (GBytes) bytes = NULL;
   gboolean ok;
@@ -253,8 +190,8 @@ check_call_id (const char *call_id, GError ** error)
 
 static void connect_now (WzpSignalClient * self);
 
-static void
-cancel_timer (GSource ** timer)
+void
+_wzp_signal_client_cancel_timer (GSource ** timer)
 {
   if (*timer) {
     g_source_destroy (*timer);
@@ -297,23 +234,26 @@ schedule_reconnect (WzpSignalClient * self)
     return;
   WZP_INFO_OBJECT (self, "reconnecting in %" G_GUINT64_FORMAT " ms",
       self->backoff / WZP_NSEC_PER_MSEC);
-  self->reconnect_timer = wzp_clock_timeout_add (get_clock (self),
+  self->reconnect_timer =
+      wzp_clock_timeout_add (_wzp_signal_client_get_clock (self),
       wzp_endpoint_get_context (self->endpoint), self->backoff, reconnect_cb,
       self, NULL);
   self->backoff = MIN (self->backoff * 2, self->reconnect_max);
 }
 
 /* Ends for good: superseded or refused.  No reconnect. */
-static void
-give_up (WzpSignalClient * self, WzpSignalError code, const char *message)
+void
+_wzp_signal_client_give_up (WzpSignalClient * self, WzpSignalError code,
+    const char *message)
 {
   g_object_ref (self);
   self->started = FALSE;
-  cancel_timer (&self->reconnect_timer);
-  cancel_timer (&self->probe_timer);
+  _wzp_signal_client_cancel_timer (&self->reconnect_timer);
+  _wzp_signal_client_cancel_timer (&self->probe_timer);
   drop_connection (self, NULL);
-  set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
-  emit_error (self, g_error_new (WZP_SIGNAL_ERROR, code, "%s", message));
+  _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+  _wzp_signal_client_emit_error (self, g_error_new (WZP_SIGNAL_ERROR, code,
+          "%s", message));
   g_object_unref (self);
 }
 
@@ -329,424 +269,17 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
           WZP_CONNECTION_ERROR_PEER_CLOSED) &&
       wzp_connection_get_peer_close_code (conn, &code) &&
       (code == WZP_CLOSE_SUPERSEDED || code == WZP_CLOSE_REFUSED)) {
-    give_up (self, code == WZP_CLOSE_SUPERSEDED ?
+    _wzp_signal_client_give_up (self, code == WZP_CLOSE_SUPERSEDED ?
         WZP_SIGNAL_ERROR_SUPERSEDED : WZP_SIGNAL_ERROR_REFUSED,
         reason->message);
   } else {
     drop_connection (self, NULL);
-    cancel_timer (&self->probe_timer);
+    _wzp_signal_client_cancel_timer (&self->probe_timer);
     self->probing = FALSE;
-    set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
     schedule_reconnect (self);
   }
   g_object_unref (self);
-}
-
-/* --- NAT probe -------------------------------------------------------- */
-
-static void
-send_probe_packet (WzpSignalClient * self)
-{
-  guint8 pkt[WZP_PROBE_PACKET_LEN];
-  WzpAddr to;
-
-  pkt[0] = WZP_PROBE_PACKET_TYPE;
-  memcpy (pkt + 1, self->probe_token, WZP_PROBE_TOKEN_LEN);
-  if (wzp_addr_from_gsocketaddress (&to, self->probe_address))
-    wzp_endpoint_send_raw (self->endpoint, &to, pkt, sizeof pkt);
-  self->probe_attempts++;
-}
-
-static gboolean
-probe_timer_cb (gpointer data)
-{
-  WzpSignalClient *self = data;
-  guint64 now = wzp_clock_get_time (get_clock (self));
-
-  g_clear_pointer (&self->probe_timer, g_source_unref);
-  if (!self->probing)
-    return G_SOURCE_REMOVE;
-  if (now - self->probe_started >= PROBE_TIMEOUT) {
-    self->probing = FALSE;
-    emit_error (self, g_error_new (WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_TIMEOUT,
-            "no NAT probe result from the relay"));
-    return G_SOURCE_REMOVE;
-  }
-  if (self->probe_attempts < PROBE_ATTEMPTS)
-    send_probe_packet (self);
-  self->probe_timer = wzp_clock_timeout_add (get_clock (self),
-      wzp_endpoint_get_context (self->endpoint), PROBE_RETRY_INTERVAL,
-      probe_timer_cb, self, NULL);
-  return G_SOURCE_REMOVE;
-}
-
-/**
- * wzp_signal_client_probe_nat:
- *
- * Asks the relay to observe a raw UDP packet sent from our socket to its
- * probe address, and compares that with the address it observes for the
- * signaling connection.  The result lands in #WzpSignalClient:nat-type
- * (notify); a failure is reported through #WzpSignalClient::error.
- */
-gboolean
-wzp_signal_client_probe_nat (WzpSignalClient * self, GError ** error)
-{
-  g_return_val_if_fail (WZP_IS_SIGNAL_CLIENT (self), FALSE);
-
-  if (self->state != WZP_SIGNAL_STATE_REGISTERED) {
-    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_NOT_REGISTERED,
-        "not registered with the relay");
-    return FALSE;
-  }
-  if (self->probe_address == NULL) {
-    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_NO_PROBE,
-        "the relay has no probe address");
-    return FALSE;
-  }
-  wzp_random_bytes (self->probe_token, sizeof self->probe_token);
-  if (!send_msg (self, wzp_message_new_probe_request (self->probe_token),
-          TRUE, error))
-    return FALSE;
-  self->probing = TRUE;
-  self->probe_attempts = 0;
-  self->probe_started = wzp_clock_get_time (get_clock (self));
-  send_probe_packet (self);
-  cancel_timer (&self->probe_timer);
-  self->probe_timer = wzp_clock_timeout_add (get_clock (self),
-      wzp_endpoint_get_context (self->endpoint), PROBE_RETRY_INTERVAL,
-      probe_timer_cb, self, NULL);
-  return TRUE;
-}
-
-static void
-handle_probe_result (WzpSignalClient * self, JsonObject * msg)
-{
-  g_autoptr (GBytes) token = NULL;
-  g_autoptr (GSocketAddress) seen = NULL;
-  g_autoptr (GError) error = NULL;
-  WzpAddr a, b;
-  WzpNatType type;
-
-  if (!wzp_message_get_bytes (msg, "token", TRUE, WZP_PROBE_TOKEN_LEN,
-          WZP_PROBE_TOKEN_LEN, &token, &error) ||
-      !wzp_message_get_address (msg, "observed_addr", TRUE, &seen, &error)) {
-    WZP_WARNING_OBJECT (self, "bad probe-result: %s", error->message);
-    return;
-  }
-  if (!self->probing || memcmp (g_bytes_get_data (token, NULL),
-          self->probe_token, WZP_PROBE_TOKEN_LEN) != 0 ||
-      self->observed == NULL)
-    return;
-  self->probing = FALSE;
-  cancel_timer (&self->probe_timer);
-  wzp_addr_from_gsocketaddress (&a, seen);
-  wzp_addr_from_gsocketaddress (&b, self->observed);
-  type = wzp_addr_equal (&a, &b) ? WZP_NAT_TYPE_EIM : WZP_NAT_TYPE_EDM;
-  {
-    char sa[WZP_ADDR_STRLEN], sb[WZP_ADDR_STRLEN];
-    WZP_INFO_OBJECT (self, "NAT probe: relay saw %s on its probe port and %s "
-        "on signaling: %s", wzp_addr_to_string (&a, sa),
-        wzp_addr_to_string (&b, sb), wzp_nat_type_to_string (type));
-  }
-  if (type != self->nat_type) {
-    self->nat_type = type;
-    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAT_TYPE]);
-  } else {
-    /* Tell waiters the probe finished even if nothing changed. */
-    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NAT_TYPE]);
-  }
-}
-
-/* --- incoming messages ------------------------------------------------ */
-
-static void
-set_observed (WzpSignalClient * self, GSocketAddress * addr)
-{
-  g_set_object (&self->observed, addr);
-  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_OBSERVED_ADDRESS]);
-}
-
-static void
-handle_hello (WzpSignalClient * self, JsonObject * msg)
-{
-  g_autoptr (GBytes) challenge = NULL;
-  g_autoptr (GSocketAddress) observed = NULL;
-  g_autoptr (GSocketAddress) probe = NULL;
-  g_autoptr (GError) error = NULL;
-  WzpIdentity *id = self->identity ? self->identity :
-      wzp_endpoint_get_identity (self->endpoint);
-
-  if (!wzp_message_get_bytes (msg, "challenge", TRUE, WZP_CHALLENGE_LEN,
-          WZP_CHALLENGE_LEN, &challenge, &error) ||
-      !wzp_message_get_address (msg, "observed_addr", TRUE, &observed,
-          &error) ||
-      !wzp_message_get_address (msg, "probe_addr", FALSE, &probe, &error)) {
-    emit_error (self, g_error_new (WZP_SIGNAL_ERROR,
-            WZP_SIGNAL_ERROR_PROTOCOL, "bad hello from the relay: %s",
-            error->message));
-    return;
-  }
-  set_observed (self, observed);
-  g_clear_object (&self->probe_address);
-  if (probe) {
-    GInetAddress *host =
-        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (probe));
-    /* An unspecified host means "the host you reached me at". */
-    if (g_inet_address_get_is_any (host))
-      self->probe_address = g_inet_socket_address_new
-          (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS
-              (self->relay)),
-          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (probe)));
-    else
-      self->probe_address = g_object_ref (probe);
-  }
-  send_msg (self, wzp_message_new_register (id, g_bytes_get_data (challenge,
-              NULL)), FALSE, NULL);
-}
-
-static void
-handle_registered (WzpSignalClient * self, JsonObject * msg)
-{
-  g_autoptr (GSocketAddress) observed = NULL;
-  g_autoptr (GError) error = NULL;
-
-  if (!wzp_message_get_address (msg, "observed_addr", TRUE, &observed, &error)) {
-    WZP_WARNING_OBJECT (self, "bad registered message: %s", error->message);
-    return;
-  }
-  set_observed (self, observed);
-  self->backoff = self->reconnect_initial;
-  set_state (self, WZP_SIGNAL_STATE_REGISTERED);
-  g_signal_emit (self, signals[SIGNAL_REGISTERED], 0, self->observed);
-}
-
-static void
-handle_error (WzpSignalClient * self, JsonObject * msg)
-{
-  const char *code = NULL, *text = NULL;
-
-  wzp_message_get_string (msg, "code", TRUE, 64, &code, NULL);
-  wzp_message_get_string (msg, "message", FALSE, WZP_MESSAGE_MAX_TEXT_LEN,
-      &text, NULL);
-  if (code == NULL)
-    code = "unknown";
-  if (strcmp (code, "superseded") == 0) {
-    give_up (self, WZP_SIGNAL_ERROR_SUPERSEDED, "superseded: this identity "
-        "registered again from another connection");
-  } else if (strcmp (code, "bad-signature") == 0 ||
-      strcmp (code, "identity-mismatch") == 0) {
-    g_autofree char *m = g_strdup_printf ("%s: %s", code, text ? text : "");
-    give_up (self, WZP_SIGNAL_ERROR_REFUSED, m);
-  } else {
-    emit_error (self, g_error_new (WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_RELAY,
-            "%s: %s", code, text ? text : ""));
-  }
-}
-
-static void
-handle_call_message (WzpSignalClient * self, WzpMessageType type,
-    JsonObject * msg)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *call_id = NULL;
-
-  if (!wzp_message_get_call_id (msg, "call_id", &call_id, &error))
-    goto bad;
-  switch (type) {
-    case WZP_MSG_CALL_RINGING:
-      g_signal_emit (self, signals[SIGNAL_CALL_RINGING], 0, call_id);
-      break;
-    case WZP_MSG_CALL_ENDED:{
-      const char *reason;
-      if (!wzp_message_get_string (msg, "reason", TRUE, 64, &reason, &error))
-        goto bad;
-      g_signal_emit (self, signals[SIGNAL_CALL_ENDED], 0, call_id, reason);
-      break;
-    }
-    case WZP_MSG_INCOMING_CALL:{
-      g_autofree char *from = NULL;
-      g_autoptr (GBytes) key = NULL;
-      g_autoptr (JsonObject) offer = NULL;
-      if (!wzp_message_get_fingerprint (msg, "from", TRUE, &from, &error) ||
-          !wzp_message_get_bytes (msg, "from_public_key", TRUE,
-              WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &key, &error) ||
-          !wzp_message_get_opaque (msg, "offer", TRUE,
-              WZP_MESSAGE_MAX_OPAQUE, &offer, &error))
-        goto bad;
-      g_signal_emit (self, signals[SIGNAL_INCOMING_CALL], 0, call_id, from,
-          key, offer);
-      break;
-    }
-    case WZP_MSG_CALL_SETUP:{
-      WzpCallSetup s = { 0 };
-      g_autofree char *peer = NULL;
-      g_autoptr (GBytes) key = NULL;
-      g_autoptr (JsonObject) blob = NULL;
-      g_autoptr (GSocketAddress) reflexive = NULL;
-      const char *role;
-      guint64 channel;
-      if (!wzp_message_get_fingerprint (msg, "peer", TRUE, &peer, &error) ||
-          !wzp_message_get_bytes (msg, "peer_public_key", TRUE,
-              WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &key, &error) ||
-          !wzp_message_get_opaque (msg, "peer_offer_or_answer", TRUE,
-              WZP_MESSAGE_MAX_OPAQUE, &blob, &error) ||
-          !wzp_message_get_address (msg, "peer_reflexive", FALSE, &reflexive,
-              &error) ||
-          !wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
-              &error) ||
-          !wzp_message_get_string (msg, "role", TRUE, 16, &role, &error))
-        goto bad;
-      s.call_id = call_id;
-      s.peer_fingerprint = peer;
-      s.peer_public_key = key;
-      s.peer_blob = blob;
-      s.peer_reflexive = reflexive;
-      s.channel = (guint32) channel;
-      s.role = (char *) role;
-      g_signal_emit (self, signals[SIGNAL_CALL_SETUP], 0, &s);
-      break;
-    }
-    default:
-      break;
-  }
-  return;
-
-bad:
-  WZP_WARNING_OBJECT (self, "dropped an invalid message from the relay: %s",
-      error->message);
-}
-
-static void
-handle_room_message (WzpSignalClient * self, WzpMessageType type,
-    JsonObject * msg)
-{
-  g_autoptr (GError) error = NULL;
-  const char *room;
-
-  if (!wzp_message_get_room (msg, "room", &room, &error))
-    goto bad;
-  switch (type) {
-    case WZP_MSG_ROOM_JOINED:{
-      guint64 channel;
-      JsonArray *members;
-      if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
-              &error) ||
-          !wzp_message_get_array (msg, "members", 4096, &members, &error))
-        goto bad;
-      g_signal_emit (self, signals[SIGNAL_ROOM_JOINED], 0, room,
-          (guint) channel, members);
-      break;
-    }
-    case WZP_MSG_ROOM_LEFT:
-      g_signal_emit (self, signals[SIGNAL_ROOM_LEFT], 0, room);
-      break;
-    case WZP_MSG_ROOM_UPDATE:{
-      const char *event;
-      g_autofree char *fp = NULL;
-      g_autoptr (GBytes) key = NULL;
-      g_autoptr (JsonObject) blob = NULL;
-      if (!wzp_message_get_string (msg, "event", TRUE, 16, &event, &error) ||
-          !wzp_message_get_fingerprint (msg, "fingerprint", TRUE, &fp,
-              &error) ||
-          !wzp_message_get_bytes (msg, "public_key", FALSE,
-              WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &key, &error) ||
-          !wzp_message_get_opaque (msg, "key_blob", FALSE,
-              WZP_MESSAGE_MAX_KEY_BLOB, &blob, &error))
-        goto bad;
-      g_signal_emit (self, signals[SIGNAL_ROOM_UPDATE], 0, room, event, fp,
-          key, blob);
-      break;
-    }
-    case WZP_MSG_ROOM_MESSAGE:{
-      g_autofree char *from = NULL;
-      g_autoptr (JsonObject) body = NULL;
-      if (!wzp_message_get_fingerprint (msg, "from", TRUE, &from, &error) ||
-          !wzp_message_get_opaque (msg, "body", TRUE, WZP_MESSAGE_MAX_OPAQUE,
-              &body, &error))
-        goto bad;
-      g_signal_emit (self, signals[SIGNAL_ROOM_MESSAGE], 0, room, from, body);
-      break;
-    }
-    default:
-      break;
-  }
-  return;
-
-bad:
-  WZP_WARNING_OBJECT (self, "dropped an invalid message from the relay: %s",
-      error->message);
-}
-
-static void
-on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
-{
-  WzpSignalClient *self = user_data;
-  g_autoptr (JsonObject) msg = NULL;
-  g_autoptr (GError) error = NULL;
-  WzpMessageType type;
-
-  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
-      g_bytes_get_size (bytes), &type, &error);
-  if (msg == NULL) {
-    WZP_WARNING_OBJECT (self, "dropped a message from the relay: %s",
-        error->message);
-    return;
-  }
-  WZP_LOG_OBJECT (self, "<- %s", wzp_message_type_to_string (type));
-  g_object_ref (self);
-  switch (type) {
-    case WZP_MSG_HELLO:
-      handle_hello (self, msg);
-      break;
-    case WZP_MSG_REGISTERED:
-      handle_registered (self, msg);
-      break;
-    case WZP_MSG_ERROR:
-      handle_error (self, msg);
-      break;
-    case WZP_MSG_REFLECTED:{
-      g_autoptr (GSocketAddress) observed = NULL;
-      if (wzp_message_get_address (msg, "observed_addr", TRUE, &observed, NULL))
-        set_observed (self, observed);
-      break;
-    }
-    case WZP_MSG_PROBE_RESULT:
-      handle_probe_result (self, msg);
-      break;
-    case WZP_MSG_CALL_RINGING:
-    case WZP_MSG_INCOMING_CALL:
-    case WZP_MSG_CALL_SETUP:
-    case WZP_MSG_CALL_ENDED:
-      handle_call_message (self, type, msg);
-      break;
-    case WZP_MSG_ROOM_JOINED:
-    case WZP_MSG_ROOM_LEFT:
-    case WZP_MSG_ROOM_UPDATE:
-    case WZP_MSG_ROOM_MESSAGE:
-      handle_room_message (self, type, msg);
-      break;
-    default:
-      WZP_WARNING_OBJECT (self, "unexpected '%s' from the relay",
-          wzp_message_type_to_string (type));
-      break;
-  }
-  g_object_unref (self);
-}
-
-static void
-on_datagram (WzpConnection * conn, const guint8 * data, gsize len,
-    gpointer user_data)
-{
-  WzpSignalClient *self = user_data;
-  guint32 channel;
-
-  if (len < WZP_RELAY_MEDIA_HEADER_LEN || data[0] != WZP_RELAY_MEDIA_TYPE ||
-      self->media_func == NULL)
-    return;
-  memcpy (&channel, data + 1, sizeof channel);
-  self->media_func (self, GUINT32_FROM_BE (channel),
-      data + WZP_RELAY_MEDIA_HEADER_LEN, len - WZP_RELAY_MEDIA_HEADER_LEN,
-      self->media_data);
 }
 
 static void
@@ -762,16 +295,17 @@ connect_now (WzpSignalClient * self)
       &params, &error);
   if (self->conn == NULL) {
     WZP_WARNING_OBJECT (self, "cannot dial the relay: %s", error->message);
-    set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
     schedule_reconnect (self);
     return;
   }
   self->message_id = g_signal_connect (self->conn, "message",
-      G_CALLBACK (on_message), self);
+      G_CALLBACK (_wzp_signal_client_on_message), self);
   self->closed_id = g_signal_connect (self->conn, "closed",
       G_CALLBACK (on_closed), self);
-  wzp_connection_set_datagram_handler (self->conn, on_datagram, self, NULL);
-  set_state (self, WZP_SIGNAL_STATE_CONNECTING);
+  wzp_connection_set_datagram_handler (self->conn,
+      _wzp_signal_client_on_datagram, self, NULL);
+  _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_CONNECTING);
 }
 
 /* --- public API ------------------------------------------------------- */
@@ -815,10 +349,10 @@ wzp_signal_client_stop (WzpSignalClient * self)
 
   self->started = FALSE;
   self->probing = FALSE;
-  cancel_timer (&self->reconnect_timer);
-  cancel_timer (&self->probe_timer);
+  _wzp_signal_client_cancel_timer (&self->reconnect_timer);
+  _wzp_signal_client_cancel_timer (&self->probe_timer);
   drop_connection (self, "bye");
-  set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+  _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
 }
 
 WzpSignalState
@@ -872,7 +406,8 @@ wzp_signal_client_get_relay_fingerprint (WzpSignalClient * self)
 gboolean
 wzp_signal_client_reflect (WzpSignalClient * self, GError ** error)
 {
-  return send_msg (self, wzp_message_new_reflect (), TRUE, error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_reflect (), TRUE,
+      error);
 }
 
 /**
@@ -908,7 +443,8 @@ wzp_signal_client_place_call (WzpSignalClient * self,
     return NULL;
   id = call_id ? g_ascii_strdown (call_id, -1) :
       wzp_random_hex (WZP_CALL_ID_BYTES);
-  if (!send_msg (self, wzp_message_new_call (fp, id, offer), TRUE, error))
+  if (!_wzp_signal_client_send_msg (self, wzp_message_new_call (fp, id, offer),
+          TRUE, error))
     return NULL;
   return g_steal_pointer (&id);
 }
@@ -925,7 +461,8 @@ wzp_signal_client_answer (WzpSignalClient * self, const char *call_id,
     answer = empty = json_object_new ();
   if (!check_opaque (answer, WZP_MESSAGE_MAX_OPAQUE, "the answer", error))
     return FALSE;
-  return send_msg (self, wzp_message_new_answer (call_id, answer), TRUE, error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_answer (call_id,
+          answer), TRUE, error);
 }
 
 gboolean
@@ -934,7 +471,8 @@ wzp_signal_client_reject (WzpSignalClient * self, const char *call_id,
 {
   if (!check_call_id (call_id, error))
     return FALSE;
-  return send_msg (self, wzp_message_new_reject (call_id), TRUE, error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_reject (call_id),
+      TRUE, error);
 }
 
 gboolean
@@ -943,7 +481,8 @@ wzp_signal_client_hangup (WzpSignalClient * self, const char *call_id,
 {
   if (!check_call_id (call_id, error))
     return FALSE;
-  return send_msg (self, wzp_message_new_hangup (call_id), TRUE, error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_hangup (call_id),
+      TRUE, error);
 }
 
 /**
@@ -962,15 +501,16 @@ wzp_signal_client_join_room (WzpSignalClient * self, const char *room,
   }
   if (!check_opaque (key_blob, WZP_MESSAGE_MAX_KEY_BLOB, "the key blob", error))
     return FALSE;
-  return send_msg (self, wzp_message_new_join_room (room, key_blob), TRUE,
-      error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_join_room (room,
+          key_blob), TRUE, error);
 }
 
 gboolean
 wzp_signal_client_leave_room (WzpSignalClient * self, const char *room,
     GError ** error)
 {
-  return send_msg (self, wzp_message_new_leave_room (room), TRUE, error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_leave_room (room),
+      TRUE, error);
 }
 
 /**
@@ -988,8 +528,8 @@ wzp_signal_client_send_room_message (WzpSignalClient * self,
           WZP_SIGNAL_ERROR_INVALID_ARGUMENT, "no body");
     return FALSE;
   }
-  return send_msg (self, wzp_message_new_room_message (room, to, NULL, body),
-      TRUE, error);
+  return _wzp_signal_client_send_msg (self, wzp_message_new_room_message (room,
+          to, NULL, body), TRUE, error);
 }
 
 /**
@@ -1111,8 +651,8 @@ wzp_signal_client_dispose (GObject * object)
 {
   WzpSignalClient *self = WZP_SIGNAL_CLIENT (object);
 
-  cancel_timer (&self->reconnect_timer);
-  cancel_timer (&self->probe_timer);
+  _wzp_signal_client_cancel_timer (&self->reconnect_timer);
+  _wzp_signal_client_cancel_timer (&self->probe_timer);
   drop_connection (self, "bye");
   wzp_signal_client_set_media_handler (self, NULL, NULL, NULL);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->dispose (object);
@@ -1152,22 +692,25 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    *
    * The endpoint whose socket carries signaling (and the later call).
    */
-  props[PROP_ENDPOINT] = g_param_spec_object ("endpoint", "Endpoint",
-      "QUIC endpoint (one socket)", WZP_TYPE_ENDPOINT, co);
+  _wzp_signal_client_props[PROP_ENDPOINT] =
+      g_param_spec_object ("endpoint", "Endpoint", "QUIC endpoint (one socket)",
+      WZP_TYPE_ENDPOINT, co);
   /**
    * WzpSignalClient:relay-address:
    *
    * The relay's signaling address.
    */
-  props[PROP_RELAY_ADDRESS] = g_param_spec_object ("relay-address",
-      "Relay address", "Relay signaling address", G_TYPE_SOCKET_ADDRESS, co);
+  _wzp_signal_client_props[PROP_RELAY_ADDRESS] =
+      g_param_spec_object ("relay-address", "Relay address",
+      "Relay signaling address", G_TYPE_SOCKET_ADDRESS, co);
   /**
    * WzpSignalClient:relay-fingerprint:
    *
    * When set, the relay must prove this identity.
    */
-  props[PROP_RELAY_FINGERPRINT] = g_param_spec_string ("relay-fingerprint",
-      "Relay fingerprint", "Pinned relay identity", NULL, co);
+  _wzp_signal_client_props[PROP_RELAY_FINGERPRINT] =
+      g_param_spec_string ("relay-fingerprint", "Relay fingerprint",
+      "Pinned relay identity", NULL, co);
   /**
    * WzpSignalClient:identity:
    *
@@ -1175,14 +718,15 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * Lets many clients share one endpoint (one socket), as a load
    * generator does.
    */
-  props[PROP_IDENTITY] = g_param_spec_object ("identity", "Identity",
+  _wzp_signal_client_props[PROP_IDENTITY] =
+      g_param_spec_object ("identity", "Identity",
       "Identity to register as (NULL: the endpoint's)", WZP_TYPE_IDENTITY, co);
   /**
    * WzpSignalClient:state:
    *
    * Disconnected, connecting, or registered.
    */
-  props[PROP_STATE] = g_param_spec_enum ("state", "State",
+  _wzp_signal_client_props[PROP_STATE] = g_param_spec_enum ("state", "State",
       "Registration state", WZP_TYPE_SIGNAL_STATE,
       WZP_SIGNAL_STATE_DISCONNECTED, ro);
   /**
@@ -1191,57 +735,63 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * The result of the last wzp_signal_client_probe_nat(); notified when a
    * probe finishes.
    */
-  props[PROP_NAT_TYPE] = g_param_spec_enum ("nat-type", "NAT type",
-      "NAT mapping behaviour", WZP_TYPE_NAT_TYPE, WZP_NAT_TYPE_UNKNOWN, ro);
+  _wzp_signal_client_props[PROP_NAT_TYPE] =
+      g_param_spec_enum ("nat-type", "NAT type", "NAT mapping behaviour",
+      WZP_TYPE_NAT_TYPE, WZP_NAT_TYPE_UNKNOWN, ro);
   /**
    * WzpSignalClient:observed-address:
    *
    * Our reflexive address: where the relay sees our signaling come from.
    */
-  props[PROP_OBSERVED_ADDRESS] = g_param_spec_object ("observed-address",
-      "Observed address", "Reflexive address", G_TYPE_SOCKET_ADDRESS, ro);
+  _wzp_signal_client_props[PROP_OBSERVED_ADDRESS] =
+      g_param_spec_object ("observed-address", "Observed address",
+      "Reflexive address", G_TYPE_SOCKET_ADDRESS, ro);
   /**
    * WzpSignalClient:reconnect-initial:
    *
    * First reconnect delay (ns); it doubles up to
    * #WzpSignalClient:reconnect-max and resets on registration.
    */
-  props[PROP_RECONNECT_INITIAL] = g_param_spec_uint64 ("reconnect-initial",
-      "Reconnect initial", "First reconnect delay (ns)", WZP_NSEC_PER_MSEC,
-      G_MAXUINT64, WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL, rw);
+  _wzp_signal_client_props[PROP_RECONNECT_INITIAL] =
+      g_param_spec_uint64 ("reconnect-initial", "Reconnect initial",
+      "First reconnect delay (ns)", WZP_NSEC_PER_MSEC, G_MAXUINT64,
+      WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL, rw);
   /**
    * WzpSignalClient:reconnect-max:
    *
    * Longest reconnect delay (ns).
    */
-  props[PROP_RECONNECT_MAX] = g_param_spec_uint64 ("reconnect-max",
-      "Reconnect max", "Longest reconnect delay (ns)", WZP_NSEC_PER_MSEC,
-      G_MAXUINT64, WZP_SIGNAL_DEFAULT_RECONNECT_MAX, rw);
-  g_object_class_install_properties (gobject_class, N_PROPS, props);
+  _wzp_signal_client_props[PROP_RECONNECT_MAX] =
+      g_param_spec_uint64 ("reconnect-max", "Reconnect max",
+      "Longest reconnect delay (ns)", WZP_NSEC_PER_MSEC, G_MAXUINT64,
+      WZP_SIGNAL_DEFAULT_RECONNECT_MAX, rw);
+  g_object_class_install_properties (gobject_class, N_PROPS,
+      _wzp_signal_client_props);
 
   /**
    * WzpSignalClient::state-changed:
    * @state: the new #WzpSignalState
    */
-  signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, WZP_TYPE_SIGNAL_STATE);
+  _wzp_signal_client_signals[SIGNAL_STATE_CHANGED] =
+      g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
+      WZP_TYPE_SIGNAL_STATE);
   /**
    * WzpSignalClient::registered:
    * @observed: our address as the relay sees it
    *
    * Registered (again, after a reconnect).
    */
-  signals[SIGNAL_REGISTERED] = g_signal_new ("registered",
+  _wzp_signal_client_signals[SIGNAL_REGISTERED] = g_signal_new ("registered",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_SOCKET_ADDRESS);
   /**
    * WzpSignalClient::call-ringing:
    * @call_id: our outgoing call, now ringing at the callee
    */
-  signals[SIGNAL_CALL_RINGING] = g_signal_new ("call-ringing",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 1, t_str);
+  _wzp_signal_client_signals[SIGNAL_CALL_RINGING] =
+      g_signal_new ("call-ringing", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, t_str);
   /**
    * WzpSignalClient::incoming-call:
    * @call_id: the call
@@ -1251,14 +801,15 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    *
    * Answer with wzp_signal_client_answer() or _reject().
    */
-  signals[SIGNAL_INCOMING_CALL] = g_signal_new ("incoming-call",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 4, t_str, t_str, G_TYPE_BYTES, JSON_TYPE_OBJECT);
+  _wzp_signal_client_signals[SIGNAL_INCOMING_CALL] =
+      g_signal_new ("incoming-call", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4, t_str, t_str,
+      G_TYPE_BYTES, JSON_TYPE_OBJECT);
   /**
    * WzpSignalClient::call-setup:
    * @setup: the peer's details and the relay channel
    */
-  signals[SIGNAL_CALL_SETUP] = g_signal_new ("call-setup",
+  _wzp_signal_client_signals[SIGNAL_CALL_SETUP] = g_signal_new ("call-setup",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, WZP_TYPE_CALL_SETUP);
   /**
@@ -1267,7 +818,7 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * @reason: "hangup", "rejected", "busy", "no-answer", "peer-offline",
    *   "peer-gone"
    */
-  signals[SIGNAL_CALL_ENDED] = g_signal_new ("call-ended",
+  _wzp_signal_client_signals[SIGNAL_CALL_ENDED] = g_signal_new ("call-ended",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, t_str, t_str);
   /**
@@ -1277,14 +828,14 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * @members: the other members: objects {fingerprint, public_key,
    *   key_blob}
    */
-  signals[SIGNAL_ROOM_JOINED] = g_signal_new ("room-joined",
+  _wzp_signal_client_signals[SIGNAL_ROOM_JOINED] = g_signal_new ("room-joined",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 3, t_str, G_TYPE_UINT, JSON_TYPE_ARRAY);
   /**
    * WzpSignalClient::room-left:
    * @room: the room we left
    */
-  signals[SIGNAL_ROOM_LEFT] = g_signal_new ("room-left",
+  _wzp_signal_client_signals[SIGNAL_ROOM_LEFT] = g_signal_new ("room-left",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, t_str);
   /**
@@ -1295,7 +846,7 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * @public_key: (nullable): its key ("joined")
    * @key_blob: (nullable): its key blob ("joined")
    */
-  signals[SIGNAL_ROOM_UPDATE] = g_signal_new ("room-update",
+  _wzp_signal_client_signals[SIGNAL_ROOM_UPDATE] = g_signal_new ("room-update",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 5, t_str, t_str, t_str, G_TYPE_BYTES, JSON_TYPE_OBJECT);
   /**
@@ -1304,9 +855,10 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * @from: the sending member
    * @body: its opaque body
    */
-  signals[SIGNAL_ROOM_MESSAGE] = g_signal_new ("room-message",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-      G_TYPE_NONE, 3, t_str, t_str, JSON_TYPE_OBJECT);
+  _wzp_signal_client_signals[SIGNAL_ROOM_MESSAGE] =
+      g_signal_new ("room-message", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3, t_str, t_str,
+      JSON_TYPE_OBJECT);
   /**
    * WzpSignalClient::error:
    * @error: in %WZP_SIGNAL_ERROR
@@ -1314,7 +866,7 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * The relay refused a request, superseded or refused our registration
    * (the client then stops), or a probe failed.
    */
-  signals[SIGNAL_ERROR] = g_signal_new ("error",
+  _wzp_signal_client_signals[SIGNAL_ERROR] = g_signal_new ("error",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_ERROR);
 }

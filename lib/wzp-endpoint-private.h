@@ -1,0 +1,111 @@
+/* wzp — a QUIC endpoint: what its files share (internal)
+ *
+ * WzpEndpoint is split over wzp-endpoint.c (the object, services for
+ * connections, binding, dialing, public API), wzp-endpoint-send.c
+ * (send batching, the dirty set, the timer heap, connection lifetime) and
+ * wzp-endpoint-recv.c (connection-ID routing, the receive path, accept,
+ * version negotiation).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+
+#include "wzp-endpoint.h"
+#include "wzp-quic-private.h"
+
+G_BEGIN_DECLS
+
+/* Packets read per recvmmsg, and the most we read before giving the main
+ * loop back to other sources. */
+#define RX_BATCH 32
+#define RX_BUDGET 512
+#define TX_BATCH 64
+
+typedef struct
+{
+  guint8 len;
+  guint8 data[NGTCP2_MAX_CIDLEN];
+} CidKey;
+
+typedef struct
+{
+  GSocket *socket;
+  int fd;
+  WzpAddr local;
+  GSource *source;
+} Sock;
+
+typedef struct
+{
+  WzpAddr to;
+  gsize len;
+  guint8 data[WZP_MAX_UDP_PAYLOAD];
+} TxSlot;
+
+struct _WzpEndpoint
+{
+  GObject parent;
+
+  GMainContext *context;
+  WzpIdentity *identity;
+  WzpClock *clock;
+  WzpTlsContext *tls;
+
+  Sock socks[2];                /* [0] IPv4, [1] IPv6 */
+
+  GHashTable *cids;             /* CidKey* -> WzpConnection* (no ref) */
+  GHashTable *conns;            /* WzpConnection* -> same (owns a ref) */
+  GPtrArray *timers;            /* WzpConnection*, binary min-heap by
+                                 * deadline; each knows its slot */
+  GSource *timer_source;
+  GSource *flush_source;
+  GPtrArray *dirty;
+  gboolean processing;
+
+  TxSlot *tx;
+  guint n_tx;
+
+  guint8 *rx_buffers;
+
+  WzpRawPacketFunc raw_func;
+  gpointer raw_data;
+  GDestroyNotify raw_notify;
+
+  gboolean accept_incoming;
+  guint64 idle_timeout;
+  guint64 keep_alive;
+  guint64 handshake_timeout;
+  guint max_message_size;
+  guint max_connections;
+  guint ack_threshold;
+  guint64 ack_hold;
+
+  WzpEndpointStats stats;
+};
+
+enum
+{
+  SIGNAL_ACCEPT_PEER,
+  SIGNAL_INCOMING_CONNECTION,
+  N_SIGNALS
+};
+
+/* wzp-endpoint-send.c */
+Sock *_wzp_endpoint_sock_for (WzpEndpoint * self, int family);
+void _wzp_endpoint_tx_flush (WzpEndpoint * self);
+void _wzp_endpoint_add_connection (WzpEndpoint * self, WzpConnection * conn);
+void _wzp_endpoint_flush_all (WzpEndpoint * self);
+gboolean _wzp_endpoint_flush_source_dispatch (gpointer user_data);
+gboolean _wzp_endpoint_on_timer (gpointer user_data);
+
+/* wzp-endpoint-recv.c */
+guint _wzp_endpoint_cid_hash (gconstpointer key);
+gboolean _wzp_endpoint_cid_equal (gconstpointer a, gconstpointer b);
+void _wzp_endpoint_fill_default_params (WzpEndpoint * self,
+    WzpConnectParams * p, const WzpConnectParams * given);
+gboolean _wzp_endpoint_on_readable (gint fd, GIOCondition condition,
+    gpointer user_data);
+
+G_END_DECLS

@@ -1,0 +1,101 @@
+/* wzp — the client side of signaling: what its files share (internal)
+ *
+ * WzpSignalClient is split over wzp-signal-client.c (the object,
+ * connection lifecycle and reconnect, public API) and
+ * wzp-signal-client-handlers.c (the NAT probe and incoming messages).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "wzp-signal-client.h"
+#include "wzp-message.h"
+
+G_BEGIN_DECLS
+
+struct _WzpSignalClient
+{
+  GObject parent;
+
+  WzpEndpoint *endpoint;
+  GSocketAddress *relay;
+  char *relay_fingerprint;
+  WzpIdentity *identity;        /* NULL: the endpoint's */
+  guint64 reconnect_initial;
+  guint64 reconnect_max;
+
+  gboolean started;
+  WzpSignalState state;
+  WzpConnection *conn;
+  gulong message_id;
+  gulong closed_id;
+  guint32 next_req;
+  GSource *reconnect_timer;
+  guint64 backoff;
+
+  GSocketAddress *observed;
+  GSocketAddress *probe_address;
+  WzpNatType nat_type;
+  guint8 probe_token[WZP_PROBE_TOKEN_LEN];
+  gboolean probing;
+  guint probe_attempts;
+  guint64 probe_started;
+  GSource *probe_timer;
+
+  WzpSignalMediaFunc media_func;
+  gpointer media_data;
+  GDestroyNotify media_notify;
+};
+
+enum
+{
+  PROP_0,
+  PROP_ENDPOINT,
+  PROP_RELAY_ADDRESS,
+  PROP_RELAY_FINGERPRINT,
+  PROP_STATE,
+  PROP_NAT_TYPE,
+  PROP_OBSERVED_ADDRESS,
+  PROP_RECONNECT_INITIAL,
+  PROP_RECONNECT_MAX,
+  PROP_IDENTITY,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_REGISTERED,
+  SIGNAL_CALL_RINGING,
+  SIGNAL_INCOMING_CALL,
+  SIGNAL_CALL_SETUP,
+  SIGNAL_CALL_ENDED,
+  SIGNAL_ROOM_JOINED,
+  SIGNAL_ROOM_LEFT,
+  SIGNAL_ROOM_UPDATE,
+  SIGNAL_ROOM_MESSAGE,
+  SIGNAL_ERROR,
+  N_SIGNALS
+};
+
+extern GParamSpec *_wzp_signal_client_props[N_PROPS];
+extern guint _wzp_signal_client_signals[N_SIGNALS];
+
+/* wzp-signal-client.c */
+WzpClock *_wzp_signal_client_get_clock (WzpSignalClient * self);
+void _wzp_signal_client_set_state (WzpSignalClient * self,
+    WzpSignalState state);
+void _wzp_signal_client_emit_error (WzpSignalClient * self, GError * error);
+gboolean _wzp_signal_client_send_msg (WzpSignalClient * self,
+    JsonObject * msg, gboolean need_registered, GError ** error);
+void _wzp_signal_client_cancel_timer (GSource ** timer);
+void _wzp_signal_client_give_up (WzpSignalClient * self,
+    WzpSignalError code, const char *message);
+
+/* wzp-signal-client-handlers.c */
+void _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,
+    gpointer user_data);
+void _wzp_signal_client_on_datagram (WzpConnection * conn,
+    const guint8 * data, gsize len, gpointer user_data);
+
+G_END_DECLS
