@@ -16,12 +16,16 @@ and decodes what it receives with `opusdec ! fakesink sync=true`:
            only, jitter buffer 60 ms, DTLS-SRTP)
   codec    the codec alone: audiotestsrc ! opusenc ! opusdec ! fakesink
            sync=true, two processes (what every system above pays)
-  wzp      `wzp call` parties (QUIC, E2E ChaCha20-Poly1305, 50 frames/s of
-           80 bytes: a 32 kb/s Opus stream's size) through a local
-           wzp-relay (relay-only) and direct; the relay is reported
-           separately.  `wzp call` has no codec, so "wzp + codec" adds the
-           measured codec row: until wzpsrc/wzpsink are on main, that sum
-           stands for a wzpsrc/wzpsink call.
+  gst-wzp  the real thing: two gst-launch-1.0 processes, each
+           `... opusenc ! wzpsink session=X relay=... identity=...
+           [peer=FP | answer=auto]  wzpsrc session=X ... ! opusdec !
+           fakesink sync=true`, through a local wzp-relay: relay path
+           (path-policy=relay-only) and direct path (auto; the row is only
+           valid if both parties report path=direct).  The relay process
+           is reported separately.
+  wzp      transport only: `wzp call` parties (QUIC, E2E
+           ChaCha20-Poly1305, 50 frames/s of 80 bytes: a 32 kb/s Opus
+           stream's size), no codec; "+ codec" adds the measured codec row.
 
 CPU = utime + stime from /proc/PID/stat over the measured window (after a
 2 s warm-up), scaled to seconds per call-minute, both parties summed;
@@ -193,6 +197,66 @@ def sys_wzp(port, duration, tool, relay_bin, work, policy):
     return [a, b], [relay]
 
 
+def sys_gst_wzp(port, tool, relay_bin, work, build, policy):
+    """Two gst-launch-1.0 processes with wzpsink/wzpsrc through a local
+    wzp-relay.  -m (not -q) so that wzp-path-changed messages land in
+    WORK/<name>.out and the path can be checked afterwards."""
+    relay = launch([relay_bin, "--listen", "127.0.0.1:%d" % port,
+                    "--probe-listen", "127.0.0.1:%d" % (port + 1), "-i",
+                    os.path.join(work, "relay.key")])
+    time.sleep(0.5)
+    keys = {}
+    for who in ("a", "b"):
+        keys[who] = os.path.join(work, "gst-%s.key" % who)
+        if not os.path.exists(keys[who]):
+            subprocess.run([tool, "keygen", keys[who]], check=True,
+                           capture_output=True)
+    fp = subprocess.run([tool, "fingerprint", keys["b"]], check=True,
+                        capture_output=True, text=True).stdout.split()[-1]
+    env = dict(os.environ)
+    env["GST_PLUGIN_PATH"] = os.path.join(build, "gst") + (
+        ":" + env["GST_PLUGIN_PATH"] if env.get("GST_PLUGIN_PATH") else "")
+    tag = "relay" if policy == "relay-only" else "direct"
+    procs = []
+    for who, freq, call in (("b", 660, "answer=auto"),
+                            ("a", 440, "peer=" + fp)):
+        common = ("session=%s relay=127.0.0.1:%d identity=%s %s"
+                  % (who, port, keys[who], call))
+        if policy != "auto":
+            common += " path-policy=" + policy
+        desc = (ENC.format(f=freq) + " ! wzpsink " + common + "  wzpsrc "
+                + common + " ! " + DEC)
+        out = open(os.path.join(work, "gst-%s-%s.out" % (tag, who)), "w")
+        procs.append(subprocess.Popen(
+            ["gst-launch-1.0", "-m"] + desc.split(), stdout=out,
+            stderr=subprocess.PIPE, text=True, env=env,
+            start_new_session=True))
+        if who == "b":
+            time.sleep(1.0)     # B registered and waiting before A calls
+    return procs, [relay]
+
+
+def gst_paths(work, tag):
+    """Last wzp-path-changed path each party reported (a, b) before it
+    was stopped (at hang-up the direct connection closes and the call
+    falls back to the relay: not part of the measured window)."""
+    paths = []
+    for who in ("a", "b"):
+        last = "none"
+        try:
+            with open(os.path.join(work, "gst-%s-%s.out" % (tag, who))) as f:
+                for line in f:
+                    if ("handling interrupt" in line
+                            or "peer\\ closed" in line):
+                        break   # our hang-up, or the other party's
+                    if "wzp-path-changed" in line:
+                        last = line.split("path=(string)")[1].split(",")[0]
+        except (OSError, IndexError):
+            pass
+        paths.append(last)
+    return paths
+
+
 def run_system(name, starter, duration, profile_dir):
     parties, others = starter()
     prof = None
@@ -241,7 +305,8 @@ def main():
     ap.add_argument("--profile", action="store_true",
                     help="perf record one party of each system")
     ap.add_argument("--systems",
-                    default="rtp,codec,srt,webrtc,wzp-relay,wzp-direct")
+                    default="rtp,codec,srt,webrtc,gst-wzp-relay,"
+                    "gst-wzp-direct,wzp-relay,wzp-direct")
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -255,6 +320,10 @@ def main():
         "codec": lambda: sys_codec(0),
         "srt": lambda: sys_srt(25100),
         "webrtc": lambda: sys_webrtc(25200, dur),
+        "gst-wzp-relay": lambda: sys_gst_wzp(25500, tool, relay_bin, work,
+                                             a.build, "relay-only"),
+        "gst-wzp-direct": lambda: sys_gst_wzp(25600, tool, relay_bin, work,
+                                              a.build, "auto"),
         "wzp-relay": lambda: sys_wzp(25300, dur, tool, relay_bin, work,
                                      "relay-only"),
         "wzp-direct": lambda: sys_wzp(25400, dur, tool, relay_bin, work,
@@ -266,6 +335,13 @@ def main():
             res[name] = run_system(name, starters[name], dur, profile_dir)
         except RuntimeError as e:
             res[name] = {"error": str(e)[:600]}
+        if name.startswith("gst-wzp-") and "error" not in res[name]:
+            tag = name[len("gst-wzp-"):]
+            res[name]["paths"] = gst_paths(work, tag)
+            if res[name]["paths"] != [tag, tag]:
+                res[name]["path_error"] = (
+                    "parties ended on paths %s, not %s" % (
+                        "/".join(res[name]["paths"]), tag))
         print("%s: %s" % (name, json.dumps(res[name])), file=sys.stderr,
               flush=True)
     md = summarize(res, dur)
@@ -288,8 +364,11 @@ def main():
 
 def summarize(res, dur):
     def g(name, key):
+        return res.get(name, {}).get(key)
+
+    def ok(name):
         r = res.get(name, {})
-        return r.get(key)
+        return ("cpu_s_per_min" in r and not r.get("invalid"))
 
     codec = g("codec", "cpu_s_per_min")
     rows = []
@@ -299,56 +378,73 @@ def summarize(res, dur):
     label = {"rtp": "RTP/UDP floor (rtpjitterbuffer)", "codec":
              "codec only (opusenc + opusdec)", "srt": "srtsink/srtsrc",
              "webrtc": "webrtcbin (signaling server as server)",
-             "wzp-relay": "wzp call, relay path (wzp-relay as server)",
-             "wzp-direct": "wzp call, direct path"}
+             "gst-wzp-relay": "**wzpsink/wzpsrc, relay path** "
+             "(wzp-relay as server)",
+             "gst-wzp-direct": "**wzpsink/wzpsrc, direct path**",
+             "wzp-relay": "wzp call, relay path, transport only "
+             "(wzp-relay as server)",
+             "wzp-direct": "wzp call, direct path, transport only"}
     for name in res:
         r = res[name]
+        lab = label.get(name, name)
         if "error" in r:
             rows.append("| %s | failed: %s | | | |" % (
-                label.get(name, name), r["error"][:120].replace("\n", " ")))
+                lab, r["error"][:120].replace("\n", " ")))
             continue
-        if (name not in ("codec", "wzp-relay", "wzp-direct") and codec
+        why = None
+        if r.get("path_error"):
+            why = r["path_error"]
+        elif (name not in ("codec", "wzp-relay", "wzp-direct") and codec
                 and r["cpu_s_per_min"] < 0.9 * codec):
+            why = "below the codec alone, so media did not flow both ways"
+        if why:
             r["invalid"] = True
-            rows.append("| %s | %.2f (INVALID: below the codec alone, so "
-                        "media did not flow both ways) | %.1f | | |" % (
-                            label.get(name, name), r["cpu_s_per_min"],
-                            r["rss_mb"]))
+            rows.append("| %s | %.2f (INVALID: %s) | %.1f | | |" % (
+                lab, r["cpu_s_per_min"], why, r["rss_mb"]))
             continue
         rows.append("| %s | %.2f | %.1f | %s | %s |" % (
-            label.get(name, name), r["cpu_s_per_min"], r["rss_mb"],
+            lab, r["cpu_s_per_min"], r["rss_mb"],
             "%.2f" % r["other_cpu_s_per_min"] if r["other_rss_mb"] else "—",
             "%.1f" % r["other_rss_mb"] if r["other_rss_mb"] else "—"))
     out = "\n".join(rows)
-    # ratios
-    lines = ["", "| wzp (+ codec) | CPU s/min | / RTP floor (target ≤ 1.5) "
+
+    def cells(tot):
+        c = []
+        for peer in ("rtp", "srt", "webrtc"):
+            c.append("%.2f" % (tot / g(peer, "cpu_s_per_min"))
+                     if ok(peer) else "—")
+        return " | ".join(c)
+
+    lines = ["", "| wzp | CPU s/min | / RTP floor (target ≤ 1.5) "
              "| / srt | / webrtcbin (target < 1) |",
              "| --- | ---: | ---: | ---: | ---: |"]
-    for name in ("wzp-relay", "wzp-direct"):
-        w = g(name, "cpu_s_per_min")
-        if w is None or codec is None:
+    for name in ("gst-wzp-relay", "gst-wzp-direct"):
+        if not ok(name):
             continue
-        tot = w + codec
+        tot = g(name, "cpu_s_per_min")
+        lines.append("| %s | %.2f | %s |" % (label[name], tot, cells(tot)))
+        if name == "gst-wzp-relay":
+            tot_r = tot + (g(name, "other_cpu_s_per_min") or 0)
+            lines.append("| … including the relay process | %.2f | %s |"
+                         % (tot_r, cells(tot_r)))
+    for name in ("wzp-relay", "wzp-direct"):
+        if not ok(name) or codec is None:
+            continue
+        tot = g(name, "cpu_s_per_min") + codec
+        lines.append("| %s + codec row | %.2f | %s |" % (
+            label[name], tot, cells(tot)))
         if name == "wzp-relay":
             tot_r = tot + (g(name, "other_cpu_s_per_min") or 0)
-        cells = []
-        for peer in ("rtp", "srt", "webrtc"):
-            pv = g(peer, "cpu_s_per_min")
-            ok = pv and not res.get(peer, {}).get("invalid")
-            cells.append("%.2f" % (tot / pv) if ok else "—")
-        lines.append("| %s | %.2f | %s |" % (
-            label[name] + " + codec", tot, " | ".join(cells)))
-        if name == "wzp-relay":
-            cells = []
-            for peer in ("rtp", "srt", "webrtc"):
-                pv = g(peer, "cpu_s_per_min")
-                ok = pv and not res.get(peer, {}).get("invalid")
-                cells.append("%.2f" % (tot_r / pv) if ok else "—")
-            lines.append("| %s | %.2f | %s |" % (
-                "… including the relay process", tot_r, " | ".join(cells)))
+            lines.append("| … including the relay process | %.2f | %s |"
+                         % (tot_r, cells(tot_r)))
     out += "\n" + "\n".join(lines)
+    paths = ["%s: %s" % (n, "/".join(res[n]["paths"])) for n in res
+             if res[n].get("paths")]
     out += ("\n\nWindow: %.0f s per system after a 2 s warm-up; loopback; "
             "one system at a time." % dur)
+    if paths:
+        out += (" Path each wzpsink/wzpsrc party (A/B) ended on, from its "
+                "wzp-path-changed messages: " + "; ".join(paths) + ".")
     return out
 
 

@@ -2,7 +2,7 @@
 # Runs every benchmark (ours, and the others' when present) and updates
 # docs/BENCHMARKS.md.  Needs root (network namespaces, nftables, perf).
 #   bench/run-all.sh [--quick] [--profile]
-# --quick: 3 setup runs per case, 10 s calls (under 5 minutes in total).
+# --quick: 3 setup runs per case, 10 s calls (under 5 minutes for ours).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -19,7 +19,7 @@ for a in "$@"; do
 done
 
 # Debian 12 packages the peers need (besides scripts/bootstrap's).
-need="gstreamer1.0-plugins-bad gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
+need="iproute2 nftables gstreamer1.0-plugins-bad gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
       python3-gi python3-numpy linux-perf"
 missing=""
 for p in $need; do
@@ -31,7 +31,15 @@ if [ -n "$missing" ]; then
   apt-get update -q && DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -q --no-install-recommends $missing || exit 1
 fi
-[ -x "$build/tools/wzp" ] || { meson setup "$build" -Dwerror=true && meson compile -C "$build"; } || exit 1
+# wzpsrc/wzpsink (build/gst) are needed by bench-call-cpu and bench-loss.
+if ! [ -x "$build/tools/wzp" ] || ! ls "$build"/gst/*.so >/dev/null 2>&1; then
+  if [ -d "$build" ]; then
+    meson configure "$build" -Dgst=enabled -Dtests=enabled || exit 1
+  else
+    meson setup "$build" -Dwerror=true -Dgst=enabled -Dtests=enabled || exit 1
+  fi
+  meson compile -C "$build" || exit 1
+fi
 
 out=$(mktemp -d /tmp/wzp-bench-XXXXXX)
 doc="$top/docs/BENCHMARKS.md"
@@ -60,8 +68,6 @@ done
 
 run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
 run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
-if [ -f bench/bench-loss.py ]; then
-  run "Loss" $py bench/bench-loss.py $quick
-fi
+run "Loss" $py bench/bench-loss.py $quick
 echo "run-all: results in $doc (scratch: $out)"
 exit $rc
