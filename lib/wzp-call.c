@@ -205,10 +205,13 @@ _wzp_call_stop_everything (WzpCall * self)
     g_signal_handlers_disconnect_by_data (self->signal, self);
     wzp_signal_client_set_media_handler (self->signal, NULL, NULL, NULL);
     /* A hang-up we just sent must reach the relay before the connection
-     * closes (a QUIC close discards unsent stream data). */
+     * closes (a QUIC close discards unsent stream data).  The timer holds
+     * no reference: the context holds the source, and the call holds the
+     * context, so a reference would be a cycle that leaks the call and its
+     * sockets.  If the call goes away first, dispose closes at once. */
     if (self->hangup_sent && self->linger == NULL)
       self->linger = wzp_clock_timeout_add (self->clock, self->context,
-          HANGUP_LINGER, linger_done, g_object_ref (self), g_object_unref);
+          HANGUP_LINGER, linger_done, self, NULL);
     else if (!self->hangup_sent)
       wzp_signal_client_stop (self->signal);
   }

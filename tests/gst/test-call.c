@@ -386,6 +386,27 @@ bus_has_state (GstBus * bus, const gchar * state)
  * The test
  */
 
+/* Sockets this process has open: a finished call must close its own. */
+static guint
+count_sockets (void)
+{
+  GDir *d = g_dir_open ("/proc/self/fd", 0, NULL);
+  const gchar *name;
+  guint n = 0;
+
+  while (d && (name = g_dir_read_name (d))) {
+    gchar *path = g_build_filename ("/proc/self/fd", name, NULL);
+    gchar *target = g_file_read_link (path, NULL);
+    if (target && g_str_has_prefix (target, "socket:"))
+      n++;
+    g_free (target);
+    g_free (path);
+  }
+  if (d)
+    g_dir_close (d);
+  return n;
+}
+
 GST_START_TEST (test_call_between_two_pairs)
 {
   TestRelay *relay = test_relay_start ();
@@ -396,6 +417,7 @@ GST_START_TEST (test_call_between_two_pairs)
   GstBus *b_bus;
   GList *frames = encode_tone (50);
   gchar *fp;
+  guint sockets_before = count_sockets ();
 
   a_key = make_identity (dir, "a.key", &a_fp);
   b_key = make_identity (dir, "b.key", &b_fp);
@@ -459,6 +481,8 @@ GST_START_TEST (test_call_between_two_pairs)
   receiver_free (b_src);
   gst_object_unref (b_bus);
   g_list_free_full (frames, (GDestroyNotify) gst_buffer_unref);
+  /* Both calls are gone, and with them their sockets. */
+  fail_unless_equals_int (count_sockets (), sockets_before);
   test_relay_stop (relay);
   g_unlink (a_key);
   g_unlink (b_key);
