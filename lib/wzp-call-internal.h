@@ -23,9 +23,6 @@ G_BEGIN_DECLS
 /* Default of WzpCall:relay-timeout: how long a call waits for the relay
  * before it fails (the signaling client retries with backoff meanwhile). */
 #define DEFAULT_RELAY_TIMEOUT_MS 10000
-/* How long the caller waits for the NAT probe before it places the call
- * anyway (the type is then "unknown"). */
-#define NAT_PROBE_WAIT (500 * WZP_NSEC_PER_MSEC)
 /* Frames queued by other threads before the context sends them. */
 #define SEND_QUEUE_MAX 64
 /* How long the signaling connection stays open after we hung up, so the
@@ -57,7 +54,6 @@ struct _WzpCall
   WzpPathManager *path;
   WzpCandidates *local_candidates;
   GSource *register_timeout;
-  GSource *nat_wait;
   GSource *linger;
   gboolean hangup_sent;
   gboolean call_placed;

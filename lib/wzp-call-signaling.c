@@ -56,7 +56,6 @@ place_call (WzpCall * self)
   g_autofree char *id = NULL;
   const char *me = wzp_identity_get_fingerprint (self->identity);
 
-  g_clear_pointer (&self->nat_wait, wzp_clock_source_destroy_and_unref);
   if (self->call_placed || _wzp_call_is_over (self->state))
     return;
   self->call_placed = TRUE;
@@ -89,24 +88,12 @@ place_call (WzpCall * self)
       self->call_id);
 }
 
-static gboolean
-nat_wait_expired (gpointer user_data)
-{
-  WzpCall *self = user_data;
-
-  WZP_DEBUG_OBJECT (self, "no NAT type yet; calling anyway");
-  place_call (self);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 on_nat_type (GObject * obj, GParamSpec * pspec, gpointer user_data)
 {
   WzpCall *self = user_data;
 
   WZP_DEBUG_OBJECT (self, "our NAT mapping: %s", my_nat (self));
-  if (self->nat_wait)
-    place_call (self);
 }
 
 static void
@@ -138,12 +125,11 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
           self->room, error->message);
   } else if (self->peer) {
     _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
-    /* The offer carries our NAT type; the probe takes one round trip. */
-    if (wzp_signal_client_get_nat_type (client) != WZP_NAT_TYPE_UNKNOWN)
-      place_call (self);
-    else
-      self->nat_wait = wzp_clock_timeout_add (self->clock, self->context,
-          NAT_PROBE_WAIT, nat_wait_expired, self, NULL);
+    /* No waiting for our probe (one more round trip): the offer carries
+     * our NAT type when we already know it, and otherwise the relay, which
+     * sees the probe started above well before the callee answers, puts
+     * it into the peer's call-setup (peer_nat). */
+    place_call (self);
   } else {
     _wzp_call_set_state (self, WZP_CALL_STATE_WAITING, NULL);
   }
@@ -297,11 +283,22 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
         error->message);
     return;
   }
-  wzp_nat_type_from_string (info.nat, &peer_nat);
+  /* The peer's offer or answer says what its own probe found when it was
+   * made; the relay's word (from the same probe, seen by the relay) fills
+   * in an "unknown" there, e.g. a caller that called before its probe
+   * finished. */
+  if (!info.nat || !wzp_nat_type_from_string (info.nat, &peer_nat))
+    peer_nat = WZP_NAT_TYPE_UNKNOWN;
+  if (peer_nat == WZP_NAT_TYPE_UNKNOWN)
+    peer_nat = setup->peer_nat;
   self->channel = setup->channel;
   self->setup_at = wzp_clock_get_time (self->clock);
   WZP_INFO_OBJECT (self, "call %s set up with %s (relay channel %u, peer "
-      "NAT %s)", self->call_id, self->active_peer, self->channel, info.nat);
+      "NAT %s in its %s, %s from the relay: %s)", self->call_id,
+      self->active_peer, self->channel, info.nat ? info.nat : "(none)",
+      self->is_caller ? "answer" : "offer",
+      wzp_nat_type_to_string (setup->peer_nat),
+      wzp_nat_type_to_string (peer_nat));
   _wzp_call_set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
   _wzp_call_set_path (self, WZP_PATH_RELAY,
       "call set up: media starts on the relay");

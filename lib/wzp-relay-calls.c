@@ -216,11 +216,15 @@ setup_timer_cb (gpointer data)
 static JsonObject *
 setup_for (RelayCall * call, gboolean for_caller, RelayClient * peer)
 {
-  return wzp_message_new_call_setup (call->id,
+  JsonObject *m = wzp_message_new_call_setup (call->id,
       for_caller ? call->callee : call->caller,
       for_caller ? call->callee_key : call->caller_key,
       for_caller ? call->answer : call->offer, peer->observed,
       call->channel.id, for_caller ? "caller" : "callee");
+
+  /* What the peer's own NAT probe told us (PROTOCOL.md §5). */
+  json_object_set_string_member (m, "peer_nat", peer->nat);
+  return m;
 }
 
 /* Sends call-setup to both, delaying the nearer one by half the RTT

@@ -20,6 +20,10 @@ typedef struct
   guint8 challenge[WZP_CHALLENGE_LEN];
   char observed[WZP_ADDR_STRLEN];
   gboolean registered;          /* the current registration of fp */
+  /* NAT mapping learnt from this connection's NAT probe: "eim" when the
+   * probe packet came from the signaling address, "edm" when not,
+   * "unknown" before a probe arrived (static strings). */
+  const char *nat;
   gboolean superseded;
   gboolean refused;
   gulong message_id;

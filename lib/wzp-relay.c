@@ -347,8 +347,11 @@ send_probe_result (WzpRelay * self, RelayClient * c, const char *token_hex,
     token[i] = (g_ascii_xdigit_value (token_hex[2 * i]) << 4) |
         g_ascii_xdigit_value (token_hex[2 * i + 1]);
   self->stats.probes_answered++;
-  WZP_DEBUG_OBJECT (self, "probe from %s: seen at %s (signaling from %s)",
-      c->fp, observed, c->observed);
+  /* The same classification the client makes (PROTOCOL.md §4); kept per
+   * connection for call-setup's peer_nat. */
+  c->nat = strcmp (observed, c->observed) == 0 ? "eim" : "edm";
+  WZP_DEBUG_OBJECT (self, "probe from %s: seen at %s (signaling from %s): %s",
+      c->fp, observed, c->observed, c->nat);
   _wzp_relay_send (self, c, wzp_message_new_probe_result (token, observed));
 }
 
@@ -572,6 +575,7 @@ on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer user_data)
   c->fp = g_strdup (wzp_connection_get_peer_fingerprint (conn));
   wzp_connection_get_peer_public_key (conn, c->public_key);
   wzp_random_bytes (c->challenge, sizeof c->challenge);
+  c->nat = "unknown";
   if (remote && wzp_addr_from_gsocketaddress (&addr, remote))
     wzp_addr_to_string (&addr, c->observed);
   else

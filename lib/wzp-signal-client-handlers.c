@@ -272,6 +272,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       g_autoptr (JsonObject) blob = NULL;
       g_autoptr (GSocketAddress) reflexive = NULL;
       const char *role;
+      const char *peer_nat = NULL;
       guint64 channel;
       if (!wzp_message_get_fingerprint (msg, "peer", TRUE, &peer, &error) ||
           !wzp_message_get_bytes (msg, "peer_public_key", TRUE,
@@ -284,6 +285,12 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
               &error) ||
           !wzp_message_get_string (msg, "role", TRUE, 16, &role, &error))
         goto bad;
+      /* Optional, and only a hint: a missing, malformed or unknown value
+       * counts as "unknown" and does not spoil the setup. */
+      s.peer_nat = WZP_NAT_TYPE_UNKNOWN;
+      if (wzp_message_get_string (msg, "peer_nat", FALSE, 16, &peer_nat,
+              NULL) && peer_nat)
+        wzp_nat_type_from_string (peer_nat, &s.peer_nat);
       s.call_id = call_id;
       s.peer_fingerprint = peer;
       s.peer_public_key = key;

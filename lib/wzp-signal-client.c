@@ -84,6 +84,7 @@ wzp_call_setup_copy (const WzpCallSetup * s)
       g_object_ref (s->peer_reflexive) : NULL;
   c->channel = s->channel;
   c->role = g_strdup (s->role);
+  c->peer_nat = s->peer_nat;
   return c;
 }
 

@@ -81,6 +81,9 @@ WZP_API const char *wzp_signal_state_to_string (WzpSignalState state);
  * @peer_reflexive: (nullable): the address the relay sees for the peer
  * @channel: the relay media channel of this call
  * @role: "caller" or "callee" (our role)
+ * @peer_nat: the peer's NAT mapping as the relay learnt it from the peer's
+ *   NAT probe; %WZP_NAT_TYPE_UNKNOWN before that probe arrived or from a
+ *   relay that does not say
  *
  * What #WzpSignalClient::call-setup carries.
  */
@@ -93,6 +96,7 @@ typedef struct
   GSocketAddress *peer_reflexive;
   guint32 channel;
   char *role;
+  WzpNatType peer_nat;
 } WzpCallSetup;
 
 WZP_API GType wzp_call_setup_get_type (void);

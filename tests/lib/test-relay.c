@@ -520,6 +520,49 @@ test_nat_probe (Fixture * f, gconstpointer data)
   g_assert_cmpuint (a->errors->len, ==, 0);
 }
 
+/* The relay records what each connection's NAT probe showed and tells the
+ * other party in call-setup (peer_nat). */
+static void
+test_call_setup_nat (Fixture * f, gconstpointer data)
+{
+  Peer *a = peer_registered (f);
+  Peer *b = peer_registered (f);
+  Peer *c = peer_registered (f);
+  Peer *d = peer_registered (f);
+  guint notified = 0;
+  g_autofree char *ab = NULL;
+  g_autofree char *cd = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_signal_connect (a->sc, "notify::nat-type", G_CALLBACK (notify_count),
+      &notified);
+  g_signal_connect (b->sc, "notify::nat-type", G_CALLBACK (notify_count),
+      &notified);
+  g_signal_connect (c->sc, "notify::nat-type", G_CALLBACK (notify_count),
+      &notified);
+  g_assert_true (wzp_signal_client_probe_nat (a->sc, &error));
+  g_assert_true (wzp_signal_client_probe_nat (b->sc, &error));
+  g_assert_true (wzp_signal_client_probe_nat (c->sc, &error));
+  g_assert_no_error (error);
+  wzp_test_wait_until (f->ctx, notified >= 3, WAIT_MS);
+  g_assert_cmpuint (stats (f).probes_answered, ==, 3);
+
+  /* Both probed: each learns the other's type (loopback: no NAT, "eim"). */
+  ab = setup_call (f, a, b);
+  g_assert_cmpstr (last_setup (a)->call_id, ==, ab);
+  g_assert_cmpint (last_setup (a)->peer_nat, ==, WZP_NAT_TYPE_EIM);
+  g_assert_cmpint (last_setup (b)->peer_nat, ==, WZP_NAT_TYPE_EIM);
+
+  /* Only the caller probed: the callee learns it, the caller gets
+   * "unknown". */
+  cd = setup_call (f, c, d);
+  g_assert_cmpstr (last_setup (c)->call_id, ==, cd);
+  g_assert_cmpint (last_setup (c)->peer_nat, ==, WZP_NAT_TYPE_UNKNOWN);
+  g_assert_cmpint (last_setup (d)->peer_nat, ==, WZP_NAT_TYPE_EIM);
+  g_assert_cmpuint (a->errors->len + b->errors->len + c->errors->len +
+      d->errors->len, ==, 0);
+}
+
 static void
 test_call_setup_and_media (Fixture * f, gconstpointer data)
 {
@@ -571,6 +614,9 @@ test_call_setup_and_media (Fixture * f, gconstpointer data)
   }
   g_assert_cmpuint (sa->channel, ==, sb->channel);
   g_assert_cmpuint (sa->channel, !=, 0);
+  /* Neither probed its NAT: the relay cannot tell. */
+  g_assert_cmpint (sa->peer_nat, ==, WZP_NAT_TYPE_UNKNOWN);
+  g_assert_cmpint (sb->peer_nat, ==, WZP_NAT_TYPE_UNKNOWN);
   g_assert_cmpuint (stats (f).calls_active, ==, 1);
 
   send_media (a, sa->channel, 10);
@@ -1058,6 +1104,7 @@ main (int argc, char **argv)
   ADD ("register", test_register, NULL);
   ADD ("impersonation-refused", test_impersonation_refused, NULL);
   ADD ("nat-probe", test_nat_probe, NULL);
+  ADD ("call-setup-nat", test_call_setup_nat, NULL);
   ADD ("call-setup-and-media", test_call_setup_and_media, NULL);
   ADD ("hangup-ends-only-that-call", test_hangup_ends_only_that_call, NULL);
   ADD ("reject", test_reject, NULL);
