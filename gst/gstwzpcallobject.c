@@ -646,6 +646,34 @@ post_error (GstElement * element, GQuark domain, gint code, gchar * text,
       g_strdup (error->message), __FILE__, GST_FUNCTION, __LINE__);
 }
 
+/* For wzpsrc and wzpsink when the call failed: posts the error once per
+ * element (@error_posted remembers) and returns GST_FLOW_ERROR.
+ * @settings is the element's, read under its object lock. */
+GstFlowReturn
+gst_wzp_post_call_failure (GstElement * element, GstWzpCallObject * call,
+    const GstWzpSettings * settings, gboolean * error_posted)
+{
+  GError *error = gst_wzp_call_object_dup_error (call);
+
+  if (!*error_posted) {
+    gchar *relay, *peer;
+
+    GST_OBJECT_LOCK (element);
+    relay = g_strdup (settings->relay);
+    peer = g_strdup (settings->peer);
+    GST_OBJECT_UNLOCK (element);
+    if (!error)
+      error = g_error_new_literal (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
+          "The call failed");
+    gst_wzp_post_call_error (element, error, relay, peer);
+    *error_posted = TRUE;
+    g_free (relay);
+    g_free (peer);
+  }
+  g_clear_error (&error);
+  return GST_FLOW_ERROR;
+}
+
 void
 gst_wzp_post_call_error (GstElement * element, const GError * error,
     const gchar * relay, const gchar * peer)

@@ -85,4 +85,8 @@ GstStructure *gst_wzp_stats_new_empty (void);
 void gst_wzp_post_call_error (GstElement * element, const GError * error,
     const gchar * relay, const gchar * peer);
 
+GstFlowReturn gst_wzp_post_call_failure (GstElement * element,
+    GstWzpCallObject * call, const GstWzpSettings * settings,
+    gboolean * error_posted);
+
 G_END_DECLS

@@ -230,29 +230,6 @@ upstream_is_live (GstWzpSink * self)
   return self->upstream_live;
 }
 
-static GstFlowReturn
-post_failure (GstWzpSink * self)
-{
-  GError *error = gst_wzp_call_object_dup_error (self->call);
-
-  if (!self->error_posted) {
-    gchar *relay, *peer;
-
-    GST_OBJECT_LOCK (self);
-    relay = g_strdup (self->settings.relay);
-    peer = g_strdup (self->settings.peer);
-    GST_OBJECT_UNLOCK (self);
-    if (!error)
-      error = g_error_new_literal (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
-          "The call failed");
-    gst_wzp_post_call_error (GST_ELEMENT (self), error, relay, peer);
-    self->error_posted = TRUE;
-    g_free (relay);
-    g_free (peer);
-  }
-  g_clear_error (&error);
-  return GST_FLOW_ERROR;
-}
 
 /* Returns GST_FLOW_OK when the call is active, GST_FLOW_CUSTOM_SUCCESS when
  * the frame should be dropped, or the flow return that ends streaming. */
@@ -308,7 +285,8 @@ gst_wzp_sink_check_call (GstWzpSink * self)
       GST_INFO_OBJECT (self, "the call has ended");
       return GST_FLOW_EOS;
     case WZP_CALL_STATE_FAILED:
-      return post_failure (self);
+      return gst_wzp_post_call_failure (GST_ELEMENT (self), self->call,
+          &self->settings, &self->error_posted);
     default:
       return GST_FLOW_CUSTOM_SUCCESS;
   }

@@ -342,29 +342,6 @@ gst_wzp_src_query (GstBaseSrc * bsrc, GstQuery * query)
   return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
 }
 
-static GstFlowReturn
-post_failure (GstWzpSrc * self)
-{
-  GError *error = gst_wzp_call_object_dup_error (self->call);
-
-  if (!self->error_posted) {
-    gchar *relay, *peer;
-
-    GST_OBJECT_LOCK (self);
-    relay = g_strdup (self->settings.relay);
-    peer = g_strdup (self->settings.peer);
-    GST_OBJECT_UNLOCK (self);
-    if (!error)
-      error = g_error_new_literal (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
-          "The call failed");
-    gst_wzp_post_call_error (GST_ELEMENT (self), error, relay, peer);
-    self->error_posted = TRUE;
-    g_free (relay);
-    g_free (peer);
-  }
-  g_clear_error (&error);
-  return GST_FLOW_ERROR;
-}
 
 static void
 refresh_clock (GstWzpSrc * self)
@@ -476,7 +453,8 @@ gst_wzp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   g_mutex_unlock (&self->lock);
 
   if (ret == GST_FLOW_ERROR)
-    return post_failure (self);
+    return gst_wzp_post_call_failure (GST_ELEMENT (self), self->call,
+        &self->settings, &self->error_posted);
   return ret;
 }
 
