@@ -58,7 +58,7 @@ struct _WzpCall
   gboolean hangup_sent;
   gboolean call_placed;
   char *call_id;
-  guint8 call_id_bin[WZP_CALL_ID_LEN];
+  guint8 call_id_bin[WZP_CALL_ID_BYTES];
   gboolean is_caller;
   char *active_peer;
   guint32 channel;

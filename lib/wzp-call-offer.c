@@ -3,6 +3,7 @@
 
 #include "wzp-call-offer.h"
 #include "wzp-call.h"
+#include "wzp-message.h"
 #include "wzp-log.h"
 
 #include <string.h>
@@ -23,7 +24,7 @@ signed_bytes (const guint8 * call_id, const char *caller_fp,
     g_byte_array_append (b, (const guint8 *) offer_tag, sizeof offer_tag);
   else
     g_byte_array_append (b, (const guint8 *) answer_tag, sizeof answer_tag);
-  g_byte_array_append (b, call_id, WZP_CALL_ID_LEN);
+  g_byte_array_append (b, call_id, WZP_CALL_ID_BYTES);
   g_byte_array_append (b, (const guint8 *) caller_fp, strlen (caller_fp));
   g_byte_array_append (b, (const guint8 *) callee_fp, strlen (callee_fp));
   g_byte_array_append (b, caller_eph, WZP_EPH_KEY_LEN);
@@ -43,8 +44,6 @@ _wzp_offer_build (WzpIdentity * me, const guint8 * call_id,
   g_autoptr (GBytes) msg = NULL;
   gsize len;
   const guint8 *data;
-  g_autofree char *eph_b64 = g_base64_encode (my_eph, WZP_EPH_KEY_LEN);
-  g_autofree char *sig_b64 = NULL;
 
   if (caller_eph == NULL)
     msg = signed_bytes (call_id, caller_fp, callee_fp, my_eph, NULL);
@@ -52,10 +51,9 @@ _wzp_offer_build (WzpIdentity * me, const guint8 * call_id,
     msg = signed_bytes (call_id, caller_fp, callee_fp, caller_eph, my_eph);
   data = g_bytes_get_data (msg, &len);
   wzp_identity_sign (me, data, len, sig);
-  sig_b64 = g_base64_encode (sig, sizeof sig);
 
-  json_object_set_string_member (o, "eph", eph_b64);
-  json_object_set_string_member (o, "sig", sig_b64);
+  wzp_message_set_bytes (o, "eph", my_eph, WZP_EPH_KEY_LEN);
+  wzp_message_set_bytes (o, "sig", sig, sizeof sig);
   for (guint i = 0; candidates && i < candidates->len && i < MAX_CANDIDATES;
       i++)
     json_array_add_string_element (cands, g_ptr_array_index (candidates, i));
@@ -64,35 +62,22 @@ _wzp_offer_build (WzpIdentity * me, const guint8 * call_id,
   return o;
 }
 
-static gboolean
-get_b64 (JsonObject * o, const char *name, guint8 * out, gsize want,
-    GError ** error)
+/* A fixed-size base64 field, through the signaling codec's strict
+ * decoder; errors become WZP_CALL_ERROR_BAD_PEER. */
+gboolean
+_wzp_offer_get_key (JsonObject * o, const char *name, guint8 * out,
+    gsize len, GError ** error)
 {
-  JsonNode *n = json_object_get_member (o, name);
-  const char *s;
-  g_autofree guint8 *raw = NULL;
-  gsize len = 0;
+  g_autoptr (GBytes) b = NULL;
+  g_autoptr (GError) local = NULL;
 
-  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n) ||
-      json_node_get_value_type (n) != G_TYPE_STRING) {
+  if (o == NULL || !wzp_message_get_bytes (o, name, TRUE, len, len, &b,
+          &local) || b == NULL) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
-        "peer's offer has no string field '%s'", name);
+        "peer's field '%s': %s", name, local ? local->message : "missing");
     return FALSE;
   }
-  s = json_node_get_string (n);
-  if (strlen (s) > 4 * ((want + 2) / 3)) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
-        "peer's offer field '%s' is too long", name);
-    return FALSE;
-  }
-  raw = g_base64_decode (s, &len);
-  if (len != want) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_BAD_PEER,
-        "peer's offer field '%s' is %" G_GSIZE_FORMAT " bytes, not %"
-        G_GSIZE_FORMAT, name, len, want);
-    return FALSE;
-  }
-  memcpy (out, raw, want);
+  memcpy (out, g_bytes_get_data (b, NULL), len);
   return TRUE;
 }
 
@@ -115,8 +100,8 @@ _wzp_offer_parse (JsonObject * o, const guint8 * call_id,
         "peer sent no offer");
     return FALSE;
   }
-  if (!get_b64 (o, "eph", out->eph, WZP_EPH_KEY_LEN, error) ||
-      !get_b64 (o, "sig", sig, sizeof sig, error))
+  if (!_wzp_offer_get_key (o, "eph", out->eph, WZP_EPH_KEY_LEN, error) ||
+      !_wzp_offer_get_key (o, "sig", sig, sizeof sig, error))
     return FALSE;
   if (caller_eph == NULL)
     msg = signed_bytes (call_id, caller_fp, callee_fp, out->eph, NULL);

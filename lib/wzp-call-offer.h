@@ -19,10 +19,10 @@
 
 #include <json-glib/json-glib.h>
 #include "wzp-identity.h"
+#include "wzp-message.h"            /* WZP_CALL_ID_BYTES */
 
 G_BEGIN_DECLS
 
-#define WZP_CALL_ID_LEN 16
 #define WZP_EPH_KEY_LEN 32
 
 typedef struct
@@ -33,6 +33,10 @@ typedef struct
 } WzpOfferInfo;
 
 void _wzp_offer_info_clear (WzpOfferInfo * info);
+
+/* Reads a base64 field of exactly @len bytes (keys, signatures). */
+gboolean _wzp_offer_get_key (JsonObject * o, const char *name, guint8 *out,
+    gsize len, GError ** error);
 
 /* @caller_eph: NULL for an offer (then @my_eph is the caller's key). */
 JsonObject *_wzp_offer_build (WzpIdentity * me, const guint8 *call_id,

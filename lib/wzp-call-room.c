@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "wzp-call-room.h"
+#include "wzp-call-offer.h"
+#include "wzp-message.h"
 #include "wzp-media-packet.h"
 #include "wzp-random.h"
 #include "wzp-log.h"
@@ -55,25 +57,6 @@ blob_signed_bytes (const char *room, const guint8 * eph)
   return g_byte_array_free_to_bytes (b);
 }
 
-static gboolean
-b64_field (JsonObject * o, const char *name, guint8 * out, gsize want)
-{
-  const char *s;
-  g_autofree guint8 *raw = NULL;
-  gsize len = 0;
-
-  if (o == NULL || !json_object_has_member (o, name))
-    return FALSE;
-  s = json_object_get_string_member_with_default (o, name, NULL);
-  if (s == NULL || strlen (s) > 4 * ((want + 2) / 3) + 4)
-    return FALSE;
-  raw = g_base64_decode (s, &len);
-  if (len != want)
-    return FALSE;
-  memcpy (out, raw, want);
-  return TRUE;
-}
-
 /* Seals our sender key for @m under our pairwise key. */
 static void
 send_key_to (WzpCallRoom * self, Member * m)
@@ -83,7 +66,6 @@ send_key_to (WzpCallRoom * self, Member * m)
   guint8 key_bytes[WZP_MEDIA_KEY_BYTES];
   guint8 sealed[WZP_MEDIA_MAX_PACKET];
   gssize n;
-  g_autofree char *b64 = NULL;
   g_autoptr (JsonObject) body = NULL;
   g_autoptr (GError) error = NULL;
 
@@ -109,9 +91,8 @@ send_key_to (WzpCallRoom * self, Member * m)
         m->fingerprint, error->message);
     return;
   }
-  b64 = g_base64_encode (sealed, n);
   body = json_object_new ();
-  json_object_set_string_member (body, "sender-key", b64);
+  wzp_message_set_bytes (body, "sender-key", sealed, n);
   if (wzp_signal_client_send_room_message (self->signal, self->name,
           m->fingerprint, body, &error))
     m->sent_key = TRUE;
@@ -138,8 +119,8 @@ add_member (WzpCallRoom * self, const char *fp, GBytes * public_key,
   if (key_len != WZP_PUBLIC_KEY_LEN ||
       !wzp_fingerprint_equal (fp, key_fp =
           wzp_fingerprint_from_public_key (key)) ||
-      !b64_field (key_blob, "eph", eph, sizeof eph) ||
-      !b64_field (key_blob, "sig", sig, sizeof sig)) {
+      !_wzp_offer_get_key (key_blob, "eph", eph, sizeof eph, NULL) ||
+      !_wzp_offer_get_key (key_blob, "sig", sig, sizeof sig, NULL)) {
     WZP_WARNING ("room %s: ignoring member %s: bad key blob", self->name, fp);
     return;
   }
@@ -178,23 +159,19 @@ on_room_joined (WzpSignalClient * client, const char *room, guint channel,
       members ? json_array_get_length (members) : 0);
   for (guint i = 0; members && i < json_array_get_length (members); i++) {
     JsonObject *o = json_array_get_object_element (members, i);
-    const char *fp, *pk;
-    g_autofree guint8 *raw = NULL;
-    gsize raw_len = 0;
+    const char *fp = NULL;
     g_autoptr (GBytes) pub = NULL;
-    JsonNode *blob;
+    g_autoptr (JsonObject) blob = NULL;
 
-    if (o == NULL)
+    /* The signal client checked the list's size, not each member. */
+    if (o == NULL ||
+        !wzp_message_get_string (o, "fingerprint", TRUE, 64, &fp, NULL) ||
+        !wzp_message_get_bytes (o, "public_key", TRUE, WZP_PUBLIC_KEY_LEN,
+            WZP_PUBLIC_KEY_LEN, &pub, NULL) ||
+        !wzp_message_get_opaque (o, "key_blob", TRUE,
+            WZP_MESSAGE_MAX_KEY_BLOB, &blob, NULL))
       continue;
-    fp = json_object_get_string_member_with_default (o, "fingerprint", NULL);
-    pk = json_object_get_string_member_with_default (o, "public_key", NULL);
-    blob = json_object_get_member (o, "key_blob");
-    if (fp == NULL || pk == NULL || blob == NULL ||
-        !JSON_NODE_HOLDS_OBJECT (blob))
-      continue;
-    raw = g_base64_decode (pk, &raw_len);
-    pub = g_bytes_new (raw, raw_len);
-    add_member (self, fp, pub, json_node_get_object (blob));
+    add_member (self, fp, pub, blob);
   }
   _wzp_call_room_joined (self->call);
 }
@@ -225,8 +202,8 @@ on_room_message (WzpSignalClient * client, const char *room,
 {
   WzpCallRoom *self = user_data;
   Member *m = g_hash_table_lookup (self->members, from);
-  const char *b64;
-  g_autofree guint8 *sealed = NULL;
+  g_autoptr (GBytes) sealed_bytes = NULL;
+  const guint8 *sealed;
   gsize sealed_len = 0;
   guint8 key_bytes[WZP_MEDIA_MAX_PAYLOAD];
   WzpMediaKey pair_tx, pair_rx, theirs;
@@ -237,10 +214,10 @@ on_room_message (WzpSignalClient * client, const char *room,
 
   if (g_strcmp0 (room, self->name) != 0 || m == NULL || body == NULL)
     return;
-  b64 = json_object_get_string_member_with_default (body, "sender-key", NULL);
-  if (b64 == NULL || strlen (b64) > 2 * WZP_MEDIA_MAX_PACKET)
-    return;
-  sealed = g_base64_decode (b64, &sealed_len);
+  if (!wzp_message_get_bytes (body, "sender-key", TRUE, 0,
+          WZP_MEDIA_MAX_PACKET, &sealed_bytes, &error))
+    goto bad;
+  sealed = g_bytes_get_data (sealed_bytes, &sealed_len);
   /* They sealed as "caller": caller_eph is theirs. */
   if (!wzp_media_keys_derive_pair (self->eph->priv, m->eph, self->room_id,
           m->eph, self->eph->pub, FALSE, &pair_tx, &pair_rx, &error))
@@ -311,7 +288,6 @@ _wzp_call_room_join (WzpCallRoom * self, GError ** error)
   g_autoptr (JsonObject) blob = NULL;
   g_autoptr (GBytes) msg = NULL;
   guint8 sig[WZP_SIGNATURE_LEN];
-  g_autofree char *eph_b64 = NULL, *sig_b64 = NULL;
   const guint8 *data;
   gsize len;
 
@@ -329,11 +305,9 @@ _wzp_call_room_join (WzpCallRoom * self, GError ** error)
   msg = blob_signed_bytes (self->name, self->eph->pub);
   data = g_bytes_get_data (msg, &len);
   wzp_identity_sign (self->identity, data, len, sig);
-  eph_b64 = g_base64_encode (self->eph->pub, WZP_X25519_KEY_LEN);
-  sig_b64 = g_base64_encode (sig, sizeof sig);
   blob = json_object_new ();
-  json_object_set_string_member (blob, "eph", eph_b64);
-  json_object_set_string_member (blob, "sig", sig_b64);
+  wzp_message_set_bytes (blob, "eph", self->eph->pub, WZP_X25519_KEY_LEN);
+  wzp_message_set_bytes (blob, "sig", sig, sizeof sig);
   return wzp_signal_client_join_room (self->signal, self->name, blob, error);
 }
 

@@ -62,10 +62,10 @@ place_call (WzpCall * self)
   self->is_caller = TRUE;
   g_free (self->active_peer);
   self->active_peer = wzp_fingerprint_normalize (self->peer, NULL);
-  wzp_random_bytes (self->call_id_bin, WZP_CALL_ID_LEN);
+  wzp_random_bytes (self->call_id_bin, WZP_CALL_ID_BYTES);
   g_free (self->call_id);
-  self->call_id = g_malloc (2 * WZP_CALL_ID_LEN + 1);
-  for (guint i = 0; i < WZP_CALL_ID_LEN; i++)
+  self->call_id = g_malloc (2 * WZP_CALL_ID_BYTES + 1);
+  for (guint i = 0; i < WZP_CALL_ID_BYTES; i++)
     g_snprintf (self->call_id + 2 * i, 3, "%02x", self->call_id_bin[i]);
   self->eph = wzp_x25519_generate (&error);
   if (self->eph == NULL) {
@@ -161,7 +161,7 @@ on_incoming_call (WzpSignalClient * client, const char *call_id,
   /* The relay vouches for the caller's key (it checked a signature over
    * its challenge); the key must still match the fingerprint. */
   if (key_len != WZP_PUBLIC_KEY_LEN || strlen (call_id) !=
-      2 * WZP_CALL_ID_LEN ||
+      2 * WZP_CALL_ID_BYTES ||
       !wzp_fingerprint_equal (from, key_fp =
           wzp_fingerprint_from_public_key (key))) {
     WZP_WARNING_OBJECT (self, "rejecting call %s: caller key does not match "
@@ -169,7 +169,7 @@ on_incoming_call (WzpSignalClient * client, const char *call_id,
     wzp_signal_client_reject (client, call_id, NULL);
     return;
   }
-  for (guint i = 0; i < WZP_CALL_ID_LEN; i++) {
+  for (guint i = 0; i < WZP_CALL_ID_BYTES; i++) {
     char hex[3] = { call_id[2 * i], call_id[2 * i + 1], 0 };
     if (!g_ascii_isxdigit (hex[0]) || !g_ascii_isxdigit (hex[1])) {
       wzp_signal_client_reject (client, call_id, NULL);
