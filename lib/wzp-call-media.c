@@ -22,6 +22,7 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
   WzpMediaOpenerStats os;
   WzpCallFrame frame;
   gssize n;
+  guint64 now;
   g_autoptr (GError) error = NULL;
 
   n = wzp_media_opener_open (opener, data, len, &hdr, plain, sizeof plain,
@@ -41,10 +42,11 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
         wzp_path_kind_to_string (path), error->message);
     return;
   }
+  now = wzp_clock_get_time (self->clock);
   self->stats.frames_received++;
   self->stats.bytes_received += n;
   if (self->stats.setup_ns == 0 && self->setup_at)
-    self->stats.setup_ns = wzp_clock_get_time (self->clock) - self->setup_at;
+    self->stats.setup_ns = now - self->setup_at;
   g_mutex_unlock (&self->lock);
 
   if (self->frame_func == NULL)
@@ -55,7 +57,7 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
   frame.marker = (hdr.flags & WZP_MEDIA_FLAG_MARKER) != 0;
   frame.data = plain;
   frame.len = n;
-  frame.arrival_ns = wzp_clock_get_time (self->clock);
+  frame.arrival_ns = now;
   frame.path = path;
   self->frame_func (&frame, self->frame_data);
 }
