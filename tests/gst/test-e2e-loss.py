@@ -13,6 +13,7 @@ tone.
 
 Exit 77 (skipped) without root or nft.
 """
+import faulthandler
 import os
 import re
 import shutil
@@ -32,11 +33,17 @@ RUN_S = 6.0
 TABLE = "wzp_e2e_loss_%d" % os.getpid()
 
 
+def log(*a):
+    print(*a, flush=True)
+
+
 def nft(script):
     subprocess.run(["nft", "-f", "-"], input=script, text=True, check=True)
 
 
 def main():
+    # A hang shows where it is instead of a silent timeout.
+    faulthandler.dump_traceback_later(100, exit=True)
     if os.geteuid() != 0 or not shutil.which("nft"):
         print("SKIP: needs root and nft to drop packets on loopback")
         return SKIP
@@ -62,14 +69,6 @@ def main():
     pipelines = []
     try:
         time.sleep(0.5)
-        nft("""table inet %s {
-  chain out {
-    type filter hook output priority 0;
-    udp dport %d numgen random mod 100 < %d counter drop
-    udp sport %d numgen random mod 100 < %d counter drop
-  }
-}
-""" % (TABLE, port, LOSS_PERCENT, port, LOSS_PERCENT))
 
         a_key, b_key = os.path.join(tmp, "a.key"), os.path.join(tmp, "b.key")
         e2e.fingerprint(a_key, wzp_tool)
@@ -96,6 +95,30 @@ def main():
         a, a_wav = make("a", a_key, 440, b_fp)
 
         ctx = GLib.MainContext.default()
+
+        def state(p):
+            st = p.get_by_name("src").get_property("stats")
+            return st.get_value("state") if st else None
+
+        # The loss is for the media: switch it on once both calls are up
+        # (registration under loss is the relay tests' business).
+        deadline = time.monotonic() + 20
+        while not (state(a) == "active" and state(b) == "active"):
+            if time.monotonic() > deadline:
+                log("FAIL: calls not active: a=%s b=%s" % (state(a), state(b)))
+                return 1
+            ctx.iteration(False)
+            time.sleep(0.01)
+        log("both calls active; dropping %d %% of relay traffic"
+            % LOSS_PERCENT)
+        nft("""table inet %s {
+  chain out {
+    type filter hook output priority 0;
+    udp dport %d numgen random mod 100 < %d counter drop
+    udp sport %d numgen random mod 100 < %d counter drop
+  }
+}
+""" % (TABLE, port, LOSS_PERCENT, port, LOSS_PERCENT))
         end = time.monotonic() + RUN_S
         while time.monotonic() < end:
             ctx.iteration(False)
@@ -106,6 +129,7 @@ def main():
             st = p.get_by_name("src").get_property("stats")
             stats[name] = {f: st.get_value(f) for f in
                            ("packets-received", "lost", "concealed", "late")}
+        log("stopping")
         for p in pipelines:
             p.send_event(Gst.Event.new_eos())
         for p in pipelines:
@@ -113,19 +137,20 @@ def main():
                 5 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
             p.set_state(Gst.State.NULL)
         pipelines.clear()
+        log("stopped")
 
         dropped = subprocess.run(["nft", "list", "table", "inet", TABLE],
                                  capture_output=True, text=True).stdout
         drops = sum(int(n) for n in re.findall(r"packets (\d+)", dropped))
 
         ok = drops > 0
-        print("nftables dropped %d packets" % drops)
+        log("nftables dropped %d packets" % drops)
         for name, wav, want in (("a", a_wav, 1000), ("b", b_wav, 440)):
             s = stats[name]
             freq, dur = e2e.tone_frequency(wav)
             good = (s["packets-received"] >= 150 and s["concealed"] > 0
                     and abs(freq - want) <= want * 0.05 and dur >= 3.0)
-            print("%s: %s; heard %.1f Hz for %.2f s (want %d Hz): %s"
+            log("%s: %s; heard %.1f Hz for %.2f s (want %d Hz): %s"
                   % (name.upper(), s, freq, dur, want,
                      "ok" if good else "FAIL"))
             ok = ok and good
