@@ -16,6 +16,8 @@
 /* WzpEndpoint:ack-hold applies while the last datagram left this
  * recently. */
 #define ACK_HOLD_MEDIA_WINDOW (100 * WZP_NSEC_PER_MSEC)
+/* A packet's worth of stream data spans at most two send-buffer blocks. */
+#define TX_VECS 2
 
 /* --- writing ---------------------------------------------------------- */
 
@@ -55,7 +57,7 @@ write_packets (WzpConnection * self)
   guint n_packets = 0;
 
   ngtcp2_path_storage_zero (&ps);
-  if (self->tx_buf->len > self->tx_sent - self->tx_acked &&
+  if (wzp_send_buffer_unsent (&self->tx) > 0 &&
       self->state == WZP_CONNECTION_STATE_CONNECTED)
     open_tx_stream (self);
 
@@ -63,21 +65,20 @@ write_packets (WzpConnection * self)
     guint8 *buf = _wzp_endpoint_tx_slot (self->endpoint);
     ngtcp2_ssize n;
     gboolean have_stream_data = self->tx_stream >= 0 && !self->tx_blocked &&
-        self->tx_sent < self->tx_acked + self->tx_buf->len;
+        wzp_send_buffer_unsent (&self->tx) > 0;
     QueuedDatagram *dg = datagrams_blocked ? NULL :
         g_queue_peek_head (&self->datagrams);
 
     if (have_stream_data) {
-      ngtcp2_vec vec;
+      ngtcp2_vec vecs[TX_VECS];
+      gsize n_vecs = wzp_send_buffer_peek_unsent (&self->tx, vecs, TX_VECS);
       ngtcp2_ssize ndatalen = -1;
 
-      vec.base = self->tx_buf->data + (self->tx_sent - self->tx_acked);
-      vec.len = self->tx_acked + self->tx_buf->len - self->tx_sent;
       n = ngtcp2_conn_writev_stream (self->conn, &ps.path, &pi, buf,
           WZP_MAX_UDP_PAYLOAD, &ndatalen, NGTCP2_WRITE_STREAM_FLAG_MORE,
-          self->tx_stream, &vec, 1, ts);
+          self->tx_stream, vecs, n_vecs, ts);
       if (ndatalen > 0)
-        self->tx_sent += ndatalen;
+        wzp_send_buffer_mark_sent (&self->tx, ndatalen);
       if (n == NGTCP2_ERR_WRITE_MORE)
         continue;
       if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED ||
@@ -273,7 +274,7 @@ _wzp_connection_get_deadline (WzpConnection * self)
       self->last_datagram_tx != 0 &&
       expiry < self->last_datagram_tx + ACK_HOLD_MEDIA_WINDOW &&
       self->datagrams.length == 0 &&
-      self->tx_sent == self->tx_acked + self->tx_buf->len &&
+      wzp_send_buffer_unsent (&self->tx) == 0 &&
       self->state == WZP_CONNECTION_STATE_CONNECTED)
     expiry += self->ack_hold_ns;
   return expiry;

@@ -126,12 +126,10 @@ acked_stream_data_offset_cb (ngtcp2_conn * conn, int64_t stream_id,
     uint64_t offset, uint64_t datalen, void *user_data, void *stream_user_data)
 {
   WzpConnection *self = user_data;
-  guint64 end = offset + datalen;
 
-  if (stream_id != self->tx_stream || end <= self->tx_acked)
-    return 0;
-  g_byte_array_remove_range (self->tx_buf, 0, end - self->tx_acked);
-  self->tx_acked = end;
+  /* Called in increasing order of offset, without overlap. */
+  if (stream_id == self->tx_stream)
+    wzp_send_buffer_ack_to (&self->tx, offset + datalen);
   return 0;
 }
 
@@ -141,7 +139,7 @@ extend_max_local_streams_uni_cb (ngtcp2_conn * conn, uint64_t max_streams,
 {
   WzpConnection *self = user_data;
 
-  if (self->tx_stream < 0 && self->tx_buf->len > 0)
+  if (self->tx_stream < 0 && wzp_send_buffer_unsent (&self->tx) > 0)
     _wzp_endpoint_mark_dirty (self->endpoint, self);
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "wzp-connection.h"
 #include "wzp-framer.h"
 #include "wzp-quic-private.h"
+#include "wzp-send-buffer.h"
 
 G_BEGIN_DECLS
 
@@ -67,12 +68,10 @@ struct _WzpConnection
   gboolean have_peer_close_code;
   guint64 peer_close_code;
 
-  /* Outgoing messages: bytes not yet acknowledged; tx_buf[0] is at stream
-   * offset tx_acked.  ngtcp2 needs them until acknowledged. */
+  /* Outgoing messages, framed, until acknowledged: ngtcp2 retransmits
+   * from the memory it was given (see wzp-send-buffer.h). */
   gint64 tx_stream;
-  GByteArray *tx_buf;
-  guint64 tx_acked;
-  guint64 tx_sent;
+  WzpSendBuffer tx;
   gboolean tx_blocked;
 
   /* Incoming messages: the peer's one message stream. */

@@ -169,8 +169,8 @@ wzp_connection_send_message (WzpConnection * self, const guint8 * data,
     return FALSE;
   }
   wzp_frame_write_header (header, (guint32) len);
-  g_byte_array_append (self->tx_buf, header, sizeof header);
-  g_byte_array_append (self->tx_buf, data, len);
+  wzp_send_buffer_append (&self->tx, header, sizeof header);
+  wzp_send_buffer_append (&self->tx, data, len);
   self->stats.messages_sent++;
   _wzp_endpoint_mark_dirty (self->endpoint, self);
   return TRUE;
@@ -434,6 +434,8 @@ wzp_connection_finalize (GObject * object)
   g_clear_pointer (&self->tls, wzp_tls_session_free);
   g_clear_pointer (&self->own_tls, wzp_tls_context_free);
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
+  /* Only now: ngtcp2 may point into it until the connection is gone. */
+  wzp_send_buffer_clear (&self->tx);
   if (self->datagram_notify)
     self->datagram_notify (self->datagram_data);
   g_queue_clear_full (&self->datagrams, g_free);
@@ -442,7 +444,6 @@ wzp_connection_finalize (GObject * object)
     g_clear_pointer (&e->bytes, g_bytes_unref);
     g_free (e);
   }
-  g_byte_array_unref (self->tx_buf);
   wzp_framer_free (self->framer);
   g_free (self->expected_fingerprint);
   g_free (self->peer_fingerprint);
@@ -534,7 +535,7 @@ wzp_connection_init (WzpConnection * self)
 {
   self->tx_stream = -1;
   self->rx_stream = -1;
-  self->tx_buf = g_byte_array_new ();
+  wzp_send_buffer_init (&self->tx);
   self->state = WZP_CONNECTION_STATE_HANDSHAKING;
   g_queue_init (&self->datagrams);
   g_queue_init (&self->events);
