@@ -77,6 +77,7 @@ struct _WzpEndpoint
   guint64 idle_timeout;
   guint64 keep_alive;
   guint64 handshake_timeout;
+  guint64 initial_rtt;
   guint max_message_size;
   guint max_connections;
   guint ack_threshold;

@@ -93,6 +93,8 @@ _wzp_endpoint_fill_default_params (WzpEndpoint * self, WzpConnectParams * p,
     p->keep_alive_ns = self->keep_alive;
   if (p->handshake_timeout_ns == 0)
     p->handshake_timeout_ns = self->handshake_timeout;
+  if (p->initial_rtt_ns == 0)
+    p->initial_rtt_ns = self->initial_rtt;
 }
 
 static void

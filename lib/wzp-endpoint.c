@@ -43,6 +43,7 @@ enum
   PROP_IDLE_TIMEOUT,
   PROP_KEEP_ALIVE_INTERVAL,
   PROP_HANDSHAKE_TIMEOUT,
+  PROP_INITIAL_RTT,
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_CONNECTIONS,
   PROP_ACK_THRESHOLD,
@@ -521,6 +522,9 @@ wzp_endpoint_set_property (GObject * object, guint prop_id,
     case PROP_HANDSHAKE_TIMEOUT:
       self->handshake_timeout = g_value_get_uint64 (value);
       break;
+    case PROP_INITIAL_RTT:
+      self->initial_rtt = g_value_get_uint64 (value);
+      break;
     case PROP_MAX_MESSAGE_SIZE:
       self->max_message_size = g_value_get_uint (value);
       break;
@@ -565,6 +569,9 @@ wzp_endpoint_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_HANDSHAKE_TIMEOUT:
       g_value_set_uint64 (value, self->handshake_timeout);
+      break;
+    case PROP_INITIAL_RTT:
+      g_value_set_uint64 (value, self->initial_rtt);
       break;
     case PROP_MAX_MESSAGE_SIZE:
       g_value_set_uint (value, self->max_message_size);
@@ -665,6 +672,19 @@ wzp_endpoint_class_init (WzpEndpointClass * klass)
       WZP_NSEC_PER_MSEC, G_MAXUINT64 / 2, WZP_DEFAULT_HANDSHAKE_TIMEOUT,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   /**
+   * WzpEndpoint:initial-rtt:
+   *
+   * Nanoseconds of RTT a connection assumes until it measures one, for
+   * both the connections it dials and those it accepts; it sets how soon
+   * a lost handshake packet is sent again (see %WZP_DEFAULT_INITIAL_RTT).
+   * #WzpConnectParams can override it per connection.  Applies to
+   * connections made after it is set.
+   */
+  props[PROP_INITIAL_RTT] = g_param_spec_uint64 ("initial-rtt",
+      "Initial RTT", "RTT assumed before the first sample (ns)",
+      WZP_NSEC_PER_MSEC, 10 * WZP_NSEC_PER_SEC, WZP_DEFAULT_INITIAL_RTT,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
    * WzpEndpoint:max-message-size:
    *
    * Largest message accepted from a peer; larger ones are skipped and
@@ -758,6 +778,7 @@ wzp_endpoint_init (WzpEndpoint * self)
   self->idle_timeout = WZP_DEFAULT_IDLE_TIMEOUT;
   self->keep_alive = WZP_DEFAULT_KEEP_ALIVE;
   self->handshake_timeout = WZP_DEFAULT_HANDSHAKE_TIMEOUT;
+  self->initial_rtt = WZP_DEFAULT_INITIAL_RTT;
   self->max_message_size = WZP_DEFAULT_MAX_MESSAGE_SIZE;
   self->max_connections = WZP_DEFAULT_MAX_CONNECTIONS;
   self->ack_threshold = WZP_DEFAULT_ACK_THRESHOLD;

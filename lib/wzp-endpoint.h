@@ -34,6 +34,13 @@ G_BEGIN_DECLS
 #define WZP_DEFAULT_HANDSHAKE_TIMEOUT (10 * WZP_NSEC_PER_SEC)
 #define WZP_DEFAULT_MAX_MESSAGE_SIZE (64 * 1024)
 #define WZP_DEFAULT_MAX_CONNECTIONS 20000
+/* The RTT a handshake assumes before its first sample.  A lost
+ * handshake packet is resent after a probe timeout of 3x this (then 2x,
+ * 4x ... longer): with QUIC's suggested 333 ms, one lost packet cost a
+ * registration a second, two lost cost three.  100 ms (Chromium's choice)
+ * resends after 300 ms; a path slower than that resends a packet it did
+ * not need to, once, which costs 1200 bytes. */
+#define WZP_DEFAULT_INITIAL_RTT (100 * WZP_NSEC_PER_MSEC)
 /* ngtcp2's own default: acknowledge every second ack-eliciting packet. */
 #define WZP_DEFAULT_ACK_THRESHOLD 2
 
@@ -45,9 +52,10 @@ G_BEGIN_DECLS
  * @idle_timeout_ns: 0 for the endpoint's default
  * @keep_alive_ns: 0 for the endpoint's default, %WZP_TIME_NONE for none
  * @handshake_timeout_ns: 0 for the endpoint's default
- * @initial_rtt_ns: the RTT to assume before the first sample; 0 for
- *   ngtcp2's 333 ms.  A good guess shortens retransmission of lost
- *   handshake packets, which matters when punching through NATs.
+ * @initial_rtt_ns: the RTT to assume before the first sample; 0 for the
+ *   endpoint's #WzpEndpoint:initial-rtt.  A good guess (say, the RTT
+ *   measured the last time) shortens retransmission of lost handshake
+ *   packets.
  * @alpn: (nullable): %NULL for "wzp"; only tests use another
  * @identity: (nullable): present this identity instead of the endpoint's
  *   (one socket carrying many identities, e.g. a load generator); %NULL

@@ -32,6 +32,9 @@ struct _WzpSignalClient
   guint32 next_req;
   GSource *reconnect_timer;
   guint64 backoff;
+  /* The last signaling connection's smoothed RTT (0: none yet): the next
+   * handshake assumes it, so its lost packets are resent in time. */
+  guint64 relay_rtt;
 
   GSocketAddress *observed;
   GSocketAddress *probe_address;

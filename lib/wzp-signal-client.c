@@ -201,6 +201,21 @@ _wzp_signal_client_cancel_timer (GSource ** timer)
   }
 }
 
+/* Bounds on the RTT a redial assumes: below 10 ms the relay's own work on
+ * a handshake (a signature, a certificate) looks like loss. */
+#define REDIAL_RTT_MIN (10 * WZP_NSEC_PER_MSEC)
+#define REDIAL_RTT_MAX (1 * WZP_NSEC_PER_SEC)
+
+static void
+remember_rtt (WzpSignalClient * self, WzpConnection * conn)
+{
+  WzpConnectionStats st;
+
+  wzp_connection_get_stats (conn, &st);
+  if (st.rtt_ns > 0)
+    self->relay_rtt = CLAMP (st.rtt_ns, REDIAL_RTT_MIN, REDIAL_RTT_MAX);
+}
+
 static void
 drop_connection (WzpSignalClient * self, const char *reason)
 {
@@ -209,6 +224,7 @@ drop_connection (WzpSignalClient * self, const char *reason)
   if (conn == NULL)
     return;
   self->conn = NULL;
+  remember_rtt (self, conn);
   g_signal_handler_disconnect (conn, self->message_id);
   g_signal_handler_disconnect (conn, self->closed_id);
   wzp_connection_set_datagram_handler (conn, NULL, NULL, NULL);
@@ -292,6 +308,7 @@ connect_now (WzpSignalClient * self)
   wzp_connect_params_init (&params);
   params.expected_fingerprint = self->relay_fingerprint;
   params.identity = self->identity;
+  params.initial_rtt_ns = self->relay_rtt;
   self->conn = wzp_endpoint_connect_full (self->endpoint, self->relay,
       &params, &error);
   if (self->conn == NULL) {
