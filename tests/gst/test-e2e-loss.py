@@ -3,8 +3,9 @@
 opusdec conceals them, and the far end still hears its tone.
 
 A wzp-relay process on loopback; nftables drops 10 % of the UDP packets to
-and from the relay's port (both calls use the relay path only, so all
-media crosses it).  One Python process holds two calls (two sessions, so
+and from the relay's ports from before the first packet (registration,
+call signaling and media all cross the loss; both calls use the relay path
+only, so all media crosses it).  One Python process holds two calls (two sessions, so
 two sockets and registrations): A sends 440 Hz, B sends 1000 Hz, each
 decodes what it hears with opusdec (plc) to a WAV file.  After ~6 s the
 test reads each wzpsrc's `stats` and checks that frames were lost and
@@ -61,6 +62,17 @@ def main():
     tmp = tempfile.mkdtemp(prefix="wzp-loss-")
     port = e2e.free_udp_port()
     relay = "127.0.0.1:%d" % port
+    # The loss is in place before anything is sent: registration and call
+    # setup must get through it too.
+    nft("""table inet %s {
+  chain out {
+    type filter hook output priority 0;
+    udp dport %d numgen random mod 100 < %d counter drop
+    udp sport %d numgen random mod 100 < %d counter drop
+  }
+}
+""" % (TABLE, port, LOSS_PERCENT, port, LOSS_PERCENT))
+    log("dropping %d %% of the relay's traffic from the start" % LOSS_PERCENT)
     relay_proc = subprocess.Popen(
         [relay_bin, "--listen", relay, "--probe-listen", "none",
          "--identity", os.path.join(tmp, "relay.key")],
@@ -100,8 +112,6 @@ def main():
             st = p.get_by_name("src").get_property("stats")
             return st.get_value("state") if st else None
 
-        # The loss is for the media: switch it on once both calls are up
-        # (registration under loss is the relay tests' business).
         deadline = time.monotonic() + 20
         while not (state(a) == "active" and state(b) == "active"):
             if time.monotonic() > deadline:
@@ -109,16 +119,7 @@ def main():
                 return 1
             ctx.iteration(False)
             time.sleep(0.01)
-        log("both calls active; dropping %d %% of relay traffic"
-            % LOSS_PERCENT)
-        nft("""table inet %s {
-  chain out {
-    type filter hook output priority 0;
-    udp dport %d numgen random mod 100 < %d counter drop
-    udp sport %d numgen random mod 100 < %d counter drop
-  }
-}
-""" % (TABLE, port, LOSS_PERCENT, port, LOSS_PERCENT))
+        log("both calls active")
         end = time.monotonic() + RUN_S
         while time.monotonic() < end:
             ctx.iteration(False)

@@ -77,13 +77,19 @@ class CallHarness:
         self.keys = {}
         self.fps = {}
         for who in ("relay", "a", "b"):
-            key = os.path.join(workdir, who + ".key")
-            r = subprocess.run([self.wzp, "keygen", key], capture_output=True,
-                               text=True, timeout=10)
-            if r.returncode != 0:
-                raise RuntimeError("wzp keygen failed: %s" % r.stderr)
-            self.keys[who] = key
-            self.fps[who] = r.stdout.strip().split()[-1]
+            self.add_identity(who)
+
+    def add_identity(self, who):
+        """A new identity named who (a key file in workdir); returns its
+        fingerprint."""
+        key = os.path.join(self.workdir, who + ".key")
+        r = subprocess.run([self.wzp, "keygen", key], capture_output=True,
+                           text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError("wzp keygen failed: %s" % r.stderr)
+        self.keys[who] = key
+        self.fps[who] = r.stdout.strip().split()[-1]
+        return self.fps[who]
 
     @property
     def relay(self):
@@ -114,6 +120,10 @@ class CallHarness:
     def _call_argv(self, who, extra):
         return [self.wzp, "call", "-r", self.relay, "-i", self.keys[who],
                 "--relay-fingerprint", self.fps["relay"]] + list(extra)
+
+    def start_party(self, who, ns, extra=()):
+        """`wzp call` as identity who in namespace ns ('a' or 'b')."""
+        return self._popen(who, ns, self._call_argv(who, extra))
 
     def start_callee(self, extra=(), wait=True):
         """B: waits for the call and answers it; ends when A hangs up."""
@@ -149,24 +159,26 @@ class CallHarness:
     def finish(self, timeout=30):
         """Waits for A, then B; returns both JSON reports (B gets SIGTERM —
         a hang-up — if it is still there 5 s after A)."""
-        reports = {}
-        for who in ("a", "b"):
-            p = self.procs[who]
+        return self.report("a", timeout), self.report("b", 5)
+
+    def report(self, who, timeout):
+        """Waits up to timeout s for who to end (then SIGTERM, a hang-up);
+        returns its JSON report."""
+        p = self.procs[who]
+        try:
+            out, _ = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGTERM)
             try:
-                out, _ = p.communicate(timeout=timeout if who == "a" else 5)
+                out, _ = p.communicate(timeout=5)
             except subprocess.TimeoutExpired:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    out, _ = p.communicate(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    out, _ = p.communicate()
-            lines = [l for l in (out or "").splitlines() if l.startswith("{")]
-            if not lines:
-                raise AssertionError("%s printed no JSON (exit %s)\n%s" % (
-                    who, p.returncode, self.logs()))
-            reports[who] = json.loads(lines[-1])
-        return reports["a"], reports["b"]
+                p.kill()
+                out, _ = p.communicate()
+        lines = [l for l in (out or "").splitlines() if l.startswith("{")]
+        if not lines:
+            raise AssertionError("%s printed no JSON (exit %s)\n%s" % (
+                who, p.returncode, self.logs()))
+        return json.loads(lines[-1])
 
     def stop(self):
         for who, p in self.procs.items():
@@ -188,6 +200,8 @@ class CallHarness:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def logs(self, lines=40):
+    def logs(self, lines=40, names=None):
+        """The tails of every party's stderr (or only of names)."""
         return "\n".join("--- %s stderr (last %d lines) ---\n%s" % (
-            who, lines, self.log_tail(who, lines)) for who in self.errfiles)
+            who, lines, self.log_tail(who, lines)) for who in self.errfiles
+            if names is None or who in names)

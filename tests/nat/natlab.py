@@ -220,6 +220,7 @@ class NatLab:
         self.ctl_path = None
         self._blocked = False
         self._loss = 0.0
+        self._relay_loss = 0.0
         self._up = False
 
     # ---- names and addresses ------------------------------------------
@@ -501,6 +502,7 @@ class NatLab:
   counter b_relay {}
   counter relay_b {}
   counter direct_dropped {}
+  counter relay_dropped {}
   chain ports_raw { type filter hook prerouting priority raw; policy accept;
     iifname { %(ports)s } drop
   }
@@ -607,6 +609,13 @@ class NatLab:
             n = int(round(self._loss * 100))
             rules.append("add rule ip wzplab ctl %s numgen random mod 10000 < %d "
                          "counter name direct_dropped drop" % (match, n))
+        if self._relay_loss > 0:
+            n = int(round(self._relay_loss * 100))
+            for m in ("ip saddr @peers ip daddr @relays",
+                      "ip saddr @relays ip daddr @peers"):
+                rules.append("add rule ip wzplab ctl meta l4proto udp %s numgen "
+                             "random mod 10000 < %d counter name relay_dropped "
+                             "drop" % (m, n))
         self.nft("inet", "\n".join(rules) + "\n")
 
     def block_direct(self):
@@ -626,12 +635,21 @@ class NatLab:
         self._loss = float(percent)
         self._apply_ctl()
 
+    def set_loss_to_relay(self, percent):
+        """Random loss (0-100 %) on every packet between either client and
+        the relay's two addresses, both ways (counted in relay_dropped)."""
+        if not 0 <= percent <= 100:
+            raise ValueError("percent must be within 0..100")
+        self._relay_loss = float(percent)
+        self._apply_ctl()
+
     def path_counters(self):
         """Packets/bytes of UDP seen in the internet namespace:
         {'a_to_b', 'b_to_a', 'direct' (sum), 'direct_dropped',
          'a_relay', 'relay_a', 'b_relay', 'relay_b', 'relay' (sum)},
         each {'packets': N, 'bytes': N}.  Direct traffic is counted before
-        block/loss drop it; direct_dropped is what they dropped.  In samelan
+        block/loss drop it; direct_dropped is what they dropped;
+        relay_dropped what set_loss_to_relay dropped.  In samelan
         the hosts talk over their LAN, which the internet never sees."""
         r = _sh(self._exec_argv("inet", ["nft", "-j", "list", "counters", "table", "ip", "wzplab"]))
         out = {}
@@ -678,6 +696,7 @@ class NatLab:
         d = self.describe()
         d["blocked"] = self._blocked
         d["loss"] = self._loss
+        d["relay_loss"] = self._relay_loss
         with open(os.path.join(STATE_DIR, self.prefix + ".json"), "w") as f:
             json.dump(d, f, indent=1)
 
@@ -697,6 +716,7 @@ class NatLab:
         lab.rundir = d["rundir"]
         lab._blocked = d.get("blocked", False)
         lab._loss = d.get("loss", 0.0)
+        lab._relay_loss = d.get("relay_loss", 0.0)
         lab.bridge_ports = []
         lab._up = True
         return lab

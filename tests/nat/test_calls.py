@@ -309,6 +309,76 @@ class TestLossDirect(CallCase):
         self.assertTrue(0.05 <= frac <= 0.15, "loss %.3f: %s" % (frac, c))
 
 
+class TestLossRelay(CallCase):
+    """home/home, 10 % random loss both ways between the clients and the
+    relay from before the first packet (registration, NAT probes, call
+    signaling and relayed media all cross it): 20 calls on the relay path
+    all go active and carry audio both ways.  Under loss, signaling that
+    ngtcp2 retransmits must arrive byte-exact (a retransmission once read
+    moved memory and a call rang for ever)."""
+    KINDS = ("home", "home")
+    CALLS = 20
+    HANGUP_S = 3
+
+    def test_calls(self):
+        self.lab.set_loss_to_relay(10)
+        pairs = [("a%d" % i, "b%d" % i) for i in range(self.CALLS)]
+        relay_only = ["--path-policy", "relay-only"]
+        for a, b in pairs:
+            self.h.add_identity(a)
+            self.h.add_identity(b)
+        for a, b in pairs:
+            self.h.start_party(b, "b", relay_only)
+        for a, b in pairs:
+            # Registration under loss may take a few probe timeouts.
+            self.h.wait_stderr(b, r"^wzp call: waiting", timeout=30)
+        for a, b in pairs:
+            self.h.start_party(a, "a", relay_only + [
+                "-p", self.h.fps[b], "--hangup-after", str(self.HANGUP_S),
+                "--timeout", "30"])
+        reports = {}
+        for a, b in pairs:
+            reports[a] = self.h.report(a, 45)
+            reports[b] = self.h.report(b, 10)
+        c = self.lab.path_counters()
+        failures = []
+        for a, b in pairs:
+            ra, rb = reports[a], reports[b]
+            for n, r in ((a, ra), (b, rb)):
+                if r["state"] != "ended" or r["error"] or r["active_ms"] is None:
+                    failures.append("%s: state %s error %s active_ms %s" % (
+                        n, r["state"], r["error"], r["active_ms"]))
+                    continue
+                # Media both ways: 10 % lost on each of the two legs, so
+                # ~81 % of what the call time is worth; ask for 60 %.
+                end = ra["active_mono_ms"] + (ra["end_ms"] or 0)
+                media_s = (end - r["active_mono_ms"]) / 1000.0
+                want = 0.6 * media_s * FRAMES_PER_S
+                if r["frames_received"] < want:
+                    failures.append("%s received %d frames in %.1f s (want "
+                                    ">= %.0f)" % (n, r["frames_received"],
+                                                  media_s, want))
+            if (ra["final_path"], rb["final_path"]) != ("relay", "relay"):
+                failures.append("%s/%s: final paths %s/%s" % (
+                    a, b, ra["final_path"], rb["final_path"]))
+        setup = sorted(reports[a]["active_ms"] - reports[a]["placed_ms"]
+                       for a, _ in pairs if reports[a]["active_ms"] is not None
+                       and reports[a]["placed_ms"] is not None)
+        print("\n%s: %d calls; relay packets %d, dropped %d (%.1f %%); "
+              "call setup (offer -> active) median %s ms, max %s ms" % (
+                  self.id(), self.CALLS, c["relay"]["packets"],
+                  c["relay_dropped"]["packets"],
+                  100.0 * c["relay_dropped"]["packets"] /
+                  max(1, c["relay"]["packets"]),
+                  setup[len(setup) // 2] if setup else None,
+                  setup[-1] if setup else None))
+        bad = sorted({f.split(":")[0].split(" ")[0] for f in failures})
+        self.assertFalse(failures, "\n".join(failures) + "\n" + self.h.logs(
+            names=["relay"] + bad[:4]))
+        frac = c["relay_dropped"]["packets"] / max(1, c["relay"]["packets"])
+        self.assertTrue(0.05 <= frac <= 0.15, "loss %.3f: %s" % (frac, c))
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: the NAT call tests need root (network namespaces, nftables)")
