@@ -9,101 +9,73 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <gio/gio.h>
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
 #include "wzp-identity.h"
-#include "wzp-relay.h"
 
 #define FRAME_NS (20 * GST_MSECOND)
 #define OPUS_CAPS "audio/x-opus, rate=(int)48000, channels=(int)1, " \
     "channel-mapping-family=(int)0"
 
 /* ------------------------------------------------------------------------
- * An in-process relay on its own thread
+ * A wzp-relay process from the build tree.  (The relay is not part of the
+ * libwzp the plugin links, so it cannot run inside this process.)
  */
 
 typedef struct
 {
-  GMainContext *context;
-  GMainLoop *loop;
-  GThread *thread;
-  WzpRelay *relay;
+  GSubprocess *process;
+  gchar *dir;
   gchar *address;
-  GMutex lock;
-  GCond cond;
-  gboolean ready;
 } TestRelay;
-
-static gpointer
-relay_thread (gpointer data)
-{
-  TestRelay *r = data;
-  WzpIdentity *id = wzp_identity_generate ();
-  GError *error = NULL;
-  GInetSocketAddress *addr;
-  gchar *host;
-
-  g_main_context_push_thread_default (r->context);
-  r->relay = wzp_relay_new (r->context, id);
-  g_object_set (r->relay, "listen-address", "127.0.0.1:0", NULL);
-  fail_unless (wzp_relay_start (r->relay, &error), "relay: %s",
-      error ? error->message : "?");
-  addr = G_INET_SOCKET_ADDRESS (wzp_relay_get_listen_address (r->relay));
-  host = g_inet_address_to_string (g_inet_socket_address_get_address (addr));
-  r->address = g_strdup_printf ("%s:%u", host,
-      g_inet_socket_address_get_port (addr));
-  g_free (host);
-  g_object_unref (addr);
-  g_object_unref (id);
-
-  g_mutex_lock (&r->lock);
-  r->ready = TRUE;
-  g_cond_signal (&r->cond);
-  g_mutex_unlock (&r->lock);
-
-  g_main_loop_run (r->loop);
-  wzp_relay_stop (r->relay);
-  g_clear_object (&r->relay);
-  g_main_context_pop_thread_default (r->context);
-  return NULL;
-}
 
 static TestRelay *
 test_relay_start (void)
 {
   TestRelay *r = g_new0 (TestRelay, 1);
+  const gchar *build = g_getenv ("WZP_BUILD_ROOT");
+  g_autofree gchar *bin = NULL;
+  g_autofree gchar *key = NULL;
+  g_autofree gchar *line = NULL;
+  g_autoptr (GDataInputStream) out = NULL;
+  GError *error = NULL;
+  const gchar *at;
 
-  g_mutex_init (&r->lock);
-  g_cond_init (&r->cond);
-  r->context = g_main_context_new ();
-  r->loop = g_main_loop_new (r->context, FALSE);
-  r->thread = g_thread_new ("relay", relay_thread, r);
-  g_mutex_lock (&r->lock);
-  while (!r->ready)
-    g_cond_wait (&r->cond, &r->lock);
-  g_mutex_unlock (&r->lock);
+  fail_unless (build != NULL, "WZP_BUILD_ROOT is not set");
+  bin = g_build_filename (build, "tools", "wzp-relay", NULL);
+  r->dir = g_dir_make_tmp ("wzp-gst-relay-XXXXXX", &error);
+  fail_unless (r->dir != NULL, "tmp dir: %s", error ? error->message : "?");
+  key = g_build_filename (r->dir, "relay.key", NULL);
+  r->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+      bin, "--listen", "127.0.0.1:0", "--probe-listen", "none",
+      "--identity", key, NULL);
+  fail_unless (r->process != NULL, "%s: %s", bin,
+      error ? error->message : "?");
+  /* "wzp-relay VERSION fingerprint FP listening on ADDR (probe ...)" */
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (r->process));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  fail_unless (line != NULL && (at = strstr (line, " listening on ")) != NULL,
+      "wzp-relay did not start: %s", line ? line : "(no output)");
+  at += strlen (" listening on ");
+  r->address = g_strndup (at, strcspn (at, " "));
   return r;
-}
-
-static gboolean
-quit_idle (gpointer data)
-{
-  g_main_loop_quit (data);
-  return G_SOURCE_REMOVE;
 }
 
 static void
 test_relay_stop (TestRelay * r)
 {
-  g_main_context_invoke (r->context, quit_idle, r->loop);
-  g_thread_join (r->thread);
-  g_main_loop_unref (r->loop);
-  g_main_context_unref (r->context);
+  g_autofree gchar *key = g_build_filename (r->dir, "relay.key", NULL);
+
+  g_subprocess_force_exit (r->process);
+  g_subprocess_wait (r->process, NULL, NULL);
+  g_object_unref (r->process);
   g_free (r->address);
-  g_mutex_clear (&r->lock);
-  g_cond_clear (&r->cond);
+  g_unlink (key);
+  g_rmdir (r->dir);
+  g_free (r->dir);
   g_free (r);
 }
 
