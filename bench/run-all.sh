@@ -69,5 +69,6 @@ done
 run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
 run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
 run "Loss" $py bench/bench-loss.py $quick
+run "Registration and call setup under loss" $py bench/bench-setup-loss.py $quick
 echo "run-all: results in $doc (scratch: $out)"
 exit $rc
