@@ -23,7 +23,6 @@ import time
 import wave
 
 BUILD = os.environ.get("WZP_BUILD_ROOT", "build")
-SRC = os.environ.get("WZP_SOURCE_ROOT", ".")
 SKIP = 77
 RUN_S = 6.0
 
@@ -71,9 +70,6 @@ def main():
     wzp_tool = shutil.which("wzp", path=os.path.join(BUILD, "tools"))
     if not relay_bin or not wzp_tool:
         log("SKIP: tools/wzp-relay not built yet")
-        return SKIP
-    if not os.path.exists(os.path.join(SRC, "lib", "wzp-call.c")):
-        log("SKIP: lib/wzp-call.c not there yet")
         return SKIP
 
     tmp = tempfile.mkdtemp(prefix="wzp-e2e-")
