@@ -51,6 +51,7 @@ struct _WzpCall
   /* context-thread state */
   WzpEndpoint *endpoint;
   WzpSignalClient *signal;
+  WzpPathListener *listener;    /* who may connect directly, from start */
   WzpPathManager *path;
   WzpCandidates *local_candidates;
   GSource *register_timeout;

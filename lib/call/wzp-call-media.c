@@ -304,6 +304,7 @@ _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
   cfg.local_candidates = self->local_candidates;
   cfg.peer_candidates = theirs;
   cfg.policy = self->path_policy;
+  cfg.listener = self->listener;
   if (self->timings)
     cfg.timings = *self->timings;
   memcpy (cfg.call_token, self->punch_token, WZP_PATH_TOKEN_LEN);

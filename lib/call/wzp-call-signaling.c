@@ -211,6 +211,7 @@ on_incoming_call (WzpSignalClient * client, const char *call_id,
   self->is_caller = FALSE;
   self->call_id = g_strdup (call_id);
   self->active_peer = g_strdup (key_fp);
+  wzp_path_listener_set_peer (self->listener, key_fp);
   self->eph = wzp_x25519_generate (&error);
   if (self->eph == NULL) {
     _wzp_call_fail (self, WZP_CALL_ERROR_FAILED, "%s", error->message);
@@ -321,6 +322,7 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
     /* An incoming call that never got set up: wait for the next one. */
     g_clear_pointer (&self->call_id, g_free);
     g_clear_pointer (&self->eph, wzp_x25519_key_free);
+    wzp_path_listener_set_peer (self->listener, NULL);
     _wzp_call_set_state (self, WZP_CALL_STATE_WAITING, NULL);
     return;
   }

@@ -200,6 +200,8 @@ _wzp_call_stop_everything (WzpCall * self)
     g_clear_object (&self->path);
   }
   g_clear_pointer (&self->room_state, _wzp_call_room_free);
+  if (self->listener)
+    wzp_path_listener_set_peer (self->listener, NULL);
   if (self->signal) {
     g_signal_handlers_disconnect_by_data (self->signal, self);
     wzp_signal_client_set_media_handler (self->signal, NULL, NULL, NULL);
@@ -347,8 +349,12 @@ wzp_call_start (WzpCall * self, GError ** error)
       self->clock, error);
   if (self->endpoint == NULL)
     return FALSE;
-  /* Only our peer may connect to us, and only while a call races. */
-  g_object_set (self->endpoint, "accept-incoming", TRUE, NULL);
+  /* Our peer may dial us directly as soon as its call-setup arrives,
+   * which may be before ours: accept it from now on (its connection is
+   * held until our path manager takes it), and nobody else. */
+  self->listener = wzp_path_listener_new (self->endpoint);
+  if (self->peer)
+    wzp_path_listener_set_peer (self->listener, self->peer);
   if (self->bind_address) {
     bind = wzp_socket_address_parse (self->bind_address, error);
     if (bind == NULL || !wzp_endpoint_bind (self->endpoint, bind, error))
@@ -639,6 +645,7 @@ wzp_call_dispose (GObject * object)
     g_clear_pointer (&self->wake, g_source_unref);
   }
   g_clear_object (&self->signal);
+  g_clear_object (&self->listener);
   g_clear_object (&self->endpoint);
   if (self->frame_notify)
     self->frame_notify (self->frame_data);

@@ -27,6 +27,7 @@
 #include "wzp-version.h"
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
+#include "wzp-path-listener.h"
 
 G_BEGIN_DECLS
 
@@ -103,10 +104,9 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
  *   its Initial is resent after about 3x this (100 ms)
  * @probe_interval_ns: how often a PROBE goes on the direct connection
  *   (200 ms)
- * @failover_threshold_ns: silence on the direct path (nothing received,
- *   or neither a PROBE answered nor any of our datagrams acknowledged by
- *   QUIC) after which media goes back to the relay
- *   (1000 ms)
+ * @failover_threshold_ns: how long a datagram we sent on the direct path
+ *   may go unacknowledged before media goes back to the relay (300 ms;
+ *   longer on a path whose RTT asks for it, see docs/PATH.md)
  * @direct_idle_timeout_ns: QUIC idle timeout of the direct connection:
  *   how long a silent direct connection is kept, waiting for the path to
  *   return, before it is given up (10 s)
@@ -115,6 +115,9 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
  * @rerace_max_interval_ns: the most that wait grows to (60 s)
  * @switch_overlap_ns: after a switch, frames also go on the other path
  *   for this long, or two direct RTTs if longer (200 ms)
+ * @doubt_threshold_ns: the least time a datagram waits for its ACK before
+ *   the direct path is in doubt and media goes on both paths (100 ms;
+ *   longer when the RTT asks for it)
  *
  * Initialise with wzp_path_timings_init(); docs/PATH.md says why each
  * default is what it is.
@@ -130,19 +133,21 @@ typedef struct
   guint64 rerace_interval_ns;
   guint64 rerace_max_interval_ns;
   guint64 switch_overlap_ns;
+  guint64 doubt_threshold_ns;
   /*< private > */
-  guint64 padding[7];
+  guint64 padding[6];
 } WzpPathTimings;
 
 #define WZP_PATH_DEFAULT_PUNCH_INTERVAL (25 * WZP_NSEC_PER_MSEC)
 #define WZP_PATH_DEFAULT_RACE_TIMEOUT (3 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_INITIAL_RTT (100 * WZP_NSEC_PER_MSEC)
 #define WZP_PATH_DEFAULT_PROBE_INTERVAL (200 * WZP_NSEC_PER_MSEC)
-#define WZP_PATH_DEFAULT_FAILOVER_THRESHOLD (1000 * WZP_NSEC_PER_MSEC)
+#define WZP_PATH_DEFAULT_FAILOVER_THRESHOLD (300 * WZP_NSEC_PER_MSEC)
 #define WZP_PATH_DEFAULT_DIRECT_IDLE_TIMEOUT (10 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_RERACE_INTERVAL (5 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_RERACE_MAX_INTERVAL (60 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_SWITCH_OVERLAP (200 * WZP_NSEC_PER_MSEC)
+#define WZP_PATH_DEFAULT_DOUBT_THRESHOLD (100 * WZP_NSEC_PER_MSEC)
 
 WZP_API
 void wzp_path_timings_init (WzpPathTimings * timings);
@@ -162,6 +167,9 @@ void wzp_path_timings_init (WzpPathTimings * timings);
  *   and agreement messages carry it
  * @policy: auto, direct-only or relay-only
  * @timings: see #WzpPathTimings
+ * @listener: (nullable): the endpoint's #WzpPathListener, which has been
+ *   accepting (and holding) the peer's connections since before the
+ *   manager existed; %NULL: the manager makes its own when it accepts
  *
  * Initialise with wzp_path_config_init(), then fill it in.  The manager
  * copies everything it needs.
@@ -177,8 +185,9 @@ typedef struct
   guint8 call_token[WZP_PATH_TOKEN_LEN];
   WzpPathPolicy policy;
   WzpPathTimings timings;
+  WzpPathListener *listener;
   /*< private > */
-  gpointer padding[8];
+  gpointer padding[7];
 } WzpPathConfig;
 
 WZP_API
@@ -203,6 +212,10 @@ void wzp_path_config_init (WzpPathConfig * config);
  * @restores: switches back to direct after a failover
  * @media_sent: media datagrams sent on the direct connection
  * @media_received: media datagrams received on it
+ * @doubts: times the direct path was in doubt (media sent on both paths
+ *   until an ACK showed it alive, or until it failed over)
+ * @redials: dials sent again at once because a punch showed the peer's
+ *   NAT had opened after our first Initial
  * @has_direct: whether @direct holds the direct connection's stats
  * @direct: the direct connection's QUIC statistics
  */
@@ -226,8 +239,10 @@ typedef struct
   guint64 media_received;
   gboolean has_direct;
   WzpConnectionStats direct;
+  guint64 doubts;
+  guint64 redials;
   /*< private > */
-  guint64 padding[8];
+  guint64 padding[6];
 } WzpPathStats;
 
 /**

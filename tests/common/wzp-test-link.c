@@ -200,3 +200,9 @@ wzp_test_link_get_stats (WzpTestLink * link, WzpTestLinkStats * stats)
 {
   *stats = link->stats;
 }
+
+void
+wzp_test_link_set_loss (WzpTestLink * link, double loss)
+{
+  link->params.loss = loss;
+}

@@ -46,6 +46,9 @@ WzpTestLink *wzp_test_link_new (GMainContext * context, WzpClock * clock,
 void wzp_test_link_free (WzpTestLink * link);
 GSocketAddress *wzp_test_link_get_address (WzpTestLink * link);
 void wzp_test_link_get_stats (WzpTestLink * link, WzpTestLinkStats * stats);
+/* Changes the loss from now on (1.0 cuts the link, 0 restores it);
+ * packets already held are still delivered. */
+void wzp_test_link_set_loss (WzpTestLink * link, double loss);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpTestLink, wzp_test_link_free)
 
