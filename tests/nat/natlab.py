@@ -573,6 +573,18 @@ class NatLab:
             self.jitter_ms = float(jitter_ms)
             self.bridge_ctl("jitter %g" % (self.jitter_ms / 2.0))
 
+    def delay_to_port(self, udp_port, extra_ms, from_port=None):
+        """Adds extra_ms (0: none again) to the one-way delay of UDP packets
+        to destination port udp_port (and from source port from_port, if
+        given), on every path through the internet.  With a host bound to
+        a fixed port (the home NAT keeps it) and from_port the relay's
+        (4433), that is what the relay sends the host, and only that: the
+        host's call-setup arrives later than its peer's.  Such packets keep
+        their own order."""
+        # Every path crosses two delayed wires, as with set_delay.
+        self.bridge_ctl("portdelay %d %g%s" % (
+            udp_port, extra_ms / 2.0, " %d" % from_port if from_port else ""))
+
     def down(self):
         """Stops the bridge and deletes every namespace (idempotent)."""
         if self.bridge_proc is not None:
