@@ -5,8 +5,8 @@
  * peers (fingerprints, NAT types, candidates, a shared call token), races
  * to a direct QUIC connection with the peer, switches media to it once
  * both peers agree over that connection, watches it with probes, falls
- * back to the relay within about a second when it goes quiet, and comes
- * back when it answers again.  It knows nothing of the relay: when
+ * on both paths when its ACKs are late, back to the relay when they stay
+ * away (~300 ms), and comes back when it answers again.  It knows nothing of the relay: when
  * wzp_path_manager_send() returns %FALSE, the caller sends via the relay.
  * docs/PATH.md describes the state machine and every timer.
  *
@@ -15,9 +15,9 @@
  * outside any lock.
  *
  * While it runs, it owns the endpoint's raw-packet handler (punch
- * packets) and, when it accepts, answers the endpoint's "accept-peer"
- * signal for everyone (only the expected peer gets in): one running path
- * manager per endpoint.
+ * packets): one running path manager per endpoint.  Who may connect to
+ * the endpoint is the #WzpPathListener's business (given in the config,
+ * or made by the manager when it accepts).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
