@@ -142,6 +142,8 @@ void _wzp_relay_handle_reject (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
+void _wzp_relay_handle_update_candidates (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
 void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);
 void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,

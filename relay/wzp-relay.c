@@ -450,6 +450,27 @@ parse_error_code (const GError * error)
   return "bad-message";
 }
 
+/* The address we see @c at: its connection migrates when the client's
+ * network changes (a new address, a NAT's new mapping), and what we tell
+ * it (reflected) and its peers (call-setup, peer-candidates) must follow.
+ * Every message from it is a moment to look. */
+static void
+refresh_observed (WzpRelay * self, RelayClient * c)
+{
+  g_autoptr (GSocketAddress) remote =
+      wzp_connection_get_remote_address (c->conn);
+  char now[WZP_ADDR_STRLEN];
+  WzpAddr addr;
+
+  if (remote == NULL || !wzp_addr_from_gsocketaddress (&addr, remote))
+    return;
+  wzp_addr_to_string (&addr, now);
+  if (strcmp (now, c->observed) == 0)
+    return;
+  WZP_INFO_OBJECT (self, "%s moved: %s -> %s", c->fp, c->observed, now);
+  memcpy (c->observed, now, sizeof now);
+}
+
 static void
 on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
 {
@@ -470,6 +491,7 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
     return;
   }
   WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
+  refresh_observed (self, c);
   if (type != WZP_MSG_REGISTER && !c->registered) {
     _wzp_relay_send_error (self, c, "not-registered",
         "register first; only 'register' is allowed before", msg);
@@ -496,6 +518,9 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
       break;
     case WZP_MSG_HANGUP:
       _wzp_relay_handle_hangup (self, c, msg);
+      break;
+    case WZP_MSG_UPDATE_CANDIDATES:
+      _wzp_relay_handle_update_candidates (self, c, msg);
       break;
     case WZP_MSG_JOIN_ROOM:
       _wzp_relay_handle_join_room (self, c, msg);

@@ -4,6 +4,7 @@
  *   wzp-call-signaling.c  registration, offer/answer, setup, end of call
  *   wzp-call-media.c      sealing, sending, opening; keys; the path manager
  *   wzp-call-room.c       sender keys for rooms
+ *   wzp-call-roam.c       network changes: notice, tell the peer, re-race
  */
 #pragma once
 
@@ -19,6 +20,8 @@
 #include "wzp-random.h"
 
 G_BEGIN_DECLS
+
+typedef struct _WzpCallRoam WzpCallRoam;
 
 /* Default of WzpCall:relay-timeout: how long a call waits for the relay
  * before it fails (the signaling client retries with backoff meanwhile). */
@@ -53,6 +56,7 @@ struct _WzpCall
   WzpSignalClient *signal;
   WzpPathListener *listener;    /* who may connect directly, from start */
   WzpPathManager *path;
+  WzpCallRoam *roam;            /* network changes (wzp-call-roam.c) */
   WzpCandidates *local_candidates;
   GSource *register_timeout;
   GSource *linger;
@@ -120,5 +124,9 @@ gboolean _wzp_call_derive_keys (WzpCall * self, const guint8 * peer_eph,
     GError ** error);
 void _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
     GSocketAddress * peer_reflexive, WzpNatType peer_nat);
+
+/* wzp-call-roam.c */
+void _wzp_call_roam_start (WzpCall * self);
+void _wzp_call_roam_stop (WzpCall * self);
 
 G_END_DECLS

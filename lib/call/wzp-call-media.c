@@ -320,6 +320,8 @@ _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
       G_CALLBACK (on_race_finished), self);
   if (!wzp_path_manager_start (self->path, &error))
     WZP_WARNING_OBJECT (self, "no direct path: %s", error->message);
+  else if (self->path)
+    _wzp_call_roam_start (self);
 }
 
 gboolean

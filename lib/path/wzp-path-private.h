@@ -54,6 +54,8 @@ struct _WzpPathManager
   WzpPathRace *race;
   GSource *rerace_timer;
   guint64 rerace_wait;
+  gboolean change_window;       /* the racing window follows a move */
+  guint64 answered_at_change;   /* probes answered when it started */
 
   /* the direct connection */
   WzpConnection *direct;

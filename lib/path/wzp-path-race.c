@@ -67,6 +67,8 @@ struct _WzpPathRace
 
   gboolean racing;
   guint64 race_start;
+  gboolean has_skip;            /* this window does not dial skip */
+  WzpAddr skip;
   GPtrArray *dials;             /* Attempt, dialer */
   GPtrArray *held;              /* Attempt, acceptor: not chosen */
   GSource *punch_timer;
@@ -353,7 +355,8 @@ dial_after_punch (WzpPathRace * race, const WzpAddr * from)
   Attempt *d = find_dial (race, from);
 
   if (d == NULL) {
-    dial (race, from, FALSE);
+    if (!race->has_skip || !wzp_addr_equal (from, &race->skip))
+      dial (race, from, FALSE);
     return;
   }
   if (d->redial_at || d->redialed || !unanswered (d))
@@ -584,9 +587,11 @@ _wzp_path_race_free (WzpPathRace * race)
 
 /* A racing window: dial (dialer), punch (both) until a connection wins
  * or the race timeout.  A window in progress goes on (with the current
- * candidates: new ones are dialed and punched at once). */
+ * candidates: new ones are dialed and punched at once).  @skip, if set,
+ * is not dialed: a connection there exists already and may come back by
+ * itself (QUIC migration after our own move). */
 void
-_wzp_path_race_start (WzpPathRace * race)
+_wzp_path_race_start (WzpPathRace * race, const WzpAddr * skip)
 {
   g_autofree char *pc = wzp_candidates_to_string (race->peer_cands);
 
@@ -600,13 +605,30 @@ _wzp_path_race_start (WzpPathRace * race)
   WZP_INFO_OBJECT (race->owner, "race %" G_GUINT64_FORMAT " as %s, peer "
       "candidates: %s", race->stats.races, wzp_path_role_to_string
       (race->role), pc);
+  race->has_skip = skip != NULL;
+  if (skip)
+    race->skip = *skip;
   if (race->role == WZP_PATH_ROLE_DIALER) {
-    for (guint i = 0; i < wzp_candidates_get_count (race->peer_cands); i++)
-      dial (race, &wzp_candidates_get (race->peer_cands, i)->addr, FALSE);
+    for (guint i = 0; i < wzp_candidates_get_count (race->peer_cands); i++) {
+      const WzpAddr *to = &wzp_candidates_get (race->peer_cands, i)->addr;
+      if (skip == NULL || !wzp_addr_equal (to, skip))
+        dial (race, to, FALSE);
+    }
   }
   send_punches (race);
   wzp_timer_source_set_deadline (race->punch_timer, now (race) +
       race->t.punch_interval_ns);
+}
+
+/* Ends a racing window without a winner and without a word (the owner
+ * has its direct connection back some other way). */
+void
+_wzp_path_race_stop (WzpPathRace * race)
+{
+  if (!race->racing)
+    return;
+  racing_over (race);
+  free_all (race->dials, "not needed any more");
 }
 
 gboolean

@@ -65,7 +65,8 @@ WzpPathRace *_wzp_path_race_new (WzpEndpoint * endpoint,
     WzpCandidates * local_cands, WzpCandidates * peer_cands,
     const WzpPathRaceEvents * events, gpointer owner);
 void _wzp_path_race_free (WzpPathRace * race);
-void _wzp_path_race_start (WzpPathRace * race);
+void _wzp_path_race_start (WzpPathRace * race, const WzpAddr * skip);
+void _wzp_path_race_stop (WzpPathRace * race);
 void _wzp_path_race_adopt_held (WzpPathRace * race);
 gboolean _wzp_path_race_is_racing (WzpPathRace * race);
 void _wzp_path_race_set_candidates (WzpPathRace * race,

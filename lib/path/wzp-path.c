@@ -204,6 +204,11 @@ agreed (WzpPathManager * self)
 
   _wzp_path_liveness_reset (&self->live, t);
   arm_liveness (self);
+  /* Back after a move by QUIC migration: the race needs not go on. */
+  if (self->change_window && self->race) {
+    self->change_window = FALSE;
+    _wzp_path_race_stop (self->race);
+  }
   if (self->agreed)
     return;
   self->agreed = TRUE;
@@ -217,6 +222,30 @@ agreed (WzpPathManager * self)
   update (self, first ? "direct path agreed" : "direct path restored");
 }
 
+/* The direct connection's far end as QUIC sees it now: after a move of
+ * the dialer, the acceptor's QUIC follows it (path validation).  Only a
+ * server follows its peer (a QUIC client never migrates towards a server
+ * that moved; that takes a new connection). */
+static void
+check_migration (WzpPathManager * self)
+{
+  g_autoptr (GSocketAddress) remote = NULL;
+  WzpAddr now_at;
+  char a[WZP_ADDR_STRLEN], b[WZP_ADDR_STRLEN];
+
+  if (!wzp_connection_is_server (self->direct))
+    return;
+  remote = wzp_connection_get_remote_address (self->direct);
+  if (remote == NULL || !wzp_addr_from_gsocketaddress (&now_at, remote) ||
+      wzp_addr_equal (&now_at, &self->direct_remote))
+    return;
+  WZP_INFO_OBJECT (self, "the direct connection followed the peer: %s -> %s "
+      "(QUIC migration)", wzp_addr_to_string (&self->direct_remote, a),
+      wzp_addr_to_string (&now_at, b));
+  self->direct_remote = now_at;
+  self->stats.migrations++;
+}
+
 static gboolean
 on_probe_timer (gpointer data)
 {
@@ -224,6 +253,16 @@ on_probe_timer (gpointer data)
 
   if (self->direct == NULL)
     return G_SOURCE_CONTINUE;
+  check_migration (self);
+  /* After a move, the direct path answers again on the connection we had
+   * (migrated, or never broken): no need to race on. */
+  if (self->change_window && self->agreed && !self->doubt &&
+      self->stats.probes_answered > self->answered_at_change) {
+    WZP_INFO_OBJECT (self, "the direct path works after the change: racing "
+        "stops");
+    self->change_window = FALSE;
+    _wzp_path_race_stop (self->race);
+  }
   send_probe (self);
   timer_arm (self, self->probe_timer, probe_interval (self));
   return G_SOURCE_CONTINUE;
@@ -451,14 +490,25 @@ on_race_won (gpointer owner, const WzpPathWin * win)
   g_autofree char *reason = NULL;
   char text[WZP_ADDR_STRLEN];
 
+  gboolean was_agreed = self->agreed;
+
   g_object_ref (self);
   timer_disarm (self->rerace_timer);
+  self->change_window = FALSE;
   if (win->ended_window)
     self->stats.race_time_ns = win->race_time_ns;
   reason = g_strdup_printf ("direct connection with %s in %" G_GUINT64_FORMAT
       " ms", wzp_addr_to_string (&win->remote, text), win->race_time_ns /
       WZP_NSEC_PER_MSEC);
   direct_begin (self, win);
+  /* The new connection is not agreed on yet: the relay until it is. */
+  if (was_agreed)
+    update (self, "a new direct connection replaces the old one: relay "
+        "until both agree on it");
+  if (self->stopped) {
+    g_object_unref (self);
+    return;
+  }
   if (win->chosen) {
     /* The dialer chose this connection: we have received its half. */
     send_msg (self, self->direct, WZP_PATH_MSG_OK_ACK, win->epoch);
@@ -477,6 +527,17 @@ on_race_failed (gpointer owner, const char *reason)
   WzpPathManager *self = owner;
 
   g_object_ref (self);
+  /* After a move we let the old connection migrate rather than dial past
+   * it; it did not come back: dial everything now. */
+  if (self->change_window && self->direct && !self->agreed) {
+    WZP_INFO_OBJECT (self, "the direct connection did not follow the move: "
+        "dialing anew");
+    self->change_window = FALSE;
+    _wzp_path_race_start (self->race, NULL);
+    g_object_unref (self);
+    return;
+  }
+  self->change_window = FALSE;
   /* A first race that failed stays on the relay: the candidates will not
    * change by waiting.  One after a direct connection died repeats. */
   if (self->ever_agreed && self->direct == NULL)
@@ -492,7 +553,7 @@ on_rerace (gpointer data)
 
   if (!self->stopped && self->race && self->direct == NULL &&
       !_wzp_path_race_is_racing (self->race))
-    _wzp_path_race_start (self->race);
+    _wzp_path_race_start (self->race, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -523,6 +584,117 @@ static const WzpPathRaceEvents race_events = {
   on_race_won,
   on_race_failed,
 };
+
+static void
+make_race (WzpPathManager * self)
+{
+  if (self->role == WZP_PATH_ROLE_ACCEPTOR) {
+    if (self->listener == NULL)
+      self->listener = wzp_path_listener_new (self->endpoint);
+    wzp_path_listener_set_peer (self->listener, self->peer_fp);
+  }
+  self->race = _wzp_path_race_new (self->endpoint, self->listener,
+      self->role, self->peer_fp, self->token, &self->t, self->local_cands,
+      self->peer_cands, &race_events, self);
+}
+
+/* --- network changes -------------------------------------------------- */
+
+/* Our candidates or the peer's changed mid-call (a move, a new NAT
+ * mapping): race again with them, roles decided again (a NAT type may
+ * have changed too).  The direct connection stays meanwhile: if it is
+ * ours to follow (we dialed it, and the peer is still where it was), QUIC
+ * migration may bring it back without a new handshake, so its address is
+ * not dialed again unless that fails. */
+static void
+network_changed (WzpPathManager * self, const char *what)
+{
+  const char *reason = NULL;
+  WzpPathRole role = WZP_PATH_ROLE_NONE;
+  g_autofree char *lc = NULL;
+  g_autofree char *pc = NULL;
+
+  if (!self->started || self->stopped)
+    return;
+  if (self->policy != WZP_PATH_POLICY_RELAY_ONLY)
+    role = wzp_path_decide_role (self->local_nat, self->peer_nat,
+        self->local_fp, self->peer_fp, &reason);
+  lc = wzp_candidates_to_string (self->local_cands);
+  pc = wzp_candidates_to_string (self->peer_cands);
+  WZP_INFO_OBJECT (self, "%s: our candidates %s, NAT %s; the peer's %s, NAT "
+      "%s", what, lc, wzp_nat_type_to_string (self->local_nat), pc,
+      wzp_nat_type_to_string (self->peer_nat));
+  self->stats.network_changes++;
+  if (role != self->role) {
+    WZP_INFO_OBJECT (self, "role %s -> %s (%s)", wzp_path_role_to_string
+        (self->role), wzp_path_role_to_string (role), reason ? reason : "");
+    if (self->race) {
+      copy_race_stats (self->race, &self->stats);
+      g_clear_pointer (&self->race, _wzp_path_race_free);
+    }
+    self->role = role;
+    g_free (self->role_reason);
+    self->role_reason = g_strdup (reason);
+    if (role == WZP_PATH_ROLE_NONE)
+      return;
+    if (self->rerace_timer == NULL)
+      self->rerace_timer = timer_new (self, on_rerace);
+    make_race (self);
+  } else if (self->race) {
+    _wzp_path_race_set_candidates (self->race, self->local_cands,
+        self->peer_cands);
+  } else {
+    return;
+  }
+  self->rerace_wait = self->t.rerace_interval_ns;
+  timer_disarm (self->rerace_timer);
+  self->change_window = self->direct != NULL;
+  self->answered_at_change = self->stats.probes_answered;
+  _wzp_path_race_start (self->race, self->direct ? &self->direct_remote : NULL);
+}
+
+/**
+ * wzp_path_manager_update_local:
+ * @candidates: our candidates now (host and reflexive)
+ * @nat: our NAT's mapping behaviour now
+ *
+ * Our network changed mid-call (an address, a route, our NAT's mapping):
+ * the manager races again with what we are now; see docs/PATH.md,
+ * "Network changes".  Tell the peer as well (that is the caller's job:
+ * signaling).
+ */
+void
+wzp_path_manager_update_local (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat)
+{
+  g_return_if_fail (WZP_IS_PATH_MANAGER (self));
+  g_return_if_fail (candidates != NULL);
+  g_clear_pointer (&self->local_cands, wzp_candidates_unref);
+  self->local_cands = wzp_candidates_copy (candidates);
+  self->local_nat = nat;
+  network_changed (self, "our network changed");
+}
+
+/**
+ * wzp_path_manager_update_peer:
+ * @candidates: the peer's candidates now (host and reflexive), as its
+ *   signaling told us
+ * @nat: the peer's NAT's mapping behaviour now
+ *
+ * The peer's network changed mid-call: the manager races again towards
+ * where it is now.
+ */
+void
+wzp_path_manager_update_peer (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat)
+{
+  g_return_if_fail (WZP_IS_PATH_MANAGER (self));
+  g_return_if_fail (candidates != NULL);
+  g_clear_pointer (&self->peer_cands, wzp_candidates_unref);
+  self->peer_cands = wzp_candidates_copy (candidates);
+  self->peer_nat = nat;
+  network_changed (self, "the peer's network changed");
+}
 
 /* --- GObject ---------------------------------------------------------- */
 
@@ -733,16 +905,9 @@ wzp_path_manager_start (WzpPathManager * self, GError ** error)
 
   g_object_ref (self);
   if (self->role != WZP_PATH_ROLE_NONE) {
-    if (self->role == WZP_PATH_ROLE_ACCEPTOR) {
-      if (self->listener == NULL)
-        self->listener = wzp_path_listener_new (self->endpoint);
-      wzp_path_listener_set_peer (self->listener, self->peer_fp);
-    }
     self->rerace_timer = timer_new (self, on_rerace);
-    self->race = _wzp_path_race_new (self->endpoint, self->listener,
-        self->role, self->peer_fp, self->token, &self->t, self->local_cands,
-        self->peer_cands, &race_events, self);
-    _wzp_path_race_start (self->race);
+    make_race (self);
+    _wzp_path_race_start (self->race, NULL);
     update (self, "call set up: relay until both agree on direct");
     if (!self->stopped && self->race)
       _wzp_path_race_adopt_held (self->race);

@@ -216,6 +216,10 @@ void wzp_path_config_init (WzpPathConfig * config);
  *   until an ACK showed it alive, or until it failed over)
  * @redials: dials sent again at once because a punch showed the peer's
  *   NAT had opened after our first Initial
+ * @network_changes: candidate updates (ours or the peer's) that started
+ *   a race while the call ran
+ * @migrations: times the direct connection's far end moved and QUIC
+ *   followed it (path validation), with no new handshake
  * @has_direct: whether @direct holds the direct connection's stats
  * @direct: the direct connection's QUIC statistics
  */
@@ -241,8 +245,10 @@ typedef struct
   WzpConnectionStats direct;
   guint64 doubts;
   guint64 redials;
+  guint64 network_changes;
+  guint64 migrations;
   /*< private > */
-  guint64 padding[6];
+  guint64 padding[4];
 } WzpPathStats;
 
 /**
@@ -303,6 +309,14 @@ void wzp_path_manager_get_stats (WzpPathManager * self, WzpPathStats * stats);
 
 WZP_API
 WzpConnection *wzp_path_manager_get_direct_connection (WzpPathManager * self);
+
+WZP_API
+void wzp_path_manager_update_local (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat);
+
+WZP_API
+void wzp_path_manager_update_peer (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat);
 
 /* Signals (emitted on the endpoint's context):
  *   "path-changed" (WzpPathKind path, const char *reason)

@@ -34,6 +34,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_ROOM_JOINED] = "room-joined",
   [WZP_MSG_ROOM_LEFT] = "room-left",
   [WZP_MSG_ROOM_UPDATE] = "room-update",
+  [WZP_MSG_PEER_CANDIDATES] = "peer-candidates",
   [WZP_MSG_REGISTER] = "register",
   [WZP_MSG_REFLECT] = "reflect",
   [WZP_MSG_PROBE_REQUEST] = "probe-request",
@@ -43,6 +44,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_HANGUP] = "hangup",
   [WZP_MSG_JOIN_ROOM] = "join-room",
   [WZP_MSG_LEAVE_ROOM] = "leave-room",
+  [WZP_MSG_UPDATE_CANDIDATES] = "update-candidates",
   [WZP_MSG_ROOM_MESSAGE] = "room-message",
 };
 
@@ -496,6 +498,39 @@ wzp_message_get_array (JsonObject * msg, const char *field, guint max_len,
   return TRUE;
 }
 
+/* A required array of at most @max_len address strings ("ip:port"),
+ * each valid; @out gets them in order. */
+gboolean
+wzp_message_get_address_list (JsonObject * msg, const char *field,
+    guint max_len, char ***out, GError ** error)
+{
+  JsonArray *a;
+  GPtrArray *list;
+
+  *out = NULL;
+  if (!wzp_message_get_array (msg, field, max_len, &a, error))
+    return FALSE;
+  list = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *n = json_array_get_element (a, i);
+    const char *s;
+    g_autoptr (GSocketAddress) addr = NULL;
+
+    if (!JSON_NODE_HOLDS_VALUE (n) ||
+        json_node_get_value_type (n) != G_TYPE_STRING ||
+        strlen (s = json_node_get_string (n)) >= WZP_ADDR_STRLEN ||
+        (addr = wzp_socket_address_parse (s, NULL)) == NULL) {
+      g_ptr_array_unref (list);
+      return invalid (msg, field, "holds something that is not an address "
+          "(ip:port)", error);
+    }
+    g_ptr_array_add (list, g_strdup (s));
+  }
+  g_ptr_array_add (list, NULL);
+  *out = (char **) g_ptr_array_free (list, FALSE);
+  return TRUE;
+}
+
 /* --- building --------------------------------------------------------- */
 
 JsonObject *
@@ -726,6 +761,46 @@ JsonObject *
 wzp_message_new_hangup (const char *call_id)
 {
   return call_id_message (WZP_MSG_HANGUP, call_id);
+}
+
+static void
+set_address_list (JsonObject * m, const char *field,
+    const char *const *candidates)
+{
+  JsonArray *a = json_array_new ();
+
+  for (guint i = 0; candidates && candidates[i]; i++)
+    json_array_add_string_element (a, candidates[i]);
+  json_object_set_array_member (m, field, a);
+}
+
+/* Our candidates changed mid-call (PROTOCOL.md §5): our host candidates
+ * and NAT type; the relay adds the address it sees. */
+JsonObject *
+wzp_message_new_update_candidates (const char *call_id,
+    const char *const *candidates, const char *nat)
+{
+  JsonObject *m = call_id_message (WZP_MSG_UPDATE_CANDIDATES, call_id);
+
+  set_address_list (m, "candidates", candidates);
+  json_object_set_string_member (m, "nat", nat);
+  return m;
+}
+
+JsonObject *
+wzp_message_new_peer_candidates (const char *call_id,
+    const char *const *candidates, const char *peer_reflexive,
+    const char *peer_nat)
+{
+  JsonObject *m = call_id_message (WZP_MSG_PEER_CANDIDATES, call_id);
+
+  set_address_list (m, "candidates", candidates);
+  if (peer_reflexive)
+    json_object_set_string_member (m, "peer_reflexive", peer_reflexive);
+  else
+    json_object_set_null_member (m, "peer_reflexive");
+  json_object_set_string_member (m, "peer_nat", peer_nat);
+  return m;
 }
 
 JsonObject *

@@ -36,6 +36,8 @@ G_BEGIN_DECLS
 #define WZP_CALL_ID_BYTES 16
 /* 32 hex digits */
 #define WZP_CALL_ID_LEN (2 * WZP_CALL_ID_BYTES)
+/* Candidate addresses in one message (as WZP_CANDIDATES_MAX). */
+#define WZP_MESSAGE_MAX_CANDIDATES 16
 
 /* What a registration signs: this prefix (with its NUL), the relay's
  * challenge, then the public key. */
@@ -96,6 +98,7 @@ typedef enum
   WZP_MSG_ROOM_JOINED,
   WZP_MSG_ROOM_LEFT,
   WZP_MSG_ROOM_UPDATE,
+  WZP_MSG_PEER_CANDIDATES,
   /* client -> relay */
   WZP_MSG_REGISTER,
   WZP_MSG_REFLECT,
@@ -106,6 +109,7 @@ typedef enum
   WZP_MSG_HANGUP,
   WZP_MSG_JOIN_ROOM,
   WZP_MSG_LEAVE_ROOM,
+  WZP_MSG_UPDATE_CANDIDATES,
   /* both directions */
   WZP_MSG_ROOM_MESSAGE,
   WZP_MSG_N_TYPES
@@ -145,6 +149,8 @@ WZP_API gboolean wzp_message_get_room (JsonObject * msg, const char *field,
     const char **out, GError ** error);
 WZP_API gboolean wzp_message_get_array (JsonObject * msg, const char *field,
     guint max_len, JsonArray ** out, GError ** error);
+WZP_API gboolean wzp_message_get_address_list (JsonObject * msg,
+    const char *field, guint max_len, char ***out, GError ** error);
 
 WZP_API gboolean wzp_call_id_is_valid (const char *call_id);
 WZP_API gsize wzp_json_object_serialized_size (JsonObject * object);
@@ -176,6 +182,11 @@ WZP_API JsonObject *wzp_message_new_probe_request (const guint8
     token[WZP_PROBE_TOKEN_LEN]);
 WZP_API JsonObject *wzp_message_new_probe_result (const guint8
     token[WZP_PROBE_TOKEN_LEN], const char *observed_addr);
+WZP_API JsonObject *wzp_message_new_update_candidates (const char *call_id,
+    const char *const *candidates, const char *nat);
+WZP_API JsonObject *wzp_message_new_peer_candidates (const char *call_id,
+    const char *const *candidates, const char *peer_reflexive,
+    const char *peer_nat);
 WZP_API JsonObject *wzp_message_new_call (const char *to,
     const char *call_id, JsonObject * offer);
 WZP_API JsonObject *wzp_message_new_call_ringing (const char *call_id);

@@ -504,6 +504,34 @@ wzp_signal_client_hangup (WzpSignalClient * self, const char *call_id,
 }
 
 /**
+ * wzp_signal_client_update_candidates:
+ * @call_id: a call that is set up
+ * @candidates: (array zero-terminated=1): our host candidates now
+ *   ("ip:port", at most %WZP_MESSAGE_MAX_CANDIDATES)
+ * @nat: our NAT's mapping behaviour now
+ *
+ * Tells the peer, through the relay, that our network changed mid-call;
+ * the relay adds the address it sees us at now (PROTOCOL.md §5).
+ */
+gboolean
+wzp_signal_client_update_candidates (WzpSignalClient * self,
+    const char *call_id, const char *const *candidates, WzpNatType nat,
+    GError ** error)
+{
+  if (!check_call_id (call_id, error))
+    return FALSE;
+  if (candidates && g_strv_length ((char **) candidates) >
+      WZP_MESSAGE_MAX_CANDIDATES) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "more than %d candidates", WZP_MESSAGE_MAX_CANDIDATES);
+    return FALSE;
+  }
+  return _wzp_signal_client_send_msg (self,
+      wzp_message_new_update_candidates (call_id, candidates,
+          wzp_nat_type_to_string (nat)), TRUE, error);
+}
+
+/**
  * wzp_signal_client_join_room:
  * @key_blob: (nullable): given to the other members (at most
  *   %WZP_MESSAGE_MAX_KEY_BLOB bytes as JSON)
@@ -877,6 +905,19 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       g_signal_new ("room-message", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3, t_str, t_str,
       JSON_TYPE_OBJECT);
+  /**
+   * WzpSignalClient::peer-candidates:
+   * @call_id: the call
+   * @candidates: the peer's host candidates now ("ip:port")
+   * @peer_reflexive: (nullable): where the relay sees the peer now
+   * @peer_nat: the peer's NAT mapping (a #WzpNatType)
+   *
+   * The peer's network changed mid-call.
+   */
+  _wzp_signal_client_signals[SIGNAL_PEER_CANDIDATES] =
+      g_signal_new ("peer-candidates", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4, t_str,
+      G_TYPE_STRV, G_TYPE_SOCKET_ADDRESS, WZP_TYPE_NAT_TYPE);
   /**
    * WzpSignalClient::error:
    * @error: in %WZP_SIGNAL_ERROR

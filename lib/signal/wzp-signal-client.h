@@ -173,6 +173,11 @@ gboolean wzp_signal_client_hangup (WzpSignalClient * self,
     const char *call_id, GError ** error);
 
 WZP_API
+gboolean wzp_signal_client_update_candidates (WzpSignalClient * self,
+    const char *call_id, const char *const *candidates, WzpNatType nat,
+    GError ** error);
+
+WZP_API
 gboolean wzp_signal_client_join_room (WzpSignalClient * self,
     const char *room, JsonObject * key_blob, GError ** error);
 

@@ -1126,6 +1126,103 @@ test_rerace_after_death_clocked (Fixture * f, gconstpointer data)
   }
 }
 
+/* The peer's NAT gives it a new mapping mid-call (the link talks to the
+ * acceptor from a new port; nothing on either host changes): the
+ * acceptor's QUIC follows the dialer to its new address (path
+ * validation), and the call stays on the same connection. */
+static void
+test_rebind_migrates_clocked (Fixture * f, gconstpointer data)
+{
+  PairOptions o = {.via_link = TRUE };
+  WzpPathStats st[2];
+  WzpEndpointStats es;
+  guint d, a;
+
+  make_pair (f, &o);
+  d = dialer_index (f);
+  a = 1 - d;
+  start_pair (f);
+  tick_until (f, 1 * MS, TRUE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 300 * MS, TRUE);
+
+  wzp_test_link_rebind (f->link);
+  tick_until (f, 5 * MS, TRUE, (wzp_path_manager_get_stats (f->pm[a], &st[a]),
+          st[a].migrations == 1), 2 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 500 * MS, TRUE);
+  g_assert_true (both_direct (f));
+  for (guint i = 0; i < 2; i++)
+    wzp_path_manager_get_stats (f->pm[i], &st[i]);
+  g_test_message ("acceptor: %" G_GUINT64_FORMAT " doubts, %" G_GUINT64_FORMAT
+      " failovers; dialer: %" G_GUINT64_FORMAT " doubts", st[a].doubts,
+      st[a].failovers, st[d].doubts);
+  /* No failover, no new connection. */
+  for (guint i = 0; i < 2; i++) {
+    g_assert_cmpuint (st[i].failovers, ==, 0);
+    g_assert_cmpuint (st[i].races, ==, 1);
+  }
+  g_assert_cmpuint (st[d].migrations, ==, 0);
+  wzp_endpoint_get_stats (f->ep[a], &es);
+  g_assert_cmpuint (es.connections_accepted, ==, 1);
+}
+
+/* The acceptor moves (it is now behind another link) and tells the
+ * dialer through signaling: the dialer races to the new address while
+ * media is on the relay, replaces the old connection and agrees again.
+ * The old address is not dialed again (it is where the old connection
+ * went). */
+static void
+test_peer_moves_clocked (Fixture * f, gconstpointer data)
+{
+  PairOptions o = {.via_link = TRUE };
+  g_autoptr (GSocketAddress) server = NULL;
+  g_autoptr (GSocketAddress) link2_addr = NULL;
+  g_autoptr (WzpCandidates) moved = wzp_candidates_new ();
+  WzpTestLink *link2;
+  WzpTestLinkParams lp = { 0 };
+  WzpPathStats st;
+  guint64 t0;
+  guint d, a;
+  gboolean saw_relay = FALSE;
+
+  make_pair (f, &o);
+  d = dialer_index (f);
+  a = 1 - d;
+  start_pair (f);
+  tick_until (f, 1 * MS, TRUE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 300 * MS, TRUE);
+
+  server = wzp_endpoint_get_local_address (f->ep[a], G_SOCKET_FAMILY_IPV4);
+  link2 = wzp_test_link_new (f->ctx, f->clock, server, &lp);
+  link2_addr = wzp_test_link_get_address (link2);
+  g_assert_true (wzp_candidates_add_reflexive (moved, link2_addr));
+  /* The old way is gone; the signaling tells the dialer the new one. */
+  wzp_test_link_set_loss (f->link, 1.0);
+  t0 = wzp_clock_get_time (f->clock);
+  wzp_path_manager_update_peer (f->pm[d], moved, WZP_NAT_TYPE_EIM);
+  tick_until (f, 5 * MS, TRUE, (saw_relay |= last_path (f, d) ==
+          WZP_PATH_RELAY, saw_relay && both_direct (f)), 3 * WZP_NSEC_PER_SEC);
+  g_test_message ("direct again %" G_GUINT64_FORMAT " ms after the update",
+      (wzp_clock_get_time (f->clock) - t0) / MS);
+  g_assert_cmpuint (wzp_clock_get_time (f->clock) - t0, <=, 500 * MS);
+  g_assert_cmpstr (last_reason (f, d), ==, "direct path restored");
+  {
+    g_autoptr (GSocketAddress) r = wzp_connection_get_remote_address
+        (wzp_path_manager_get_direct_connection (f->pm[d]));
+    g_autofree char *rs = wzp_socket_address_to_string (r);
+    g_autofree char *ls = wzp_socket_address_to_string (link2_addr);
+    g_assert_cmpstr (rs, ==, ls);
+  }
+  wzp_path_manager_get_stats (f->pm[d], &st);
+  g_assert_cmpuint (st.network_changes, ==, 1);
+  g_assert_cmpuint (st.races, ==, 2);
+  /* Media flows on the new connection. */
+  tick_for (f, 5 * MS, 300 * MS, FALSE);
+  g_ptr_array_set_size (f->log[a].media, 0);
+  g_assert_true (wzp_path_manager_send (f->pm[d], (guint8 *) "moved", 5));
+  tick_until (f, 1 * MS, FALSE, f->log[a].media->len == 1, WZP_NSEC_PER_SEC);
+  wzp_test_link_free (link2);
+}
+
 /* --- liveness verdicts (pure) ----------------------------------------- */
 
 static void
@@ -1204,5 +1301,7 @@ main (int argc, char **argv)
   ADD ("failover-and-return-clocked", test_failover_and_return_clocked, TRUE);
   ADD ("loss-no-failover-clocked", test_loss_no_failover_clocked, TRUE);
   ADD ("rerace-after-death-clocked", test_rerace_after_death_clocked, TRUE);
+  ADD ("rebind-migrates-clocked", test_rebind_migrates_clocked, TRUE);
+  ADD ("peer-moves-clocked", test_peer_moves_clocked, TRUE);
   return g_test_run ();
 }

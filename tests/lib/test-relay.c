@@ -27,6 +27,7 @@ typedef struct
   GPtrArray *errors;            /* GError */
   GPtrArray *room_events;       /* strings */
   GPtrArray *room_messages;     /* "from: text" */
+  GPtrArray *peer_candidates;   /* "call_id cands... reflexive nat" */
   guint room_channel;
   guint media;
   guint media_bad;
@@ -46,6 +47,8 @@ typedef struct
 } Fixture;
 
 /* --- peers ------------------------------------------------------------ */
+
+static char *addr_string (GSocketAddress * a);
 
 static void
 on_registered (WzpSignalClient * sc, GSocketAddress * observed, Peer * p)
@@ -114,6 +117,17 @@ on_room_message (WzpSignalClient * sc, const char *room, const char *from,
 }
 
 static void
+on_peer_candidates (WzpSignalClient * sc, const char *call_id,
+    char **candidates, GSocketAddress * reflexive, WzpNatType nat, Peer * p)
+{
+  g_autofree char *c = g_strjoinv (",", candidates);
+  g_autofree char *r = reflexive ? addr_string (reflexive) : g_strdup ("-");
+
+  g_ptr_array_add (p->peer_candidates, g_strdup_printf ("%s %s %s %s",
+          call_id, c, r, wzp_nat_type_to_string (nat)));
+}
+
+static void
 on_media (WzpSignalClient * sc, guint32 channel, const guint8 * data,
     gsize len, gpointer user_data)
 {
@@ -141,6 +155,7 @@ peer_free (Peer * p)
   g_ptr_array_unref (p->errors);
   g_ptr_array_unref (p->room_events);
   g_ptr_array_unref (p->room_messages);
+  g_ptr_array_unref (p->peer_candidates);
   g_free (p);
 }
 
@@ -179,6 +194,9 @@ peer_new (Fixture * f, WzpIdentity * id)
   p->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   p->room_events = g_ptr_array_new_with_free_func (g_free);
   p->room_messages = g_ptr_array_new_with_free_func (g_free);
+  p->peer_candidates = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (p->sc, "peer-candidates",
+      G_CALLBACK (on_peer_candidates), p);
   g_signal_connect (p->sc, "registered", G_CALLBACK (on_registered), p);
   g_signal_connect (p->sc, "call-ringing", G_CALLBACK (on_ringing), p);
   g_signal_connect (p->sc, "incoming-call", G_CALLBACK (on_incoming), p);
@@ -1061,6 +1079,83 @@ test_malformed_input (Fixture * f, gconstpointer data)
   }
 }
 
+/* A party's network changed mid-call: the other party gets its new host
+ * candidates, the address the relay sees it at, and its NAT type.  Only
+ * a party of a call that is set up may say so, with valid addresses. */
+static void
+test_update_candidates (Fixture * f, gconstpointer data)
+{
+  Peer *a = peer_registered (f);
+  Peer *b = peer_registered (f);
+  Peer *c = peer_registered (f);
+  Peer *d = peer_registered (f);
+  g_autofree char *ab = setup_call (f, a, b);
+  g_autofree char *cd = NULL;
+  g_autoptr (GSocketAddress) la = wzp_endpoint_get_local_address (a->ep,
+      G_SOCKET_FAMILY_IPV4);
+  g_autofree char *sla = addr_string (la);
+  g_autofree char *want = NULL;
+  const char *cands[] = { "10.9.9.9:1234", "[2001:db8::1]:5", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) offer = json_object_new ();
+  WzpConnection *conn = wzp_signal_client_get_connection (a->sc);
+  g_autofree char *bad_addr = g_strdup_printf ("{\"v\":1,\"type\":"
+      "\"update-candidates\",\"call_id\":\"%s\",\"candidates\":"
+      "[\"not-an-address\"]}", ab);
+  g_autofree char *too_many = NULL;
+
+  g_assert_true (wzp_signal_client_update_candidates (a->sc, ab, cands,
+          WZP_NAT_TYPE_EIM, &error));
+  g_assert_no_error (error);
+  wzp_test_wait_until (f->ctx, b->peer_candidates->len == 1, WAIT_MS);
+  /* a never probed its NAT: the relay passes on what a said. */
+  want = g_strdup_printf ("%s 10.9.9.9:1234,[2001:db8::1]:5 %s eim", ab, sla);
+  g_assert_cmpstr (g_ptr_array_index (b->peer_candidates, 0), ==, want);
+  g_assert_cmpuint (a->peer_candidates->len, ==, 0);
+
+  /* Someone else's call, a call that only rings, bad addresses, too
+   * many: refused, nobody told. */
+  g_assert_true (wzp_signal_client_update_candidates (c->sc, ab, cands,
+          WZP_NAT_TYPE_EIM, NULL));
+  wzp_test_wait_until (f->ctx, has_error_code (c, "unknown-call"), WAIT_MS);
+  cd = wzp_signal_client_place_call (c->sc, fp_of (d), NULL, offer, &error);
+  g_assert_nonnull (cd);
+  wzp_test_wait_until (f->ctx, d->incoming->len == 1, WAIT_MS);
+  g_assert_true (wzp_signal_client_update_candidates (c->sc, cd, cands,
+          WZP_NAT_TYPE_EIM, NULL));
+  wzp_test_wait_until (f->ctx, has_error_code (c, "bad-state"), WAIT_MS);
+  g_assert_true (wzp_connection_send_message (conn, (guint8 *) bad_addr,
+          strlen (bad_addr), NULL));
+  wzp_test_wait_until (f->ctx, has_error_code (a, "bad-message"), WAIT_MS);
+  {
+    GString *t = g_string_new (NULL);
+    g_string_append_printf (t, "{\"v\":1,\"type\":\"update-candidates\","
+        "\"call_id\":\"%s\",\"candidates\":[", ab);
+    for (guint i = 0; i < WZP_MESSAGE_MAX_CANDIDATES + 1; i++)
+      g_string_append_printf (t, "%s\"10.0.0.%u:9\"", i ? "," : "", i + 1);
+    g_string_append (t, "]}");
+    too_many = g_string_free (t, FALSE);
+  }
+  g_assert_true (wzp_connection_send_message (conn, (guint8 *) too_many,
+          strlen (too_many), NULL));
+  wzp_test_wait_until (f->ctx, a->errors->len == 2, WAIT_MS);
+  g_assert_nonnull (strstr (((GError *) g_ptr_array_index (a->errors,
+                  1))->message, "too many"));
+  /* The client side refuses too many before sending. */
+  {
+    const char *many[WZP_MESSAGE_MAX_CANDIDATES + 2];
+    for (guint i = 0; i <= WZP_MESSAGE_MAX_CANDIDATES; i++)
+      many[i] = "10.0.0.1:9";
+    many[WZP_MESSAGE_MAX_CANDIDATES + 1] = NULL;
+    g_assert_false (wzp_signal_client_update_candidates (a->sc, ab, many,
+            WZP_NAT_TYPE_EIM, &error));
+    g_assert_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT);
+  }
+  wzp_test_run_for (f->ctx, 100);
+  g_assert_cmpuint (b->peer_candidates->len, ==, 1);
+  g_assert_cmpuint (d->peer_candidates->len, ==, 0);
+}
+
 static void
 test_metrics_text (Fixture * f, gconstpointer data)
 {
@@ -1116,6 +1211,7 @@ main (int argc, char **argv)
   ADD ("third-party-cannot-inject", test_third_party_cannot_inject, NULL);
   ADD ("room-three-members", test_room_three_members, NULL);
   ADD ("malformed-input", test_malformed_input, NULL);
+  ADD ("update-candidates", test_update_candidates, NULL);
   ADD ("metrics-text", test_metrics_text, NULL);
   return g_test_run ();
 }

@@ -65,12 +65,10 @@ class DirectCase(unittest.TestCase):
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.assertFalse(left, "namespaces left behind: %s" % left)
 
-    def call(self, dialer, hangup_after=1, caller_extra=(), callee_extra=(),
-             wait_direct=4.0):
-        """One call, A (caller) in namespace a, B (callee) in b, with new
-        identities such that `dialer` ('a' or 'b') dials.  Waits until both
-        are direct (wait_direct s, None: do not wait) and returns both
-        reports and the parties' names."""
+    def start(self, dialer, hangup_after, caller_extra=(), callee_extra=()):
+        """Starts a call, A (caller) in namespace a, B (callee) in b, with
+        new identities such that `dialer` ('a' or 'b') dials; returns the
+        parties' names."""
         a, b = "a%d" % self.n, "b%d" % self.n
         self.n += 1
         self.h.pick_dialer(a if dialer == "a" else b,
@@ -81,6 +79,14 @@ class DirectCase(unittest.TestCase):
                                     str(hangup_after), "--timeout",
                                     str(hangup_after + 20)] +
                            list(caller_extra))
+        return a, b
+
+    def call(self, dialer, hangup_after=1, caller_extra=(), callee_extra=(),
+             wait_direct=4.0):
+        """One call (see start()).  Waits until both are direct
+        (wait_direct s, None: do not wait) and returns both reports and the
+        parties' names."""
+        a, b = self.start(dialer, hangup_after, caller_extra, callee_extra)
         if wait_direct:
             for who in (a, b):
                 try:
@@ -299,8 +305,94 @@ class TestNoFalseFailover(DirectCase):
         self.assertTrue(0.07 <= frac <= 0.13, "loss %.3f: %s" % (frac, c))
 
 
+class NetworkChange(DirectCase):
+    """home/home, 20 ms one way: mid-call, A's network changes.  The call
+    goes on (media on the relay meanwhile), the audio gap stays under 1 s,
+    and both sides are back on a direct path: A tells B its new candidates
+    through the relay (B hears peer-candidates) and both race again; when A
+    dials, its old connection may simply migrate (QUIC path validation, B
+    punching A's new address lets it through B's NAT)."""
+    CALL_S = 10
+
+    def change(self, mover_dials):
+        raise NotImplementedError
+
+    def run_change(self, mover_dials, what):
+        a, b = self.start("a" if mover_dials else "b", self.CALL_S)
+        for who in (a, b):
+            self.h.wait_stderr(who, r"^wzp call: path direct", timeout=8)
+        time.sleep(1.0)
+        t_change = time.monotonic()
+        self.change()
+        ra = self.h.report(a, self.CALL_S + 30)
+        rb = self.h.report(b, 10)
+        self.assert_direct(ra, rb, a, b)
+        change_ms = t_change * 1000
+        end = ra["active_mono_ms"] + ra["end_ms"]
+        lines, back = [], 0
+        for n, r in ((a, ra), (b, rb)):
+            t0 = r["active_mono_ms"]
+            gaps = [g for at, g in r["gaps"] if t0 + at >= change_ms - 100]
+            gap = max(gaps, default=0)
+            changes = [(round(t0 + at - change_ms), p) for at, p, _ in
+                       r["paths"] if change_ms - 100 <= t0 + at < end - 300]
+            if changes:
+                back = max(back, changes[-1][0])
+            lines.append("%s: gap %d ms; path changes after the %s (ms after "
+                         "it): %s" % (n, gap, what, changes or "none"))
+            # The call went on, media hardly paused, and it is direct
+            # again (or never stopped being: QUIC migration).
+            self.assertLessEqual(gap, 1000, lines[-1] + self.logs(a, b))
+            self.assertEqual(self.steady(r, end), "direct",
+                             lines[-1] + self.logs(a, b))
+        text_a, text_b = self.h.stderr_text(a), self.h.stderr_text(b)
+        self.assertIn("our network changed", text_a, self.logs(a, b))
+        self.assertIn("the peer's network changed", text_b, self.logs(a, b))
+        how = ("a new connection" if "replaces the old one" in text_a + text_b
+               else "QUIC migration" if "QUIC migration" in text_a + text_b
+               else "?")
+        print("\n%s (%s dials): direct again by %d ms after the %s, by %s\n"
+              "  %s" % (self.id(), "the mover" if mover_dials else
+                        "the other side", back, what, how,
+                        "\n  ".join(lines)))
+        return how
+
+    def steady(self, r, end):
+        cur = None
+        for at, p, _ in r["paths"]:
+            if r["active_mono_ms"] + at <= end - 300:
+                cur = p
+        return cur
+
+    def test_mover_dials(self):
+        self.run_change(True, self.WHAT)
+
+    def test_mover_accepts(self):
+        self.assertEqual(self.run_change(False, self.WHAT),
+                         "a new connection")
+
+
+class TestAddressMove(NetworkChange):
+    """A's host moves to another LAN address (the old one is gone at
+    once): A's netlink watch sees it."""
+    WHAT = "address move"
+
+    def change(self):
+        self.lab.move_address("a")
+
+
+class TestNatRebind(NetworkChange):
+    """A's NAT forgets its mappings and gives A a new public port: nothing
+    on A's host changes; A's direct path fails over, A asks the relay where
+    it sees A now, and learns it moved."""
+    WHAT = "NAT rebinding"
+
+    def change(self):
+        self.lab.rebind("a")
+
+
 # The bases are not tests of their own.
-del SameLanRuns, AgreeTime
+del SameLanRuns, AgreeTime, NetworkChange
 
 
 def main():
