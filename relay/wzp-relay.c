@@ -242,14 +242,21 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   g_autoptr (GBytes) signed_data = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *key_fp = NULL;
+  const char *binding = NULL;
   RelayClient *old;
   guint32 req;
 
   if (!wzp_message_get_bytes (msg, "public_key", TRUE, WZP_PUBLIC_KEY_LEN,
           WZP_PUBLIC_KEY_LEN, &pk, &error) ||
       !wzp_message_get_bytes (msg, "signature", TRUE, WZP_SIGNATURE_LEN,
-          WZP_SIGNATURE_LEN, &sig, &error)) {
+          WZP_SIGNATURE_LEN, &sig, &error) ||
+      !wzp_message_get_string (msg, "binding", FALSE, 32, &binding, &error)) {
     _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  if (binding && strcmp (binding, WZP_REGISTER_BINDING_EXPORTER) != 0) {
+    _wzp_relay_send_error (self, c, "bad-message",
+        "register: unknown binding", msg);
     return;
   }
   key_fp = wzp_fingerprint_from_public_key (g_bytes_get_data (pk, NULL));
@@ -262,8 +269,21 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
     close_later (self, c->conn, WZP_CLOSE_REFUSED, "identity-mismatch");
     return;
   }
-  signed_data = wzp_register_signed_data (c->challenge,
-      g_bytes_get_data (pk, NULL));
+  if (binding) {
+    /* Bound to this connection's TLS keys (PROTOCOL.md §3): no challenge
+     * round trip, and just as unreplayable. */
+    guint8 exporter[WZP_REGISTER_BINDING_LEN];
+    if (!wzp_connection_export_keying_material (c->conn,
+            WZP_REGISTER_EXPORTER_LABEL, exporter, sizeof exporter, &error)) {
+      _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+      return;
+    }
+    signed_data = wzp_register_bound_signed_data (exporter,
+        g_bytes_get_data (pk, NULL));
+  } else {
+    signed_data = wzp_register_signed_data (c->challenge,
+        g_bytes_get_data (pk, NULL));
+  }
   if (!wzp_identity_verify (g_bytes_get_data (pk, NULL),
           g_bytes_get_data (signed_data, NULL),
           g_bytes_get_size (signed_data), g_bytes_get_data (sig, NULL),

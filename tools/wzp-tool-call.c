@@ -28,6 +28,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wzp-call.h"
+#include "wzp-call-private.h"
 #include "wzp-tool.h"
 #include "wzp-log.h"
 
@@ -308,6 +309,7 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *policy = NULL;
   g_autofree char *bind = NULL;
   gint timeout_s = 30;
+  gboolean no_early = FALSE;
   CallRun r = { 0 };
   GOptionEntry entries[] = {
     {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay,
@@ -322,6 +324,9 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Join this room", "NAME"},
     {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
         "auto or reject (default auto)", "POLICY"},
+    {"no-early-start", 0, 0, G_OPTION_ARG_NONE, &no_early,
+        "Race the direct path only after the relay's call-setup, also on a "
+          "LAN (tests)", NULL},
     {"path-policy", 0, 0, G_OPTION_ARG_STRING, &policy,
         "auto, direct-only or relay-only (default auto)", "POLICY"},
     {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind,
@@ -369,6 +374,8 @@ wzp_tool_cmd_call (int argc, char **argv)
       room, "bind-address", bind, "path-policy", path_policy,
       "answer-policy", g_str_equal (answer, "reject") ?
       WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
+  if (no_early)
+    _wzp_call_set_early_start (r.call, FALSE);
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);

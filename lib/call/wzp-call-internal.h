@@ -5,6 +5,7 @@
  *   wzp-call-media.c      sealing, sending, opening; keys; the path manager
  *   wzp-call-room.c       sender keys for rooms
  *   wzp-call-roam.c       network changes: notice, tell the peer, re-race
+ *   wzp-call-early.c      media on a LAN before the relay's call-setup
  */
 #pragma once
 
@@ -22,6 +23,7 @@
 G_BEGIN_DECLS
 
 typedef struct _WzpCallRoam WzpCallRoam;
+typedef struct _WzpCallEarly WzpCallEarly;
 
 /* Default of WzpCall:relay-timeout: how long a call waits for the relay
  * before it fails (the signaling client retries with backoff meanwhile). */
@@ -48,6 +50,7 @@ struct _WzpCall
   WzpAnswerPolicy answer_policy;
   WzpPathPolicy path_policy;
   gboolean gather_loopback;
+  gboolean no_early_start;      /* test hook: race only after setup */
   guint relay_timeout_ms;
   WzpPathTimings *timings;
 
@@ -57,6 +60,7 @@ struct _WzpCall
   WzpPathListener *listener;    /* who may connect directly, from start */
   WzpPathManager *path;
   WzpCallRoam *roam;            /* network changes (wzp-call-roam.c) */
+  WzpCallEarly *early;          /* LAN before setup (wzp-call-early.c) */
   WzpCandidates *local_candidates;
   GSource *register_timeout;
   GSource *linger;
@@ -124,6 +128,19 @@ gboolean _wzp_call_derive_keys (WzpCall * self, const guint8 * peer_eph,
     GError ** error);
 void _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
     GSocketAddress * peer_reflexive, WzpNatType peer_nat);
+WzpCandidates *_wzp_call_peer_candidates (GPtrArray * hosts,
+    GSocketAddress * peer_reflexive);
+void _wzp_call_path_config (WzpCall * self, WzpPathConfig * cfg,
+    WzpCandidates * theirs, WzpNatType peer_nat);
+void _wzp_call_run_path (WzpCall * self, const WzpPathConfig * cfg);
+
+/* wzp-call-early.c */
+void _wzp_call_early_answered (WzpCall * self, JsonObject * offer,
+    JsonObject * answer);
+void _wzp_call_early_listen (WzpCall * self);
+gboolean _wzp_call_early_setup (WzpCall * self, WzpCallSetup * setup);
+void _wzp_call_early_abandon (WzpCall * self);
+void _wzp_call_early_stop (WzpCall * self);
 
 /* wzp-call-roam.c */
 void _wzp_call_roam_start (WzpCall * self);

@@ -124,7 +124,10 @@ send_one (WzpCall * self, Frame * f)
         packet, n);
     /* During a switch both paths carry the frame; the receiver's replay
      * window drops the second copy. */
-    if (!direct || wzp_path_manager_should_duplicate (self->path))
+    /* (Before the relay's call-setup, after an early start on a LAN,
+     * there is no relay channel yet.) */
+    if ((!direct || wzp_path_manager_should_duplicate (self->path)) &&
+        self->channel != 0)
       sent = wzp_signal_client_send_media (self->signal, self->channel,
           packet, n) || direct;
     else
@@ -265,7 +268,16 @@ static void
 on_path_changed (WzpPathManager * pm, WzpPathKind path, const char *reason,
     gpointer user_data)
 {
-  _wzp_call_set_path (user_data, path == WZP_PATH_NONE ? WZP_PATH_RELAY : path,
+  WzpCall *self = user_data;
+
+  /* An early start (wzp-call-early.c) agreed on the LAN before the relay's
+   * call-setup: the call is on from now. */
+  if (path == WZP_PATH_DIRECT && self->state == WZP_CALL_STATE_RINGING &&
+      self->sealer) {
+    self->setup_at = wzp_clock_get_time (self->clock);
+    _wzp_call_set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
+  }
+  _wzp_call_set_path (self, path == WZP_PATH_NONE ? WZP_PATH_RELAY : path,
       reason);
 }
 
@@ -280,35 +292,61 @@ on_race_finished (WzpPathManager * pm, gboolean direct, const char *reason,
         self->active_peer, reason);
 }
 
+/* The peer's candidates as the call knows them: host ones from its
+ * offer/answer, the reflexive one from call-setup. */
+WzpCandidates *
+_wzp_call_peer_candidates (GPtrArray * hosts, GSocketAddress * peer_reflexive)
+{
+  WzpCandidates *theirs = wzp_candidates_new ();
+
+  for (guint i = 0; hosts && i < hosts->len; i++)
+    wzp_candidates_add_string (theirs, WZP_CANDIDATE_HOST,
+        g_ptr_array_index (hosts, i), NULL);
+  if (peer_reflexive)
+    wzp_candidates_add_reflexive (theirs, peer_reflexive);
+  return theirs;
+}
+
 void
 _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
     GSocketAddress * peer_reflexive, WzpNatType peer_nat)
 {
   WzpPathConfig cfg;
-  g_autoptr (WzpCandidates) theirs = wzp_candidates_new ();
-  g_autoptr (GError) error = NULL;
+  g_autoptr (WzpCandidates) theirs =
+      _wzp_call_peer_candidates (peer->candidates, peer_reflexive);
 
   if (self->path_policy == WZP_PATH_POLICY_RELAY_ONLY)
     return;
-  for (guint i = 0; i < peer->candidates->len; i++)
-    wzp_candidates_add_string (theirs, WZP_CANDIDATE_HOST,
-        g_ptr_array_index (peer->candidates, i), NULL);
-  if (peer_reflexive)
-    wzp_candidates_add_reflexive (theirs, peer_reflexive);
+  _wzp_call_path_config (self, &cfg, theirs, peer_nat);
+  _wzp_call_run_path (self, &cfg);
+}
 
-  wzp_path_config_init (&cfg);
-  cfg.local_fingerprint = wzp_identity_get_fingerprint (self->identity);
-  cfg.peer_fingerprint = self->active_peer;
-  cfg.local_nat = wzp_signal_client_get_nat_type (self->signal);
-  cfg.peer_nat = peer_nat;
-  cfg.local_candidates = self->local_candidates;
-  cfg.peer_candidates = theirs;
-  cfg.policy = self->path_policy;
-  cfg.listener = self->listener;
+/* What every path manager of this call is given. */
+void
+_wzp_call_path_config (WzpCall * self, WzpPathConfig * cfg,
+    WzpCandidates * theirs, WzpNatType peer_nat)
+{
+  wzp_path_config_init (cfg);
+  cfg->local_fingerprint = wzp_identity_get_fingerprint (self->identity);
+  cfg->peer_fingerprint = self->active_peer;
+  cfg->local_nat = wzp_signal_client_get_nat_type (self->signal);
+  cfg->peer_nat = peer_nat;
+  cfg->local_candidates = self->local_candidates;
+  cfg->peer_candidates = theirs;
+  cfg->policy = self->path_policy;
+  cfg->listener = self->listener;
   if (self->timings)
-    cfg.timings = *self->timings;
-  memcpy (cfg.call_token, self->punch_token, WZP_PATH_TOKEN_LEN);
-  self->path = wzp_path_manager_new (self->endpoint, &cfg, &error);
+    cfg->timings = *self->timings;
+  memcpy (cfg->call_token, self->punch_token, WZP_PATH_TOKEN_LEN);
+}
+
+/* Makes the call's path manager from @cfg and starts it. */
+void
+_wzp_call_run_path (WzpCall * self, const WzpPathConfig * cfg)
+{
+  g_autoptr (GError) error = NULL;
+
+  self->path = wzp_path_manager_new (self->endpoint, cfg, &error);
   if (self->path == NULL) {
     WZP_WARNING_OBJECT (self, "no direct path: %s", error->message);
     return;

@@ -86,6 +86,7 @@ place_call (WzpCall * self)
   }
   WZP_INFO_OBJECT (self, "calling %s (call %s)", self->active_peer,
       self->call_id);
+  _wzp_call_early_listen (self);
 }
 
 static void
@@ -228,6 +229,7 @@ on_incoming_call (WzpSignalClient * client, const char *call_id,
   }
   _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
   WZP_INFO_OBJECT (self, "answered call %s from %s", call_id, key_fp);
+  _wzp_call_early_answered (self, offer, answer);
 }
 
 static void
@@ -242,6 +244,8 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
   const char *me = wzp_identity_get_fingerprint (self->identity);
   WzpNatType peer_nat = WZP_NAT_TYPE_UNKNOWN;
 
+  if (_wzp_call_early_setup (self, setup))
+    return;
   if (self->call_id == NULL || g_strcmp0 (setup->call_id, self->call_id) != 0
       || self->sealer != NULL) {
     WZP_DEBUG_OBJECT (self, "ignoring setup for call %s", setup->call_id);
@@ -317,9 +321,10 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
 
   if (g_strcmp0 (call_id, self->call_id) != 0)
     return;
-  if (!self->is_caller && self->sealer == NULL &&
+  if (!self->is_caller && self->state == WZP_CALL_STATE_RINGING &&
       (g_str_equal (reason, "no-answer") || g_str_equal (reason, "hangup"))) {
     /* An incoming call that never got set up: wait for the next one. */
+    _wzp_call_early_abandon (self);
     g_clear_pointer (&self->call_id, g_free);
     g_clear_pointer (&self->eph, wzp_x25519_key_free);
     wzp_path_listener_set_peer (self->listener, NULL);

@@ -194,6 +194,7 @@ _wzp_call_stop_everything (WzpCall * self)
 {
   g_clear_pointer (&self->register_timeout, wzp_clock_source_destroy_and_unref);
   _wzp_call_roam_stop (self);
+  _wzp_call_early_stop (self);
   if (self->path) {
     g_signal_handlers_disconnect_by_data (self->path, self);
     wzp_path_manager_set_media_handler (self->path, NULL, NULL, NULL);

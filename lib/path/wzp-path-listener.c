@@ -35,6 +35,7 @@ struct _WzpPathListener
 enum
 {
   SIGNAL_CONNECTION,
+  SIGNAL_MESSAGE,
   N_SIGNALS
 };
 
@@ -95,6 +96,7 @@ on_held_message (WzpConnection * conn, GBytes * bytes, gpointer data)
     return;
   }
   g_ptr_array_add (h->messages, g_bytes_ref (bytes));
+  g_signal_emit (h->self, signals[SIGNAL_MESSAGE], 0, conn, bytes);
 }
 
 static void
@@ -342,6 +344,18 @@ wzp_path_listener_class_init (WzpPathListenerClass * klass)
   signals[SIGNAL_CONNECTION] = g_signal_new ("connection",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, WZP_TYPE_CONNECTION);
+  /**
+   * WzpPathListener::message:
+   * @conn: a held connection
+   * @message: what it carried (also kept, for whoever takes @conn)
+   *
+   * The peer said something before anyone took its connection: the
+   * layer above may be waiting for it (an early answer).  A handler may
+   * take @conn.
+   */
+  signals[SIGNAL_MESSAGE] = g_signal_new ("message",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, WZP_TYPE_CONNECTION, G_TYPE_BYTES);
 }
 
 static void

@@ -25,7 +25,7 @@ G_BEGIN_DECLS
 /* Messages kept per held connection before a path manager takes it (the
  * dialer sends one path-ok per agreement), and their largest size. */
 #define WZP_PATH_LISTENER_MAX_MESSAGES 8
-#define WZP_PATH_LISTENER_MAX_MESSAGE_SIZE 256
+#define WZP_PATH_LISTENER_MAX_MESSAGE_SIZE 2048
 /* Connections held at once; a peer dials at most one per candidate. */
 #define WZP_PATH_LISTENER_MAX_HELD 16
 
@@ -56,6 +56,8 @@ guint64 wzp_path_listener_get_refused (WzpPathListener * self);
 
 /* Signal "connection" (WzpConnection *conn): a connection from the
  * expected peer completed its handshake and is held; take it with
- * wzp_path_listener_take(). */
+ * wzp_path_listener_take().
+ * Signal "message" (WzpConnection *conn, GBytes *message): a held
+ * connection carried a message (kept for whoever takes it). */
 
 G_END_DECLS

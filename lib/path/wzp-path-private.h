@@ -42,6 +42,7 @@ struct _WzpPathManager
   WzpPathPolicy policy;
   WzpPathTimings t;
   WzpPathListener *listener;    /* given, or our own while we accept */
+  GBytes *greeting;
 
   WzpPathRole role;
   char *role_reason;

@@ -420,6 +420,8 @@ held_message (Attempt * a, GBytes * bytes)
   guint8 type;
   guint32 epoch;
 
+  if (len > 0 && msg[0] == WZP_PATH_MSG_GREETING)
+    return FALSE;               /* the layer above's; it has seen it */
   if (!_wzp_path_wire_parse_msg (msg, len, a->race->token, &type, &epoch)) {
     WZP_WARNING_OBJECT (a->race->owner, "ignoring a %" G_GSIZE_FORMAT
         "-byte message on a direct connection: not a path message of this "
@@ -599,9 +601,10 @@ _wzp_path_race_start (WzpPathRace * race, const WzpAddr * skip)
     race->racing = TRUE;
     race->race_start = now (race);
     race->stats.races++;
-    wzp_timer_source_set_deadline (race->race_timer, race->race_start +
-        race->t.race_timeout_ns);
   }
+  /* A window in progress gets the full time from now: new candidates. */
+  wzp_timer_source_set_deadline (race->race_timer, now (race) +
+      race->t.race_timeout_ns);
   WZP_INFO_OBJECT (race->owner, "race %" G_GUINT64_FORMAT " as %s, peer "
       "candidates: %s", race->stats.races, wzp_path_role_to_string
       (race->role), pc);

@@ -28,6 +28,7 @@ G_BEGIN_DECLS
 #define WZP_PATH_MSG_OK 0x01
 #define WZP_PATH_MSG_OK_ACK 0x02
 #define WZP_PATH_MSG_LEN (1 + 4 + WZP_PATH_TOKEN_LEN)
+/* ... or [WZP_PATH_MSG_GREETING][the greeting] (wzp-path.h). */
 
 /* Raw punch packet: [0x01][16-byte token]. */
 #define WZP_PATH_PUNCH 0x01

@@ -163,6 +163,20 @@ send_msg (WzpPathManager * self, WzpConnection * conn, guint8 type,
 }
 
 static void
+send_greeting (WzpPathManager * self)
+{
+  gsize len;
+  const guint8 *g = g_bytes_get_data (self->greeting, &len);
+  g_autofree guint8 *msg = g_malloc (len + 1);
+  g_autoptr (GError) error = NULL;
+
+  msg[0] = WZP_PATH_MSG_GREETING;
+  memcpy (msg + 1, g, len);
+  if (!wzp_connection_send_message (self->direct, msg, len + 1, &error))
+    WZP_DEBUG_OBJECT (self, "cannot send the greeting: %s", error->message);
+}
+
+static void
 send_ok (WzpPathManager * self)
 {
   if (self->direct == NULL)
@@ -369,6 +383,8 @@ on_direct_message (WzpConnection * conn, GBytes * bytes, gpointer data)
   guint8 type;
   guint32 epoch;
 
+  if (len > 0 && msg[0] == WZP_PATH_MSG_GREETING)
+    return;                     /* for the layer above; seen already */
   if (!_wzp_path_wire_parse_msg (msg, len, self->token, &type, &epoch)) {
     WZP_WARNING_OBJECT (self, "ignoring a %" G_GSIZE_FORMAT "-byte message "
         "on the direct connection: not a path message of this call", len);
@@ -514,6 +530,8 @@ on_race_won (gpointer owner, const WzpPathWin * win)
     send_msg (self, self->direct, WZP_PATH_MSG_OK_ACK, win->epoch);
     agreed (self);
   } else {
+    if (self->greeting)
+      send_greeting (self);
     send_ok (self);
   }
   if (!self->stopped && win->ended_window)
@@ -676,6 +694,28 @@ wzp_path_manager_update_local (WzpPathManager * self,
 }
 
 /**
+ * wzp_path_manager_learn_peer:
+ * @candidates: the peer's candidates (host and reflexive)
+ * @nat: the peer's NAT's mapping behaviour
+ *
+ * More about the peer, to use in later races (an early start knew only
+ * its host candidates; call setup brings the rest): nothing races now,
+ * and the roles stay.
+ */
+void
+wzp_path_manager_learn_peer (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat)
+{
+  g_return_if_fail (WZP_IS_PATH_MANAGER (self));
+  g_return_if_fail (candidates != NULL);
+  g_clear_pointer (&self->peer_cands, wzp_candidates_unref);
+  self->peer_cands = wzp_candidates_copy (candidates);
+  self->peer_nat = nat;
+  if (self->race)
+    _wzp_path_race_set_candidates (self->race, NULL, self->peer_cands);
+}
+
+/**
  * wzp_path_manager_update_peer:
  * @candidates: the peer's candidates now (host and reflexive), as its
  *   signaling told us
@@ -719,6 +759,7 @@ wzp_path_manager_finalize (GObject * object)
   g_clear_pointer (&self->local_cands, wzp_candidates_unref);
   g_clear_pointer (&self->peer_cands, wzp_candidates_unref);
   g_clear_object (&self->listener);
+  g_clear_pointer (&self->greeting, g_bytes_unref);
   g_free (self->local_fp);
   g_free (self->peer_fp);
   g_free (self->role_reason);
@@ -855,10 +896,15 @@ wzp_path_manager_new (WzpEndpoint * endpoint, const WzpPathConfig * config,
       self->t.failover_threshold_ns);
   if (config->listener)
     self->listener = g_object_ref (config->listener);
+  if (config->greeting)
+    self->greeting = g_bytes_ref (config->greeting);
 
   if (self->policy == WZP_PATH_POLICY_RELAY_ONLY) {
     self->role = WZP_PATH_ROLE_NONE;
     reason = "policy is relay-only";
+  } else if (config->role != WZP_PATH_ROLE_NONE) {
+    self->role = config->role;
+    reason = "role given by the caller";
   } else {
     self->role = wzp_path_decide_role (self->local_nat, self->peer_nat,
         self->local_fp, self->peer_fp, &reason);

@@ -94,6 +94,10 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
 /* Length of the call token in punch packets and agreement messages. */
 #define WZP_PATH_TOKEN_LEN 16
 
+/* First byte of the greeting message on a direct connection (see
+ * #WzpPathConfig.greeting); the path manager itself ignores it. */
+#define WZP_PATH_MSG_GREETING 0x03
+
 /**
  * WzpPathTimings:
  * @punch_interval_ns: how often punch packets go to every peer candidate
@@ -170,6 +174,15 @@ void wzp_path_timings_init (WzpPathTimings * timings);
  * @listener: (nullable): the endpoint's #WzpPathListener, which has been
  *   accepting (and holding) the peer's connections since before the
  *   manager existed; %NULL: the manager makes its own when it accepts
+ * @role: %WZP_PATH_ROLE_NONE to decide roles as both peers do
+ *   (wzp_path_decide_role()); or the role to take, when the two peers
+ *   agreed on it another way (an early start, where only one side knows
+ *   the other's candidates yet: it dials).  A later
+ *   wzp_path_manager_update_peer() decides again
+ * @greeting: (nullable): sent as the first message on every connection we
+ *   dial, before path-ok (`[0x03][greeting]`, at most
+ *   %WZP_PATH_LISTENER_MAX_MESSAGE_SIZE - 1 bytes): what the layer above
+ *   needs the peer to have before it can agree (a call's signed answer)
  *
  * Initialise with wzp_path_config_init(), then fill it in.  The manager
  * copies everything it needs.
@@ -186,8 +199,10 @@ typedef struct
   WzpPathPolicy policy;
   WzpPathTimings timings;
   WzpPathListener *listener;
+  WzpPathRole role;
+  GBytes *greeting;
   /*< private > */
-  gpointer padding[7];
+  gpointer padding[5];
 } WzpPathConfig;
 
 WZP_API
@@ -316,6 +331,10 @@ void wzp_path_manager_update_local (WzpPathManager * self,
 
 WZP_API
 void wzp_path_manager_update_peer (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat);
+
+WZP_API
+void wzp_path_manager_learn_peer (WzpPathManager * self,
     WzpCandidates * candidates, WzpNatType nat);
 
 /* Signals (emitted on the endpoint's context):

@@ -147,6 +147,10 @@ gboolean wzp_connection_get_peer_public_key (WzpConnection * self,
     guint8 out[32]);
 
 WZP_API
+gboolean wzp_connection_export_keying_material (WzpConnection * self,
+    const char *label, guint8 * out, gsize len, GError ** error);
+
+WZP_API
 GSocketAddress *wzp_connection_get_remote_address (WzpConnection * self);
 
 WZP_API

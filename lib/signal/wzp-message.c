@@ -642,6 +642,44 @@ wzp_message_new_register (WzpIdentity * identity,
   return m;
 }
 
+/**
+ * wzp_register_bound_signed_data:
+ *
+ * Returns: (transfer full): "wzp-register-v2\0" || binding || public_key
+ */
+GBytes *
+wzp_register_bound_signed_data (const guint8 binding[WZP_REGISTER_BINDING_LEN],
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN])
+{
+  GByteArray *a = g_byte_array_new ();
+
+  g_byte_array_append (a, (const guint8 *) WZP_REGISTER_CONTEXT_V2,
+      sizeof WZP_REGISTER_CONTEXT_V2);
+  g_byte_array_append (a, binding, WZP_REGISTER_BINDING_LEN);
+  g_byte_array_append (a, public_key, WZP_PUBLIC_KEY_LEN);
+  return g_byte_array_free_to_bytes (a);
+}
+
+/* A registration bound to the connection's TLS exporter value rather than
+ * to a challenge: it can leave with the client's first flight. */
+JsonObject *
+wzp_message_new_register_bound (WzpIdentity * identity,
+    const guint8 binding[WZP_REGISTER_BINDING_LEN])
+{
+  JsonObject *m = wzp_message_new (WZP_MSG_REGISTER);
+  guint8 pk[WZP_PUBLIC_KEY_LEN], sig[WZP_SIGNATURE_LEN];
+  g_autoptr (GBytes) data = NULL;
+
+  wzp_identity_get_public_key (identity, pk);
+  data = wzp_register_bound_signed_data (binding, pk);
+  wzp_identity_sign (identity, g_bytes_get_data (data, NULL),
+      g_bytes_get_size (data), sig);
+  wzp_message_set_bytes (m, "public_key", pk, sizeof pk);
+  wzp_message_set_bytes (m, "signature", sig, sizeof sig);
+  json_object_set_string_member (m, "binding", WZP_REGISTER_BINDING_EXPORTER);
+  return m;
+}
+
 JsonObject *
 wzp_message_new_registered (const char *fingerprint, const char *observed_addr)
 {

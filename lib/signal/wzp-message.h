@@ -42,6 +42,13 @@ G_BEGIN_DECLS
 /* What a registration signs: this prefix (with its NUL), the relay's
  * challenge, then the public key. */
 #define WZP_REGISTER_CONTEXT "wzp-register-v1"
+/* Or, without waiting for a challenge (PROTOCOL.md §3): this prefix, the
+ * TLS exporter value of the signaling connection under this label, then
+ * the public key. */
+#define WZP_REGISTER_CONTEXT_V2 "wzp-register-v2"
+#define WZP_REGISTER_EXPORTER_LABEL "EXPORTER-wzp-register"
+#define WZP_REGISTER_BINDING_LEN 32
+#define WZP_REGISTER_BINDING_EXPORTER "tls-exporter"
 
 /* Raw UDP probe: [0x02][16-byte token] */
 #define WZP_PROBE_PACKET_TYPE 0x02
@@ -172,6 +179,11 @@ WZP_API JsonObject *wzp_message_new_hello (const char *relay_fp,
     const char *probe_addr);
 WZP_API JsonObject *wzp_message_new_register (WzpIdentity * identity,
     const guint8 challenge[WZP_CHALLENGE_LEN]);
+WZP_API GBytes *wzp_register_bound_signed_data (const guint8
+    binding[WZP_REGISTER_BINDING_LEN],
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN]);
+WZP_API JsonObject *wzp_message_new_register_bound (WzpIdentity * identity,
+    const guint8 binding[WZP_REGISTER_BINDING_LEN]);
 WZP_API JsonObject *wzp_message_new_registered (const char *fingerprint,
     const char *observed_addr);
 WZP_API JsonObject *wzp_message_new_error (const char *code,

@@ -184,8 +184,11 @@ handle_hello (WzpSignalClient * self, JsonObject * msg)
     else
       self->probe_address = g_object_ref (probe);
   }
-  _wzp_signal_client_send_msg (self, wzp_message_new_register (id,
-          g_bytes_get_data (challenge, NULL)), FALSE, NULL);
+  /* Registered already, bound to the TLS exporter; the challenge is for
+   * clients that could not. */
+  if (!self->register_sent)
+    _wzp_signal_client_send_msg (self, wzp_message_new_register (id,
+            g_bytes_get_data (challenge, NULL)), FALSE, NULL);
 }
 
 static void

@@ -29,6 +29,8 @@ struct _WzpSignalClient
   WzpConnection *conn;
   gulong message_id;
   gulong closed_id;
+  gulong connected_id;
+  gboolean register_sent;       /* on this connection */
   guint32 next_req;
   GSource *reconnect_timer;
   guint64 backoff;

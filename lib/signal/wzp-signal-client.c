@@ -227,6 +227,7 @@ drop_connection (WzpSignalClient * self, const char *reason)
   remember_rtt (self, conn);
   g_signal_handler_disconnect (conn, self->message_id);
   g_signal_handler_disconnect (conn, self->closed_id);
+  g_clear_signal_handler (&self->connected_id, conn);
   wzp_connection_set_datagram_handler (conn, NULL, NULL, NULL);
   if (reason)
     wzp_connection_close (conn, WZP_CLOSE_NORMAL, reason);
@@ -299,6 +300,30 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   g_object_unref (self);
 }
 
+/* Registers the moment the handshake is done, bound to this connection's
+ * TLS exporter value: the message leaves with our last handshake flight,
+ * a round trip before the relay's hello (and its challenge) could arrive
+ * (PROTOCOL.md §3). */
+static void
+on_connected (WzpConnection * conn, gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+  WzpIdentity *id = self->identity ? self->identity :
+      wzp_endpoint_get_identity (self->endpoint);
+  guint8 binding[WZP_REGISTER_BINDING_LEN];
+  g_autoptr (GError) error = NULL;
+
+  if (!wzp_connection_export_keying_material (conn,
+          WZP_REGISTER_EXPORTER_LABEL, binding, sizeof binding, &error)) {
+    WZP_DEBUG_OBJECT (self, "no exporter (%s): registering on the relay's "
+        "challenge", error->message);
+    return;
+  }
+  if (_wzp_signal_client_send_msg (self, wzp_message_new_register_bound (id,
+              binding), FALSE, NULL))
+    self->register_sent = TRUE;
+}
+
 static void
 connect_now (WzpSignalClient * self)
 {
@@ -321,6 +346,9 @@ connect_now (WzpSignalClient * self)
       G_CALLBACK (_wzp_signal_client_on_message), self);
   self->closed_id = g_signal_connect (self->conn, "closed",
       G_CALLBACK (on_closed), self);
+  self->register_sent = FALSE;
+  self->connected_id = g_signal_connect (self->conn, "connected",
+      G_CALLBACK (on_connected), self);
   wzp_connection_set_datagram_handler (self->conn,
       _wzp_signal_client_on_datagram, self, NULL);
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_CONNECTING);

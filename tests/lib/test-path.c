@@ -743,7 +743,7 @@ test_listener_gate (Fixture * f, gconstpointer data)
   g_autoptr (GPtrArray) messages = NULL;
   g_autoptr (GError) closed = NULL;
   WzpConnection *c;
-  guint8 big[300];
+  guint8 big[WZP_PATH_LISTENER_MAX_MESSAGE_SIZE + 1];
   gboolean accept = FALSE;
 
   g_object_get (f->ep[0], "accept-incoming", &accept, NULL);

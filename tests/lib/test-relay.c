@@ -511,6 +511,63 @@ test_impersonation_refused (Fixture * f, gconstpointer data)
   }
 }
 
+/* Registration bound to the TLS exporter (PROTOCOL.md §3): accepted
+ * without the challenge; a bound registration from another connection (a
+ * replay) or with an unknown binding is refused; the challenge still
+ * works. */
+static void
+test_register_bound (Fixture * f, gconstpointer data)
+{
+  g_autoptr (WzpIdentity) alice = wzp_identity_generate ();
+  g_autoptr (WzpEndpoint) ep = loopback_endpoint (f, alice);
+  guint8 binding[WZP_REGISTER_BINDING_LEN], other[WZP_REGISTER_BINDING_LEN];
+  guint8 challenge[WZP_CHALLENGE_LEN];
+  Raw r = { 0 };
+
+  /* 1. Bound to this connection: registered. */
+  raw_connect (f, ep, &r);
+  g_assert_true (wzp_connection_export_keying_material (r.conn,
+          WZP_REGISTER_EXPORTER_LABEL, binding, sizeof binding, NULL));
+  raw_send (&r, wzp_message_new_register_bound (alice, binding));
+  wzp_test_wait_until (f->ctx, r.msgs->len == 2, WAIT_MS);
+  g_assert_cmpint (wzp_message_get_msg_type (g_ptr_array_index (r.msgs, 1)),
+      ==, WZP_MSG_REGISTERED);
+  g_assert_cmpuint (stats (f).registrations, ==, 1);
+  raw_clear (&r);
+  wzp_test_run_for (f->ctx, 50);
+
+  /* 2. The same registration replayed on another connection: that
+   * connection's exporter differs. */
+  memset (&r, 0, sizeof r);
+  raw_connect (f, ep, &r);
+  g_assert_true (wzp_connection_export_keying_material (r.conn,
+          WZP_REGISTER_EXPORTER_LABEL, other, sizeof other, NULL));
+  g_assert_true (memcmp (binding, other, sizeof binding) != 0);
+  raw_send (&r, wzp_message_new_register_bound (alice, binding));
+  wzp_test_wait_until (f->ctx, r.msgs->len == 2 && r.closed, WAIT_MS);
+  g_assert_cmpstr (raw_error_code (&r, 1), ==, "bad-signature");
+  raw_clear (&r);
+
+  /* 3. An unknown binding. */
+  memset (&r, 0, sizeof r);
+  raw_connect (f, ep, &r);
+  {
+    JsonObject *m = wzp_message_new_register_bound (alice, other);
+    json_object_set_string_member (m, "binding", "carrier-pigeon");
+    raw_send (&r, m);
+  }
+  wzp_test_wait_until (f->ctx, r.msgs->len == 2, WAIT_MS);
+  g_assert_cmpstr (raw_error_code (&r, 1), ==, "bad-message");
+
+  /* 4. On the same connection, the challenge still registers. */
+  challenge_of (&r, challenge);
+  raw_send (&r, wzp_message_new_register (alice, challenge));
+  wzp_test_wait_until (f->ctx, r.msgs->len == 3, WAIT_MS);
+  g_assert_cmpint (wzp_message_get_msg_type (g_ptr_array_index (r.msgs, 2)),
+      ==, WZP_MSG_REGISTERED);
+  raw_clear (&r);
+}
+
 static void
 notify_count (GObject * obj, GParamSpec * pspec, guint * n)
 {
@@ -1212,6 +1269,7 @@ main (int argc, char **argv)
   ADD ("room-three-members", test_room_three_members, NULL);
   ADD ("malformed-input", test_malformed_input, NULL);
   ADD ("update-candidates", test_update_candidates, NULL);
+  ADD ("register-bound", test_register_bound, NULL);
   ADD ("metrics-text", test_metrics_text, NULL);
   return g_test_run ();
 }

@@ -109,8 +109,13 @@ class DirectCase(unittest.TestCase):
                                  % (n, r["paths"], self.logs(a, b)))
 
 
+NO_EARLY = ["--no-early-start"]
+
+
 class SameLanRuns(DirectCase):
-    """Ten calls on one LAN: every one goes direct over the LAN."""
+    """Ten calls on one LAN: every one goes direct over the LAN.  Without
+    the early start (TestSameLanEarly), so that the race after the relay's
+    call-setup is what is tested, with the wanted side dialing."""
     KINDS = ("samelan", "samelan")
     DIALER = "a"
     RUNS = 10
@@ -118,7 +123,8 @@ class SameLanRuns(DirectCase):
     def test_runs(self):
         times = []
         for _ in range(self.RUNS):
-            ra, rb, a, b = self.call(self.DIALER)
+            ra, rb, a, b = self.call(self.DIALER, caller_extra=NO_EARLY,
+                                     callee_extra=NO_EARLY)
             self.assert_direct(ra, rb, a, b)
             times.append((ra["direct_ms"], rb["direct_ms"]))
         print("\n%s: direct after (caller, callee) ms: %s" % (
@@ -131,6 +137,36 @@ class TestSameLanCallerDials(SameLanRuns):
 
 class TestSameLanCalleeDials(SameLanRuns):
     DIALER = "b"
+
+
+class TestSameLanEarly(DirectCase):
+    """The default on one LAN: the callee dials the caller's host
+    candidates when it answers, its signed answer first; the caller is
+    active, and media flows on the LAN, before the relay's call-setup
+    (which needs two relay round trips after the offer: 80 ms here)."""
+    KINDS = ("samelan", "samelan")
+    RUNS = 5
+
+    def test_runs(self):
+        lines = []
+        for _ in range(self.RUNS):
+            ra, rb, a, b = self.call("a")
+            self.assert_direct(ra, rb, a, b)
+            # From the offer to the caller's first frame, to both active.
+            offer = ra["start_mono_us"] / 1000.0 + ra["placed_ms"]
+            a_active = ra["active_mono_ms"] - offer
+            b_active = rb["active_mono_ms"] - offer
+            a_audio = a_active + ra["first_media_ms"]
+            lines.append("caller active %.1f ms after its offer, callee %.1f "
+                         "ms, caller's first frame %.1f ms; first path %s" % (
+                             a_active, b_active, a_audio, ra["paths"][-1][1]))
+            self.assertIn("answered on the LAN", self.h.stderr_text(a),
+                          self.logs(a, b))
+            # Before the relay's call-setup could have come (80 ms).
+            self.assertLess(a_audio, 75, lines[-1] + self.logs(a, b))
+            self.assertLess(b_active, 75, lines[-1] + self.logs(a, b))
+            self.assertEqual(ra["received_relay"], 0, lines[-1])
+        print("\n%s:\n  %s" % (self.id(), "\n  ".join(lines)))
 
 
 class TestEarlyDirect(DirectCase):
@@ -147,9 +183,9 @@ class TestEarlyDirect(DirectCase):
         acceptor = "b" if dialer == "a" else "a"
         bind = ["-b", "0.0.0.0:%d" % self.PORT]
         self.lab.delay_to_port(self.PORT, 40, from_port=RELAY_PORT)
-        ra, rb, a, b = self.call(dialer, caller_extra=bind if acceptor == "a"
-                                 else (), callee_extra=bind if acceptor == "b"
-                                 else ())
+        ra, rb, a, b = self.call(
+            dialer, caller_extra=NO_EARLY + (bind if acceptor == "a" else []),
+            callee_extra=NO_EARLY + (bind if acceptor == "b" else []))
         self.assert_direct(ra, rb, a, b)
         rd, rac = (ra, rb) if dialer == "a" else (rb, ra)
         acc = a if acceptor == "a" else b
