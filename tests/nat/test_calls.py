@@ -350,7 +350,8 @@ class TestLossRelay(CallCase):
         for a, b in pairs:
             ra, rb = reports[a], reports[b]
             for n, r in ((a, ra), (b, rb)):
-                if r["state"] != "ended" or r["error"] or r["active_ms"] is None:
+                if (r["state"] != "ended" or r["error"] or
+                        r["active_ms"] is None or ra["active_ms"] is None):
                     failures.append("%s: state %s error %s active_ms %s" % (
                         n, r["state"], r["error"], r["active_ms"]))
                     continue
