@@ -70,5 +70,7 @@ run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
 run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
 run "Loss" $py bench/bench-loss.py $quick
 run "Registration and call setup under loss" $py bench/bench-setup-loss.py $quick
+run "Failover and network changes" $py bench/bench-failover.py $quick
+run "Symmetric NATs: port spraying" $py bench/bench-symmetric-spray.py
 echo "run-all: results in $doc (scratch: $out)"
 exit $rc

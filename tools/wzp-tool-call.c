@@ -310,6 +310,7 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *bind = NULL;
   gint timeout_s = 30;
   gboolean no_early = FALSE;
+  gint nat_spray = 0;
   CallRun r = { 0 };
   GOptionEntry entries[] = {
     {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay,
@@ -324,6 +325,9 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Join this room", "NAME"},
     {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
         "auto or reject (default auto)", "POLICY"},
+    {"nat-spray", 0, 0, G_OPTION_ARG_INT, &nat_spray,
+        "Symmetric-NAT moonshot: ports of such a peer to punch per race "
+          "(default 0: off; see WzpCall:nat-spray)", "N"},
     {"no-early-start", 0, 0, G_OPTION_ARG_NONE, &no_early,
         "Race the direct path only after the relay's call-setup, also on a "
           "LAN (tests)", NULL},
@@ -376,6 +380,7 @@ wzp_tool_cmd_call (int argc, char **argv)
       WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
   if (no_early)
     _wzp_call_set_early_start (r.call, FALSE);
+  g_object_set (r.call, "nat-spray", (guint) CLAMP (nat_spray, 0, 65536), NULL);
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);

@@ -52,6 +52,7 @@ struct _WzpCall
   gboolean gather_loopback;
   gboolean no_early_start;      /* test hook: race only after setup */
   guint relay_timeout_ms;
+  guint nat_spray;
   WzpPathTimings *timings;
 
   /* context-thread state */
@@ -66,6 +67,7 @@ struct _WzpCall
   GSource *linger;
   gboolean hangup_sent;
   gboolean call_placed;
+  gboolean was_registered;
   char *call_id;
   guint8 call_id_bin[WZP_CALL_ID_BYTES];
   gboolean is_caller;

@@ -335,6 +335,7 @@ _wzp_call_path_config (WzpCall * self, WzpPathConfig * cfg,
   cfg->peer_candidates = theirs;
   cfg->policy = self->path_policy;
   cfg->listener = self->listener;
+  cfg->spray_ports = self->nat_spray;
   if (self->timings)
     cfg->timings = *self->timings;
   memcpy (cfg->call_token, self->punch_token, WZP_PATH_TOKEN_LEN);

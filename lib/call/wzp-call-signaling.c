@@ -110,14 +110,16 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
       wzp_identity_get_fingerprint (self->identity), addr);
   if (_wzp_call_is_over (self->state))
     return;
-  if (self->state == WZP_CALL_STATE_ACTIVE ||
-      self->state == WZP_CALL_STATE_RINGING) {
+  if (self->was_registered) {
     /* A re-registration after a dropped signaling connection: the call
      * goes on (the relay keeps calls by fingerprint). */
     return;
   }
+  self->was_registered = TRUE;
   if (!wzp_signal_client_probe_nat (client, &error))
     WZP_DEBUG_OBJECT (self, "no NAT probe: %s", error->message);
+  if (self->call_placed)
+    return;                     /* right behind the registration */
 
   if (self->room) {
     _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
@@ -134,6 +136,20 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
   } else {
     _wzp_call_set_state (self, WZP_CALL_STATE_WAITING, NULL);
   }
+}
+
+/* The registration left with the handshake's end: the call can follow it
+ * at once instead of a round trip later (PROTOCOL.md §3). */
+static void
+on_registration_sent (WzpSignalClient * client, gpointer user_data)
+{
+  WzpCall *self = user_data;
+
+  if (self->peer == NULL || self->room || self->call_placed ||
+      self->state != WZP_CALL_STATE_CONNECTING)
+    return;
+  _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
+  place_call (self);
 }
 
 static void
@@ -385,6 +401,8 @@ _wzp_call_connect_signaling (WzpCall * self)
 {
   g_signal_connect (self->signal, "registered", G_CALLBACK (on_registered),
       self);
+  g_signal_connect (self->signal, "registration-sent",
+      G_CALLBACK (on_registration_sent), self);
   g_signal_connect (self->signal, "notify::nat-type",
       G_CALLBACK (on_nat_type), self);
   g_signal_connect (self->signal, "incoming-call",

@@ -36,6 +36,7 @@ enum
   PROP_BIND_ADDRESS,
   PROP_GATHER_LOOPBACK,
   PROP_RELAY_TIMEOUT,
+  PROP_NAT_SPRAY,
   PROP_STATE,
   PROP_PATH,
   N_PROPS
@@ -558,6 +559,9 @@ wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
     case PROP_RELAY_TIMEOUT:
       self->relay_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_NAT_SPRAY:
+      self->nat_spray = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -605,6 +609,9 @@ wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_RELAY_TIMEOUT:
       g_value_set_uint (value, self->relay_timeout_ms);
+      break;
+    case PROP_NAT_SPRAY:
+      g_value_set_uint (value, self->nat_spray);
       break;
     case PROP_STATE:
       g_value_set_enum (value, wzp_call_get_state (self));
@@ -726,6 +733,20 @@ wzp_call_class_init (WzpCallClass * klass)
   props[PROP_RELAY_TIMEOUT] = g_param_spec_uint ("relay-timeout",
       "Relay timeout", "Milliseconds to wait for the relay before failing",
       100, G_MAXUINT, DEFAULT_RELAY_TIMEOUT_MS, rw);
+  /**
+   * WzpCall:nat-spray:
+   *
+   * The symmetric-NAT moonshot, off (0) by default: when our side
+   * accepts the direct path and the peer is behind an endpoint-dependent
+   * (symmetric) NAT, punch this many ports of the peer's public address
+   * during each race, hoping to hit the port its NAT gave the flow to us
+   * (docs/PATH.md, "Symmetric NATs").  65536 tries every port in ~3 s
+   * (about 3 MB up, and as many entries in our own NAT's connection
+   * table, which a small home router may not hold).
+   */
+  props[PROP_NAT_SPRAY] = g_param_spec_uint ("nat-spray", "NAT spray",
+      "Ports of a symmetric-NAT peer to punch per race (0: off)", 0, 65536,
+      0, rw);
   props[PROP_STATE] = g_param_spec_enum ("state", "State", "Call state",
       WZP_TYPE_CALL_STATE, WZP_CALL_STATE_IDLE, ro);
   props[PROP_PATH] = g_param_spec_enum ("path", "Path", "Current media path",

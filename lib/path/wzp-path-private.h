@@ -43,6 +43,7 @@ struct _WzpPathManager
   WzpPathTimings t;
   WzpPathListener *listener;    /* given, or our own while we accept */
   GBytes *greeting;
+  guint spray_ports;
 
   WzpPathRole role;
   char *role_reason;

@@ -69,6 +69,10 @@ struct _WzpPathRace
   guint64 race_start;
   gboolean has_skip;            /* this window does not dial skip */
   WzpAddr skip;
+  guint spray_ports;            /* per window; 0: off */
+  guint sprayed_in_window;
+  guint spray_offset;           /* the window's walk over the ports */
+  guint spray_stride;
   GPtrArray *dials;             /* Attempt, dialer */
   GPtrArray *held;              /* Attempt, acceptor: not chosen */
   GSource *punch_timer;
@@ -201,6 +205,53 @@ send_punches (WzpPathRace * race)
   }
 }
 
+/* Ports a NAT hands out: 1024-65535 (64512 = 2^10 * 3^2 * 7). */
+#define SPRAY_PORT_MIN 1024
+#define SPRAY_PORTS 64512
+
+/* The symmetric-NAT moonshot: the peer's NAT gave its flow to us a port
+ * we cannot know; punches to ports of its address open our NAT for
+ * whichever of them is that port (docs/PATH.md, "Symmetric NATs").  The
+ * window walks the ports from a random one with a random stride prime to
+ * their number, so no port is tried twice; spread evenly over the
+ * window. */
+static void
+spray (WzpPathRace * race)
+{
+  guint8 punch[WZP_PATH_PUNCH_LEN];
+  guint64 t = now (race), end = wzp_timer_source_get_deadline
+      (race->race_timer);
+  guint ticks, per_tick, left = race->spray_ports - race->sprayed_in_window;
+
+  /* The peer's first packets make the mapping we look for: give them a
+   * head start of two punch intervals. */
+  if (left == 0 || t < race->race_start + 2 * race->t.punch_interval_ns)
+    return;
+  /* What is left over the ticks that are left (timers run late under
+   * load), all of it before the window closes. */
+  ticks = end > t + race->t.punch_interval_ns ?
+      (end - t) / race->t.punch_interval_ns : 1;
+  per_tick = (left + ticks - 1) / ticks;
+
+  _wzp_path_wire_punch (punch, race->token);
+  for (guint i = 0; i < wzp_candidates_get_count (race->peer_cands); i++) {
+    const WzpCandidate *c = wzp_candidates_get (race->peer_cands, i);
+    if (c->kind != WZP_CANDIDATE_REFLEXIVE)
+      continue;
+    for (guint n = 0; n < per_tick &&
+        race->sprayed_in_window < race->spray_ports; n++) {
+      WzpAddr to = c->addr;
+      guint k = (race->spray_offset + (guint64) race->sprayed_in_window *
+          race->spray_stride) % SPRAY_PORTS;
+      wzp_addr_set_port (&to, SPRAY_PORT_MIN + k);
+      if (wzp_endpoint_send_raw (race->endpoint, &to, punch, sizeof punch))
+        race->stats.sprayed++;
+      race->sprayed_in_window++;
+    }
+    break;                      /* one address: the NAT's */
+  }
+}
+
 static gboolean
 on_punch_timer (gpointer data)
 {
@@ -208,6 +259,8 @@ on_punch_timer (gpointer data)
 
   if (race->racing) {
     send_punches (race);
+    if (race->spray_ports)
+      spray (race);
     wzp_timer_source_set_deadline (race->punch_timer, now (race) +
         race->t.punch_interval_ns);
   }
@@ -601,6 +654,12 @@ _wzp_path_race_start (WzpPathRace * race, const WzpAddr * skip)
     race->racing = TRUE;
     race->race_start = now (race);
     race->stats.races++;
+    race->sprayed_in_window = 0;
+    race->spray_offset = g_random_int_range (0, SPRAY_PORTS);
+    /* Odd, and neither 3 nor 7 divides it: prime to 64512. */
+    do
+      race->spray_stride = g_random_int_range (1, SPRAY_PORTS) | 1;
+    while (race->spray_stride % 3 == 0 || race->spray_stride % 7 == 0);
   }
   /* A window in progress gets the full time from now: new candidates. */
   wzp_timer_source_set_deadline (race->race_timer, now (race) +
@@ -632,6 +691,12 @@ _wzp_path_race_stop (WzpPathRace * race)
     return;
   racing_over (race);
   free_all (race->dials, "not needed any more");
+}
+
+void
+_wzp_path_race_set_spray (WzpPathRace * race, guint ports)
+{
+  race->spray_ports = ports;
 }
 
 gboolean

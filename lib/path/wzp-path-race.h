@@ -57,6 +57,7 @@ typedef struct
   guint64 races;
   guint64 race_time_ns;
   guint64 redials;
+  guint64 sprayed;
 } WzpPathRaceStats;
 
 WzpPathRace *_wzp_path_race_new (WzpEndpoint * endpoint,
@@ -67,6 +68,7 @@ WzpPathRace *_wzp_path_race_new (WzpEndpoint * endpoint,
 void _wzp_path_race_free (WzpPathRace * race);
 void _wzp_path_race_start (WzpPathRace * race, const WzpAddr * skip);
 void _wzp_path_race_stop (WzpPathRace * race);
+void _wzp_path_race_set_spray (WzpPathRace * race, guint ports);
 void _wzp_path_race_adopt_held (WzpPathRace * race);
 gboolean _wzp_path_race_is_racing (WzpPathRace * race);
 void _wzp_path_race_set_candidates (WzpPathRace * race,

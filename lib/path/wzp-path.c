@@ -596,6 +596,7 @@ copy_race_stats (WzpPathRace * race, WzpPathStats * stats)
   stats->punches_bad = rs.punches_bad;
   stats->races = rs.races;
   stats->redials = rs.redials;
+  stats->sprayed = rs.sprayed;
 }
 
 static const WzpPathRaceEvents race_events = {
@@ -614,6 +615,11 @@ make_race (WzpPathManager * self)
   self->race = _wzp_path_race_new (self->endpoint, self->listener,
       self->role, self->peer_fp, self->token, &self->t, self->local_cands,
       self->peer_cands, &race_events, self);
+  /* Guessing ports only helps the acceptor of a peer behind a symmetric
+   * NAT (the dialer; which port its NAT gave the flow to us is unknown). */
+  if (self->spray_ports && self->role == WZP_PATH_ROLE_ACCEPTOR &&
+      self->peer_nat == WZP_NAT_TYPE_EDM)
+    _wzp_path_race_set_spray (self->race, self->spray_ports);
 }
 
 /* --- network changes -------------------------------------------------- */
@@ -898,6 +904,7 @@ wzp_path_manager_new (WzpEndpoint * endpoint, const WzpPathConfig * config,
     self->listener = g_object_ref (config->listener);
   if (config->greeting)
     self->greeting = g_bytes_ref (config->greeting);
+  self->spray_ports = MIN (config->spray_ports, 65536);
 
   if (self->policy == WZP_PATH_POLICY_RELAY_ONLY) {
     self->role = WZP_PATH_ROLE_NONE;

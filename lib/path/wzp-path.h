@@ -179,6 +179,11 @@ void wzp_path_timings_init (WzpPathTimings * timings);
  *   agreed on it another way (an early start, where only one side knows
  *   the other's candidates yet: it dials).  A later
  *   wzp_path_manager_update_peer() decides again
+ * @spray_ports: the symmetric-NAT moonshot (docs/PATH.md, "Symmetric
+ *   NATs"), off by default (0): when we accept and the peer's NAT is
+ *   endpoint-dependent, this many punches per race also go to random
+ *   ports of the peer's reflexive address, hoping to hit the port its NAT
+ *   gave the flow to us
  * @greeting: (nullable): sent as the first message on every connection we
  *   dial, before path-ok (`[0x03][greeting]`, at most
  *   %WZP_PATH_LISTENER_MAX_MESSAGE_SIZE - 1 bytes): what the layer above
@@ -201,8 +206,9 @@ typedef struct
   WzpPathListener *listener;
   WzpPathRole role;
   GBytes *greeting;
+  guint spray_ports;
   /*< private > */
-  gpointer padding[5];
+  gpointer padding[4];
 } WzpPathConfig;
 
 WZP_API
@@ -235,6 +241,7 @@ void wzp_path_config_init (WzpPathConfig * config);
  *   a race while the call ran
  * @migrations: times the direct connection's far end moved and QUIC
  *   followed it (path validation), with no new handshake
+ * @sprayed: punches sent to guessed ports (#WzpPathConfig.spray_ports)
  * @has_direct: whether @direct holds the direct connection's stats
  * @direct: the direct connection's QUIC statistics
  */
@@ -262,8 +269,9 @@ typedef struct
   guint64 redials;
   guint64 network_changes;
   guint64 migrations;
+  guint64 sprayed;
   /*< private > */
-  guint64 padding[4];
+  guint64 padding[3];
 } WzpPathStats;
 
 /**

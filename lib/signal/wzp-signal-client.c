@@ -320,8 +320,11 @@ on_connected (WzpConnection * conn, gpointer user_data)
     return;
   }
   if (_wzp_signal_client_send_msg (self, wzp_message_new_register_bound (id,
-              binding), FALSE, NULL))
+              binding), FALSE, NULL)) {
     self->register_sent = TRUE;
+    g_signal_emit (self,
+        _wzp_signal_client_signals[SIGNAL_REGISTRATION_SENT], 0);
+  }
 }
 
 static void
@@ -489,8 +492,10 @@ wzp_signal_client_place_call (WzpSignalClient * self,
     return NULL;
   id = call_id ? g_ascii_strdown (call_id, -1) :
       wzp_random_hex (WZP_CALL_ID_BYTES);
+  /* Right behind a bound registration (the relay reads in order), or
+   * once registered. */
   if (!_wzp_signal_client_send_msg (self, wzp_message_new_call (fp, id, offer),
-          TRUE, error))
+          !self->register_sent, error))
     return NULL;
   return g_steal_pointer (&id);
 }
@@ -859,6 +864,17 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
   _wzp_signal_client_signals[SIGNAL_REGISTERED] = g_signal_new ("registered",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_SOCKET_ADDRESS);
+  /**
+   * WzpSignalClient::registration-sent:
+   *
+   * A registration bound to this connection left with the handshake's end
+   * (PROTOCOL.md §3).  wzp_signal_client_place_call() may follow it at
+   * once, before #WzpSignalClient::registered: the relay reads messages in
+   * order.
+   */
+  _wzp_signal_client_signals[SIGNAL_REGISTRATION_SENT] =
+      g_signal_new ("registration-sent", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   /**
    * WzpSignalClient::call-ringing:
    * @call_id: our outgoing call, now ringing at the callee

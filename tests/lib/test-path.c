@@ -191,6 +191,7 @@ typedef struct
    * address, which the dialer would dial past the link). */
   gboolean via_link;
   WzpTestLinkParams link;
+  guint spray;
 } PairOptions;
 
 /* A UDP socket on loopback that never answers: a candidate that leads
@@ -257,6 +258,7 @@ make_pair (Fixture * f, const PairOptions * o)
     if (via)
       config.peer_candidates = i == d ? via : nowhere;
     config.listener = o->listener[i];
+    config.spray_ports = o->spray;
     memcpy (config.call_token, i == 1 && o->other_token_b ? o->token_b :
         f->token, WZP_PATH_TOKEN_LEN);
     config.policy = o->policy;
@@ -1223,6 +1225,59 @@ test_peer_moves_clocked (Fixture * f, gconstpointer data)
   wzp_test_link_free (link2);
 }
 
+/* The symmetric-NAT moonshot sprays only as the acceptor of a peer whose
+ * NAT is endpoint-dependent, only at its reflexive address, each port
+ * once per race.  (Nobody can connect here: the dialer's candidate leads
+ * nowhere, so the race runs its whole window.) */
+static void
+spray_case (Fixture * f, WzpNatType dialer_nat, guint64 want_acceptor)
+{
+  PairOptions o = {.nat = {WZP_NAT_TYPE_EIM, dialer_nat},.spray = 8,
+  .race_timeout_ns = 400 * MS
+  };
+  g_autofree char *silent_addr = NULL;
+  g_autoptr (GSocket) silent = silent_socket (&silent_addr);
+  const char *nowhere[] = { silent_addr, NULL };
+  WzpPathStats st[2];
+  guint a, d;
+
+  /* Both sides' candidates lead to a socket that never answers: the
+   * acceptor's as a reflexive one (what it sprays), the dialer's as a
+   * host one. */
+  o.peer_cands[0] = wzp_candidates_new_from_strv (WZP_CANDIDATE_REFLEXIVE,
+      nowhere, NULL);
+  o.peer_cands[1] = wzp_candidates_new_from_strv (WZP_CANDIDATE_HOST,
+      nowhere, NULL);
+  make_pair (f, &o);
+  d = dialer_index (f);
+  a = 1 - d;
+  /* With a symmetric dialer, index 0 accepts whatever the fingerprints. */
+  if (dialer_nat == WZP_NAT_TYPE_EDM)
+    g_assert_cmpuint (a, ==, 0);
+  start_pair (f);
+  wzp_test_wait_until (f->ctx, f->log[0].race_failed == 1 &&
+      f->log[1].race_failed == 1, WAIT_MS);
+  for (guint i = 0; i < 2; i++)
+    wzp_path_manager_get_stats (f->pm[i], &st[i]);
+  g_assert_cmpuint (st[a].sprayed, ==, want_acceptor);
+  g_assert_cmpuint (st[d].sprayed, ==, 0);
+  for (guint i = 0; i < 2; i++)
+    wzp_candidates_unref (o.peer_cands[i]);
+}
+
+static void
+test_spray_only_for_symmetric_peer (Fixture * f, gconstpointer data)
+{
+  spray_case (f, WZP_NAT_TYPE_EDM, 8);
+}
+
+/* Without a symmetric peer, the flag changes nothing. */
+static void
+test_spray_not_for_cone_peer (Fixture * f, gconstpointer data)
+{
+  spray_case (f, WZP_NAT_TYPE_EIM, 0);
+}
+
 /* --- liveness verdicts (pure) ----------------------------------------- */
 
 static void
@@ -1303,5 +1358,8 @@ main (int argc, char **argv)
   ADD ("rerace-after-death-clocked", test_rerace_after_death_clocked, TRUE);
   ADD ("rebind-migrates-clocked", test_rebind_migrates_clocked, TRUE);
   ADD ("peer-moves-clocked", test_peer_moves_clocked, TRUE);
+  ADD ("spray-only-for-symmetric-peer", test_spray_only_for_symmetric_peer,
+      FALSE);
+  ADD ("spray-not-for-cone-peer", test_spray_not_for_cone_peer, FALSE);
   return g_test_run ();
 }

@@ -427,6 +427,24 @@ class TestNatRebind(NetworkChange):
         self.lab.rebind("a")
 
 
+class TestHomeSymmetricSpray(DirectCase):
+    """The symmetric-NAT moonshot, off by default (natcall-TestHomeSymmetric
+    stays on the relay): home <-> symmetric with the home side (which
+    accepts; the symmetric side dials) punching every port of the
+    symmetric side's public address during the race (--nat-spray 65536):
+    one of them is the port the symmetric NAT gave B's flow to A, which
+    opens A's NAT to B's Initials.  Direct (10 of 10 in
+    bench-symmetric-spray.py with a full sweep)."""
+    KINDS = ("home", "symmetric")
+
+    def test_spray(self):
+        ra, rb, a, b = self.call("b", hangup_after=6, wait_direct=6.0,
+                                 caller_extra=["--nat-spray", "65536"])
+        self.assert_direct(ra, rb, a, b)
+        print("\n%s: direct after (caller, callee) %.0f, %.0f ms" % (
+            self.id(), ra["direct_ms"], rb["direct_ms"]))
+
+
 # The bases are not tests of their own.
 del SameLanRuns, AgreeTime, NetworkChange
 
