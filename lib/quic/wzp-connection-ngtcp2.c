@@ -433,7 +433,7 @@ _wzp_connection_new_client (WzpEndpoint * ep, const WzpAddr * local,
 WzpConnection *
 _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
     const WzpAddr * remote, const ngtcp2_pkt_hd * hd,
-    const WzpConnectParams * params, GError ** error)
+    const ngtcp2_cid * odcid, const WzpConnectParams * params, GError ** error)
 {
   g_autoptr (WzpConnection) self =
       connection_new (ep, local, remote, params, TRUE);
@@ -447,7 +447,18 @@ _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
   fill_callbacks (&callbacks, TRUE);
   fill_settings (self, &settings, params);
   fill_transport_params (&tp, params);
-  tp.original_dcid = hd->dcid;
+  if (odcid) {
+    /* The address was validated by a Retry (wzp-endpoint-admit.c): the
+     * client checks that we name both its first DCID and the Retry's
+     * SCID, and the token lifts the 3x anti-amplification limit. */
+    tp.original_dcid = *odcid;
+    tp.retry_scid = hd->dcid;
+    tp.retry_scid_present = 1;
+    settings.token.base = (uint8_t *) hd->token.base;
+    settings.token.len = hd->token.len;
+  } else {
+    tp.original_dcid = hd->dcid;
+  }
   fill_path (self, &path);
   scid.datalen = WZP_SCID_LEN;
   wzp_random_bytes (scid.data, scid.datalen);
