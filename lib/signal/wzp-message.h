@@ -54,6 +54,10 @@ G_BEGIN_DECLS
 #define WZP_CLOSE_SUPERSEDED 0x101
 #define WZP_CLOSE_REFUSED 0x102
 #define WZP_CLOSE_SHUTDOWN 0x103
+/* A relay limit refused or ended the connection (the reason says which:
+ * "registration-timeout", "max-registrations-per-source", ...); the
+ * client may try again later. */
+#define WZP_CLOSE_LIMIT 0x104
 
 #define WZP_MESSAGE_ERROR (wzp_message_error_quark ())
 WZP_API GQuark wzp_message_error_quark (void);
