@@ -158,7 +158,11 @@ on_room_joined (WzpSignalClient * client, const char *room, guint channel,
   WZP_INFO ("room %s joined (channel %u, %u others)", room, channel,
       members ? json_array_get_length (members) : 0);
   for (guint i = 0; members && i < json_array_get_length (members); i++) {
-    JsonObject *o = json_array_get_object_element (members, i);
+    JsonNode *node = json_array_get_element (members, i);
+    /* Any JSON value may be in the list: get_object_element() on a
+     * number is a critical (found by fuzz-room). */
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ?
+        json_node_get_object (node) : NULL;
     const char *fp = NULL;
     g_autoptr (GBytes) pub = NULL;
     g_autoptr (JsonObject) blob = NULL;
