@@ -52,8 +52,7 @@ test_relay_start (void)
   r->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
       bin, "--listen", "127.0.0.1:0", "--probe-listen", "none",
       "--identity", key, NULL);
-  fail_unless (r->process != NULL, "%s: %s", bin,
-      error ? error->message : "?");
+  fail_unless (r->process != NULL, "%s: %s", bin, error ? error->message : "?");
   /* "wzp-relay VERSION fingerprint FP listening on ADDR (probe ...)" */
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (r->process));
   line = g_data_input_stream_read_line (out, NULL, NULL, &error);
@@ -337,13 +336,17 @@ on_incoming_call (GstElement * e, const gchar * caller, gpointer data)
   return TRUE;
 }
 
+/* The element posts the message from the call's thread, which may come
+ * just after the property reads "active" (under ASan it often does):
+ * wait for it, up to a bound that only catches hangs. */
 static gboolean
 bus_has_state (GstBus * bus, const gchar * state)
 {
   GstMessage *m;
   gboolean found = FALSE;
 
-  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+  while (!found && (m = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+              GST_MESSAGE_ELEMENT))) {
     const GstStructure *s = gst_message_get_structure (m);
 
     if (gst_structure_has_name (s, "wzp-call-state")
