@@ -20,7 +20,7 @@ done
 
 # Debian 12 packages the peers need (besides scripts/bootstrap's).
 need="iproute2 nftables gstreamer1.0-plugins-bad gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
-      python3-gi python3-numpy linux-perf"
+      python3-gi python3-numpy linux-perf valgrind"
 missing=""
 for p in $need; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -70,5 +70,6 @@ run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
 run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
 run "Loss" $py bench/bench-loss.py $quick
 run "Registration and call setup under loss" $py bench/bench-setup-loss.py $quick
+run "Relay under a handshake flood" $py bench/bench-relay-flood.py $quick --callgrind
 echo "run-all: results in $doc (scratch: $out)"
 exit $rc
