@@ -141,6 +141,7 @@ struct _WzpRelay
   WzpSourceCounter *raw_per_source;     /* unclaimed raw packets */
   RelayDeadlines *deadlines;    /* unregistered connections */
   GHashTable *error_counts;     /* code -> guint64 * */
+  WzpLogLimit error_log;        /* "error to ..." lines */
 
   WzpRelayStats stats;
 };

@@ -79,8 +79,11 @@ _wzp_relay_send_error (WzpRelay * self, RelayClient * client,
   if (request && wzp_message_get_req (request, &req))
     re = req;
   count_error (self, code);
-  WZP_INFO_OBJECT (self, "error to %s (%s): %s: %s", client->fp,
-      client->observed, code, message);
+  /* A client sending junk earns one error per message (within its
+   * message budget): at most a line per second here, the exact counts are
+   * in wzp_relay_errors_total. */
+  WZP_INFO_LIMITED (self, &self->error_log, wzp_clock_get_time (self->clock),
+      "error to %s (%s): %s: %s", client->fp, client->observed, code, message);
   _wzp_relay_send (self, client, wzp_message_new_error (code, message, re));
 }
 

@@ -1098,4 +1098,5 @@ wzp_relay_init (WzpRelay * self)
   }
   self->error_counts = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, g_free);
+  self->error_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT (WZP_NSEC_PER_SEC);
 }

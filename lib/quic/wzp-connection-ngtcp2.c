@@ -88,9 +88,10 @@ on_oversize (guint64 declared_len, gpointer user_data)
 {
   WzpConnection *self = user_data;
 
-  WZP_WARNING_OBJECT (self, "peer %s sent a %" G_GUINT64_FORMAT
-      "-byte message; the limit is %" G_GSIZE_FORMAT ": skipped",
-      self->peer_fingerprint, declared_len,
+  /* A peer can repeat this as fast as it can send: rate-limited. */
+  WZP_WARNING_LIMITED (self, &self->oversize_log, _wzp_connection_now (self),
+      "peer %s sent a %" G_GUINT64_FORMAT "-byte message; the limit is %"
+      G_GSIZE_FORMAT ": skipped", self->peer_fingerprint, declared_len,
       _wzp_endpoint_max_message_size (self->endpoint));
   _wzp_connection_queue_event (self, EVENT_MESSAGE_TOO_LARGE, NULL,
       declared_len);
@@ -356,6 +357,8 @@ connection_new (WzpEndpoint * ep, const WzpAddr * local,
   self->framer = wzp_framer_new (_wzp_endpoint_max_message_size (ep));
   self->keep_alive_ns = params->keep_alive_ns;
   self->ack_hold_ns = _wzp_endpoint_ack_hold (ep);
+  self->oversize_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT
+      (WZP_LOG_LIMIT_INTERVAL);
   return self;
 }
 
