@@ -53,15 +53,18 @@ source_below (WzpSourceCounter * counter, const WzpSource * source, guint limit)
   return wzp_source_counter_get (counter, source) < limit;
 }
 
+/* @kind picks the log limiter, so one flood of refusals does not hide
+ * another kind's warning. */
 static void
-refuse (WzpEndpoint * self, guint64 * counter, const WzpAddr * from,
-    const WzpSource * source, const char *what, guint limit)
+refuse (WzpEndpoint * self, guint kind, guint64 * counter,
+    const WzpAddr * from, const WzpSource * source, const char *what,
+    guint limit)
 {
   char addr[WZP_ADDR_STRLEN], src[WZP_SOURCE_STRLEN];
 
   (*counter)++;
   self->stats.connections_refused++;
-  WZP_WARNING_LIMITED (self, &self->refuse_log,
+  WZP_WARNING_LIMITED (self, &self->refuse_logs[kind],
       wzp_clock_get_time (self->clock),
       "%s limit (%u) reached: ignoring a new connection from %s (source %s)",
       what, limit, wzp_addr_to_string (from, addr),
@@ -131,13 +134,14 @@ _wzp_endpoint_admit (WzpEndpoint * self, const WzpAddr * from,
   wzp_source_from_addr (&source, from);
 
   if (self->stats.connections_open >= self->max_connections) {
-    refuse (self, &self->stats.refused_max_connections, from, &source,
+    refuse (self, 0, &self->stats.refused_max_connections, from, &source,
         "max-connections", self->max_connections);
     return FALSE;
   }
   if (!source_below (self->conns_by_source, &source,
           self->max_connections_per_source)) {
-    refuse (self, &self->stats.refused_connections_per_source, from, &source,
+    refuse (self, 1, &self->stats.refused_connections_per_source, from,
+        &source,
         "max-connections-per-source", self->max_connections_per_source);
     return FALSE;
   }
@@ -188,13 +192,13 @@ _wzp_endpoint_admit (WzpEndpoint * self, const WzpAddr * from,
   }
 
   if (self->stats.handshakes_in_progress >= self->max_half_open) {
-    refuse (self, &self->stats.refused_max_half_open, from, &source,
+    refuse (self, 2, &self->stats.refused_max_half_open, from, &source,
         "max-half-open", self->max_half_open);
     return FALSE;
   }
   if (src_half_open >= self->max_half_open_per_source) {
-    refuse (self, &self->stats.refused_half_open_per_source, from, &source,
-        "max-half-open-per-source", self->max_half_open_per_source);
+    refuse (self, 3, &self->stats.refused_half_open_per_source, from,
+        &source, "max-half-open-per-source", self->max_half_open_per_source);
     return FALSE;
   }
   return TRUE;

@@ -96,7 +96,7 @@ struct _WzpEndpoint
   guint8 token_secret[32];      /* random per endpoint: tokens die with it */
   WzpSourceCounter *half_open_by_source;
   WzpSourceCounter *conns_by_source;
-  WzpLogLimit refuse_log;
+  WzpLogLimit refuse_logs[4];   /* per kind of refusal */
   WzpLogLimit token_log;
 
   WzpEndpointStats stats;

@@ -900,6 +900,8 @@ wzp_endpoint_init (WzpEndpoint * self)
   wzp_random_bytes (self->token_secret, sizeof self->token_secret);
   self->half_open_by_source = wzp_source_counter_new ();
   self->conns_by_source = wzp_source_counter_new ();
-  self->refuse_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT (WZP_LOG_LIMIT_INTERVAL);
+  for (guint i = 0; i < G_N_ELEMENTS (self->refuse_logs); i++)
+    self->refuse_logs[i] = (WzpLogLimit)
+        WZP_LOG_LIMIT_INIT (WZP_LOG_LIMIT_INTERVAL);
   self->token_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT (WZP_LOG_LIMIT_INTERVAL);
 }
