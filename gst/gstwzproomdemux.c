@@ -846,6 +846,20 @@ gst_wzp_room_demux_pad_get_member (GstPad * pad)
   return m ? m->fp : NULL;
 }
 
+gboolean
+gst_wzp_room_demux_pad_member_left (GstPad * pad)
+{
+  Member *m = gst_pad_get_element_private (pad);
+  gboolean gone;
+
+  if (m == NULL)
+    return FALSE;
+  g_mutex_lock (&m->demux->lock);
+  gone = m->gone;
+  g_mutex_unlock (&m->demux->lock);
+  return gone;
+}
+
 guint
 gst_wzp_room_demux_get_n_members (GstWzpRoomDemux * self)
 {

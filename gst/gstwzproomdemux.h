@@ -39,6 +39,8 @@ gboolean gst_wzp_room_demux_get_call_property (GstWzpRoomDemux * self,
 
 /* The fingerprint a member pad carries, or NULL for the anchor. */
 const gchar *gst_wzp_room_demux_pad_get_member (GstPad * pad);
+/* TRUE when the pad goes because its member left (not because we stop). */
+gboolean gst_wzp_room_demux_pad_member_left (GstPad * pad);
 
 guint gst_wzp_room_demux_get_n_members (GstWzpRoomDemux * self);
 

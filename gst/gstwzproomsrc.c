@@ -190,6 +190,7 @@ static void
 on_demux_pad_removed (GstElement * demux, GstPad * pad, GstWzpRoomSrc * self)
 {
   const gchar *fp = gst_wzp_room_demux_pad_get_member (pad);
+  gboolean left = gst_wzp_room_demux_pad_member_left (pad);
   gchar *ghost_name = NULL;
   Branch *b;
 
@@ -214,7 +215,8 @@ on_demux_pad_removed (GstElement * demux, GstPad * pad, GstWzpRoomSrc * self)
     gst_element_release_request_pad (self->mixer, b->mixer_pad);
     gst_object_unref (b->mixer_pad);
   }
-  if (fp) {
+  /* Stopping removes every pad: only a departure is news. */
+  if (fp && left) {
     GST_INFO_OBJECT (self, "member %s left", fp);
     post_member (self, "left", fp, ghost_name);
   }
