@@ -123,7 +123,7 @@ on_frame (const WzpCallFrame * frame, gpointer user_data)
   }
   r->last_frame_at = now;
   r->received++;
-  if (frame->sender) {
+  if (r->room_senders && frame->sender) {
     guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->room_senders,
             frame->sender));
     g_hash_table_insert (r->room_senders, g_strdup (frame->sender),

@@ -105,7 +105,9 @@ def main():
                                                             name + ".inv")]
             out = os.path.join(work, name + ".json")
             p = subprocess.Popen(cmd, stdout=open(out, "w"),
-                                 stderr=open(out + ".err", "w"))
+                                 stderr=open(out + ".err", "w"),
+                                 env=dict(os.environ,
+                                          G_DEBUG="fatal-criticals"))
             procs.append(p)
             parties.append((name, p, out))
             time.sleep(0.3)
