@@ -70,5 +70,6 @@ run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
 run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
 run "Loss" $py bench/bench-loss.py $quick
 run "Registration and call setup under loss" $py bench/bench-setup-loss.py $quick
+run "10-member room" $py bench/bench-room.py $quick
 echo "run-all: results in $doc (scratch: $out)"
 exit $rc

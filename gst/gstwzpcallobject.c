@@ -50,6 +50,7 @@ struct _GstWzpCallObject
   gchar *peer;
   gchar *call_id;
   gboolean closing;
+  GHashTable *members;          /* room members (fingerprints), admitted */
 
   /* atomic */
   gint state;
@@ -226,6 +227,40 @@ on_incoming_call (WzpCall * call, const char *caller, gpointer user_data)
   return accept;
 }
 
+/* Rooms: members come and go (the call's thread). */
+static void
+member_changed (GstWzpCallObject * self, const char *fp, gboolean joined)
+{
+  GList *l;
+
+  GST_INFO ("call %s: room member %s %s", self->key, fp,
+      joined ? "joined" : "left");
+  g_mutex_lock (&self->lock);
+  if (joined)
+    g_hash_table_add (self->members, g_strdup (fp));
+  else
+    g_hash_table_remove (self->members, fp);
+  for (l = self->users; l; l = l->next) {
+    CallUser *u = l->data;
+
+    if (u->funcs.member)
+      u->funcs.member (fp, joined, u->user_data);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+on_member_joined (WzpCall * call, const char *fp, gpointer user_data)
+{
+  member_changed (user_data, fp, TRUE);
+}
+
+static void
+on_member_left (WzpCall * call, const char *fp, gpointer user_data)
+{
+  member_changed (user_data, fp, FALSE);
+}
+
 static void
 on_frame (const WzpCallFrame * frame, gpointer user_data)
 {
@@ -265,13 +300,18 @@ call_thread (gpointer data)
   if (s->peer)
     g_object_set (self->call, "peer", s->peer, NULL);
   if (s->room)
-    g_object_set (self->call, "room", s->room, NULL);
+    g_object_set (self->call, "room", s->room, "room-owner", s->room_owner,
+        "room-invite", s->room_invite, "room-open", s->room_open, NULL);
   g_signal_connect (self->call, "state-changed",
       G_CALLBACK (on_state_changed), self);
   g_signal_connect (self->call, "path-changed",
       G_CALLBACK (on_path_changed), self);
   g_signal_connect (self->call, "incoming-call",
       G_CALLBACK (on_incoming_call), self);
+  g_signal_connect (self->call, "room-member-joined",
+      G_CALLBACK (on_member_joined), self);
+  g_signal_connect (self->call, "room-member-left",
+      G_CALLBACK (on_member_left), self);
   wzp_call_set_frame_handler (self->call, on_frame, self, NULL);
 
   ok = wzp_call_start (self->call, &error);
@@ -324,6 +364,7 @@ call_object_free (GstWzpCallObject * self)
   g_clear_error (&self->error);
   g_free (self->peer);
   g_free (self->call_id);
+  g_hash_table_unref (self->members);
   g_free (self->key);
   gst_wzp_settings_clear (&self->settings);
   g_clear_object (&self->identity);
@@ -384,6 +425,7 @@ call_object_create (const GstWzpSettings * settings, const gchar * key,
   g_cond_init (&self->cond);
   self->state = WZP_CALL_STATE_IDLE;
   self->path = GST_WZP_PATH_NONE;
+  self->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   self->thread = g_thread_new ("wzpcall", call_thread, self);
   g_mutex_lock (&self->lock);
@@ -391,6 +433,14 @@ call_object_create (const GstWzpSettings * settings, const gchar * key,
     g_cond_wait (&self->cond, &self->lock);
   g_mutex_unlock (&self->lock);
 
+  if (self->start_error && g_error_matches (self->start_error,
+          WZP_CALL_ERROR, WZP_CALL_ERROR_NOT_ADMITTED)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+        "Cannot join room %s: %s", settings->room, self->start_error->message);
+    g_thread_join (self->thread);
+    call_object_free (self);
+    return NULL;
+  }
   if (self->start_error) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ_WRITE,
         "Could not start the call through relay %s: %s", settings->relay,
@@ -454,6 +504,14 @@ gst_wzp_call_object_acquire (const GstWzpSettings * settings,
   user->user_data = user_data;
   g_mutex_lock (&self->lock);
   self->users = g_list_append (self->users, user);
+  if (user->funcs.member) {
+    GHashTableIter it;
+    gpointer fp;
+
+    g_hash_table_iter_init (&it, self->members);
+    while (g_hash_table_iter_next (&it, &fp, NULL))
+      user->funcs.member (fp, TRUE, user->user_data);
+  }
   g_mutex_unlock (&self->lock);
 
   g_mutex_unlock (&registry_lock);
@@ -724,6 +782,13 @@ gst_wzp_post_call_error (GstElement * element, const GError * error,
       post_error (element, res, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
           g_strdup_printf ("Peer %s failed verification: its signed call "
               "keys do not match its fingerprint", who), error);
+      break;
+    case WZP_CALL_ERROR_NOT_ADMITTED:
+      post_error (element, res, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+          g_strdup ("Not admitted to the room: the owner's invitation "
+              "(room-invite) is missing, not for this identity or this "
+              "room, or expired; ask the owner for a new one (wzp invite)"),
+          error);
       break;
     case WZP_CALL_ERROR_NO_PATH:
       post_error (element, res, GST_RESOURCE_ERROR_OPEN_READ_WRITE,

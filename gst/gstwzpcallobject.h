@@ -35,6 +35,9 @@ typedef struct _GstWzpCallObject GstWzpCallObject;
  * @frame: (nullable): a received frame (wzpsrc)
  * @wake: (nullable): the call's state or path changed
  * @add_stats: (nullable): add receive-side fields to a stats structure
+ * @member: (nullable): in a room, a member was admitted (@joined) or left.
+ *   A user that comes later first gets a @joined for every member already
+ *   in the room, before any frame from them.
  *
  * All are called on the call's thread with the object's lock held.
  */
@@ -43,6 +46,8 @@ typedef struct
   void (*frame) (const WzpCallFrame * frame, gpointer user_data);
   void (*wake) (gpointer user_data);
   void (*add_stats) (GstStructure * stats, gpointer user_data);
+  void (*member) (const gchar * fingerprint, gboolean joined,
+      gpointer user_data);
 } GstWzpCallUserFuncs;
 
 /* Finds or creates (and starts) the call @settings name and adds @element

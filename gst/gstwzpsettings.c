@@ -35,6 +35,8 @@ gst_wzp_settings_clear (GstWzpSettings * settings)
   g_clear_pointer (&settings->peer, g_free);
   g_clear_pointer (&settings->session, g_free);
   g_clear_pointer (&settings->room, g_free);
+  g_clear_pointer (&settings->room_owner, g_free);
+  g_clear_pointer (&settings->room_invite, g_free);
 }
 
 void
@@ -49,6 +51,9 @@ gst_wzp_settings_copy (GstWzpSettings * dest, const GstWzpSettings * src)
   dest->room = g_strdup (src->room);
   dest->answer = src->answer;
   dest->path_policy = src->path_policy;
+  dest->room_owner = g_strdup (src->room_owner);
+  dest->room_invite = g_strdup (src->room_invite);
+  dest->room_open = src->room_open;
 }
 
 void
@@ -137,6 +142,41 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
           CONN_FLAGS));
 
   /**
+   * GstWzpSrc:room-owner:
+   *
+   * Fingerprint of the room's owner.  A room is the owner's: only the
+   * owner and the members it invited (#GstWzpSrc:room-invite) get the
+   * members' keys, and the relay cannot read it.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM_OWNER,
+      g_param_spec_string ("room-owner", "Room owner",
+          "Fingerprint of the room's owner (who admits its members)", NULL,
+          CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:room-invite:
+   *
+   * The owner's invitation for this identity: the token `wzp invite`
+   * prints, or `@FILE` to read it from a file.  Not needed by the owner.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM_INVITE,
+      g_param_spec_string ("room-invite", "Room invitation",
+          "The owner's invitation for us: a token from `wzp invite`, or "
+          "@FILE holding one", NULL, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:room-open:
+   *
+   * Join a room without owner, which anyone who knows its name may join.
+   * Its members hand their keys to whoever the relay lists, so such a
+   * room is not confidential from the relay.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM_OPEN,
+      g_param_spec_boolean ("room-open", "Open room",
+          "A room without owner that anyone with its name may join (not "
+          "confidential from the relay)", FALSE, CONN_FLAGS));
+
+  /**
    * GstWzpSrc:answer:
    *
    * What to do with incoming calls when #GstWzpSrc:peer is empty.  With
@@ -190,7 +230,8 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
    */
   g_object_class_install_property (klass, GST_WZP_PROP_CALL_ID,
       g_param_spec_string ("call-id", "Call id",
-          "Id of the current call (chosen by the caller, 32 hex digits)", NULL, RO_FLAGS));
+          "Id of the current call (chosen by the caller, 32 hex digits)", NULL,
+          RO_FLAGS));
 
   /**
    * GstWzpSrc:fingerprint:
@@ -239,6 +280,15 @@ gst_wzp_settings_set_property (GstWzpSettings * settings, guint prop_id,
     case GST_WZP_PROP_ROOM:
       set_string (&settings->room, value);
       return TRUE;
+    case GST_WZP_PROP_ROOM_OWNER:
+      set_string (&settings->room_owner, value);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_INVITE:
+      set_string (&settings->room_invite, value);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_OPEN:
+      settings->room_open = g_value_get_boolean (value);
+      return TRUE;
     case GST_WZP_PROP_ANSWER:
       settings->answer = g_value_get_enum (value);
       return TRUE;
@@ -272,6 +322,15 @@ gst_wzp_settings_get_property (const GstWzpSettings * settings,
       return TRUE;
     case GST_WZP_PROP_ROOM:
       g_value_set_string (value, settings->room);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_OWNER:
+      g_value_set_string (value, settings->room_owner);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_INVITE:
+      g_value_set_string (value, settings->room_invite);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_OPEN:
+      g_value_set_boolean (value, settings->room_open);
       return TRUE;
     case GST_WZP_PROP_ANSWER:
       g_value_set_enum (value, settings->answer);
@@ -326,6 +385,20 @@ gst_wzp_settings_validate (const GstWzpSettings * settings, GError ** error)
         "Both peer and room are set: call a peer or join a room, not both");
     return FALSE;
   }
+  if (settings->room && !settings->room_owner && !settings->room_open) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Room \"%s\" has no owner: set room-owner=FINGERPRINT (and "
+        "room-invite=TOKEN unless you are the owner), or room-open=true for "
+        "a room anyone with the name may join (the relay can read it)",
+        settings->room);
+    return FALSE;
+  }
+  if ((settings->room_owner || settings->room_invite || settings->room_open)
+      && !settings->room) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "room-owner, room-invite and room-open need room=NAME");
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -334,7 +407,8 @@ gst_wzp_settings_call_key (const GstWzpSettings * settings)
 {
   if (settings->session)
     return g_strconcat ("session:", settings->session, NULL);
-  return g_strdup_printf ("call:%s|%s|%s|%s", settings->relay,
+  return g_strdup_printf ("call:%s|%s|%s|%s|%s", settings->relay,
       settings->identity, settings->peer ? settings->peer : "",
-      settings->room ? settings->room : "");
+      settings->room ? settings->room : "",
+      settings->room_owner ? settings->room_owner : "");
 }

@@ -34,6 +34,9 @@ enum
   GST_WZP_PROP_STATS,
   GST_WZP_PROP_CALL_ID,
   GST_WZP_PROP_FINGERPRINT,
+  GST_WZP_PROP_ROOM_OWNER,
+  GST_WZP_PROP_ROOM_INVITE,
+  GST_WZP_PROP_ROOM_OPEN,
   GST_WZP_PROP_LAST_COMMON,
 };
 
@@ -47,6 +50,9 @@ typedef struct
   gchar *room;                  /* room to join */
   GstWzpAnswer answer;
   GstWzpPathPolicy path_policy;
+  gchar *room_owner;            /* the room owner's fingerprint */
+  gchar *room_invite;           /* the owner's invitation: token or @FILE */
+  gboolean room_open;           /* a room without owner */
 } GstWzpSettings;
 
 void gst_wzp_settings_init (GstWzpSettings * settings);
@@ -68,7 +74,7 @@ gboolean gst_wzp_settings_validate (const GstWzpSettings * settings,
     GError ** error);
 
 /* The registry key of the call these settings name: "session:NAME", or
- * relay, identity, peer and room joined. */
+ * relay, identity, peer, room and room owner joined. */
 gchar *gst_wzp_settings_call_key (const GstWzpSettings * settings);
 
 G_END_DECLS

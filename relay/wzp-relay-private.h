@@ -102,6 +102,9 @@ struct _WzpRelay
   guint64 ring_timeout_ns;
   guint max_registrations;
   guint max_room_members;
+  /* Test hook: admit anyone to owned rooms, as a malicious relay would
+   * (members must then refuse them on their own). */
+  gboolean rooms_admit_anyone;
 
   gboolean started;
   WzpEndpoint *endpoint;
@@ -158,6 +161,13 @@ void _wzp_relay_rooms_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_room_free (RelayRoom * room);
 void _wzp_relay_forward_room_media (WzpRelay * self, RelayClient * c,
     RelayRoom * room, const guint8 * data, gsize len);
+/* Test hooks that make the relay lie about rooms. */
+void _wzp_relay_set_rooms_admit_anyone (WzpRelay * self, gboolean anyone);
+/* Lists @fp as a member of the existing room @room_id, with @key_blob,
+ * and tells the others it joined; FALSE when the room does not exist. */
+gboolean _wzp_relay_inject_room_member (WzpRelay * self,
+    const char *room_id, const char *fp,
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 
 /* wzp-relay-metrics.c */
 gboolean _wzp_relay_metrics_start (WzpRelay * self, GError ** error);

@@ -15,7 +15,12 @@
  *     "start_mono_us": start on CLOCK_MONOTONIC (to line up processes),
  *     "frames_sent": N, "frames_received": N, "received_relay": N,
  *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
- *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R }
+ *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R,
+ *     rooms only: "room_members": [fp...] (admitted, at the end),
+ *     "room_senders": {fp: frames received}, "rekeys": [{"at_ms", "reason",
+ *     "ms" (membership change to switch), "acked", "members"}...],
+ *     with --report-keys: "room_keys": ["hex of key||iv||stream"...] (every
+ *     sender key made or received: for tests of what the relay sees) }
  *
  * Times are milliseconds on the monotonic clock; "at" is since active.
  *
@@ -28,6 +33,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wzp-call.h"
+#include "wzp-call-private.h"
 #include "wzp-tool.h"
 #include "wzp-log.h"
 
@@ -61,6 +67,10 @@ typedef struct
   GError *error;
   WzpCallState final_state;
   GSource *send_timer;
+  GHashTable *room_senders;     /* fingerprint -> frames */
+  GHashTable *room_members;     /* fingerprint (set) */
+  JsonArray *rekeys;
+  JsonArray *room_keys;         /* with --report-keys */
 } CallRun;
 
 /* The moment the caller sends its offer is logged by the call object
@@ -113,6 +123,12 @@ on_frame (const WzpCallFrame * frame, gpointer user_data)
   }
   r->last_frame_at = now;
   r->received++;
+  if (r->room_senders && frame->sender) {
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->room_senders,
+            frame->sender));
+    g_hash_table_insert (r->room_senders, g_strdup (frame->sender),
+        GUINT_TO_POINTER (n + 1));
+  }
   if (frame->path <= WZP_PATH_DIRECT)
     r->received_by_path[frame->path]++;
 }
@@ -207,6 +223,54 @@ on_path (WzpCall * call, WzpPathKind path, const char *reason,
   json_array_add_array_element (r->paths, p);
 }
 
+static void
+on_member_joined (WzpCall * call, const char *fp, gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_printerr ("wzp call: room member %s joined\n", fp);
+  g_hash_table_add (r->room_members, g_strdup (fp));
+}
+
+static void
+on_member_left (WzpCall * call, const char *fp, gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_printerr ("wzp call: room member %s left\n", fp);
+  g_hash_table_remove (r->room_members, fp);
+}
+
+static void
+on_rekeyed (WzpCall * call, const char *reason, guint stream, guint64 took,
+    guint acked, guint members, gpointer user_data)
+{
+  CallRun *r = user_data;
+  JsonObject *o = json_object_new ();
+
+  json_object_set_int_member (o, "at_ms", r->active_at ?
+      ms_since (r->active_at) : 0);
+  json_object_set_string_member (o, "reason", reason);
+  json_object_set_double_member (o, "ms", took / 1e6);
+  json_object_set_int_member (o, "acked", acked);
+  json_object_set_int_member (o, "members", members);
+  json_array_add_object_element (r->rekeys, o);
+}
+
+static void
+on_room_key (const char *owner, const WzpMediaKey * key, gpointer user_data)
+{
+  CallRun *r = user_data;
+  guint8 bytes[WZP_MEDIA_KEY_BYTES];
+  g_autoptr (GString) hex = g_string_new (NULL);
+
+  wzp_media_key_to_bytes (key, bytes);
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (hex, "%02x", bytes[i]);
+  memset (bytes, 0, sizeof bytes);
+  json_array_add_string_element (r->room_keys, hex->str);
+}
+
 static gboolean
 on_unix_signal (gpointer user_data)
 {
@@ -289,6 +353,33 @@ print_report (CallRun * r, WzpIdentity * id)
   json_builder_set_member_name (b, "paths");
   json_builder_add_value (b, json_node_init_array (json_node_alloc (),
           r->paths));
+  if (r->room_members) {
+    GHashTableIter it;
+    gpointer key, value;
+
+    json_builder_set_member_name (b, "room_members");
+    json_builder_begin_array (b);
+    g_hash_table_iter_init (&it, r->room_members);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+      json_builder_add_string_value (b, key);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "room_senders");
+    json_builder_begin_object (b);
+    g_hash_table_iter_init (&it, r->room_senders);
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      json_builder_set_member_name (b, key);
+      json_builder_add_int_value (b, GPOINTER_TO_UINT (value));
+    }
+    json_builder_end_object (b);
+    json_builder_set_member_name (b, "rekeys");
+    json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+            r->rekeys));
+  }
+  if (r->room_keys) {
+    json_builder_set_member_name (b, "room_keys");
+    json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+            r->room_keys));
+  }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -304,6 +395,10 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *identity_path = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *room = NULL;
+  g_autofree char *room_owner = NULL;
+  g_autofree char *room_invite = NULL;
+  gboolean room_open = FALSE;
+  gboolean report_keys = FALSE;
   g_autofree char *answer = NULL;
   g_autofree char *policy = NULL;
   g_autofree char *bind = NULL;
@@ -320,6 +415,15 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"peer", 'p', 0, G_OPTION_ARG_STRING, &peer,
         "Fingerprint to call (default: wait for a call)", "FP"},
     {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Join this room", "NAME"},
+    {"room-owner", 0, 0, G_OPTION_ARG_STRING, &room_owner,
+        "Fingerprint of the room's owner (who admits members)", "FP"},
+    {"room-invite", 0, 0, G_OPTION_ARG_STRING, &room_invite,
+          "The owner's invitation for us (token from `wzp invite`, or @FILE)",
+        "TOKEN"},
+    {"room-open", 0, 0, G_OPTION_ARG_NONE, &room_open,
+        "Join a room without owner (the relay can read it)", NULL},
+    {"report-keys", 0, 0, G_OPTION_ARG_NONE, &report_keys,
+        "Tests only: list every room sender key in the report", NULL},
     {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
         "auto or reject (default auto)", "POLICY"},
     {"path-policy", 0, 0, G_OPTION_ARG_STRING, &policy,
@@ -366,12 +470,25 @@ wzp_tool_cmd_call (int argc, char **argv)
   r.paths = json_array_new ();
   r.call = wzp_call_new (NULL, id, relay);
   g_object_set (r.call, "relay-fingerprint", relay_fp, "peer", peer, "room",
-      room, "bind-address", bind, "path-policy", path_policy,
+      room, "room-owner", room_owner, "room-invite", room_invite,
+      "room-open", room_open, "bind-address", bind, "path-policy", path_policy,
       "answer-policy", g_str_equal (answer, "reject") ?
       WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);
+  if (room) {
+    r.room_senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+    r.room_members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+    r.rekeys = json_array_new ();
+    g_signal_connect (r.call, "room-member-joined",
+        G_CALLBACK (on_member_joined), &r);
+    g_signal_connect (r.call, "room-member-left", G_CALLBACK (on_member_left),
+        &r);
+    g_signal_connect (r.call, "room-rekeyed", G_CALLBACK (on_rekeyed), &r);
+  }
   r.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_unix_signal, &r);
   g_unix_signal_add (SIGTERM, on_unix_signal, &r);
@@ -379,6 +496,10 @@ wzp_tool_cmd_call (int argc, char **argv)
   if (!wzp_call_start (r.call, &error))
     return wzp_tool_fail (error);
   g_printerr ("wzp call: we are %s\n", wzp_identity_get_fingerprint (id));
+  if (room && report_keys) {
+    r.room_keys = json_array_new ();
+    _wzp_call_set_room_key_func (r.call, on_room_key, &r);
+  }
   if (timeout_s > 0 && r.duration_s == 0 && peer)
     g_timeout_add_seconds (timeout_s, stop_loop, &r);
   g_main_loop_run (r.loop);
@@ -396,6 +517,10 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_main_loop_unref (r.loop);
   json_array_unref (r.gaps);
   json_array_unref (r.paths);
+  g_clear_pointer (&r.room_senders, g_hash_table_unref);
+  g_clear_pointer (&r.room_members, g_hash_table_unref);
+  g_clear_pointer (&r.rekeys, json_array_unref);
+  g_clear_pointer (&r.room_keys, json_array_unref);
   g_clear_error (&r.error);
   return rc;
 }

@@ -3,7 +3,8 @@
  *   wzp-call.c            the object: properties, state, start and stop
  *   wzp-call-signaling.c  registration, offer/answer, setup, end of call
  *   wzp-call-media.c      sealing, sending, opening; keys; the path manager
- *   wzp-call-room.c       sender keys for rooms
+ *   wzp-call-room.c       rooms: admission, members (wzp-call-room-keys.c:
+ *                         their sender keys)
  */
 #pragma once
 
@@ -41,6 +42,9 @@ struct _WzpCall
   char *relay_fingerprint;
   char *peer;
   char *room;
+  char *room_owner;
+  char *room_invite;
+  gboolean room_open;
   char *bind_address;
   WzpAnswerPolicy answer_policy;
   WzpPathPolicy path_policy;

@@ -164,9 +164,8 @@ _wzp_call_on_wake (gpointer user_data)
     if (self->call_id && self->signal)
       self->hangup_sent = wzp_signal_client_hangup (self->signal,
           self->call_id, NULL);
-    if (self->room && self->signal)
-      self->hangup_sent = wzp_signal_client_leave_room (self->signal,
-          self->room, NULL);
+    if (self->room_state)
+      self->hangup_sent = _wzp_call_room_leave (self->room_state, NULL);
     _wzp_call_set_state (self, WZP_CALL_STATE_ENDED, g_error_new_literal
         (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED, "hung up locally"));
   }

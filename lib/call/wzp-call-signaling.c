@@ -117,6 +117,7 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
   }
   if (!wzp_signal_client_probe_nat (client, &error))
     WZP_DEBUG_OBJECT (self, "no NAT probe: %s", error->message);
+  g_clear_error (&error);
 
   if (self->room) {
     _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);

@@ -31,6 +31,9 @@ enum
   PROP_RELAY_FINGERPRINT,
   PROP_PEER,
   PROP_ROOM,
+  PROP_ROOM_OWNER,
+  PROP_ROOM_INVITE,
+  PROP_ROOM_OPEN,
   PROP_ANSWER_POLICY,
   PROP_PATH_POLICY,
   PROP_BIND_ADDRESS,
@@ -255,7 +258,8 @@ connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
       self, NULL);
   if (self->room)
     self->room_state = _wzp_call_room_new (self, self->signal, self->identity,
-        self->room);
+        self->clock, self->context, self->room, self->room_owner,
+        self->room_invite, self->room_open);
 
   if (!wzp_signal_client_start (self->signal, error)) {
     _wzp_call_stop_everything (self);
@@ -342,6 +346,10 @@ wzp_call_start (WzpCall * self, GError ** error)
         "set either a peer or a room, not both");
     return FALSE;
   }
+  if (self->room && !_wzp_call_room_check_settings (self->room,
+          self->room_owner, self->room_invite, self->room_open,
+          self->identity, error))
+    return FALSE;
 
   self->endpoint = wzp_endpoint_new (self->context, self->identity,
       self->clock, error);
@@ -534,6 +542,21 @@ wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
       if (self->room && self->room[0] == '\0')
         g_clear_pointer (&self->room, g_free);
       break;
+    case PROP_ROOM_OWNER:
+      g_free (self->room_owner);
+      self->room_owner = g_value_dup_string (value);
+      if (self->room_owner && self->room_owner[0] == '\0')
+        g_clear_pointer (&self->room_owner, g_free);
+      break;
+    case PROP_ROOM_INVITE:
+      g_free (self->room_invite);
+      self->room_invite = g_value_dup_string (value);
+      if (self->room_invite && self->room_invite[0] == '\0')
+        g_clear_pointer (&self->room_invite, g_free);
+      break;
+    case PROP_ROOM_OPEN:
+      self->room_open = g_value_get_boolean (value);
+      break;
     case PROP_ANSWER_POLICY:
       self->answer_policy = g_value_get_enum (value);
       break;
@@ -582,6 +605,15 @@ wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ROOM:
       g_value_set_string (value, self->room);
+      break;
+    case PROP_ROOM_OWNER:
+      g_value_set_string (value, self->room_owner);
+      break;
+    case PROP_ROOM_INVITE:
+      g_value_set_string (value, self->room_invite);
+      break;
+    case PROP_ROOM_OPEN:
+      g_value_set_boolean (value, self->room_open);
       break;
     case PROP_ANSWER_POLICY:
       g_value_set_enum (value, self->answer_policy);
@@ -664,6 +696,8 @@ wzp_call_finalize (GObject * object)
   g_free (self->relay_fingerprint);
   g_free (self->peer);
   g_free (self->room);
+  g_free (self->room_owner);
+  g_free (self->room_invite);
   g_free (self->bind_address);
   g_free (self->call_id);
   g_free (self->active_peer);
@@ -702,6 +736,14 @@ wzp_call_class_init (WzpCallClass * klass)
       "Fingerprint to call; unset to wait for calls", NULL, rw);
   props[PROP_ROOM] = g_param_spec_string ("room", "Room",
       "Multi-party room to join instead of a call", NULL, rw);
+  props[PROP_ROOM_OWNER] = g_param_spec_string ("room-owner", "Room owner",
+      "Fingerprint of the room's owner (who admits its members)", NULL, rw);
+  props[PROP_ROOM_INVITE] = g_param_spec_string ("room-invite",
+      "Room invitation", "The owner's invitation for us: a token from "
+      "`wzp invite`, or @FILE holding one", NULL, rw);
+  props[PROP_ROOM_OPEN] = g_param_spec_boolean ("room-open", "Open room",
+      "A room without owner that anyone with the name may join (not "
+      "confidential from the relay)", FALSE, rw);
   props[PROP_ANSWER_POLICY] = g_param_spec_enum ("answer-policy",
       "Answer policy", "What to do with incoming calls",
       WZP_TYPE_ANSWER_POLICY, WZP_ANSWER_POLICY_AUTO, rw);
@@ -733,6 +775,7 @@ wzp_call_class_init (WzpCallClass * klass)
   signals[SIGNAL_PATH_CHANGED] = g_signal_new ("path-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, WZP_TYPE_PATH_KIND, G_TYPE_STRING);
+  _wzp_call_room_install_signals (gobject_class);
 }
 
 static void

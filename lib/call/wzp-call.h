@@ -44,6 +44,8 @@ WZP_API GQuark wzp_call_error_quark (void);
  * @WZP_CALL_ERROR_NO_PATH: the path policy cannot be met (direct-only and
  *   no direct path)
  * @WZP_CALL_ERROR_FAILED: anything else
+ * @WZP_CALL_ERROR_NOT_ADMITTED: the room's owner did not admit us (no,
+ *   a bad or an expired invitation), or the relay refused us for that
  */
 typedef enum
 {
@@ -56,6 +58,7 @@ typedef enum
   WZP_CALL_ERROR_BAD_PEER,
   WZP_CALL_ERROR_NO_PATH,
   WZP_CALL_ERROR_FAILED,
+  WZP_CALL_ERROR_NOT_ADMITTED,
 } WzpCallError;
 
 typedef enum
@@ -153,7 +156,14 @@ G_DECLARE_FINAL_TYPE (WzpCall, wzp_call, WZP, CALL, GObject)
  * (WzpIdentity, required), "relay" (string HOST:PORT, required),
  * "relay-fingerprint" (string, optional pin), "peer" (string
  * fingerprint), "room" (string), "answer-policy", "path-policy",
- * "bind-address" (string, default any address, port 0). */
+ * "bind-address" (string, default any address, port 0).
+ *
+ * Rooms: "room" (string, the room's name), "room-owner" (string, the
+ * owner's fingerprint), "room-invite" (string, the owner's invitation for
+ * us as a token from `wzp invite`, or "@FILE"; not needed by the owner),
+ * "room-open" (boolean: a room without owner that anyone with the name
+ * may join, and that is therefore not confidential from the relay).  A
+ * room needs an owner or room-open. */
 WZP_API WzpCall *wzp_call_new (GMainContext * context, WzpIdentity * identity,
     const char *relay);
 
@@ -186,6 +196,12 @@ WZP_API const char *wzp_call_get_call_id (WzpCall * self);
  *   "incoming-call" (const char *caller_fingerprint) -> gboolean accept;
  *       only with answer-policy "ask"; first handler's answer wins.
  *   "path-changed" (WzpPathKind path, const char *reason)
+ *   "room-member-joined" (const char *fingerprint): a member was admitted
+ *       (it gets our sender key; frames from it may follow)
+ *   "room-member-left" (const char *fingerprint)
+ *   "room-rekeyed" (const char *reason, guint stream_id, guint64
+ *       duration_ns, guint acked, guint members): we switched to a new
+ *       sender key after a membership change
  */
 
 G_END_DECLS

@@ -29,7 +29,9 @@ G_BEGIN_DECLS
 #define WZP_MESSAGE_MAX_OPAQUE (4 * 1024)
 /* A room member's key blob. */
 #define WZP_MESSAGE_MAX_KEY_BLOB 1024
-#define WZP_MESSAGE_MAX_ROOM_LEN 64
+/* A room id: NAME (open room) or OWNER-FINGERPRINT/NAME, see
+ * wzp-room-invite.h (39 + 1 + 64 bytes). */
+#define WZP_MESSAGE_MAX_ROOM_LEN 104
 #define WZP_MESSAGE_MAX_TEXT_LEN 512
 #define WZP_CHALLENGE_LEN 32
 #define WZP_PROBE_TOKEN_LEN 16

@@ -132,3 +132,35 @@ with tempfile.TemporaryDirectory() as tmp:
     write('certificate', 'ec-p256', cert(['-algorithm', 'EC', '-pkeyopt',
                                           'ec_paramgen_curve:P-256'], 'ec'))
     write('certificate', 'garbage', b'\x30\x82\xff\xff' + b'\x00' * 12)
+
+# --- room-invite: first byte 0 token, 1 JSON object, 2 room id -----------
+# Real signed invitations come from the wzp tool (WZP_TOOL=build/tools/wzp);
+# without it these seeds are left as they are.
+wzp_tool = os.environ.get('WZP_TOOL')
+if wzp_tool:
+    import base64
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        owner = os.path.join(tmp, 'owner.key')
+        subprocess.run([wzp_tool, 'keygen', owner], check=True,
+                       capture_output=True)
+        member = '1a2b:3c4d:5e6f:7a8b:9c0d:1e2f:3a4b:5c6d'
+        token = subprocess.run([wzp_tool, 'invite', '-i', owner, '--room',
+                                'standup', '--member', member, '--valid',
+                                '3650d'], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    body = token[len('wzpinv1.'):]
+    obj = json.loads(base64.urlsafe_b64decode(body + '=' * (-len(body) % 4)))
+    write('room-invite', 'token', b'\x00' + token.encode())
+    write('room-invite', 'token-truncated', b'\x00' + token[:-7].encode())
+    write('room-invite', 'json', b'\x01' + json.dumps(obj).encode())
+    tampered = dict(obj, expires=obj['expires'] + 1)
+    write('room-invite', 'json-tampered', b'\x01' + json.dumps(tampered)
+          .encode())
+    wrong = dict(obj, owner_key='AAAA', member=12)
+    write('room-invite', 'json-wrong-types', b'\x01' + json.dumps(wrong)
+          .encode())
+write('room-invite', 'room-owned',
+      b'\x02' + b'1a2b:3c4d:5e6f:7a8b:9c0d:1e2f:3a4b:5c6d/standup')
+write('room-invite', 'room-open', b'\x02lobby')
+write('room-invite', 'room-bad', b'\x02' + b'1a2b:3c4d/x/y\x01')

@@ -7,6 +7,7 @@
 #include "wzp-call.h"
 #include "wzp-call-private.h"
 #include "wzp-relay.h"
+#include "wzp-room-invite.h"
 #include "wzp-test-util.h"
 
 #define WAIT_MS 15000
@@ -425,9 +426,22 @@ static void
 test_room_of_three (Fixture * f, gconstpointer data)
 {
   Party *p[3];
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
-  for (guint i = 0; i < 3; i++) {
+  /* p[0] owns the room and invites the others (test-room.c tests
+   * invitations and keys in depth). */
+  for (guint i = 0; i < 3; i++)
     p[i] = party_new (f, NULL, "standup");
+  for (guint i = 0; i < 3; i++) {
+    g_object_set (p[i]->call, "room-owner", fp (p[0]), NULL);
+    if (i > 0) {
+      g_autoptr (WzpRoomInvite) inv = wzp_room_invite_new (p[0]->id,
+          "standup", fp (p[i]), now + 3600, NULL);
+      g_autofree char *token = wzp_room_invite_to_token (inv);
+      g_object_set (p[i]->call, "room-invite", token, NULL);
+    }
+  }
+  for (guint i = 0; i < 3; i++) {
     start (p[i]);
     wzp_test_wait_until (f->ctx, is (p[i], WZP_CALL_STATE_ACTIVE), WAIT_MS);
   }
