@@ -138,7 +138,13 @@ _wzp_connection_handle_ngtcp2_error (WzpConnection * self, int rv)
   switch (rv) {
     case NGTCP2_ERR_DRAINING:
       self->close_until = _wzp_connection_now (self) + close_period (self);
-      _wzp_connection_record_close (self, peer_close_to_error (self));
+      if (self->got_stateless_reset)
+        _wzp_connection_record_close (self, g_error_new_literal
+            (WZP_CONNECTION_ERROR, WZP_CONNECTION_ERROR_RESET,
+                "the peer reset the connection (stateless reset): it no "
+                "longer knows it, e.g. it restarted"));
+      else
+        _wzp_connection_record_close (self, peer_close_to_error (self));
       WZP_INFO_OBJECT (self, "%s", self->close_error->message);
       _wzp_endpoint_update_timer (self->endpoint, self);
       return;
