@@ -17,7 +17,8 @@ GST_DEBUG_CATEGORY_EXTERN (gst_wzp_call_debug);
 /* The query keys, in the order get_uri writes them. */
 static const gchar *const uri_keys[] = {
   "identity", "peer", "room", "session", "relay-fingerprint", "answer",
-  "path-policy", "latency", "max-latency", "wait-for-call", NULL,
+  "path-policy", "media-timeout", "latency", "max-latency", "wait-for-call",
+  NULL,
 };
 
 static gboolean

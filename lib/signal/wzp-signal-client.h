@@ -8,7 +8,7 @@
  * and emits its signals there.
  *
  * The signaling connection sends a keep-alive every second and counts as
- * lost after 4 s without a word from the relay (both settable), so a dead
+ * lost after 3 s without a word from the relay (both settable), so a dead
  * relay is noticed within seconds; a relay that restarted answers the old
  * connection's next packet with a Stateless Reset, which is noticed at
  * once.  After the connection drops the client tells
@@ -34,11 +34,15 @@ G_BEGIN_DECLS
 
 #define WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL (100 * WZP_NSEC_PER_MSEC)
 #define WZP_SIGNAL_DEFAULT_RECONNECT_MAX (5 * WZP_NSEC_PER_SEC)
-/* A PING after a second of silence, and the connection is lost after 4 s
- * without hearing from the relay (it closes its side after the same time,
- * which is how it learns that a party died). */
+/* A PING after a second of silence, and the connection is lost after 3 s
+ * without hearing from the relay.  QUIC uses the smaller idle timeout of
+ * both ends, so the relay also gives up on us after 3 s: that is how it
+ * learns that a party died and tells the other one ("peer-gone").  On a
+ * direct call the relay's timer starts when it first forwards the
+ * survivor's media to the dead party (after the survivor's ~1 s
+ * failover), so the survivor learns it within about 4 s. */
 #define WZP_SIGNAL_DEFAULT_KEEP_ALIVE (1 * WZP_NSEC_PER_SEC)
-#define WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT (4 * WZP_NSEC_PER_SEC)
+#define WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT (3 * WZP_NSEC_PER_SEC)
 /* One dial gives up after this; the next one follows the backoff, so a
  * relay that comes back is found within about this long. */
 #define WZP_SIGNAL_HANDSHAKE_TIMEOUT (3 * WZP_NSEC_PER_SEC)

@@ -701,7 +701,7 @@ test_no_media_no_relay (Fixture * f, gconstpointer data)
 
 /* A party dies without a word (kill -9) during a direct call: its direct
  * path goes silent (the survivor falls back to the relay) and the relay,
- * after 4 s without the dead party, says peer-gone: the call ends. */
+ * after 3 s without the dead party, says peer-gone: the call ends. */
 static void
 test_peer_killed (Fixture * f, gconstpointer data)
 {
