@@ -305,11 +305,23 @@ wzp_jitter_push (WzpJitter * jb, guint32 seq, guint32 timestamp,
     WZP_DEBUG ("silence ended by seq %u (expected %u)", seq,
         (guint32) jb->next_seq);
     jb->in_silence = FALSE;
-    /* Number the slots between the concealed time and this packet so
-     * that they are concealed on time too, like any gap. */
-    jb->last_seq = ext_seq - slots;
-    jb->next_seq = jb->last_seq + 1;
-    jb->last_was_packet = FALSE;
+    if (slots > WZP_JITTER_MAX_DROPOUT) {
+      /* Too far in the future to be the same stream. */
+      WZP_INFO ("silence ended %" G_GINT64_FORMAT " frames later: "
+          "restarting", slots);
+      jb->stats.resets++;
+      restart (jb);
+      start (jb, seq, timestamp, now_ns);
+      ext_seq = seq;
+      ext_ts = timestamp;
+      result = WZP_JITTER_RESET;
+    } else {
+      /* Number the slots between the concealed time and this packet so
+       * that they are concealed on time too, like any gap. */
+      jb->last_seq = ext_seq - slots;
+      jb->next_seq = jb->last_seq + 1;
+      jb->last_was_packet = FALSE;
+    }
   }
 
   if (jb->playing && ext_seq < jb->next_seq) {
