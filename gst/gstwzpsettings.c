@@ -145,7 +145,9 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
    * GstWzpSrc:answer:
    *
    * What to do with incoming calls when #GstWzpSrc:peer is empty.  With
-   * `ask`, the #GstWzpSrc::incoming-call signal decides.
+   * `ask`, the application is told (#GstWzpSrc::incoming-call and the
+   * `wzp-incoming-call` message) and answers or rejects later with the
+   * #GstWzpSrc::answer / #GstWzpSrc::reject action signals.
    */
   g_object_class_install_property (klass, GST_WZP_PROP_ANSWER,
       g_param_spec_enum ("answer", "Answer",

@@ -393,8 +393,10 @@ gap_step (WzpJitter * jb, Slot * head)
 }
 
 /* If the head is due (or the frames missing before it are), fills @out. */
-/* Most frames one concealed-silence item covers. */
-#define MAX_SILENCE_FRAMES 50
+/* Most frames one concealed-silence item covers: a consumer that comes
+ * back late (or a clock that jumps) gets a few long items, not one per
+ * frame. */
+#define MAX_SILENCE_FRAMES WZP_JITTER_MAX_DROPOUT
 
 /* Nothing held while playing: the frames due by now never came. */
 static gboolean

@@ -392,6 +392,16 @@ GST_START_TEST (test_relay_restart_mid_call)
   fail_unless (wait_for (is_state (a, "active") && is_state (b, "active"),
           10000));
   fail_unless (wait_for (n_buffers (a) > 25 && n_buffers (b) > 25, 5000));
+  /* rtt-ms is the relay connection's RTT (the NAT lab checks its value). */
+  {
+    GstStructure *st = NULL;
+    gdouble rtt = 0;
+
+    g_object_get (a->src, "stats", &st, NULL);
+    fail_unless (gst_structure_get_double (st, "rtt-ms", &rtt));
+    fail_unless (rtt > 0 && rtt < 100, "rtt-ms %f", rtt);
+    gst_structure_free (st);
+  }
 
   test_relay_kill (relay);
   g_mutex_lock (&b->lock);
