@@ -149,9 +149,8 @@ _wzp_call_on_wake (gpointer user_data)
   WzpCall *self = user_data;
   GQueue frames = G_QUEUE_INIT;
   gboolean hangup;
-  Frame *f;
-
   AnswerRequest answer;
+  Frame *f;
 
   g_source_set_ready_time (self->wake, -1);
   g_mutex_lock (&self->lock);
@@ -317,11 +316,9 @@ watch_direct (WzpCall * self)
     g_clear_signal_handler (&self->direct_closed_id, self->direct);
     g_clear_object (&self->direct);
   }
-  if (direct) {
-    self->direct = g_object_ref (direct);
-    self->direct_closed_id = g_signal_connect (direct, "closed",
-        G_CALLBACK (on_direct_closed), self);
-  }
+  self->direct = g_object_ref (direct);
+  self->direct_closed_id = g_signal_connect (direct, "closed",
+      G_CALLBACK (on_direct_closed), self);
 }
 
 static void
