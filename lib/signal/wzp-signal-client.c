@@ -1001,8 +1001,9 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * WzpSignalClient::error:
    * @error: in %WZP_SIGNAL_ERROR
    *
-   * The relay refused a request, superseded or refused our registration
-   * (the client then stops), or a probe failed.
+   * The relay refused a request, superseded or refused our registration,
+   * or is not the pinned relay identity (the client then stops), or a
+   * probe failed.
    */
   _wzp_signal_client_signals[SIGNAL_ERROR] = g_signal_new ("error",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
