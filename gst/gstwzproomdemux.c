@@ -233,8 +233,7 @@ check_call_state (GstElement * element, gpointer user_data)
   if (self->call)
     state = gst_wzp_call_object_get_state (self->call);
   if (state == WZP_CALL_STATE_FAILED && !self->error_posted)
-    gst_wzp_post_call_failure (element, self->call, &self->settings,
-        &self->error_posted);
+    gst_wzp_post_call_failure (element, self->call, &self->error_posted);
   g_mutex_unlock (&self->call_lock);
   if (state == WZP_CALL_STATE_ENDED || state == WZP_CALL_STATE_FAILED) {
     g_mutex_lock (&self->lock);
@@ -621,7 +620,7 @@ start (GstWzpRoomDemux * self)
 {
   GstWzpSettings settings;
   GstWzpCallObject *call;
-  GError *error = NULL;
+  GstWzpError *error = NULL;
   gboolean anchor;
 
   GST_OBJECT_LOCK (self);
@@ -648,8 +647,8 @@ start (GstWzpRoomDemux * self)
   call = gst_wzp_call_object_acquire (&settings, GST_ELEMENT (self),
       &demux_funcs, self, &error);
   if (!call) {
-    gst_wzp_post_call_error (GST_ELEMENT (self), error, settings.relay, NULL);
-    g_error_free (error);
+    gst_wzp_error_post (GST_ELEMENT (self), error);
+    gst_wzp_error_free (error);
     gst_wzp_settings_clear (&settings);
     g_mutex_lock (&self->reconcile_lock);
     self->running = FALSE;

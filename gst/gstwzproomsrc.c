@@ -272,7 +272,7 @@ gst_wzp_room_src_change_state (GstElement * element, GstStateChange transition)
 
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GstWzpSettings settings;
-    GError *error = NULL;
+    GstWzpError *error = NULL;
     guint latency, max_latency;
     gboolean mix;
 
@@ -283,22 +283,21 @@ gst_wzp_room_src_change_state (GstElement * element, GstStateChange transition)
     mix = self->mix;
     GST_OBJECT_UNLOCK (self);
     if (!settings.room && !settings.peer)
-      g_set_error (&error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      error = gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
           "No room set: set room=NAME, room-owner=FINGERPRINT and "
           "room-invite=TOKEN (or room-open=true)");
     else if (settings.peer)
-      g_set_error (&error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      error = gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
           "wzproomsrc joins rooms: for a call with peer=..., use wzpsrc");
     else if (mix && !self->mixer)
-      g_set_error (&error, GST_CORE_ERROR, GST_CORE_ERROR_MISSING_PLUGIN,
-          "mix=true needs audiomixer (gst-plugins-base)");
+      error = gst_wzp_error_new_full (GST_CORE_ERROR,
+          GST_CORE_ERROR_MISSING_PLUGIN, __FILE__, GST_FUNCTION, __LINE__,
+          NULL, "mix=true needs audiomixer (gst-plugins-base)");
     else
-      gst_wzp_settings_validate (&settings, &error);
+      error = gst_wzp_settings_validate (&settings);
     if (error) {
-      gst_element_message_full (element, GST_MESSAGE_ERROR, error->domain,
-          error->code, g_strdup (error->message), NULL, __FILE__,
-          GST_FUNCTION, __LINE__);
-      g_error_free (error);
+      gst_wzp_error_post (element, error);
+      gst_wzp_error_free (error);
       gst_wzp_settings_clear (&settings);
       return GST_STATE_CHANGE_FAILURE;
     }
@@ -324,10 +323,14 @@ gst_wzp_room_src_set_property (GObject * object, guint prop_id,
   if (prop_id == GST_WZP_PROP_URI) {
     GError *error = NULL;
 
-    if (!gst_wzp_uri_to_properties (object, g_value_get_string (value), &error)) {
+    /* As wzpsrc: an invalid URI is remembered and reported at start. */
+    if (!gst_wzp_uri_to_properties (object, g_value_get_string (value), &error))
       GST_WARNING_OBJECT (self, "invalid uri: %s", error->message);
-      g_error_free (error);
-    }
+    GST_OBJECT_LOCK (self);
+    gst_wzp_settings_set_uri_error (&self->settings,
+        g_value_get_string (value), error);
+    GST_OBJECT_UNLOCK (self);
+    g_clear_error (&error);
     return;
   }
   if (prop_id == PROP_MIX) {

@@ -6,6 +6,7 @@
 
 #include "wzp-relay.h"
 #include "wzp-message.h"
+#include "wzp-call-proof.h"
 #include "wzp-address.h"
 
 G_BEGIN_DECLS
@@ -49,6 +50,9 @@ typedef enum
 {
   CALL_RINGING,
   CALL_ACTIVE,
+  /* Re-created from one party's resume-call (we restarted, or the call
+   * had ended with peer-gone): waits for the other party's. */
+  CALL_RESUMING,
 } CallState;
 
 typedef struct
@@ -63,7 +67,9 @@ typedef struct
   JsonObject *offer;
   JsonObject *answer;
   CallState state;
-  GSource *ring_timer;
+  WzpCallProof proof;           /* CALL_RESUMING: what the first asked with */
+  gboolean proof_by_caller;     /* ... and whether the caller asked first */
+  GSource *ring_timer;          /* also the resume deadline */
   GSource *setup_timer;
   char *pending_to;
   GBytes *pending_setup;
@@ -144,6 +150,8 @@ void _wzp_relay_handle_answer (WzpRelay * self, RelayClient * c,
 void _wzp_relay_handle_reject (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);

@@ -497,6 +497,9 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
     case WZP_MSG_HANGUP:
       _wzp_relay_handle_hangup (self, c, msg);
       break;
+    case WZP_MSG_RESUME_CALL:
+      _wzp_relay_handle_resume_call (self, c, msg);
+      break;
     case WZP_MSG_JOIN_ROOM:
       _wzp_relay_handle_join_room (self, c, msg);
       break;

@@ -14,6 +14,7 @@
 
 #include "wzp-endpoint.h"
 #include "wzp-quic-private.h"
+#include "wzp-stateless-reset.h"
 
 G_BEGIN_DECLS
 
@@ -82,6 +83,15 @@ struct _WzpEndpoint
   guint max_connections;
   guint ack_threshold;
   guint64 ack_hold;
+
+  /* Stateless resets (wzp-stateless-reset.h): the key our tokens come
+   * from, the connections we dialed (a reset for one of them cannot be
+   * routed by connection ID), and a budget so a flood of unknown packets
+   * cannot make us a reflector. */
+  guint8 reset_key[WZP_RESET_KEY_LEN];
+  GPtrArray *dialed;
+  guint64 reset_window_start;
+  guint resets_in_window;
 
   WzpEndpointStats stats;
 };

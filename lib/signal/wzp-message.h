@@ -56,6 +56,9 @@ G_BEGIN_DECLS
 #define WZP_CLOSE_SUPERSEDED 0x101
 #define WZP_CLOSE_REFUSED 0x102
 #define WZP_CLOSE_SHUTDOWN 0x103
+/* On the direct connection between two peers: the call was hung up (so
+ * the far end learns it even when the relay cannot tell it). */
+#define WZP_CLOSE_HANGUP 0x104
 
 #define WZP_MESSAGE_ERROR (wzp_message_error_quark ())
 WZP_API GQuark wzp_message_error_quark (void);
@@ -98,6 +101,7 @@ typedef enum
   WZP_MSG_ROOM_JOINED,
   WZP_MSG_ROOM_LEFT,
   WZP_MSG_ROOM_UPDATE,
+  WZP_MSG_CALL_RESUMED,
   /* client -> relay */
   WZP_MSG_REGISTER,
   WZP_MSG_REFLECT,
@@ -108,6 +112,7 @@ typedef enum
   WZP_MSG_HANGUP,
   WZP_MSG_JOIN_ROOM,
   WZP_MSG_LEAVE_ROOM,
+  WZP_MSG_RESUME_CALL,
   /* both directions */
   WZP_MSG_ROOM_MESSAGE,
   WZP_MSG_N_TYPES

@@ -106,6 +106,13 @@ write('jitter', 'jump-flush-latency',
       push(1, 20, 20) + push(1, 20, 20) + pop(65) +
       bytes([0x06, 10]) + struct.pack('>H', 50) + push(1, 20, 20) + pop(65) +
       bytes([0x46]) + push(1, 10, 10) + pop(65))
+# Silence concealed (op 0x47 switches it on): a stream, 1 s of nothing
+# popped in 20 ms steps, then the stream again further on.
+write('jitter', 'conceal-silence',
+      head + bytes([0x47]) + b''.join(push(1, 20, 20) + pop(0)
+                                      for _ in range(5)) +
+      b''.join(pop(20) for _ in range(50)) + push(30, 20, 20) +
+      push(1, 20, 20) + pop(65) + pop(65))
 write('jitter', 'wrap', bytes([20]) + struct.pack('>H', 100) +
       struct.pack('>II', 0xfffffffc, 0xfffff000) +
       b''.join(push(1, 20, 20) + pop(20) for _ in range(10)) + pop(65))
