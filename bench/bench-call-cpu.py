@@ -41,6 +41,8 @@ import sys
 import tempfile
 import time
 
+import prereqs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 PY = "/usr/bin/python3"
@@ -310,6 +312,7 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
+    prereqs.require("bench-call-cpu", a.build, a.profile)
     dur = a.duration or (10.0 if a.quick else 30.0)
     tool = os.path.join(a.build, "tools", "wzp")
     relay_bin = os.path.join(a.build, "tools", "wzp-relay")

@@ -43,13 +43,18 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+import prereqs
+
+try:
+    import numpy as np
+except ImportError:      # main() names the package before it is used
+    np = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 RATE = 48000
 WIN = RATE // 50                      # 20 ms
-SENT_RMS = 0.5 / np.sqrt(2)           # volume=0.5 sine, full scale 1.0
+SENT_RMS = 0.5 / 2 ** 0.5              # volume=0.5 sine, full scale 1.0
 ENC = ("audiotestsrc is-live=true wave=sine volume=0.5 freq={f} ! "
        "audio/x-raw,rate=48000,channels=1 ! "
        "opusenc bitrate=32000 frame-size=20")
@@ -347,6 +352,7 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
+    prereqs.require("bench-loss", a.build)
     if os.geteuid() != 0 or not shutil.which("nft"):
         print("bench-loss: needs root and nft", file=sys.stderr)
         return 1

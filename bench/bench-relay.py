@@ -27,6 +27,8 @@ import subprocess
 import sys
 import time
 
+import prereqs
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOSS_OK = 0.5       # percent
 P99_OK = 5.0        # ms
@@ -288,6 +290,7 @@ def main():
                     help="stop a mode's ramp after a step with more loss")
     ap.add_argument("--json")
     args = ap.parse_args()
+    prereqs.require("bench-relay", args.build)
     if args.steps is None:
         args.steps = "100,250,500" if args.quick else \
             "100,250,500,1000,1500,2000"
