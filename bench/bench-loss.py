@@ -316,7 +316,7 @@ def summarize(rows, dur):
                        LABEL[r["system"]], r["loss"], r["dropped"],
                        r["packets-received"], r["lost"], r["concealed"],
                        r["windows"], 100 * r["tone_ok"], 100 * r["rms_ok"],
-                       r["rms_cv"], r.get("path", "—")))
+                       r["rms_cv"], r.get("path", "peer to peer")))
     rtp = {r["loss"]: r for r in rows
            if r["system"] == "rtp" and "error" not in r}
     out += ["", "Ratios vs the RTP floor at the same loss (tone and RMS: "
@@ -329,7 +329,9 @@ def summarize(rows, dur):
         b = rtp[r["loss"]]
 
         def ratio(x, y):
-            return "%.2f" % (x / y) if y else ("1.00" if x == y else "—")
+            if y:
+                return "%.2f" % (x / y)
+            return "1.00" if x == y else "%g vs 0" % x
         out.append("| %s | %d | %s | %s | %s |" % (
             LABEL[r["system"]], r["loss"], ratio(r["tone_ok"], b["tone_ok"]),
             ratio(r["rms_ok"], b["rms_ok"]), ratio(r["lost"], b["lost"])))
