@@ -77,6 +77,13 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def machine_busy_s():
+    """CPU seconds the whole machine spent busy (all cores), /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / HZ      # minus idle and iowait
+
+
 def hwm_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -158,6 +165,7 @@ def measure(parties, others, duration, warmup=2.0, profile=None):
             raise RuntimeError("process exited early: %s\n%s" % (
                 p.args, p.stderr.read()[-2000:]))
     c0 = {p.pid: cpu_s(p.pid) for p in parties + others}
+    busy0 = machine_busy_s()
     t0 = time.monotonic()
     prof = None
     if profile:
@@ -168,6 +176,7 @@ def measure(parties, others, duration, warmup=2.0, profile=None):
                                 stderr=subprocess.DEVNULL)
     time.sleep(duration)
     dt = time.monotonic() - t0
+    busy = machine_busy_s() - busy0
     res = []
     for p in parties + others:
         if p.poll() is not None:
@@ -179,7 +188,10 @@ def measure(parties, others, duration, warmup=2.0, profile=None):
         prof.wait()
     for p in parties + others:
         stop(p)
-    return dt, res
+    # What the rest of the machine did meanwhile (other work, this script):
+    # the noise in this row's CPU figure.
+    mine = sum(r["cpu_s"] for r in res)
+    return dt, res, max(0.0, busy - mine) / (dt * os.cpu_count())
 
 
 def stop(p):
@@ -339,7 +351,8 @@ def run_system(name, starter, duration, profile_dir):
     if profile_dir:
         prof = (parties[0], os.path.join(profile_dir, name + ".perf.data"))
     try:
-        dt, res = measure(parties, others, duration, profile=prof)
+        dt, res, elsewhere = measure(parties, others, duration,
+                                     profile=prof)
     finally:
         for p in parties + others:
             stop(p)
@@ -352,6 +365,7 @@ def run_system(name, starter, duration, profile_dir):
         "other_cpu_s_per_min": sum(r["cpu_s"] for r in other) * per_min,
         "other_rss_mb": max([r["rss_kb"] for r in other] or [0]) / 1024.0,
         "window_s": dt,
+        "machine_busy_elsewhere": elsewhere,
         # seconds of audio each party (A, B) decoded / received
         "heard_s": [heard(p)[1] for p in parties],
     }
@@ -462,8 +476,9 @@ def summarize(res, dur):
     codec = g("codec", "cpu_s_per_min")
     rows = []
     rows.append("| system | CPU s / call-min (both parties) | peak RSS MB "
-                "(one party) | server CPU s / min | server RSS MB |")
-    rows.append("| --- | ---: | ---: | ---: | ---: |")
+                "(one party) | server CPU s / min | server RSS MB | rest of "
+                "the machine busy |")
+    rows.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     label = {"rtp": "RTP/UDP floor (rtpjitterbuffer)", "codec":
              "codec only (opusenc + opusdec)", "srt":
              "srtsink/srtsrc (listener/caller, AES-128, latency 60 ms)",
@@ -478,21 +493,21 @@ def summarize(res, dur):
         r = res[name]
         lab = label.get(name, name)
         if "error" in r:
-            rows.append("| %s | failed: %s | | | |" % (
+            rows.append("| %s | failed: %s | | | | |" % (
                 lab, r["error"][:120].replace("\n", " ")))
             continue
         why = r.get("audio_error") or r.get("path_error")
         if why:
             r["invalid"] = True
-            rows.append("| %s | %.2f (INVALID: %s) | %.1f | | |" % (
+            rows.append("| %s | %.2f (INVALID: %s) | %.1f | | | |" % (
                 lab, r["cpu_s_per_min"], why, r["rss_mb"]))
             continue
-        rows.append("| %s | %.2f | %.1f | %s | %s |" % (
+        rows.append("| %s | %.2f | %.1f | %s | %s | %.0f %% |" % (
             lab, r["cpu_s_per_min"], r["rss_mb"],
             "%.2f" % r["other_cpu_s_per_min"] if r["other_rss_mb"]
             else "no server",
             "%.1f" % r["other_rss_mb"] if r["other_rss_mb"]
-            else "no server"))
+            else "no server", 100 * r["machine_busy_elsewhere"]))
     out = "\n".join(rows)
 
     def cells(tot):
@@ -531,7 +546,11 @@ def summarize(res, dur):
     paths = ["%s: %s" % (n, "/".join(res[n]["paths"])) for n in res
              if res[n].get("paths")]
     out += ("\n\nWindow: %.0f s per system after a 2 s warm-up; loopback; "
-            "one system at a time." % dur)
+            "one system at a time.  \"Rest of the machine busy\": CPU time "
+            "of everything else (other work, this script) during the "
+            "window, in %% of all %d cores; on a quiet machine it is near "
+            "0 %%, and the more it is, the noisier that row's CPU figure."
+            % (dur, os.cpu_count()))
     if paths:
         out += (" Path each wzpsink/wzpsrc party (A/B) ended on, from its "
                 "wzp-path-changed messages: " + "; ".join(paths) + ".")

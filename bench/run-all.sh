@@ -52,6 +52,7 @@ run() {
     rm -f "$out/$slug.json"
     rc=1
   fi
+  printf '%s\t%s\n' "$title" $(( $(date +%s) - t0 )) >> "$out/times.txt"
   echo "run-all: $title: $(( $(date +%s) - t0 )) s"
 }
 
@@ -67,6 +68,8 @@ else
   echo "run-all: Call setup on the NAT lab failed" >&2
   rc=1
 fi
+printf '%s\t%s\n' "Call setup on the NAT lab" $(( $(date +%s) - t0 )) \
+  >> "$out/times.txt"
 echo "run-all: Call setup on the NAT lab: $(( $(date +%s) - t0 )) s"
 
 run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
@@ -76,7 +79,8 @@ run "Registration and call setup under loss" \
   $py bench/bench-setup-loss.py $quick
 
 seconds=$(( $(date +%s) - start ))
-$py bench/summary.py "$doc" "$out" "$command" "$seconds" "$load" || rc=1
+$py bench/summary.py "$doc" "$out" "$command" "$seconds" "$load" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" || rc=1
 echo "run-all: $seconds s; results in $doc (scratch: $out)"
 if ! $py bench/update_doc.py --check "$doc"; then
   echo "run-all: the table cells above hold no result" >&2

@@ -2,10 +2,11 @@
 """The summary of docs/BENCHMARKS.md: each target, the value this run
 measured, met or not met.
 
-  summary.py DOC RESULTS_DIR COMMAND SECONDS LOADAVG
+  summary.py DOC RESULTS_DIR COMMAND SECONDS LOAD_BEFORE LOAD_AFTER
 
 RESULTS_DIR holds the --json output of each benchmark of the run, named
-after its section (per-call-cpu-and-memory.json, ...); the NAT-lab figures
+after its section (per-call-cpu-and-memory.json, ...), and times.txt
+(section TAB seconds) from run-all.sh; the NAT-lab figures
 come from that section's table in DOC, which bench-nat-setup.py wrote in the
 same run.  A benchmark that failed makes its rows "not measured".
 """
@@ -108,6 +109,10 @@ def call_cpu(r):
         if peer == "rtp" and "srt" in cpu:
             text += "; for comparison srt is %.2f× RTP/UDP" % (
                 cpu["srt"] / cpu["rtp"])
+        busy = max(r[n].get("machine_busy_elsewhere", 0) for n in cpu)
+        if busy > 0.1:
+            text += " (other work kept up to %.0f %% of the machine busy " \
+                "during these rows: noisy)" % (100 * busy)
         out.append((what, text, MET if all(cmp_(x) for _, x in ratios)
                     else NOT_MET))
     return out
@@ -144,12 +149,13 @@ def relay(r):
         out.append((what_p, "no step where both servers were lossless and "
                     "the generator below 90 % of its core", NOT_MET))
     else:
-        calls, cw, cu = min(clean, key=lambda c: c[1])
-        share = cu / cw
-        out.append((what_p, "%.0f %% (%.1f vs %.1f µs of server CPU per "
-                    "forwarded packet at %d calls)" % (100 * share, cw, cu,
-                                                        calls),
-                    MET if share >= 0.40 else NOT_MET))
+        best = max(cu / cw for _, cw, cu in clean)
+        out.append((what_p, "best %.0f %%; " % (100 * best) + ", ".join(
+            "%d calls %.0f %% (%.1f vs %.1f µs)" % (calls, 100 * cu / cw,
+                                                    cw, cu)
+            for calls, cw, cu in clean) + " of server CPU per forwarded "
+            "packet, wzp vs bare, at steps where both were lossless and the "
+            "generator below 90 %", MET if best >= 0.40 else NOT_MET))
     return out
 
 
@@ -188,9 +194,14 @@ def setup_loss(r):
     failed = sum(x["failed"] for x in r)
     runs = sum(x["runs"] for x in r)
 
-    def p90(v):
-        v = sorted(v)
-        return v[min(len(v) - 1, int(0.9 * len(v)))] if v else float("nan")
+    def p90(values):        # interpolated, as bench-setup-loss.py prints
+        v = sorted(values)
+        if not v:
+            return float("nan")
+        k = (len(v) - 1) * 0.9
+        lo = int(k)
+        hi = min(lo + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (k - lo)
     worst = max(r, key=lambda x: x["loss"])
     return [(what, "%d of %d runs failed; at %d %% loss registration p90 "
              "%.0f ms, call setup p90 %.0f ms" % (
@@ -200,7 +211,7 @@ def setup_loss(r):
 
 
 def main(argv):
-    doc, results, command, seconds, loadavg = argv
+    doc, results, command, seconds, load0, load1 = argv
     text = update_doc.read(doc)
     rows = (setup_vs_webrtc(load(results, "call-setup-vs-webrtcbin"))
             + nat_setup(text)
@@ -209,12 +220,24 @@ def main(argv):
             + loss(load(results, "loss"))
             + setup_loss(load(results,
                               "registration-and-call-setup-under-loss")))
+    times = []
+    try:
+        with open(os.path.join(results, "times.txt")) as f:
+            times = [line.rstrip("\n").split("\t") for line in f]
+    except OSError:
+        pass
+    secs = int(float(seconds))
     lines = ["Every value below comes from the sections that follow, "
-             "all measured in this one run (%d min %02d s wall time; load "
-             "average before it: %s).  Other work on the machine during a "
-             "run moves CPU figures: the sections say how much."
-             % (int(float(seconds)) // 60, int(float(seconds)) % 60,
-                loadavg), "",
+             "all measured in this one run: %d min %02d s wall time%s.  "
+             "Load average (1, 5, 15 min) before the run %s (other work: "
+             "near 0 on a quiet machine), at its end %s (with the "
+             "benchmarks' own processes).  CPU figures are only as good as "
+             "the machine was quiet; the per-call CPU table says how busy "
+             "the rest of the machine was during each row." % (
+                 secs // 60, secs % 60,
+                 " (%s)" % ", ".join("%s %s s" % (t[0], t[1]) for t in times
+                                     if len(t) == 2) if times else "",
+                 load0, load1), "",
              "| target | measured | |", "|---|---|---|"]
     for what, value, verdict in rows:
         lines.append("| %s | %s | %s |" % (what, value, verdict))

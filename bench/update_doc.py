@@ -139,14 +139,18 @@ def empty_cells(text):
     """(line number, section, row) of table cells that hold no result."""
     bad = []
     sect = ""
-    for n, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    sep = re.compile(r"^\|[\s:|-]+\|$")
+    for n, line in enumerate(lines, 1):
         if line.startswith("## "):
             sect = line[3:].strip()
-        if not line.startswith("|") or re.match(r"^\|[\s:|-]+\|$", line):
+        if not line.startswith("|") or sep.match(line.strip()):
             continue
+        if n < len(lines) and sep.match(lines[n].strip()):
+            continue        # a header row: names, not results
         for cell in line.strip().strip("|").split("|"):
             c = cell.strip()
-            if (c in EMPTY or "INVALID" in c or c.startswith("failed")
+            if (c in EMPTY or "INVALID" in c or c.startswith("failed:")
                     or c.startswith("not measured")):
                 bad.append((n, sect, line.strip()[:160]))
                 break
