@@ -38,8 +38,10 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 rc=0
 
-# run TITLE CMD...: a benchmark that writes --markdown and --json; its
-# section of the doc is rewritten from them.
+# run TITLE CMD...: CMD must take --markdown FILE (the section's tables)
+# and --json FILE (what bench/summary.py reads for the targets), check its
+# prerequisites with bench/prereqs.py, and exit non-zero when a result is
+# missing.  Its section of the doc is rewritten from the markdown.
 run() {
   title=$1; shift
   slug=$(echo "$title" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' - | sed 's/-$//')
