@@ -459,9 +459,12 @@ def main():
             json.dump(res, f, indent=1)
     bad = [n for n, r in res.items() if "error" in r or r.get("invalid")]
     if bad:
-        print("bench-call-cpu: no valid result for %s (scratch: %s)"
-              % (", ".join(bad), work), file=sys.stderr)
+        print("bench-call-cpu: no valid result for %s (the parties' bus "
+              "messages are in %s)" % (", ".join(bad), work),
+              file=sys.stderr)
         return 1
+    if not profile_dir:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
