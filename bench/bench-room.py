@@ -43,6 +43,8 @@ import sys
 import tempfile
 import time
 
+import prereqs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 HZ = os.sysconf("SC_CLK_TCK")
@@ -273,6 +275,7 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
+    prereqs.require("bench-room", build=a.build)
     duration = a.duration or (8.0 if a.quick else 20.0)
     t = transport(a.build, a.members, duration)
     print(json.dumps(t), flush=True)
