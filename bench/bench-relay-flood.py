@@ -50,6 +50,10 @@ BANNER = re.compile(r"fingerprint (\S+) listening on (\S+) \(probe (\S+)"
                     r"(?:, metrics http://(\S+)/metrics)?\)")
 
 
+sys.path.insert(0, HERE)
+import prereqs  # noqa: E402
+
+
 def load_setup_loss():
     spec = importlib.util.spec_from_file_location(
         "bench_setup_loss", os.path.join(HERE, "bench-setup-loss.py"))
@@ -278,10 +282,7 @@ def main():
     ap.add_argument("--json")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    for p in ("tools/wzp-relay", "tools/wzp", "tests/fault/wzp-fault"):
-        if not os.access(os.path.join(build, p), os.X_OK):
-            sys.exit("bench-relay-flood: %s/%s is missing: build with "
-                     "-Dtests=enabled first" % (build, p))
+    prereqs.require("bench-relay-flood", build)
     seconds = 4 if args.quick else 8
     runs = 10 if args.quick else 30
     sl = load_setup_loss()

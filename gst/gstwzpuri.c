@@ -16,8 +16,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_wzp_call_debug);
 
 /* The query keys, in the order get_uri writes them. */
 static const gchar *const uri_keys[] = {
-  "identity", "peer", "room", "session", "relay-fingerprint", "answer",
-  "path-policy", "latency", "max-latency", "wait-for-call", NULL,
+  "identity", "peer", "room", "room-owner", "room-invite", "room-open",
+  "session", "relay-fingerprint", "answer", "path-policy", "media-timeout",
+  "latency", "max-latency", "wait-for-call", "mix", NULL,
 };
 
 static gboolean

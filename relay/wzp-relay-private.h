@@ -11,6 +11,7 @@
 
 #include "wzp-relay.h"
 #include "wzp-message.h"
+#include "wzp-call-proof.h"
 #include "wzp-address.h"
 #include "wzp-source.h"
 #include "wzp-relay-limits.h"
@@ -65,6 +66,9 @@ typedef enum
 {
   CALL_RINGING,
   CALL_ACTIVE,
+  /* Re-created from one party's resume-call (we restarted, or the call
+   * had ended with peer-gone): waits for the other party's. */
+  CALL_RESUMING,
 } CallState;
 
 typedef struct
@@ -79,7 +83,9 @@ typedef struct
   JsonObject *offer;
   JsonObject *answer;
   CallState state;
-  GSource *ring_timer;
+  WzpCallProof proof;           /* CALL_RESUMING: what the first asked with */
+  gboolean proof_by_caller;     /* ... and whether the caller asked first */
+  GSource *ring_timer;          /* also the resume deadline */
   GSource *setup_timer;
   char *pending_to;
   GBytes *pending_setup;
@@ -121,6 +127,9 @@ struct _WzpRelay
   /* Limits the endpoint enforces, kept until it exists (wzp_relay_start)
    * and passed on (see endpoint_props in wzp-relay.c). */
   GValue endpoint_values[8];
+  /* Test hook: admit anyone to owned rooms, as a malicious relay would
+   * (members must then refuse them on their own). */
+  gboolean rooms_admit_anyone;
 
   gboolean started;
   WzpEndpoint *endpoint;
@@ -173,6 +182,8 @@ void _wzp_relay_handle_reject (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
+void _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
 void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);
 void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
@@ -189,6 +200,13 @@ void _wzp_relay_rooms_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_room_free (RelayRoom * room);
 void _wzp_relay_forward_room_media (WzpRelay * self, RelayClient * c,
     RelayRoom * room, const guint8 * data, gsize len);
+/* Test hooks that make the relay lie about rooms. */
+void _wzp_relay_set_rooms_admit_anyone (WzpRelay * self, gboolean anyone);
+/* Lists @fp as a member of the existing room @room_id, with @key_blob,
+ * and tells the others it joined; FALSE when the room does not exist. */
+gboolean _wzp_relay_inject_room_member (WzpRelay * self,
+    const char *room_id, const char *fp,
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 
 /* wzp-relay-probes.c */
 void _wzp_relay_probes_init (WzpRelay * self);

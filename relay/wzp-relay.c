@@ -366,6 +366,9 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
     case WZP_MSG_HANGUP:
       _wzp_relay_handle_hangup (self, c, msg);
       break;
+    case WZP_MSG_RESUME_CALL:
+      _wzp_relay_handle_resume_call (self, c, msg);
+      break;
     case WZP_MSG_JOIN_ROOM:
       _wzp_relay_handle_join_room (self, c, msg);
       break;
@@ -958,7 +961,7 @@ wzp_relay_class_init (WzpRelayClass * klass)
    * WzpRelay:registration-timeout:
    *
    * Nanoseconds a connection has, from the relay's hello, to register;
-   * then it is closed (code 0x104, "registration-timeout").
+   * then it is closed (code 0x105, "registration-timeout").
    */
   props[PROP_REGISTRATION_TIMEOUT] = g_param_spec_uint64
       ("registration-timeout", "Registration timeout",

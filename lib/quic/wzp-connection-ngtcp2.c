@@ -44,7 +44,9 @@ get_new_connection_id_cb (ngtcp2_conn * conn, ngtcp2_cid * cid,
 
   wzp_random_bytes (cid->data, cidlen);
   cid->datalen = cidlen;
-  wzp_random_bytes (token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  /* Not random: a restart of this identity must know it (see
+   * wzp-stateless-reset.h). */
+  _wzp_endpoint_reset_token (self->endpoint, cid->data, cid->datalen, token);
   _wzp_endpoint_register_cid (self->endpoint, cid, self);
   return 0;
 }
@@ -200,6 +202,7 @@ recv_stateless_reset_cb (ngtcp2_conn * conn, const ngtcp2_pkt_stateless_reset
   WzpConnection *self = user_data;
 
   WZP_INFO_OBJECT (self, "peer reset the connection (stateless reset)");
+  self->got_stateless_reset = TRUE;
   return 0;
 }
 
@@ -465,6 +468,10 @@ _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
   fill_path (self, &path);
   scid.datalen = WZP_SCID_LEN;
   wzp_random_bytes (scid.data, scid.datalen);
+  /* Only a server gives a token for its first connection ID. */
+  tp.stateless_reset_token_present = 1;
+  _wzp_endpoint_reset_token (ep, scid.data, scid.datalen,
+      tp.stateless_reset_token);
 
   rv = ngtcp2_conn_server_new (&self->conn, &hd->scid, &scid, &path,
       hd->version, &callbacks, &settings, &tp, NULL, self);

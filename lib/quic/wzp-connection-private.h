@@ -68,6 +68,7 @@ struct _WzpConnection
   GError *close_error;
   gboolean have_peer_close_code;
   guint64 peer_close_code;
+  gboolean got_stateless_reset;
 
   /* Outgoing messages, framed, until acknowledged: ngtcp2 retransmits
    * from the memory it was given (see wzp-send-buffer.h). */

@@ -17,6 +17,7 @@
 #include "wzp-log.h"
 #include "wzp-quic-private.h"
 #include "wzp-source.h"
+#include "wzp-stateless-reset.h"
 
 G_BEGIN_DECLS
 
@@ -98,6 +99,14 @@ struct _WzpEndpoint
   WzpSourceCounter *conns_by_source;
   WzpLogLimit refuse_logs[4];   /* per kind of refusal */
   WzpLogLimit token_log;
+  /* Stateless resets (wzp-stateless-reset.h): the key our tokens come
+   * from, the connections we dialed (a reset for one of them cannot be
+   * routed by connection ID), and a budget so a flood of unknown packets
+   * cannot make us a reflector. */
+  guint8 reset_key[WZP_RESET_KEY_LEN];
+  GPtrArray *dialed;
+  guint64 reset_window_start;
+  guint resets_in_window;
 
   WzpEndpointStats stats;
 };

@@ -130,6 +130,13 @@ _wzp_endpoint_ack_hold (WzpEndpoint * self)
   return self->ack_hold;
 }
 
+void
+_wzp_endpoint_reset_token (WzpEndpoint * self, const guint8 * cid,
+    gsize cid_len, guint8 token[16])
+{
+  _wzp_reset_token (self->reset_key, cid, cid_len, token);
+}
+
 /* --- binding ---------------------------------------------------------- */
 
 /**
@@ -408,6 +415,7 @@ wzp_endpoint_initable_init_impl (GInitable * initable,
   }
   self->tls = wzp_tls_context_new (self->identity,
       _wzp_connection_verify_func (), error);
+  _wzp_reset_key_derive (self->identity, self->reset_key);
   return self->tls != NULL;
 }
 
@@ -493,10 +501,12 @@ wzp_endpoint_finalize (GObject * object)
   g_clear_pointer (&self->cids, g_hash_table_unref);
   g_clear_pointer (&self->timers, g_ptr_array_unref);
   g_clear_pointer (&self->dirty, g_ptr_array_unref);
+  g_clear_pointer (&self->dialed, g_ptr_array_unref);
   g_clear_pointer (&self->tls, wzp_tls_context_free);
   g_clear_pointer (&self->half_open_by_source, wzp_source_counter_free);
   g_clear_pointer (&self->conns_by_source, wzp_source_counter_free);
   memset (self->token_secret, 0, sizeof self->token_secret);
+  memset (self->reset_key, 0, sizeof self->reset_key);
   g_free (self->tx);
   g_free (self->rx_buffers);
   g_clear_object (&self->identity);
@@ -882,6 +892,7 @@ wzp_endpoint_init (WzpEndpoint * self)
   self->conns = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->timers = g_ptr_array_new ();
   self->dirty = g_ptr_array_new_with_free_func (g_object_unref);
+  self->dialed = g_ptr_array_new ();
   self->tx = g_new (TxSlot, TX_BATCH);
   self->rx_buffers = g_malloc (RX_BATCH * WZP_RX_BUFFER);
   self->idle_timeout = WZP_DEFAULT_IDLE_TIMEOUT;

@@ -28,6 +28,10 @@ WzpTlsContext *_wzp_endpoint_tls (WzpEndpoint * ep);
 gsize _wzp_endpoint_max_message_size (WzpEndpoint * ep);
 guint _wzp_endpoint_ack_threshold (WzpEndpoint * ep);
 guint64 _wzp_endpoint_ack_hold (WzpEndpoint * ep);
+/* The stateless reset token we promise for @cid (see
+ * wzp-stateless-reset.h). */
+void _wzp_endpoint_reset_token (WzpEndpoint * ep, const guint8 * cid,
+    gsize cid_len, guint8 token[16]);
 
 /* Where to build the next outgoing UDP payload (WZP_MAX_UDP_PAYLOAD bytes
  * available), then commit it.  Packets are sent in batches. */
@@ -74,6 +78,8 @@ void _wzp_connection_handle_timer (WzpConnection * conn);
 void _wzp_connection_flush (WzpConnection * conn);
 guint64 _wzp_connection_get_deadline (WzpConnection * conn);
 void _wzp_connection_detach (WzpConnection * conn);
+gboolean _wzp_connection_remote_equal (WzpConnection * conn,
+    const WzpAddr * addr);
 /* The endpoint's TLS context calls this during handshakes: it applies the
  * connection's policy (pinned fingerprint, accept filter). */
 WzpTlsVerifyFunc _wzp_connection_verify_func (void);

@@ -35,6 +35,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_ROOM_JOINED] = "room-joined",
   [WZP_MSG_ROOM_LEFT] = "room-left",
   [WZP_MSG_ROOM_UPDATE] = "room-update",
+  [WZP_MSG_CALL_RESUMED] = "call-resumed",
   [WZP_MSG_REGISTER] = "register",
   [WZP_MSG_REFLECT] = "reflect",
   [WZP_MSG_PROBE_REQUEST] = "probe-request",
@@ -44,6 +45,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_HANGUP] = "hangup",
   [WZP_MSG_JOIN_ROOM] = "join-room",
   [WZP_MSG_LEAVE_ROOM] = "leave-room",
+  [WZP_MSG_RESUME_CALL] = "resume-call",
   [WZP_MSG_ROOM_MESSAGE] = "room-message",
 };
 

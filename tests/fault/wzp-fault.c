@@ -630,7 +630,7 @@ cmd_register_many (int argc, char **argv)
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
-  /* Refused ones are closed (0x104) right after their error. */
+  /* Refused ones are closed (0x105) right after their error. */
   end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   do {
     done = 0;

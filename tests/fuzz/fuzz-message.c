@@ -24,13 +24,14 @@
 #include "wzp-message.h"
 #include "wzp-address.h"
 
-/* The fields each type defines (PROTOCOL.md §3-§6). */
+/* The fields each type defines (PROTOCOL.md Part A). */
 static const char *const defined_fields[] = {
   "relay_fp", "challenge", "observed_addr", "probe_addr", "fingerprint",
   "code", "message", "token", "call_id", "from", "from_public_key", "offer",
   "peer", "peer_public_key", "peer_offer_or_answer", "peer_reflexive",
   "channel", "role", "peer_nat", "reason", "room", "members", "event",
   "public_key", "key_blob", "signature", "to", "answer", "body",
+  "caller_eph", "callee_eph", "offer_sig", "answer_sig", "invite",
 };
 
 static void

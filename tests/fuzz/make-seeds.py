@@ -109,6 +109,13 @@ write('jitter', 'jump-flush-latency',
       push(1, 20, 20) + push(1, 20, 20) + pop(65) +
       bytes([0x06, 10]) + struct.pack('>H', 50) + push(1, 20, 20) + pop(65) +
       bytes([0x46]) + push(1, 10, 10) + pop(65))
+# Silence concealed (op 0x47 switches it on): a stream, 1 s of nothing
+# popped in 20 ms steps, then the stream again further on.
+write('jitter', 'conceal-silence',
+      head + bytes([0x47]) + b''.join(push(1, 20, 20) + pop(0)
+                                      for _ in range(5)) +
+      b''.join(pop(20) for _ in range(50)) + push(30, 20, 20) +
+      push(1, 20, 20) + pop(65) + pop(65))
 write('jitter', 'wrap', bytes([20]) + struct.pack('>H', 100) +
       struct.pack('>II', 0xfffffffc, 0xfffff000) +
       b''.join(push(1, 20, 20) + pop(20) for _ in range(10)) + pop(65))
@@ -135,6 +142,38 @@ with tempfile.TemporaryDirectory() as tmp:
     write('certificate', 'ec-p256', cert(['-algorithm', 'EC', '-pkeyopt',
                                           'ec_paramgen_curve:P-256'], 'ec'))
     write('certificate', 'garbage', b'\x30\x82\xff\xff' + b'\x00' * 12)
+
+# --- room-invite: first byte 0 token, 1 JSON object, 2 room id -----------
+# Real signed invitations come from the wzp tool (WZP_TOOL=build/tools/wzp);
+# without it these seeds are left as they are.
+wzp_tool = os.environ.get('WZP_TOOL')
+if wzp_tool:
+    import base64
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        owner = os.path.join(tmp, 'owner.key')
+        subprocess.run([wzp_tool, 'keygen', owner], check=True,
+                       capture_output=True)
+        member = '1a2b:3c4d:5e6f:7a8b:9c0d:1e2f:3a4b:5c6d'
+        token = subprocess.run([wzp_tool, 'invite', '-i', owner, '--room',
+                                'standup', '--member', member, '--valid',
+                                '3650d'], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    body = token[len('wzpinv1.'):]
+    obj = json.loads(base64.urlsafe_b64decode(body + '=' * (-len(body) % 4)))
+    write('room-invite', 'token', b'\x00' + token.encode())
+    write('room-invite', 'token-truncated', b'\x00' + token[:-7].encode())
+    write('room-invite', 'json', b'\x01' + json.dumps(obj).encode())
+    tampered = dict(obj, expires=obj['expires'] + 1)
+    write('room-invite', 'json-tampered', b'\x01' + json.dumps(tampered)
+          .encode())
+    wrong = dict(obj, owner_key='AAAA', member=12)
+    write('room-invite', 'json-wrong-types', b'\x01' + json.dumps(wrong)
+          .encode())
+write('room-invite', 'room-owned',
+      b'\x02' + b'1a2b:3c4d:5e6f:7a8b:9c0d:1e2f:3a4b:5c6d/standup')
+write('room-invite', 'room-open', b'\x02lobby')
+write('room-invite', 'room-bad', b'\x02' + b'1a2b:3c4d/x/y\x01')
 
 # --- message: every signaling message type of PROTOCOL.md Part A --------
 # One valid message per type (the fields PROTOCOL.md §3-§6 give them), a
@@ -200,6 +239,19 @@ messages = {
                         body={"sender-key": b64(78)}),
     "room-message-relayed": msg("room-message", room="team", to=FP,
                                 **{"from": FP2}, body={"text": "hi"}),
+    "resume-call": msg("resume-call", call_id=CALL_ID, peer=FP2,
+                       peer_public_key=b64(32), role="callee",
+                       caller_eph=b64(32, 0x44), callee_eph=b64(32, 0x45),
+                       offer_sig=b64(64, 0x46), answer_sig=b64(64, 0x47),
+                       req=9),
+    "call-resumed": msg("call-resumed", call_id=CALL_ID, channel=17, re=9),
+    "call-ended-bad-proof": msg("call-ended", call_id=CALL_ID,
+                                reason="bad-proof"),
+    "join-room-owned": msg("join-room", room=FP + "/standup",
+                           key_blob=dict(BLOB, invite={
+                               "room": "standup", "owner_key": b64(32, 0x48),
+                               "member": FP2, "expires": 1796536211,
+                               "sig": b64(64, 0x49)})),
 }
 # Every type PROTOCOL.md lists must have a seed.
 with open(os.path.join(os.path.dirname(ROOT), "..", "..", "docs",
@@ -250,7 +302,11 @@ write("offer", "short-eph", offer_seed(2, dict(OFFER, eph=b64(31))))
 write("offer", "no-sig", offer_seed(0, {"eph": b64(32)}))
 
 
-# --- room: op sequences (see fuzz-room.c) --------------------------------
+# --- room: a mode byte (bit 0: owned room), then op sequences -----------
+# (see fuzz-room.c)
+OPEN, OWNED = b"\x00", b"\x01"
+
+
 def joined(idx, eph=b"\x07" * 32, flags=0):
     return bytes([1, idx]) + eph + bytes([flags])
 
@@ -259,8 +315,9 @@ def listing(channel, n):
     return bytes([2]) + struct.pack(">I", channel) + bytes([n])
 
 
-def sender_key(idx, data):
-    return bytes([3, idx]) + struct.pack(">H", len(data)) + data
+def room_message(idx, data, ack=False):
+    return bytes([3, idx, 1 if ack else 0]) + struct.pack(">H", len(data)) + \
+        data
 
 
 def left(idx):
@@ -272,15 +329,21 @@ def raw(data):
 
 
 write("room", "join-list-message-leave",
-      listing(9, 3) + sender_key(0, b"\x10\x01" + b"\x00" * 60) +
-      sender_key(1, b"z" * 78) + left(2) + left(2))
+      OPEN + listing(9, 3) + room_message(0, b"\x10\x01" + b"\x00" * 60) +
+      room_message(1, b"z" * 78) + room_message(2, b"a" * 20, ack=True) +
+      left(2) + left(2))
 write("room", "updates-good-and-bad",
-      listing(1, 0) + joined(0) + joined(1, flags=1) + joined(2, flags=2) +
-      joined(3, flags=4) + joined(0, eph=b"\x08" * 32) + left(0) + left(3))
+      OPEN + listing(1, 0) + joined(0) + joined(1, flags=1) +
+      joined(2, flags=2) + joined(3, flags=4) + joined(0, eph=b"\x08" * 32) +
+      left(0) + left(3))
+write("room", "owned-invitations",
+      OWNED + listing(4, 0) + joined(0) + joined(1) + joined(1, flags=8) +
+      joined(2, flags=8 | 16) + joined(3, flags=8 | 1) + listing(5, 4) +
+      room_message(1, b"q" * 78) + left(1))
 write("room", "raw-room-messages",
-      listing(5, 2) + raw(messages["room-update"]) +
+      OPEN + listing(5, 2) + raw(messages["room-update"]) +
       raw(messages["room-update-left"]) + raw(messages["room-left"]) +
       raw(messages["room-message-relayed"]) +
       raw(msg("room-joined", room="fuzz-room", channel=3, members=[
           {"fingerprint": FP2}, 5, None])))
-write("room", "empty-sender-key", listing(2, 4) + sender_key(3, b""))
+write("room", "empty-sender-key", OPEN + listing(2, 4) + room_message(3, b""))

@@ -132,7 +132,7 @@ registered_client (Fixture * f, WzpEndpoint * ep, WzpIdentity * id)
 /* --- registration deadline -------------------------------------------- */
 
 /* A connection that finished its handshake but does not register is
- * closed at the deadline (0x104, "registration-timeout"); one that
+ * closed at the deadline (0x105, "registration-timeout"); one that
  * registered in time stays. */
 static void
 test_registration_deadline (Fixture * f, gconstpointer data)
