@@ -74,6 +74,7 @@ PROGRAM_PACKAGE = {
     "perf": "linux-perf",
     "turnserver": "coturn",
     "redis-server": "redis-server",
+    "valgrind": "valgrind",
 }
 
 # Files of this project's build each benchmark runs (relative to the build
@@ -84,6 +85,7 @@ PLUGIN = "gst"
 DELAYBRIDGE = "tests/nat/wzp-delaybridge"
 LOADGEN = "bench/wzp-loadgen"
 FORWARDER = "bench/udp-forwarder"
+FAULT = "tests/fault/wzp-fault"
 
 _LAB = dict(root=True, programs=["ip", "nft", "ethtool"])
 _WEBRTC = ["webrtcbin", "dtlssrtpenc", "srtpenc", "nicesrc", "nicesink",
@@ -118,6 +120,8 @@ NEEDS = {
         elements=["audiotestsrc", "opusenc", "opusdec", "audiomixer",
                   "fakesink", "wzpsink", "wzproomsrc"],
         built=[TOOL, RELAY, PLUGIN]),
+    "bench-relay-flood": dict(programs=["valgrind"],
+                              built=[TOOL, RELAY, FAULT]),
 }
 # Only with --profile.
 PROFILE_NEEDS = {"bench-call-cpu": dict(programs=["perf"])}

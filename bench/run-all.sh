@@ -80,6 +80,8 @@ run "Loss" $py bench/bench-loss.py $quick
 run "Registration and call setup under loss" \
   $py bench/bench-setup-loss.py $quick
 run "10-member room" $py bench/bench-room.py $quick
+run "Relay under a handshake flood" $py bench/bench-relay-flood.py $quick \
+  --callgrind
 
 seconds=$(( $(date +%s) - start ))
 $py bench/summary.py "$doc" "$out" "$command" "$seconds" "$load" \

@@ -210,6 +210,30 @@ def setup_loss(r):
              MET if failed == 0 else NOT_MET)]
 
 
+def relay_flood(r):
+    what = ("one hostile client cannot take the relay down: during a "
+            "half-open handshake flood a real client registers within 2 s "
+            "and relay RSS stays < 150 MB; no slower call setup without an "
+            "attack (issue 10)")
+    if not r:
+        return [(what,) + missing("bench-relay-flood.py")]
+    floods = [f for f in r["floods"] if f["label"].startswith("defaults")]
+    setups = {s["retry"]: s for s in r["setups"]}
+    lat = [x for f in floods for x in f["registration_ms"]]
+    failed = sum(f["registration_failed"] or 0 for f in floods)
+    rss = max(f["rss_peak_mb"] for f in floods)
+    reg_never = statistics.median(setups["never"]["registration_ms"])
+    reg_auto = statistics.median(setups["auto"]["registration_ms"])
+    ok = (floods and lat and not failed and max(lat) < 2000 and rss < 150
+          and reg_auto <= reg_never + 1)
+    return [(what, "up to %.0f Initials/s: registration max %.0f ms, %d "
+             "failed, RSS peak %.0f MB, %.2f× sent back; registration "
+             "median %.1f ms without Retry, %.1f ms with retry=auto" % (
+                 max(f["rate"] for f in floods), max(lat) if lat else -1,
+                 failed, rss, max(f["reflection"] for f in floods),
+                 reg_never, reg_auto), MET if ok else NOT_MET)]
+
+
 def main(argv):
     doc, results, command, seconds, load0, load1 = argv
     text = update_doc.read(doc)
@@ -219,7 +243,8 @@ def main(argv):
             + relay(load(results, "relay-capacity"))
             + loss(load(results, "loss"))
             + setup_loss(load(results,
-                              "registration-and-call-setup-under-loss")))
+                              "registration-and-call-setup-under-loss"))
+            + relay_flood(load(results, "relay-under-a-handshake-flood")))
     times = []
     try:
         with open(os.path.join(results, "times.txt")) as f:

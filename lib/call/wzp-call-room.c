@@ -325,7 +325,11 @@ on_room_joined (WzpSignalClient * client, const char *room, guint channel,
   clear_members (self);
   _wzp_room_keys_start (self, &error);
   for (guint i = 0; i < n; i++) {
-    JsonObject *o = json_array_get_object_element (members, i);
+    JsonNode *node = json_array_get_element (members, i);
+    /* Any JSON value may be in the list: get_object_element() on a
+     * number is a critical (found by fuzz-room). */
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ?
+        json_node_get_object (node) : NULL;
     g_autofree char *fp = NULL;
     g_autoptr (GBytes) pub = NULL;
     g_autoptr (JsonObject) blob = NULL;

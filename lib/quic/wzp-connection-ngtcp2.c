@@ -90,9 +90,10 @@ on_oversize (guint64 declared_len, gpointer user_data)
 {
   WzpConnection *self = user_data;
 
-  WZP_WARNING_OBJECT (self, "peer %s sent a %" G_GUINT64_FORMAT
-      "-byte message; the limit is %" G_GSIZE_FORMAT ": skipped",
-      self->peer_fingerprint, declared_len,
+  /* A peer can repeat this as fast as it can send: rate-limited. */
+  WZP_WARNING_LIMITED (self, &self->oversize_log, _wzp_connection_now (self),
+      "peer %s sent a %" G_GUINT64_FORMAT "-byte message; the limit is %"
+      G_GSIZE_FORMAT ": skipped", self->peer_fingerprint, declared_len,
       _wzp_endpoint_max_message_size (self->endpoint));
   _wzp_connection_queue_event (self, EVENT_MESSAGE_TOO_LARGE, NULL,
       declared_len);
@@ -359,6 +360,8 @@ connection_new (WzpEndpoint * ep, const WzpAddr * local,
   self->framer = wzp_framer_new (_wzp_endpoint_max_message_size (ep));
   self->keep_alive_ns = params->keep_alive_ns;
   self->ack_hold_ns = _wzp_endpoint_ack_hold (ep);
+  self->oversize_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT
+      (WZP_LOG_LIMIT_INTERVAL);
   return self;
 }
 
@@ -436,7 +439,7 @@ _wzp_connection_new_client (WzpEndpoint * ep, const WzpAddr * local,
 WzpConnection *
 _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
     const WzpAddr * remote, const ngtcp2_pkt_hd * hd,
-    const WzpConnectParams * params, GError ** error)
+    const ngtcp2_cid * odcid, const WzpConnectParams * params, GError ** error)
 {
   g_autoptr (WzpConnection) self =
       connection_new (ep, local, remote, params, TRUE);
@@ -450,7 +453,18 @@ _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
   fill_callbacks (&callbacks, TRUE);
   fill_settings (self, &settings, params);
   fill_transport_params (&tp, params);
-  tp.original_dcid = hd->dcid;
+  if (odcid) {
+    /* The address was validated by a Retry (wzp-endpoint-admit.c): the
+     * client checks that we name both its first DCID and the Retry's
+     * SCID, and the token lifts the 3x anti-amplification limit. */
+    tp.original_dcid = *odcid;
+    tp.retry_scid = hd->dcid;
+    tp.retry_scid_present = 1;
+    settings.token.base = (uint8_t *) hd->token.base;
+    settings.token.len = hd->token.len;
+  } else {
+    tp.original_dcid = hd->dcid;
+  }
   fill_path (self, &path);
   scid.datalen = WZP_SCID_LEN;
   wzp_random_bytes (scid.data, scid.datalen);

@@ -14,6 +14,7 @@
 
 #include "wzp-connection.h"
 #include "wzp-framer.h"
+#include "wzp-log.h"
 #include "wzp-quic-private.h"
 #include "wzp-send-buffer.h"
 
@@ -106,6 +107,7 @@ struct _WzpConnection
   guint64 keep_alive_ns;
   guint64 ack_hold_ns;          /* WzpEndpoint:ack-hold */
   guint64 last_datagram_tx;     /* when write_packets last sent one */
+  WzpLogLimit oversize_log;     /* the peer's oversize messages */
   WzpConnectionStats stats;
 };
 

@@ -120,6 +120,8 @@ accept_new (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
     const guint8 * data, gsize len)
 {
   ngtcp2_pkt_hd hd;
+  ngtcp2_cid odcid;
+  gboolean validated;
   WzpConnectParams params;
   g_autoptr (WzpConnection) conn = NULL;
   g_autoptr (GError) error = NULL;
@@ -129,20 +131,17 @@ accept_new (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
     self->stats.dropped_unknown++;
     return;
   }
-  if (self->stats.connections_open >= self->max_connections) {
-    WZP_WARNING_OBJECT (self, "connection limit (%u) reached: ignoring a new"
-        " client", self->max_connections);
-    self->stats.connections_refused++;
+  if (!_wzp_endpoint_admit (self, from, &hd, &odcid, &validated))
     return;
-  }
   _wzp_endpoint_fill_default_params (self, &params, NULL);
-  conn = _wzp_connection_new_server (self, &sock->local, from, &hd, &params,
-      &error);
+  conn = _wzp_connection_new_server (self, &sock->local, from, &hd,
+      validated ? &odcid : NULL, &params, &error);
   if (conn == NULL) {
-    WZP_WARNING_OBJECT (self, "%s", error->message);
+    WZP_DEBUG_OBJECT (self, "%s", error->message);
     return;
   }
   _wzp_endpoint_add_connection (self, conn);
+  _wzp_endpoint_admitted (self, conn, from);
   if (!_wzp_connection_read_packet (conn, &sock->local, from, data, len))
     _wzp_endpoint_connection_finished (self, conn);
 }

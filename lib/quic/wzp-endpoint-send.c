@@ -296,6 +296,7 @@ _wzp_endpoint_connection_finished (WzpEndpoint * self, WzpConnection * conn)
     }
     g_clear_pointer (&ed->cid_keys, g_ptr_array_unref);
   }
+  _wzp_endpoint_release_admission (self, conn);
   _wzp_connection_detach (conn);
   g_ptr_array_remove_fast (self->dialed, conn);
   self->stats.connections_open--;

@@ -7,6 +7,7 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include "wzp-endpoint.h"
+#include "wzp-source.h"
 #include "wzp-tls.h"
 
 G_BEGIN_DECLS
@@ -61,9 +62,12 @@ void _wzp_endpoint_incoming_connected (WzpEndpoint * ep,
 WzpConnection *_wzp_connection_new_client (WzpEndpoint * ep,
     const WzpAddr * local, const WzpAddr * remote,
     const WzpConnectParams * params, GError ** error);
+/* @odcid: the DCID of the client's first Initial when its address was
+ * validated with a Retry token (then @hd carries the token), else NULL. */
 WzpConnection *_wzp_connection_new_server (WzpEndpoint * ep,
     const WzpAddr * local, const WzpAddr * remote, const ngtcp2_pkt_hd * hd,
-    const WzpConnectParams * params, GError ** error);
+    const ngtcp2_cid * odcid, const WzpConnectParams * params,
+    GError ** error);
 
 /* Feed one received packet.  Returns FALSE when a new server connection
  * must be discarded (the packet did not start a valid handshake). */
@@ -89,6 +93,11 @@ typedef struct
   gboolean dirty;
   gboolean finished;
   GPtrArray *cid_keys;          /* the routing keys that point at us */
+  /* Accepted connections: counted per source until finished, and as
+   * half-open until the handshake completes (wzp-endpoint-admit.c). */
+  gboolean admitted;
+  gboolean half_open;
+  WzpSource source;
 } WzpConnectionEndpointData;
 
 WzpConnectionEndpointData *_wzp_connection_endpoint_data (WzpConnection *

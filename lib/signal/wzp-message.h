@@ -59,6 +59,10 @@ G_BEGIN_DECLS
 /* On the direct connection between two peers: the call was hung up (so
  * the far end learns it even when the relay cannot tell it). */
 #define WZP_CLOSE_HANGUP 0x104
+/* A relay limit refused or ended the connection (the reason says which:
+ * "registration-timeout", "max-registrations-per-source", ...); the
+ * client may try again later. */
+#define WZP_CLOSE_LIMIT 0x105
 
 #define WZP_MESSAGE_ERROR (wzp_message_error_quark ())
 WZP_API GQuark wzp_message_error_quark (void);

@@ -343,13 +343,17 @@ on_incoming_call (GstElement * e, const gchar * caller, const gchar * call_id,
   fail_unless (ok, "could not answer %s", call_id);
 }
 
+/* The element posts the message from the call's thread, which may come
+ * just after the property reads "active" (under ASan it often does):
+ * wait for it, up to a bound that only catches hangs. */
 static gboolean
 bus_has_state (GstBus * bus, const gchar * state)
 {
   GstMessage *m;
   gboolean found = FALSE;
 
-  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+  while (!found && (m = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+              GST_MESSAGE_ELEMENT))) {
     const GstStructure *s = gst_message_get_structure (m);
 
     if (gst_structure_has_name (s, "wzp-call-state")

@@ -851,6 +851,12 @@ test_keylog (Fixture * f, gconstpointer data)
   wzp_test_wait_until (f->ctx, is_state (client,
           WZP_CONNECTION_STATE_CONNECTED), WAIT_MS);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  /* It holds every session's secrets: only its owner may read it. */
+  {
+    GStatBuf st;
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  }
   /* NSS key log lines for both directions of both phases. */
   g_assert_nonnull (strstr (contents, "CLIENT_HANDSHAKE_TRAFFIC_SECRET "));
   g_assert_nonnull (strstr (contents, "SERVER_HANDSHAKE_TRAFFIC_SECRET "));
@@ -927,13 +933,15 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *keylog = NULL;
+  g_autofree char *keylog_dir = NULL;
   g_autoptr (WzpClock) test_clock = wzp_test_clock_new (1000 *
       WZP_NSEC_PER_SEC);
-  int fd, rv;
+  int rv;
 
-  /* The key log file is chosen once per process, before any handshake. */
-  fd = g_file_open_tmp ("wzp-keylog-XXXXXX", &keylog, NULL);
-  close (fd);
+  /* The key log file is chosen once per process, before any handshake.
+   * It does not exist yet: the library creates it (0600). */
+  keylog_dir = g_dir_make_tmp ("wzp-keylog-XXXXXX", NULL);
+  keylog = g_build_filename (keylog_dir, "keys.log", NULL);
   g_setenv ("WZP_KEYLOG", keylog, TRUE);
 
   g_test_init (&argc, &argv, NULL);
@@ -959,5 +967,6 @@ main (int argc, char **argv)
       NULL);
   rv = g_test_run ();
   g_unlink (keylog);
+  g_rmdir (keylog_dir);
   return rv;
 }

@@ -1346,7 +1346,7 @@ test_metrics_text (Fixture * f, gconstpointer data)
   g_assert_nonnull (strstr (text, "wzp_relay_calls_total 1\n"));
   g_assert_nonnull (strstr (text, "wzp_relay_rooms 0\n"));
   g_assert_nonnull (strstr (text, "wzp_relay_datagrams_forwarded_total 3\n"));
-  g_assert_nonnull (strstr (text, "wzp_relay_bytes_forwarded_total 135\n"));
+  g_assert_nonnull (strstr (text, "wzp_relay_forwarded_bytes_total 135\n"));
   g_assert_nonnull (strstr (text, "wzp_relay_datagrams_dropped_total 0\n"));
   g_assert_nonnull (strstr (text,
           "wzp_relay_errors_total{code=\"unknown-call\"} 1\n"));
