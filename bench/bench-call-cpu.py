@@ -10,8 +10,13 @@ and decodes what it receives with `opusdec ! fakesink sync=true`:
 
   rtp      the floor: rtpopuspay ! udpsink / udpsrc ! rtpjitterbuffer
            latency=60 ! rtpopusdepay ! opusdec (two gst-launch processes)
-  srt      rtpopuspay ! srtsink / srtsrc ! rtpopusdepay ! opusdec; one
-           SRT connection per direction (listener sink, caller src)
+  srt      rtpopuspay ! srtsink / srtsrc ! rtpopusdepay ! opusdec, as srt
+           users connect: A is the listener (srt://:P, srt://:P+2), B the
+           caller of both; one SRT connection per direction (srtsrc and
+           srtsink do not share a socket), AES-128 (passphrase), latency
+           60 ms: the receive buffer the RTP and webrtcbin rows get too,
+           inside a voice call's mouth-to-ear budget.  srtsink needs
+           async=false (as udpsink): see sys_srt().
   webrtc   webrtcbin (bench/webrtc_peer.py, two processes, host candidates
            only, jitter buffer 60 ms, DTLS-SRTP)
   codec    the codec alone: audiotestsrc ! opusenc ! opusdec ! fakesink
@@ -30,6 +35,13 @@ and decodes what it receives with `opusdec ! fakesink sync=true`:
 CPU = utime + stime from /proc/PID/stat over the measured window (after a
 2 s warm-up), scaled to seconds per call-minute, both parties summed;
 RSS = peak (VmHWM) per process, the larger party shown.
+
+A row only counts when audio really flowed both ways: every gst-launch
+party decodes into `level interval=1 s` and must report at least
+(window - 1) seconds of audio at the sent tone's level (-9 dBFS; counted
+above -30 dBFS); webrtcbin and `wzp call` parties must count at least
+50 frames/s over (window - 1) s.  Otherwise the row says INVALID and the
+benchmark exits with status 1.
 """
 import argparse
 import json
@@ -41,6 +53,8 @@ import sys
 import tempfile
 import time
 
+import prereqs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 PY = "/usr/bin/python3"
@@ -48,7 +62,11 @@ HZ = os.sysconf("SC_CLK_TCK")
 ENC = ("audiotestsrc is-live=true wave=sine freq={f} volume=0.5 ! "
        "audio/x-raw,rate=48000,channels=1 ! "
        "opusenc bitrate=32000 frame-size=20")
-DEC = "opusdec ! fakesink sync=true"
+# level: one message a second with the decoded audio's RMS, so each row
+# proves that audio reached both ends (its cost is in every row alike).
+DEC = "opusdec ! level interval=1000000000 ! fakesink sync=true"
+AUDIBLE_DB = -30.0
+SRT_OPTS = "latency=60 passphrase=wzp-bench-passphrase pbkeylen=16"
 RTPCAPS = ("application/x-rtp,media=audio,encoding-name=OPUS,payload=96,"
            "clock-rate=48000")
 
@@ -59,6 +77,13 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / HZ
 
 
+def machine_busy_s():
+    """CPU seconds the whole machine spent busy (all cores), /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / HZ      # minus idle and iowait
+
+
 def hwm_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -67,14 +92,69 @@ def hwm_kb(pid):
     return 0
 
 
-def gst(desc):
-    return ["gst-launch-1.0", "-q"] + desc.split()
-
-
 def launch(argv, env=None):
     return subprocess.Popen(argv, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=env, start_new_session=True)
+
+
+def gst_party(work, name, desc, env=None):
+    """A gst-launch-1.0 party; -m puts its bus messages (level, and for
+    wzp wzp-path-changed) into WORK/NAME.out."""
+    path = os.path.join(work, name + ".out")
+    with open(path, "w") as out:
+        p = subprocess.Popen(["gst-launch-1.0", "-m"] + desc.split(),
+                             stdout=out, stderr=subprocess.PIPE, text=True,
+                             env=env, start_new_session=True)
+    p.out_path = path
+    return p
+
+
+def heard_s(p):
+    """Seconds of decoded audio at an audible level that a gst-launch
+    party's level element reported (one message per second)."""
+    n = 0
+    try:
+        with open(p.out_path, errors="replace") as f:
+            for line in f:
+                if "rms=(GValueArray)<" not in line:
+                    continue
+                vals = line.split("rms=(GValueArray)<", 1)[1].split(">")[0]
+                try:
+                    if max(float(v) for v in vals.split(",")) > AUDIBLE_DB:
+                        n += 1
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return n
+
+
+def report_of(p):
+    """The JSON report a wzp call or webrtc_peer.py party printed last."""
+    try:
+        out = p.stdout.read()
+    except (OSError, ValueError):
+        return {}
+    for line in reversed(out.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return {}
+    return {}
+
+
+def heard(p):
+    """(unit, amount) of audio this party received, after it stopped."""
+    if hasattr(p, "out_path"):
+        return "s", heard_s(p)
+    r = report_of(p)
+    if "frames_received" in r:          # wzp call
+        return "s", r["frames_received"] / 50.0
+    if "decoded" in r:                  # webrtc_peer.py: opusdec buffers
+        return "s", r["decoded"] / 50.0
+    return "s", 0.0
 
 
 def measure(parties, others, duration, warmup=2.0, profile=None):
@@ -85,6 +165,7 @@ def measure(parties, others, duration, warmup=2.0, profile=None):
             raise RuntimeError("process exited early: %s\n%s" % (
                 p.args, p.stderr.read()[-2000:]))
     c0 = {p.pid: cpu_s(p.pid) for p in parties + others}
+    busy0 = machine_busy_s()
     t0 = time.monotonic()
     prof = None
     if profile:
@@ -95,6 +176,7 @@ def measure(parties, others, duration, warmup=2.0, profile=None):
                                 stderr=subprocess.DEVNULL)
     time.sleep(duration)
     dt = time.monotonic() - t0
+    busy = machine_busy_s() - busy0
     res = []
     for p in parties + others:
         if p.poll() is not None:
@@ -106,7 +188,10 @@ def measure(parties, others, duration, warmup=2.0, profile=None):
         prof.wait()
     for p in parties + others:
         stop(p)
-    return dt, res
+    # What the rest of the machine did meanwhile (other work, this script):
+    # the noise in this row's CPU figure.
+    mine = sum(r["cpu_s"] for r in res)
+    return dt, res, max(0.0, busy - mine) / (dt * os.cpu_count())
 
 
 def stop(p):
@@ -122,38 +207,46 @@ def stop(p):
             p.wait()
 
 
-def sys_rtp(port):
-    a = launch(gst(
+def sys_rtp(port, work):
+    a = gst_party(work, "rtp-a",
         ENC.format(f=440) + " ! rtpopuspay pt=96 ! udpsink host=127.0.0.1 "
         "port=%d sync=false async=false udpsrc port=%d caps=%s ! "
         "rtpjitterbuffer latency=60 ! rtpopusdepay ! %s"
-        % (port, port + 2, RTPCAPS, DEC)))
-    b = launch(gst(
+        % (port, port + 2, RTPCAPS, DEC))
+    b = gst_party(work, "rtp-b",
         ENC.format(f=660) + " ! rtpopuspay pt=96 ! udpsink host=127.0.0.1 "
         "port=%d sync=false async=false udpsrc port=%d caps=%s ! "
         "rtpjitterbuffer latency=60 ! rtpopusdepay ! %s"
-        % (port + 2, port, RTPCAPS, DEC)))
+        % (port + 2, port, RTPCAPS, DEC))
     return [a, b], []
 
 
-def sys_srt(port):
-    # A listens on both connections, B calls both (started once A is up).
-    a = launch(gst(
+def sys_srt(port, work):
+    """A listens (srt://:P carries A's audio, srt://:P+2 B's), B calls
+    both once A is up.  srtsink must be async=false, as udpsink is in the
+    RTP row: with a live source the pipeline only reaches PLAYING once
+    every async sink has prerolled, and the receive branch's sink can
+    preroll only when the far end's audio arrives; an async srtsink holds
+    its own first buffer in preroll until then, so each side waits for the
+    other and no audio flows either way (this row's earlier INVALID)."""
+    a = gst_party(work, "srt-a",
         ENC.format(f=440) + " ! rtpopuspay pt=96 ! srtsink "
-        "uri=srt://:%d?mode=listener latency=60 sync=false "
-        "srtsrc uri=srt://:%d?mode=listener latency=60 ! %s ! "
-        "rtpopusdepay ! %s" % (port, port + 2, RTPCAPS, DEC)))
+        "uri=srt://:%d?mode=listener %s sync=false async=false "
+        "srtsrc uri=srt://:%d?mode=listener %s ! %s ! "
+        "rtpopusdepay ! %s" % (port, SRT_OPTS, port + 2, SRT_OPTS,
+                               RTPCAPS, DEC))
     time.sleep(0.5)
-    b = launch(gst(
+    b = gst_party(work, "srt-b",
         ENC.format(f=660) + " ! rtpopuspay pt=96 ! srtsink "
-        "uri=srt://127.0.0.1:%d?mode=caller latency=60 sync=false "
-        "srtsrc uri=srt://127.0.0.1:%d?mode=caller latency=60 ! %s ! "
-        "rtpopusdepay ! %s" % (port + 2, port, RTPCAPS, DEC)))
+        "uri=srt://127.0.0.1:%d?mode=caller %s sync=false async=false "
+        "srtsrc uri=srt://127.0.0.1:%d?mode=caller %s ! %s ! "
+        "rtpopusdepay ! %s" % (port + 2, SRT_OPTS, port, SRT_OPTS,
+                               RTPCAPS, DEC))
     return [a, b], []
 
 
-def sys_codec(port):
-    return [launch(gst(ENC.format(f=f) + " ! " + DEC))
+def sys_codec(work):
+    return [gst_party(work, "codec-%d" % f, ENC.format(f=f) + " ! " + DEC)
             for f in (440, 660)], []
 
 
@@ -188,7 +281,6 @@ def sys_wzp(port, duration, tool, relay_bin, work, policy):
     r = "127.0.0.1:%d" % port
     b = launch([tool, "call", "-r", r, "-i", key, "-d", d,
                 "--path-policy", policy])
-    parties = [b]
     for line in b.stderr:
         if "waiting" in line:
             break
@@ -226,11 +318,7 @@ def sys_gst_wzp(port, tool, relay_bin, work, build, policy):
             common += " path-policy=" + policy
         desc = (ENC.format(f=freq) + " ! wzpsink " + common + "  wzpsrc "
                 + common + " ! " + DEC)
-        out = open(os.path.join(work, "gst-%s-%s.out" % (tag, who)), "w")
-        procs.append(subprocess.Popen(
-            ["gst-launch-1.0", "-m"] + desc.split(), stdout=out,
-            stderr=subprocess.PIPE, text=True, env=env,
-            start_new_session=True))
+        procs.append(gst_party(work, "gst-%s-%s" % (tag, who), desc, env))
         if who == "b":
             time.sleep(1.0)     # B registered and waiting before A calls
     return procs, [relay]
@@ -263,7 +351,8 @@ def run_system(name, starter, duration, profile_dir):
     if profile_dir:
         prof = (parties[0], os.path.join(profile_dir, name + ".perf.data"))
     try:
-        dt, res = measure(parties, others, duration, profile=prof)
+        dt, res, elsewhere = measure(parties, others, duration,
+                                     profile=prof)
     finally:
         for p in parties + others:
             stop(p)
@@ -276,7 +365,15 @@ def run_system(name, starter, duration, profile_dir):
         "other_cpu_s_per_min": sum(r["cpu_s"] for r in other) * per_min,
         "other_rss_mb": max([r["rss_kb"] for r in other] or [0]) / 1024.0,
         "window_s": dt,
+        "machine_busy_elsewhere": elsewhere,
+        # seconds of audio each party (A, B) decoded / received
+        "heard_s": [heard(p)[1] for p in parties],
     }
+    if min(out["heard_s"]) < duration - 1:
+        out["audio_error"] = (
+            "audio did not flow both ways: A heard %.0f s, B %.0f s of a "
+            "%.0f s window" % (out["heard_s"][0], out["heard_s"][-1],
+                               duration))
     if prof:
         out["perf_data"] = prof[1]
     return out
@@ -310,15 +407,16 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
+    prereqs.require("bench-call-cpu", a.build, a.profile)
     dur = a.duration or (10.0 if a.quick else 30.0)
     tool = os.path.join(a.build, "tools", "wzp")
     relay_bin = os.path.join(a.build, "tools", "wzp-relay")
     work = tempfile.mkdtemp(prefix="wzp-bench-cpu-")
     profile_dir = work if a.profile and shutil.which("perf") else None
     starters = {
-        "rtp": lambda: sys_rtp(25000),
-        "codec": lambda: sys_codec(0),
-        "srt": lambda: sys_srt(25100),
+        "rtp": lambda: sys_rtp(25000, work),
+        "codec": lambda: sys_codec(work),
+        "srt": lambda: sys_srt(25100, work),
         "webrtc": lambda: sys_webrtc(25200, dur),
         "gst-wzp-relay": lambda: sys_gst_wzp(25500, tool, relay_bin, work,
                                              a.build, "relay-only"),
@@ -359,6 +457,14 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(res, f, indent=1)
+    bad = [n for n, r in res.items() if "error" in r or r.get("invalid")]
+    if bad:
+        print("bench-call-cpu: no valid result for %s (the parties' bus "
+              "messages are in %s)" % (", ".join(bad), work),
+              file=sys.stderr)
+        return 1
+    if not profile_dir:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
@@ -373,10 +479,12 @@ def summarize(res, dur):
     codec = g("codec", "cpu_s_per_min")
     rows = []
     rows.append("| system | CPU s / call-min (both parties) | peak RSS MB "
-                "(one party) | server CPU s / min | server RSS MB |")
-    rows.append("| --- | ---: | ---: | ---: | ---: |")
+                "(one party) | server CPU s / min | server RSS MB | rest of "
+                "the machine busy |")
+    rows.append("| --- | ---: | ---: | ---: | ---: | ---: |")
     label = {"rtp": "RTP/UDP floor (rtpjitterbuffer)", "codec":
-             "codec only (opusenc + opusdec)", "srt": "srtsink/srtsrc",
+             "codec only (opusenc + opusdec)", "srt":
+             "srtsink/srtsrc (listener/caller, AES-128, latency 60 ms)",
              "webrtc": "webrtcbin (signaling server as server)",
              "gst-wzp-relay": "**wzpsink/wzpsrc, relay path** "
              "(wzp-relay as server)",
@@ -388,31 +496,31 @@ def summarize(res, dur):
         r = res[name]
         lab = label.get(name, name)
         if "error" in r:
-            rows.append("| %s | failed: %s | | | |" % (
+            rows.append("| %s | failed: %s | | | | |" % (
                 lab, r["error"][:120].replace("\n", " ")))
             continue
-        why = None
-        if r.get("path_error"):
-            why = r["path_error"]
-        elif (name not in ("codec", "wzp-relay", "wzp-direct") and codec
-                and r["cpu_s_per_min"] < 0.9 * codec):
-            why = "below the codec alone, so media did not flow both ways"
+        why = r.get("audio_error") or r.get("path_error")
         if why:
             r["invalid"] = True
-            rows.append("| %s | %.2f (INVALID: %s) | %.1f | | |" % (
+            rows.append("| %s | %.2f (INVALID: %s) | %.1f | | | |" % (
                 lab, r["cpu_s_per_min"], why, r["rss_mb"]))
             continue
-        rows.append("| %s | %.2f | %.1f | %s | %s |" % (
+        rows.append("| %s | %.2f | %.1f | %s | %s | %.0f %% |" % (
             lab, r["cpu_s_per_min"], r["rss_mb"],
-            "%.2f" % r["other_cpu_s_per_min"] if r["other_rss_mb"] else "—",
-            "%.1f" % r["other_rss_mb"] if r["other_rss_mb"] else "—"))
+            "%.2f" % r["other_cpu_s_per_min"] if r["other_rss_mb"]
+            else "no server",
+            "%.1f" % r["other_rss_mb"] if r["other_rss_mb"]
+            else "no server", 100 * r["machine_busy_elsewhere"]))
     out = "\n".join(rows)
 
     def cells(tot):
         c = []
         for peer in ("rtp", "srt", "webrtc"):
-            c.append("%.2f" % (tot / g(peer, "cpu_s_per_min"))
-                     if ok(peer) else "—")
+            if ok(peer):
+                c.append("%.2f" % (tot / g(peer, "cpu_s_per_min")))
+            else:
+                c.append("INVALID (%s row)" % peer if peer in res
+                         else "not run (--systems)")
         return " | ".join(c)
 
     lines = ["", "| wzp | CPU s/min | / RTP floor (target ≤ 1.5) "
@@ -441,7 +549,11 @@ def summarize(res, dur):
     paths = ["%s: %s" % (n, "/".join(res[n]["paths"])) for n in res
              if res[n].get("paths")]
     out += ("\n\nWindow: %.0f s per system after a 2 s warm-up; loopback; "
-            "one system at a time." % dur)
+            "one system at a time.  \"Rest of the machine busy\": CPU time "
+            "of everything else (other work, this script) during the "
+            "window, in %% of all %d cores; on a quiet machine it is near "
+            "0 %%, and the more it is, the noisier that row's CPU figure."
+            % (dur, os.cpu_count()))
     if paths:
         out += (" Path each wzpsink/wzpsrc party (A/B) ended on, from its "
                 "wzp-path-changed messages: " + "; ".join(paths) + ".")

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Failover and network changes: the audio gap when the direct path breaks.
 
-  sudo bench/bench-failover.py [--quick] [--cuts N] [--build DIR]
-                               [--markdown FILE]
+  sudo bench/bench-failover.py [--quick] [--cuts N] [--lossy-seconds S]
+                               [--build DIR] [--markdown FILE] [--json FILE]
 
 NAT lab, home<->home, 20 ms one way on every link, `wzp call` parties
 sending 50 frames/s both ways (tests/nat/callharness.py).
@@ -12,15 +12,20 @@ sending 50 frames/s both ways (tests/nat/callharness.py).
   move       A's host moves to another LAN address (natlab move_address),
              once with A dialing the direct path, once with B dialing
   rebind     A's NAT gives A a new public port (natlab rebind), likewise
+  lossy      S s of call (60, --quick 30) with 10 % loss on the direct path
+             and +-20 ms of jitter on every link: how often the direct
+             path failed over when it should not have (target: never)
 
 For each: the largest gap between received frames at A and at B around
 the event (the audio gap: what a jitter buffer would have to hide), when
 each side's media left the direct path (path-changed relay; none when
 the path never did), and when both were direct again.  Times are ms after
 the event.  Target (issue 14): gap <= 300 ms on a cut, <= 1 s on a network
-change.
+change; no failover under 10 % loss and +-20 ms jitter.  Exits 1 when a
+call did not give its numbers.
 """
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -32,6 +37,8 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "nat"))
 from natlab import NatLab, cleanup_all  # noqa: E402
 from callharness import CallHarness  # noqa: E402
+sys.path.insert(0, HERE)
+import prereqs  # noqa: E402
 
 
 def event_stats(r, t_ms, until_ms, restore_ms=None):
@@ -56,12 +63,14 @@ class Bench:
         os.environ.setdefault("WZP_RELAY", os.path.join(build, "tools",
                                                         "wzp-relay"))
         self.rows = []
+        self.lossy = None
         self.n = 0
 
-    def call(self, lab, work, dialer, seconds, events):
+    def call(self, lab, work, dialer, seconds, events, wait_direct=True):
         """One call; events(lab, t_active) runs the events and returns
         [(name, t_event_s, t_until_s)]."""
         h = CallHarness(lab, work, debug="wzppath:4,wzpcall:4")
+        ra = rb = None
         try:
             h.start_relay()
             a, b = "a%d" % self.n, "b%d" % self.n
@@ -73,14 +82,17 @@ class Bench:
             h.start_party(a, "a", ["-p", h.fps[b], "--hangup-after",
                                    str(seconds), "--timeout",
                                    str(seconds + 20)])
-            for who in (a, b):
-                h.wait_stderr(who, r"^wzp call: path direct", timeout=8)
-            time.sleep(1.0)
+            if wait_direct:
+                for who in (a, b):
+                    h.wait_stderr(who, r"^wzp call: path direct", timeout=8)
+                time.sleep(1.0)
             marks = events(lab)
             ra = h.report(a, seconds + 30)
             rb = h.report(b, 10)
         finally:
             h.stop()
+        if marks is None:
+            return ra, rb
         for name, t, until, restore in marks:
             restore_ms = restore * 1000 if restore else None
             sa = event_stats(ra, t * 1000, until * 1000, restore_ms)
@@ -113,6 +125,30 @@ class Bench:
             time.sleep(4.0)
             return [(name, t, time.monotonic(), None)]
         return events
+
+
+    def lossy_call(self, work, seconds):
+        """A call on a lossy, jittery lab: failovers after the first
+        direct agreement, frames and the largest gap at each end."""
+        with NatLab("home", "home", delay_ms=20) as lab:
+            lab.set_delay(20, jitter_ms=20)
+            lab.set_loss_between_peers(10)
+            ra, rb = self.call(lab, work, "a", seconds, lambda lab: None,
+                               wait_direct=False)
+        out = {"seconds": seconds, "loss_percent": 10, "jitter_ms": 20}
+        for name, r in (("a", ra), ("b", rb)):
+            paths = [p for _, p, _ in r["paths"]]
+            first = paths.index("direct") if "direct" in paths else None
+            # A call's last path change may be its hang-up's.
+            end = r["end_ms"] - 100
+            later = [p for at, p, _ in r["paths"][first + 1:]
+                     if at < end] if first is not None else []
+            out[name] = {"direct": first is not None,
+                         "failovers": later.count("relay"),
+                         "frames": r["frames_received"],
+                         "max_gap_ms": r["max_gap_ms"]}
+        self.lossy = out
+        print("lossy: %s" % out, file=sys.stderr, flush=True)
 
 
 def fmt(v):
@@ -154,14 +190,14 @@ def main():
     ap.add_argument("--cuts", type=int)
     ap.add_argument("--build", default=os.environ.get(
         "WZP_BUILD_DIR", os.path.join(TOP, "build")))
+    ap.add_argument("--lossy-seconds", type=int)
     ap.add_argument("--markdown")
+    ap.add_argument("--json")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench-failover: needs root (network namespaces)",
-              file=sys.stderr)
-        return 77
+    prereqs.require("bench-failover", a.build)
     cleanup_all()
     cuts = a.cuts or (3 if a.quick else 8)
+    lossy_s = a.lossy_seconds or (30 if a.quick else 60)
     b = Bench(a.build)
     work = tempfile.mkdtemp(prefix="wzp-bench-failover-")
     with NatLab("home", "home", delay_ms=20) as lab:
@@ -174,11 +210,29 @@ def main():
         with NatLab("home", "home", delay_ms=20) as lab:
             b.call(lab, work, dialer, 8, b.once(
                 "A's NAT rebinds, %s" % who, lambda lab: lab.rebind("a")))
+    b.lossy_call(work, lossy_s)
     md = summarize(b.rows)
+    lo = b.lossy
+    md += ("\n\n%d s of call, 10 %% loss on the direct path and ±20 ms of "
+           "jitter on every link:\n\n| end | direct | failovers | frames "
+           "received | largest gap ms |\n| --- | --- | ---: | ---: | ---: |\n"
+           % lo["seconds"])
+    for name in ("a", "b"):
+        x = lo[name]
+        md += "| %s | %s | %d | %d | %d |\n" % (
+            name.upper(), "yes" if x["direct"] else "never", x["failovers"],
+            x["frames"], x["max_gap_ms"])
     print(md)
     if a.markdown:
         with open(a.markdown, "w") as f:
-            f.write(md + "\n")
+            f.write(md.rstrip("\n") + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"events": [
+                {"event": name, "a": dict(zip(("gap_ms", "relay_ms",
+                                                "direct_ms"), sa)),
+                 "b": dict(zip(("gap_ms", "relay_ms", "direct_ms"), sb))}
+                for name, sa, sb in b.rows], "lossy": lo}, f, indent=1)
     return 0
 
 

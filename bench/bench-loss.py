@@ -43,13 +43,18 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+import prereqs
+
+try:
+    import numpy as np
+except ImportError:      # main() names the package before it is used
+    np = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 RATE = 48000
 WIN = RATE // 50                      # 20 ms
-SENT_RMS = 0.5 / np.sqrt(2)           # volume=0.5 sine, full scale 1.0
+SENT_RMS = 0.5 / 2 ** 0.5              # volume=0.5 sine, full scale 1.0
 ENC = ("audiotestsrc is-live=true wave=sine volume=0.5 freq={f} ! "
        "audio/x-raw,rate=48000,channels=1 ! "
        "opusenc bitrate=32000 frame-size=20")
@@ -311,7 +316,7 @@ def summarize(rows, dur):
                        LABEL[r["system"]], r["loss"], r["dropped"],
                        r["packets-received"], r["lost"], r["concealed"],
                        r["windows"], 100 * r["tone_ok"], 100 * r["rms_ok"],
-                       r["rms_cv"], r.get("path", "—")))
+                       r["rms_cv"], r.get("path", "peer to peer")))
     rtp = {r["loss"]: r for r in rows
            if r["system"] == "rtp" and "error" not in r}
     out += ["", "Ratios vs the RTP floor at the same loss (tone and RMS: "
@@ -324,7 +329,9 @@ def summarize(rows, dur):
         b = rtp[r["loss"]]
 
         def ratio(x, y):
-            return "%.2f" % (x / y) if y else ("1.00" if x == y else "—")
+            if y:
+                return "%.2f" % (x / y)
+            return "1.00" if x == y else "%g vs 0" % x
         out.append("| %s | %d | %s | %s | %s |" % (
             LABEL[r["system"]], r["loss"], ratio(r["tone_ok"], b["tone_ok"]),
             ratio(r["rms_ok"], b["rms_ok"]), ratio(r["lost"], b["lost"])))
@@ -347,6 +354,7 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
+    prereqs.require("bench-loss", a.build)
     if os.geteuid() != 0 or not shutil.which("nft"):
         print("bench-loss: needs root and nft", file=sys.stderr)
         return 1

@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "nat"))
 import natlab  # noqa: E402
 from natlab import NatLab  # noqa: E402
 from callharness import CallHarness  # noqa: E402
+import prereqs  # noqa: E402
 
 DELAY_MS = 20
 RTT_MS = 2 * DELAY_MS
@@ -194,6 +195,7 @@ def main():
     ap.add_argument("--write", action="store_true",
                     help="update docs/BENCHMARKS.md")
     args = ap.parse_args()
+    prereqs.require("bench-nat-setup")
     if os.geteuid() != 0:
         print("the NAT lab needs root")
         return 77

@@ -5,6 +5,7 @@
                                  [--procs 1] [--duration 10] [--warmup 2]
                                  [--relay-cpu 0] [--loadgen-cpu 1]
                                  [--modes wzp,udp] [--json out.json]
+                                 [--markdown out.md]
 
 For each mode and each step of the ramp: start the server (build/tools/
 wzp-relay, or build/bench/udp-forwarder) pinned with taskset to
@@ -19,6 +20,8 @@ Prints one table per mode, then the verdict against the targets:
   wzp relay packet rate >= 40% of the bare forwarder's.
 """
 import argparse
+import contextlib
+import io
 import json
 import os
 import select
@@ -26,6 +29,8 @@ import signal
 import subprocess
 import sys
 import time
+
+import prereqs
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOSS_OK = 0.5       # percent
@@ -272,7 +277,8 @@ def summarize(results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--build", default="build")
+    ap.add_argument("--build", default=os.environ.get("WZP_BUILD_DIR",
+                                                      "build"))
     ap.add_argument("--quick", action="store_true",
                     help="few steps, short windows (< 3 min)")
     ap.add_argument("--steps")
@@ -287,7 +293,9 @@ def main():
     ap.add_argument("--stop-loss", type=float, default=20.0,
                     help="stop a mode's ramp after a step with more loss")
     ap.add_argument("--json")
+    ap.add_argument("--markdown", help="write the tables and summary here")
     args = ap.parse_args()
+    prereqs.require("bench-relay", args.build)
     if args.steps is None:
         args.steps = "100,250,500" if args.quick else \
             "100,250,500,1000,1500,2000"
@@ -324,13 +332,25 @@ def main():
             if "error" in r or r["loss"] > args.stop_loss:
                 break
         results[mode] = rows
-    for mode, rows in results.items():
-        print_table(mode, rows)
-    summarize(results)
+    md = io.StringIO()
+    with contextlib.redirect_stdout(md):
+        print("Steps %s calls, %.0f s warm-up, %.0f s measured per step; "
+              "server on CPU %s, load generator on CPU %s."
+              % ("/".join(map(str, steps)), args.warmup, args.duration,
+                 args.relay_cpu, args.loadgen_cpu))
+        for mode, rows in results.items():
+            print_table(mode, rows)
+        summarize(results)
+    print(md.getvalue())
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(md.getvalue())
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+    return 1 if any("error" in r for rows in results.values()
+                    for r in rows) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

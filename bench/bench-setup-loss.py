@@ -36,6 +36,8 @@ import sys
 import tempfile
 import time
 
+import prereqs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 TABLE = "wzp_bench_setup_loss_%d" % os.getpid()
@@ -184,6 +186,7 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     args = ap.parse_args()
+    prereqs.require("bench-setup-loss", args.build)
     runs = args.runs or (10 if args.quick else 30)
     if os.geteuid() != 0 or not shutil.which("nft"):
         sys.exit("bench-setup-loss: needs root and nft (package nftables)")

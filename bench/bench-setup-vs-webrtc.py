@@ -46,6 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "nat"))
 from natlab import NatLab, cleanup_all  # noqa: E402
+import prereqs  # noqa: E402
 
 PY = "/usr/bin/python3"      # the Debian python that has PyGObject
 RTT_MS = 40.0
@@ -265,6 +266,7 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     a = ap.parse_args()
+    prereqs.require("bench-setup-vs-webrtc", a.build)
     runs = a.runs or (3 if a.quick else 8)
     os.environ.setdefault("WZP_DELAYBRIDGE", os.path.join(
         a.build, "tests", "nat", "wzp-delaybridge"))

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The symmetric-NAT moonshot: how often does port spraying open home <-> symmetric?
 
-  sudo bench/bench-symmetric-spray.py [--trials N] [--spray N,N,...]
-                                      [--build DIR] [--markdown FILE]
+  sudo bench/bench-symmetric-spray.py [--quick] [--trials N]
+                                      [--spray N,N,...] [--build DIR]
+                                      [--markdown FILE] [--json FILE]
 
 On the NAT lab's home/symmetric topology (20 ms one way), two
 wzp-path-probe processes race without a relay: B behind the symmetric NAT
@@ -18,9 +19,11 @@ never succeed.
 
 Prints one row per N: trials, direct, success rate, expected, median time
 to direct.  Both processes are started together; each trial uses fresh
-ports (the NATs' conntrack entries outlive a trial).
+ports (the NATs' conntrack entries outlive a trial).  --quick: 5 trials
+of 0, 16384 and 65536.
 """
 import argparse
+import json
 import os
 import re
 import statistics
@@ -33,6 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "nat"))
 from natlab import NatLab, cleanup_all  # noqa: E402
+sys.path.insert(0, HERE)
+import prereqs  # noqa: E402
 
 PORT_RANGE = 65536 - 1024
 TOKEN = "00112233445566778899aabbccddeeff"
@@ -64,16 +69,18 @@ def trial(lab, probe, keys, fps, port, spray):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--trials", type=int, default=10)
-    ap.add_argument("--spray", default="0,4096,16384,65536")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--trials", type=int)
+    ap.add_argument("--spray")
     ap.add_argument("--build", default=os.environ.get(
         "WZP_BUILD_DIR", os.path.join(TOP, "build")))
     ap.add_argument("--markdown")
+    ap.add_argument("--json")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        print("bench-symmetric-spray: needs root (network namespaces)",
-              file=sys.stderr)
-        return 77
+    prereqs.require("bench-symmetric-spray", a.build)
+    a.trials = a.trials or (5 if a.quick else 10)
+    a.spray = a.spray or ("0,16384,65536" if a.quick else
+                          "0,4096,16384,65536")
     os.environ.setdefault("WZP_DELAYBRIDGE", os.path.join(
         a.build, "tests", "nat", "wzp-delaybridge"))
     probe = os.path.join(a.build, "tools", "wzp-path-probe")
@@ -115,6 +122,11 @@ def main():
     if a.markdown:
         with open(a.markdown, "w") as f:
             f.write(text + "\n")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump([{"spray": n, "trials": t, "direct": ok,
+                        "median_ms": ms, "sprayed_median": sprayed}
+                       for n, t, ok, ms, sprayed in rows], f, indent=1)
     return 0
 
 

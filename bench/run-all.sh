@@ -1,8 +1,13 @@
 #!/bin/sh
-# Runs every benchmark (ours, and the others' when present) and updates
-# docs/BENCHMARKS.md.  Needs root (network namespaces, nftables, perf).
+# Runs every benchmark and rewrites its section of docs/BENCHMARKS.md
+# (command, date, machine and GStreamer version, its tables, then
+# bench/notes/<section-slug>.md), then the summary against the targets from
+# the same run.  Needs root (network namespaces, nftables).
 #   bench/run-all.sh [--quick] [--profile]
-# --quick: 3 setup runs per case, 10 s calls (under 5 minutes for ours).
+# --quick: the short version of each benchmark (under 15 minutes on 2 cores).
+# `./scripts/bootstrap bench [--quick]` installs what the benchmarks need,
+# builds, and runs this.  Exits 1 if a benchmark failed or a table cell of
+# docs/BENCHMARKS.md holds no result (a dash, INVALID, failed).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -17,60 +22,75 @@ for a in "$@"; do
     *) echo "usage: $0 [--quick] [--profile]" >&2; exit 2 ;;
   esac
 done
+command="${WZP_BENCH_COMMAND:-sudo bench/run-all.sh${quick:+ $quick}${profile:+ $profile}}"
+py=/usr/bin/python3     # Debian's, with PyGObject and numpy
+doc="$top/docs/BENCHMARKS.md"
 
-# Debian 12 packages the peers need (besides scripts/bootstrap's).
-need="iproute2 nftables gstreamer1.0-plugins-bad gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
-      python3-gi python3-numpy linux-perf"
-missing=""
-for p in $need; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  echo "run-all: installing:$missing"
-  apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends $missing || exit 1
-fi
-# wzpsrc/wzpsink (build/gst) are needed by bench-call-cpu and bench-loss.
-if ! [ -x "$build/tools/wzp" ] || ! ls "$build"/gst/*.so >/dev/null 2>&1; then
-  if [ -d "$build" ]; then
-    meson configure "$build" -Dgst=enabled -Dtests=enabled || exit 1
-  else
-    meson setup "$build" -Dwerror=true -Dgst=enabled -Dtests=enabled || exit 1
-  fi
-  meson compile -C "$build" || exit 1
+# Everything every benchmark needs, before ten minutes are spent on some.
+if ! $py bench/prereqs.py --build "$build" $profile; then
+  echo "run-all: prerequisites missing (above); ./scripts/bootstrap bench" \
+       "installs them" >&2
+  exit 2
 fi
 
 out=$(mktemp -d /tmp/wzp-bench-XXXXXX)
-doc="$top/docs/BENCHMARKS.md"
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$(date +%s)
 rc=0
-py=/usr/bin/python3
 
-run() {   # run TITLE CMD...: one of our benchmarks into its doc section
+# run TITLE CMD...: CMD must take --markdown FILE (the section's tables)
+# and --json FILE (what bench/summary.py reads for the targets), check its
+# prerequisites with bench/prereqs.py, and exit non-zero when a result is
+# missing.  Its section of the doc is rewritten from the markdown.
+run() {
   title=$1; shift
-  body="$out/$(echo "$title" | tr -c 'a-zA-Z0-9' _).md"
+  slug=$(echo "$title" | tr 'A-Z' 'a-z' | tr -cs 'a-z0-9' - | sed 's/-$//')
+  t0=$(date +%s)
   echo "run-all: $title: $*"
-  if "$@" --markdown "$body"; then
-    $py bench/update_doc.py "$doc" "$title" "$body" "sudo $*"
+  if "$@" --markdown "$out/$slug.md" --json "$out/$slug.json"; then
+    $py bench/update_doc.py "$doc" "$title" "$out/$slug.md" "sudo $*"
   else
-    echo "run-all: $title failed" >&2
+    echo "run-all: $title failed (its section is left as it was)" >&2
+    rm -f "$out/$slug.json"
     rc=1
   fi
+  printf '%s\t%s\n' "$title" $(( $(date +%s) - t0 )) >> "$out/times.txt"
+  echo "run-all: $title: $(( $(date +%s) - t0 )) s"
 }
 
-# Others' benchmarks, when they are there (they keep their own sections).
-for b in bench/bench-relay.py bench/bench-nat-setup.py; do
-  if [ -f "$b" ]; then
-    echo "run-all: $b $quick"
-    $py "$b" $quick || rc=1
-  fi
-done
+run "Relay capacity" $py bench/bench-relay.py $quick
+
+# bench-nat-setup.py writes its own section (--write); add the header.
+t0=$(date +%s)
+echo "run-all: Call setup on the NAT lab: $py bench/bench-nat-setup.py $quick --write"
+if $py bench/bench-nat-setup.py $quick --write; then
+  $py bench/update_doc.py --stamp "$doc" "Call setup on the NAT lab" \
+    "sudo $py bench/bench-nat-setup.py $quick --write"
+else
+  echo "run-all: Call setup on the NAT lab failed" >&2
+  rc=1
+fi
+printf '%s\t%s\n' "Call setup on the NAT lab" $(( $(date +%s) - t0 )) \
+  >> "$out/times.txt"
+echo "run-all: Call setup on the NAT lab: $(( $(date +%s) - t0 )) s"
 
 run "Call setup vs webrtcbin" $py bench/bench-setup-vs-webrtc.py $quick
 run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
 run "Loss" $py bench/bench-loss.py $quick
-run "Registration and call setup under loss" $py bench/bench-setup-loss.py $quick
+run "Registration and call setup under loss" \
+  $py bench/bench-setup-loss.py $quick
 run "Failover and network changes" $py bench/bench-failover.py $quick
 run "Symmetric NATs: port spraying" $py bench/bench-symmetric-spray.py
-echo "run-all: results in $doc (scratch: $out)"
+run "10-member room" $py bench/bench-room.py $quick
+run "Relay under a handshake flood" $py bench/bench-relay-flood.py $quick \
+  --callgrind
+
+seconds=$(( $(date +%s) - start ))
+$py bench/summary.py "$doc" "$out" "$command" "$seconds" "$load" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" || rc=1
+echo "run-all: $seconds s; results in $doc (scratch: $out)"
+if ! $py bench/update_doc.py --check "$doc"; then
+  echo "run-all: the table cells above hold no result" >&2
+  rc=1
+fi
 exit $rc

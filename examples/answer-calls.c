@@ -1,10 +1,14 @@
-/* answer-calls.c — answer wzp calls on the sound card
+/* answer-calls.c — answer wzp calls on the sound card, asking first
  *
  *   answer-calls --relay HOST:4433 --identity me.key [--accept-from FP]
  *
- * Registers with the relay and waits.  Each incoming call is offered to
- * on_incoming_call() (answer=ask), which accepts it (or only calls from
- * --accept-from).  The microphone goes autoaudiosrc ! opusenc ! wzpsink,
+ * Registers with the relay and waits (answer=ask).  When a call rings,
+ * the application asks its user on the terminal, from its own main loop,
+ * and answers whenever the user has decided (the call keeps ringing
+ * meanwhile): the `wzp-incoming-call` bus message says who calls, and the
+ * "answer" / "reject" action signals take the call id.  With
+ * --accept-from, calls from that fingerprint are answered at once and
+ * others rejected.  The microphone goes autoaudiosrc ! opusenc ! wzpsink,
  * the far end wzpsrc ! opusdec ! autoaudiosink; both elements share one
  * call through session=answer-calls.  When the call ends, the pipeline is
  * restarted to wait for the next one.
@@ -15,17 +19,46 @@
 
 static gchar *accept_from;
 static GstElement *pipeline;
+static GstElement *src;
 static GMainLoop *loop;
+static gchar *ringing;          /* the call id we are asking about */
 
-/* Emitted on the call's thread: decide quickly. */
-static gboolean
-on_incoming_call (GstElement * src, const gchar * caller, gpointer data)
+static void
+decide (gboolean accept)
 {
-  gboolean accept = !accept_from || g_str_equal (accept_from, caller);
+  gboolean ok = FALSE;
 
-  g_print ("incoming call from %s: %s\n", caller,
-      accept ? "accepting" : "rejecting");
-  return accept;
+  g_signal_emit_by_name (src, accept ? "answer" : "reject", ringing, &ok);
+  g_print ("%s: %s\n", accept ? "answering" : "rejecting",
+      ok ? "done" : "too late, the caller gave up");
+  g_clear_pointer (&ringing, g_free);
+}
+
+/* The user typed a line (the main loop watches stdin). */
+static gboolean
+on_stdin (GIOChannel * in, GIOCondition cond, gpointer data)
+{
+  gchar *line = NULL;
+
+  if (g_io_channel_read_line (in, &line, NULL, NULL, NULL) !=
+      G_IO_STATUS_NORMAL)
+    return G_SOURCE_CONTINUE;
+  if (ringing)
+    decide (line[0] == 'y' || line[0] == 'Y');
+  g_free (line);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_incoming (const gchar * caller, const gchar * call_id)
+{
+  g_free (ringing);
+  ringing = g_strdup (call_id);
+  if (accept_from) {
+    decide (g_str_equal (accept_from, caller));
+    return;
+  }
+  g_print ("incoming call from %s: answer? [y/n] ", caller);
 }
 
 static gboolean
@@ -47,13 +80,18 @@ on_message (GstBus * bus, GstMessage * msg, gpointer data)
       /* src and sink both post: print the src's */
       if (g_strcmp0 (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "src"))
         break;
-      if (gst_structure_has_name (s, "wzp-call-state"))
+      if (gst_structure_has_name (s, "wzp-incoming-call"))
+        on_incoming (gst_structure_get_string (s, "caller"),
+            gst_structure_get_string (s, "call-id"));
+      else if (gst_structure_has_name (s, "wzp-call-state"))
         g_print ("call %s%s%s\n", gst_structure_get_string (s, "state"),
             gst_structure_get_string (s, "reason") ? ": " : "",
             gst_structure_get_string (s, "reason") ?
             gst_structure_get_string (s, "reason") : "");
       else if (gst_structure_has_name (s, "wzp-path-changed"))
         g_print ("media path: %s\n", gst_structure_get_string (s, "path"));
+      else if (gst_structure_has_name (s, "wzp-relay-state"))
+        g_print ("relay: %s\n", gst_structure_get_string (s, "state"));
       break;
     }
     case GST_MESSAGE_INFO:{
@@ -88,7 +126,7 @@ main (int argc, char **argv)
 {
   gchar *relay = NULL, *identity = NULL, *desc, *fp = NULL;
   GError *error = NULL;
-  GstElement *src;
+  GIOChannel *in;
   GOptionContext *ctx;
   GOptionEntry entries[] = {
     {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay, "Relay HOST:PORT", NULL},
@@ -123,10 +161,11 @@ main (int argc, char **argv)
     return 1;
   }
   src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
-  g_signal_connect (src, "incoming-call", G_CALLBACK (on_incoming_call), NULL);
 
   loop = g_main_loop_new (NULL, FALSE);
   gst_bus_add_watch (GST_ELEMENT_BUS (pipeline), on_message, NULL);
+  in = g_io_channel_unix_new (0);
+  g_io_add_watch (in, G_IO_IN, on_stdin, NULL);
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
     /* the error message is on the bus */
@@ -139,8 +178,10 @@ main (int argc, char **argv)
   g_main_loop_run (loop);
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_io_channel_unref (in);
   gst_object_unref (src);
   gst_object_unref (pipeline);
   g_main_loop_unref (loop);
+  g_free (ringing);
   return 0;
 }

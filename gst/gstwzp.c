@@ -1,4 +1,4 @@
-/* gstwzp.c — the "wzp" plugin: wzpsrc and wzpsink
+/* gstwzp.c — the "wzp" plugin: wzpsrc, wzpsink and wzproomsrc
  *
  * plugin_init sets up the shared debug category and forwards libwzp's own
  * log categories (wzpquic, wzpsignal, wzpcall, ...) into GStreamer, so
@@ -17,6 +17,7 @@
 #include "gstwzpelement.h"
 #include "gstwzpsrc.h"
 #include "gstwzpsink.h"
+#include "gstwzproomsrc.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -26,6 +27,7 @@ plugin_init (GstPlugin * plugin)
   gst_wzp_element_init (plugin);
   ret |= GST_ELEMENT_REGISTER (wzpsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (wzpsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (wzproomsrc, plugin);
   return ret;
 }
 

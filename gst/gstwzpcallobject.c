@@ -41,20 +41,33 @@ struct _GstWzpCallObject
   /* the call's thread only */
   WzpCall *call;
 
+  /* emits "incoming-call" on the elements, off the call's thread */
+  GThreadPool *notify_pool;
+
   GMutex lock;
   GCond cond;
   gboolean started;
   GError *start_error;
   GList *users;
-  GError *error;
+  GstWzpError *error;           /* why the call failed */
   gchar *peer;
   gchar *call_id;
   gboolean closing;
+  GHashTable *members;          /* room members (fingerprints), admitted */
 
   /* atomic */
   gint state;
   gint path;
+  gint relay_state;
 };
+
+/* One "incoming-call" emission for the notify thread. */
+typedef struct
+{
+  GstElement *element;
+  gchar *caller;
+  gchar *call_id;
+} IncomingNote;
 
 static GMutex registry_lock;
 static GHashTable *registry;
@@ -125,6 +138,60 @@ quit_soon (GstWzpCallObject * self)
   g_source_unref (timeout);
 }
 
+static GstResourceError
+resource_code (const GError * error)
+{
+  if (error->domain != WZP_CALL_ERROR)
+    return GST_RESOURCE_ERROR_FAILED;
+  switch ((WzpCallError) error->code) {
+    case WZP_CALL_ERROR_RELAY_UNREACHABLE:
+    case WZP_CALL_ERROR_NO_PATH:
+      return GST_RESOURCE_ERROR_OPEN_READ_WRITE;
+    case WZP_CALL_ERROR_RELAY_REFUSED:
+    case WZP_CALL_ERROR_RELAY_IDENTITY:
+    case WZP_CALL_ERROR_REJECTED:
+    case WZP_CALL_ERROR_BAD_PEER:
+    case WZP_CALL_ERROR_NOT_ADMITTED:
+      return GST_RESOURCE_ERROR_NOT_AUTHORIZED;
+    case WZP_CALL_ERROR_SUPERSEDED:
+    case WZP_CALL_ERROR_BUSY:
+      return GST_RESOURCE_ERROR_BUSY;
+    case WZP_CALL_ERROR_PEER_OFFLINE:
+    case WZP_CALL_ERROR_NO_ANSWER:
+      return GST_RESOURCE_ERROR_NOT_FOUND;
+    case WZP_CALL_ERROR_RELAY_LOST:
+      return GST_RESOURCE_ERROR_READ;
+    case WZP_CALL_ERROR_INVALID_SETTINGS:
+      return GST_RESOURCE_ERROR_SETTINGS;
+    default:
+      return GST_RESOURCE_ERROR_FAILED;
+  }
+}
+
+/* The element error for a failed call: the user's text, libwzp's detail,
+ * and the place in libwzp that failed it (or @file/@line here). */
+static GstWzpError *
+call_error (WzpCall * call, const GError * reason, const GstWzpSettings * s,
+    const gchar * file, const gchar * function, gint line)
+{
+  GError *fallback = NULL;
+  GstWzpError *e;
+  gchar *text;
+
+  if (reason == NULL)
+    reason = fallback = g_error_new_literal (WZP_CALL_ERROR,
+        WZP_CALL_ERROR_FAILED, "the call failed");
+  if (call)
+    wzp_call_get_failure_origin (call, &file, &function, &line);
+  text = wzp_call_error_describe (reason, s->relay, s->peer ? s->peer :
+      (call ? wzp_call_get_peer_fingerprint (call) : NULL));
+  e = gst_wzp_error_new_full (GST_RESOURCE_ERROR, resource_code (reason),
+      file, function, line, g_strdup (reason->message), "%s", text);
+  g_free (text);
+  g_clear_error (&fallback);
+  return e;
+}
+
 static void
 on_state_changed (WzpCall * call, WzpCallState state, GError * reason,
     gpointer user_data)
@@ -142,10 +209,9 @@ on_state_changed (WzpCall * call, WzpCallState state, GError * reason,
   g_mutex_lock (&self->lock);
   g_atomic_int_set (&self->state, state);
   if (state == WZP_CALL_STATE_FAILED) {
-    g_clear_error (&self->error);
-    self->error = reason ? g_error_copy (reason)
-        : g_error_new_literal (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
-        "The call failed");
+    g_clear_pointer (&self->error, gst_wzp_error_free);
+    self->error = call_error (call, reason, &self->settings, __FILE__,
+        GST_FUNCTION, __LINE__);
   }
   if (peer) {
     g_free (self->peer);
@@ -196,34 +262,109 @@ on_path_changed (WzpCall * call, WzpPathKind path, const char *reason,
   g_list_free_full (elements, gst_object_unref);
 }
 
-static gboolean
-on_incoming_call (WzpCall * call, const char *caller, gpointer user_data)
+static void
+on_relay_state_changed (WzpCall * call, WzpRelayState state, GError * reason,
+    gpointer user_data)
 {
   GstWzpCallObject *self = user_data;
-  gboolean decided = FALSE, accept = FALSE;
+  GstStructure *s;
+  GList *elements;
+
+  GST_INFO ("call %s: relay %s%s%s", self->key,
+      wzp_relay_state_to_string (state), reason ? ": " : "",
+      reason ? reason->message : "");
+  g_mutex_lock (&self->lock);
+  g_atomic_int_set (&self->relay_state, state);
+  wake_users_locked (self);
+  elements = snapshot_elements (self);
+  g_mutex_unlock (&self->lock);
+
+  s = gst_structure_new ("wzp-relay-state",
+      "state", G_TYPE_STRING, wzp_relay_state_to_string (state),
+      "reason", G_TYPE_STRING, reason ? reason->message : NULL,
+      "relay", G_TYPE_STRING, self->settings.relay, NULL);
+  post_to_all (elements, s);
+  gst_structure_free (s);
+  g_list_free_full (elements, gst_object_unref);
+}
+
+/* The notify thread: an application's handler may take as long as it
+ * likes here (ask a user, block), the call goes on without it. */
+static void
+emit_incoming (gpointer data, gpointer user_data)
+{
+  IncomingNote *n = data;
+
+  GST_DEBUG_OBJECT (n->element, "incoming-call %s from %s", n->call_id,
+      n->caller);
+  g_signal_emit_by_name (n->element, "incoming-call", n->caller, n->call_id);
+  gst_object_unref (n->element);
+  g_free (n->caller);
+  g_free (n->call_id);
+  g_free (n);
+}
+
+static void
+on_incoming_call (WzpCall * call, const char *caller, const char *call_id,
+    gpointer user_data)
+{
+  GstWzpCallObject *self = user_data;
   GList *elements, *l;
+  GstStructure *s;
 
   g_mutex_lock (&self->lock);
   elements = snapshot_elements (self);
   g_mutex_unlock (&self->lock);
 
-  /* The first element with a handler decides. */
-  for (l = elements; l && !decided; l = l->next) {
-    GstElement *element = l->data;
-    guint id = g_signal_lookup ("incoming-call", G_OBJECT_TYPE (element));
+  GST_INFO ("call %s: incoming call %s from %s, asking the application",
+      self->key, call_id, caller);
+  s = gst_structure_new ("wzp-incoming-call",
+      "caller", G_TYPE_STRING, caller, "call-id", G_TYPE_STRING, call_id, NULL);
+  post_to_all (elements, s);
+  gst_structure_free (s);
+  for (l = elements; l; l = l->next) {
+    IncomingNote *n = g_new0 (IncomingNote, 1);
 
-    if (id && g_signal_has_handler_pending (element, id, 0, FALSE)) {
-      g_signal_emit (element, id, 0, caller, &accept);
-      decided = TRUE;
-      GST_INFO_OBJECT (element, "incoming call from %s: %s", caller,
-          accept ? "accepted" : "rejected");
-    }
+    n->element = gst_object_ref (l->data);
+    n->caller = g_strdup (caller);
+    n->call_id = g_strdup (call_id);
+    g_thread_pool_push (self->notify_pool, n, NULL);
   }
-  if (!decided)
-    GST_WARNING ("answer=ask but no incoming-call handler is connected: "
-        "rejecting the call from %s", caller);
   g_list_free_full (elements, gst_object_unref);
-  return accept;
+}
+
+/* Rooms: members come and go (the call's thread). */
+static void
+member_changed (GstWzpCallObject * self, const char *fp, gboolean joined)
+{
+  GList *l;
+
+  GST_INFO ("call %s: room member %s %s", self->key, fp,
+      joined ? "joined" : "left");
+  g_mutex_lock (&self->lock);
+  if (joined)
+    g_hash_table_add (self->members, g_strdup (fp));
+  else
+    g_hash_table_remove (self->members, fp);
+  for (l = self->users; l; l = l->next) {
+    CallUser *u = l->data;
+
+    if (u->funcs.member)
+      u->funcs.member (fp, joined, u->user_data);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+static void
+on_member_joined (WzpCall * call, const char *fp, gpointer user_data)
+{
+  member_changed (user_data, fp, TRUE);
+}
+
+static void
+on_member_left (WzpCall * call, const char *fp, gpointer user_data)
+{
+  member_changed (user_data, fp, FALSE);
 }
 
 static void
@@ -259,19 +400,27 @@ call_thread (gpointer data)
   self->call = wzp_call_new (self->context, self->identity, s->relay);
   g_object_set (self->call,
       "answer-policy", (WzpAnswerPolicy) s->answer,
-      "path-policy", (WzpPathPolicy) s->path_policy, NULL);
+      "path-policy", (WzpPathPolicy) s->path_policy,
+      "media-timeout", s->media_timeout_ms, NULL);
   if (s->relay_fingerprint)
     g_object_set (self->call, "relay-fingerprint", s->relay_fingerprint, NULL);
   if (s->peer)
     g_object_set (self->call, "peer", s->peer, NULL);
   if (s->room)
-    g_object_set (self->call, "room", s->room, NULL);
+    g_object_set (self->call, "room", s->room, "room-owner", s->room_owner,
+        "room-invite", s->room_invite, "room-open", s->room_open, NULL);
   g_signal_connect (self->call, "state-changed",
       G_CALLBACK (on_state_changed), self);
   g_signal_connect (self->call, "path-changed",
       G_CALLBACK (on_path_changed), self);
   g_signal_connect (self->call, "incoming-call",
       G_CALLBACK (on_incoming_call), self);
+  g_signal_connect (self->call, "room-member-joined",
+      G_CALLBACK (on_member_joined), self);
+  g_signal_connect (self->call, "room-member-left",
+      G_CALLBACK (on_member_left), self);
+  g_signal_connect (self->call, "relay-state-changed",
+      G_CALLBACK (on_relay_state_changed), self);
   wzp_call_set_frame_handler (self->call, on_frame, self, NULL);
 
   ok = wzp_call_start (self->call, &error);
@@ -319,11 +468,16 @@ shutdown_on_thread (gpointer data)
 static void
 call_object_free (GstWzpCallObject * self)
 {
+  /* Never waits for an application's incoming-call handler: pending
+   * emissions still run (they hold their element), then the thread
+   * ends on its own. */
+  g_thread_pool_free (self->notify_pool, FALSE, FALSE);
   g_list_free_full (self->users, g_free);
   g_clear_error (&self->start_error);
-  g_clear_error (&self->error);
+  g_clear_pointer (&self->error, gst_wzp_error_free);
   g_free (self->peer);
   g_free (self->call_id);
+  g_hash_table_unref (self->members);
   g_free (self->key);
   gst_wzp_settings_clear (&self->settings);
   g_clear_object (&self->identity);
@@ -339,15 +493,16 @@ call_object_free (GstWzpCallObject * self)
  */
 
 static WzpIdentity *
-load_identity (const gchar * path, GstElement * element, GError ** error)
+load_identity (const gchar * path, GstElement * element, GstWzpError ** error)
 {
   GError *err = NULL;
   gboolean created = FALSE;
   WzpIdentity *identity = wzp_identity_load_or_create (path, &created, &err);
 
   if (!identity) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
-        "Could not read the identity file \"%s\": %s", path, err->message);
+    *error = gst_wzp_error_new (GST_RESOURCE_ERROR_OPEN_READ,
+        g_strdup (err->message), "Could not read the identity file \"%s\": "
+        "%s", path, err->message);
     g_error_free (err);
     return NULL;
   }
@@ -366,7 +521,7 @@ load_identity (const gchar * path, GstElement * element, GError ** error)
 
 static GstWzpCallObject *
 call_object_create (const GstWzpSettings * settings, const gchar * key,
-    GstElement * element, GError ** error)
+    GstElement * element, GstWzpError ** error)
 {
   GstWzpCallObject *self;
   WzpIdentity *identity = load_identity (settings->identity, element, error);
@@ -384,6 +539,9 @@ call_object_create (const GstWzpSettings * settings, const gchar * key,
   g_cond_init (&self->cond);
   self->state = WZP_CALL_STATE_IDLE;
   self->path = GST_WZP_PATH_NONE;
+  self->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->relay_state = WZP_RELAY_STATE_NONE;
+  self->notify_pool = g_thread_pool_new (emit_incoming, NULL, 1, FALSE, NULL);
 
   self->thread = g_thread_new ("wzpcall", call_thread, self);
   g_mutex_lock (&self->lock);
@@ -392,9 +550,21 @@ call_object_create (const GstWzpSettings * settings, const gchar * key,
   g_mutex_unlock (&self->lock);
 
   if (self->start_error) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ_WRITE,
-        "Could not start the call through relay %s: %s", settings->relay,
-        self->start_error->message);
+    /* Settings libwzp refuses are settings errors too. */
+    if (g_error_matches (self->start_error, WZP_CALL_ERROR,
+            WZP_CALL_ERROR_NOT_ADMITTED))
+      *error = gst_wzp_error_new (GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+          g_strdup (self->start_error->message), "Cannot join room %s: %s",
+          settings->room, self->start_error->message);
+    else if (g_error_matches (self->start_error, WZP_CALL_ERROR,
+            WZP_CALL_ERROR_INVALID_SETTINGS))
+      *error = gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS,
+          g_strdup (self->start_error->message), "Invalid settings: %s",
+          self->start_error->message);
+    else
+      *error = gst_wzp_error_new (GST_RESOURCE_ERROR_OPEN_READ_WRITE,
+          g_strdup (self->start_error->message), "Could not start the call "
+          "through relay %s: %s", settings->relay, self->start_error->message);
     g_thread_join (self->thread);
     call_object_free (self);
     return NULL;
@@ -411,19 +581,21 @@ same_call_settings (const GstWzpSettings * a, const GstWzpSettings * b)
   return !g_strcmp0 (a->relay, b->relay)
       && !g_strcmp0 (a->identity, b->identity)
       && !g_strcmp0 (a->peer, b->peer) && !g_strcmp0 (a->room, b->room)
-      && a->answer == b->answer && a->path_policy == b->path_policy;
+      && a->answer == b->answer && a->path_policy == b->path_policy
+      && a->media_timeout_ms == b->media_timeout_ms;
 }
 
 GstWzpCallObject *
 gst_wzp_call_object_acquire (const GstWzpSettings * settings,
     GstElement * element, const GstWzpCallUserFuncs * funcs,
-    gpointer user_data, GError ** error)
+    gpointer user_data, GstWzpError ** error)
 {
   GstWzpCallObject *self;
   CallUser *user;
   gchar *key;
 
-  if (!gst_wzp_settings_validate (settings, error))
+  *error = gst_wzp_settings_validate (settings);
+  if (*error)
     return NULL;
 
   key = gst_wzp_settings_call_key (settings);
@@ -454,6 +626,14 @@ gst_wzp_call_object_acquire (const GstWzpSettings * settings,
   user->user_data = user_data;
   g_mutex_lock (&self->lock);
   self->users = g_list_append (self->users, user);
+  if (user->funcs.member) {
+    GHashTableIter it;
+    gpointer fp;
+
+    g_hash_table_iter_init (&it, self->members);
+    while (g_hash_table_iter_next (&it, &fp, NULL))
+      user->funcs.member (fp, TRUE, user->user_data);
+  }
   g_mutex_unlock (&self->lock);
 
   g_mutex_unlock (&registry_lock);
@@ -509,15 +689,42 @@ gst_wzp_call_object_get_path (GstWzpCallObject * self)
   return g_atomic_int_get (&self->path);
 }
 
-GError *
-gst_wzp_call_object_dup_error (GstWzpCallObject * self)
+WzpRelayState
+gst_wzp_call_object_get_relay_state (GstWzpCallObject * self)
 {
-  GError *error;
+  return g_atomic_int_get (&self->relay_state);
+}
 
-  g_mutex_lock (&self->lock);
-  error = self->error ? g_error_copy (self->error) : NULL;
-  g_mutex_unlock (&self->lock);
-  return error;
+gboolean
+gst_wzp_call_object_decide (GstElement * element, const gchar * call_id,
+    gboolean accept)
+{
+  GHashTableIter iter;
+  gpointer value;
+  gboolean ok = FALSE, found = FALSE;
+
+  /* Under the registry lock, so the call object cannot go away meanwhile
+   * (release takes it before freeing). */
+  g_mutex_lock (&registry_lock);
+  if (registry) {
+    g_hash_table_iter_init (&iter, registry);
+    while (!found && g_hash_table_iter_next (&iter, NULL, &value)) {
+      GstWzpCallObject *self = value;
+      GList *l;
+
+      g_mutex_lock (&self->lock);
+      for (l = self->users; l && !found; l = l->next)
+        found = ((CallUser *) l->data)->element == element;
+      g_mutex_unlock (&self->lock);
+      if (found && self->call)
+        ok = accept ? wzp_call_answer (self->call, call_id) :
+            wzp_call_reject (self->call, call_id);
+    }
+  }
+  g_mutex_unlock (&registry_lock);
+  GST_INFO_OBJECT (element, "%s call %s: %s", accept ? "answer" : "reject",
+      call_id, ok ? "done" : found ? "no such call ringing" : "no call");
+  return ok;
 }
 
 gchar *
@@ -594,7 +801,9 @@ gst_wzp_stats_new_empty (void)
       "forged", G_TYPE_UINT64, G_GUINT64_CONSTANT (0),
       "replayed", G_TYPE_UINT64, G_GUINT64_CONSTANT (0),
       "path-changes", G_TYPE_UINT64, G_GUINT64_CONSTANT (0),
-      "setup-ms", G_TYPE_DOUBLE, 0.0, NULL);
+      "setup-ms", G_TYPE_DOUBLE, 0.0,
+      "relay-state", G_TYPE_STRING, "none",
+      "relay-losses", G_TYPE_UINT64, G_GUINT64_CONSTANT (0), NULL);
 }
 
 GstStructure *
@@ -619,7 +828,9 @@ gst_wzp_call_object_get_stats (GstWzpCallObject * self)
       "forged", G_TYPE_UINT64, st.forged,
       "replayed", G_TYPE_UINT64, st.replayed,
       "path-changes", G_TYPE_UINT64, st.path_changes,
-      "setup-ms", G_TYPE_DOUBLE, st.setup_ns / 1e6, NULL);
+      "setup-ms", G_TYPE_DOUBLE, st.setup_ns / 1e6,
+      "relay-state", G_TYPE_STRING, wzp_relay_state_to_string
+      (st.relay_state), "relay-losses", G_TYPE_UINT64, st.relay_losses, NULL);
 
   g_mutex_lock (&self->lock);
   for (l = self->users; l; l = l->next) {
@@ -638,101 +849,21 @@ gst_wzp_call_object_get_stats (GstWzpCallObject * self)
  * Errors a user can act on
  */
 
-static void
-post_error (GstElement * element, GQuark domain, gint code, gchar * text,
-    const GError * error)
-{
-  gst_element_message_full (element, GST_MESSAGE_ERROR, domain, code, text,
-      g_strdup (error->message), __FILE__, GST_FUNCTION, __LINE__);
-}
-
-/* For wzpsrc and wzpsink when the call failed: posts the error once per
- * element (@error_posted remembers) and returns GST_FLOW_ERROR.
- * @settings is the element's, read under its object lock. */
 GstFlowReturn
 gst_wzp_post_call_failure (GstElement * element, GstWzpCallObject * call,
-    const GstWzpSettings * settings, gboolean * error_posted)
+    gboolean * error_posted)
 {
-  GError *error = gst_wzp_call_object_dup_error (call);
+  GstWzpError *error;
 
-  if (!*error_posted) {
-    gchar *relay, *peer;
-
-    GST_OBJECT_LOCK (element);
-    relay = g_strdup (settings->relay);
-    peer = g_strdup (settings->peer);
-    GST_OBJECT_UNLOCK (element);
-    if (!error)
-      error = g_error_new_literal (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
-          "The call failed");
-    gst_wzp_post_call_error (element, error, relay, peer);
-    *error_posted = TRUE;
-    g_free (relay);
-    g_free (peer);
-  }
-  g_clear_error (&error);
+  if (*error_posted)
+    return GST_FLOW_ERROR;
+  g_mutex_lock (&call->lock);
+  error = call->error ? gst_wzp_error_copy (call->error) :
+      call_error (NULL, NULL, &call->settings, __FILE__, GST_FUNCTION,
+      __LINE__);
+  g_mutex_unlock (&call->lock);
+  gst_wzp_error_post (element, error);
+  gst_wzp_error_free (error);
+  *error_posted = TRUE;
   return GST_FLOW_ERROR;
-}
-
-void
-gst_wzp_post_call_error (GstElement * element, const GError * error,
-    const gchar * relay, const gchar * peer)
-{
-  GQuark res = GST_RESOURCE_ERROR;
-  const gchar *who = peer ? peer : "the peer";
-
-  if (error->domain == GST_RESOURCE_ERROR) {
-    post_error (element, res, error->code, g_strdup (error->message), error);
-    return;
-  }
-  if (error->domain != WZP_CALL_ERROR) {
-    post_error (element, res, GST_RESOURCE_ERROR_FAILED,
-        g_strdup_printf ("The call failed: %s", error->message), error);
-    return;
-  }
-
-  switch ((WzpCallError) error->code) {
-    case WZP_CALL_ERROR_RELAY_UNREACHABLE:
-      post_error (element, res, GST_RESOURCE_ERROR_OPEN_READ_WRITE,
-          g_strdup_printf ("Could not reach the relay at %s: check the relay "
-              "property and that wzp-relay runs and UDP gets through", relay),
-          error);
-      break;
-    case WZP_CALL_ERROR_RELAY_REFUSED:
-      post_error (element, res, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
-          g_strdup_printf ("The relay at %s refused our registration (wrong "
-              "relay-fingerprint, or identity not allowed)", relay), error);
-      break;
-    case WZP_CALL_ERROR_PEER_OFFLINE:
-      post_error (element, res, GST_RESOURCE_ERROR_NOT_FOUND,
-          g_strdup_printf ("Peer %s is offline: it is not registered with "
-              "the relay at %s", who, relay), error);
-      break;
-    case WZP_CALL_ERROR_BUSY:
-      post_error (element, res, GST_RESOURCE_ERROR_BUSY,
-          g_strdup_printf ("Peer %s is busy in another call", who), error);
-      break;
-    case WZP_CALL_ERROR_REJECTED:
-      post_error (element, res, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
-          g_strdup_printf ("Peer %s rejected the call", who), error);
-      break;
-    case WZP_CALL_ERROR_NO_ANSWER:
-      post_error (element, res, GST_RESOURCE_ERROR_NOT_FOUND,
-          g_strdup_printf ("Peer %s did not answer", who), error);
-      break;
-    case WZP_CALL_ERROR_BAD_PEER:
-      post_error (element, res, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
-          g_strdup_printf ("Peer %s failed verification: its signed call "
-              "keys do not match its fingerprint", who), error);
-      break;
-    case WZP_CALL_ERROR_NO_PATH:
-      post_error (element, res, GST_RESOURCE_ERROR_OPEN_READ_WRITE,
-          g_strdup ("No direct path to the peer, and path-policy=direct-only "
-              "forbids the relay: use path-policy=auto"), error);
-      break;
-    default:
-      post_error (element, res, GST_RESOURCE_ERROR_FAILED,
-          g_strdup_printf ("The call failed: %s", error->message), error);
-      break;
-  }
 }

@@ -15,8 +15,16 @@
  * State, path and counters may be read from any thread.
  *
  * Bus messages: every user element gets a "wzp-call-state" element
- * message on each state change and a "wzp-path-changed" message on each
- * path change (see docs/ELEMENTS.md).
+ * message on each state change, a "wzp-path-changed" message on each
+ * path change, a "wzp-relay-state" message on each change of the relay's
+ * state and a "wzp-incoming-call" message when a call asks to be
+ * answered (see docs/ELEMENTS.md).
+ *
+ * Incoming calls (answer=ask): the elements' "incoming-call" signal is
+ * emitted on a thread of its own (one per call object), never on the
+ * call's thread, so a handler that takes its time stops neither the
+ * network nor a state change; the application answers later with the
+ * elements' "answer" / "reject" action signals, from any thread.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -25,6 +33,7 @@
 #include <gst/gst.h>
 #include "wzp-call.h"
 #include "gstwzpsettings.h"
+#include "gstwzperror.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +44,9 @@ typedef struct _GstWzpCallObject GstWzpCallObject;
  * @frame: (nullable): a received frame (wzpsrc)
  * @wake: (nullable): the call's state or path changed
  * @add_stats: (nullable): add receive-side fields to a stats structure
+ * @member: (nullable): in a room, a member was admitted (@joined) or left.
+ *   A user that comes later first gets a @joined for every member already
+ *   in the room, before any frame from them.
  *
  * All are called on the call's thread with the object's lock held.
  */
@@ -43,14 +55,17 @@ typedef struct
   void (*frame) (const WzpCallFrame * frame, gpointer user_data);
   void (*wake) (gpointer user_data);
   void (*add_stats) (GstStructure * stats, gpointer user_data);
+  void (*member) (const gchar * fingerprint, gboolean joined,
+      gpointer user_data);
 } GstWzpCallUserFuncs;
 
 /* Finds or creates (and starts) the call @settings name and adds @element
  * as a user.  Posts an INFO message on @element when it creates the
- * identity file.  Sets a GError for GST_ELEMENT_ERROR on failure. */
+ * identity file.  On failure returns NULL and an error for the element to
+ * post (settings errors among them). */
 GstWzpCallObject *gst_wzp_call_object_acquire (const GstWzpSettings *
     settings, GstElement * element, const GstWzpCallUserFuncs * funcs,
-    gpointer user_data, GError ** error);
+    gpointer user_data, GstWzpError ** error);
 
 /* Removes @element; the last user hangs up and stops the call's thread. */
 void gst_wzp_call_object_release (GstWzpCallObject * self,
@@ -58,7 +73,7 @@ void gst_wzp_call_object_release (GstWzpCallObject * self,
 
 WzpCallState gst_wzp_call_object_get_state (GstWzpCallObject * self);
 GstWzpPath gst_wzp_call_object_get_path (GstWzpCallObject * self);
-GError *gst_wzp_call_object_dup_error (GstWzpCallObject * self);
+WzpRelayState gst_wzp_call_object_get_relay_state (GstWzpCallObject * self);
 gchar *gst_wzp_call_object_dup_peer (GstWzpCallObject * self);
 gchar *gst_wzp_call_object_dup_call_id (GstWzpCallObject * self);
 gchar *gst_wzp_call_object_dup_fingerprint (GstWzpCallObject * self);
@@ -80,13 +95,17 @@ GstStructure *gst_wzp_call_object_get_stats (GstWzpCallObject * self);
  * call. */
 GstStructure *gst_wzp_stats_new_empty (void);
 
-/* Posts GST_ELEMENT_ERROR on @element for a call error (WZP_CALL_ERROR
- * codes become messages a user can act on). */
-void gst_wzp_post_call_error (GstElement * element, const GError * error,
-    const gchar * relay, const gchar * peer);
+/* Answers (@accept) or rejects the incoming call @call_id of the call
+ * @element uses.  Any thread.  FALSE when @element has no call or that
+ * call is not ringing there. */
+gboolean gst_wzp_call_object_decide (GstElement * element,
+    const gchar * call_id, gboolean accept);
 
+/* For wzpsrc and wzpsink when the call failed: posts the error once per
+ * element (@error_posted remembers) and returns GST_FLOW_ERROR.  The
+ * error's text is one a user can act on (wzp_call_error_describe()), its
+ * location the place in libwzp that failed the call. */
 GstFlowReturn gst_wzp_post_call_failure (GstElement * element,
-    GstWzpCallObject * call, const GstWzpSettings * settings,
-    gboolean * error_posted);
+    GstWzpCallObject * call, gboolean * error_posted);
 
 G_END_DECLS

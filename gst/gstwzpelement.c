@@ -74,12 +74,29 @@ gst_wzp_element_init (GstPlugin * plugin)
  * Signals and properties
  */
 
-guint
-gst_wzp_element_install_incoming_call (GType type)
+static gboolean
+answer_call (GstElement * element, const gchar * call_id)
 {
-  return g_signal_new ("incoming-call", type, G_SIGNAL_RUN_LAST, 0,
-      g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_BOOLEAN, 1,
-      G_TYPE_STRING);
+  return gst_wzp_call_object_decide (element, call_id, TRUE);
+}
+
+static gboolean
+reject_call (GstElement * element, const gchar * call_id)
+{
+  return gst_wzp_call_object_decide (element, call_id, FALSE);
+}
+
+void
+gst_wzp_element_install_signals (GType type)
+{
+  g_signal_new ("incoming-call", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+      NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  g_signal_new_class_handler ("answer", type,
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (answer_call), NULL,
+      NULL, NULL, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
+  g_signal_new_class_handler ("reject", type,
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (reject_call), NULL,
+      NULL, NULL, G_TYPE_BOOLEAN, 1, G_TYPE_STRING);
 }
 
 gboolean
@@ -102,6 +119,11 @@ gst_wzp_element_get_call_property (GstWzpCallObject * call,
     case GST_WZP_PROP_FINGERPRINT:
       g_value_take_string (value,
           call ? gst_wzp_call_object_dup_fingerprint (call) : NULL);
+      return TRUE;
+    case GST_WZP_PROP_RELAY_STATE:
+      g_value_set_string (value, wzp_relay_state_to_string (call ?
+              gst_wzp_call_object_get_relay_state (call) :
+              WZP_RELAY_STATE_NONE));
       return TRUE;
     case GST_WZP_PROP_PEER:
       if (settings->peer || !call)

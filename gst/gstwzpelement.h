@@ -1,8 +1,8 @@
 /* gstwzpelement.h — glue both wzp elements share
  *
  * One-time plugin setup (debug categories, libwzp log forwarding), the
- * properties read from the call (path, stats, call-id, peer, fingerprint)
- * and the incoming-call signal.
+ * properties read from the call (path, stats, call-id, peer, fingerprint,
+ * relay-state) and the signals for incoming calls.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -15,9 +15,11 @@ G_BEGIN_DECLS
 
 void gst_wzp_element_init (GstPlugin * plugin);
 
-/* Installs "incoming-call" (gchararray caller) -> gboolean accept on
- * @type; the first handler's answer wins. */
-guint gst_wzp_element_install_incoming_call (GType type);
+/* Installs on @type: "incoming-call" (gchararray caller, gchararray
+ * call_id), a notification emitted off the call's thread; and the action
+ * signals "answer" and "reject" (gchararray call_id) -> gboolean, usable
+ * from any thread at any time. */
+void gst_wzp_element_install_signals (GType type);
 
 /* Read-only properties that come from the call.  @call may be NULL (no
  * call: defaults).  Returns TRUE when @prop_id is one of them. */

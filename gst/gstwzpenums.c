@@ -15,7 +15,9 @@ gst_wzp_answer_get_type (void)
   static const GEnumValue values[] = {
     {GST_WZP_ANSWER_AUTO, "Accept every incoming call", "auto"},
     {GST_WZP_ANSWER_REJECT, "Reject every incoming call", "reject"},
-    {GST_WZP_ANSWER_ASK, "Ask the application (incoming-call signal)", "ask"},
+    {GST_WZP_ANSWER_ASK,
+          "Ask the application (incoming-call, then the answer or reject action signal)",
+        "ask"},
     {0, NULL, NULL},
   };
 

@@ -15,8 +15,9 @@ G_BEGIN_DECLS
  * GstWzpAnswer:
  * @GST_WZP_ANSWER_AUTO: accept every incoming call
  * @GST_WZP_ANSWER_REJECT: reject every incoming call
- * @GST_WZP_ANSWER_ASK: emit #GstWzpSrc::incoming-call (or the sink's) and
- *   let the application decide
+ * @GST_WZP_ANSWER_ASK: tell the application (#GstWzpSrc::incoming-call, or
+ *   the sink's, and a `wzp-incoming-call` message) and let the call ring
+ *   until it emits the "answer" or "reject" action signal
  */
 typedef enum
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gstwzpsettings.h"
+#include "wzp-identity.h"
 
 #define DEFAULT_ANSWER GST_WZP_ANSWER_AUTO
 #define DEFAULT_PATH_POLICY GST_WZP_PATH_POLICY_AUTO
@@ -24,6 +25,7 @@ gst_wzp_settings_init (GstWzpSettings * settings)
   memset (settings, 0, sizeof (*settings));
   settings->answer = DEFAULT_ANSWER;
   settings->path_policy = DEFAULT_PATH_POLICY;
+  settings->media_timeout_ms = GST_WZP_DEFAULT_MEDIA_TIMEOUT;
 }
 
 void
@@ -35,6 +37,9 @@ gst_wzp_settings_clear (GstWzpSettings * settings)
   g_clear_pointer (&settings->peer, g_free);
   g_clear_pointer (&settings->session, g_free);
   g_clear_pointer (&settings->room, g_free);
+  g_clear_pointer (&settings->room_owner, g_free);
+  g_clear_pointer (&settings->room_invite, g_free);
+  g_clear_pointer (&settings->uri_error, g_free);
 }
 
 void
@@ -49,6 +54,11 @@ gst_wzp_settings_copy (GstWzpSettings * dest, const GstWzpSettings * src)
   dest->room = g_strdup (src->room);
   dest->answer = src->answer;
   dest->path_policy = src->path_policy;
+  dest->room_owner = g_strdup (src->room_owner);
+  dest->room_invite = g_strdup (src->room_invite);
+  dest->room_open = src->room_open;
+  dest->media_timeout_ms = src->media_timeout_ms;
+  dest->uri_error = g_strdup (src->uri_error);
 }
 
 void
@@ -137,10 +147,47 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
           CONN_FLAGS));
 
   /**
+   * GstWzpSrc:room-owner:
+   *
+   * Fingerprint of the room's owner.  A room is the owner's: only the
+   * owner and the members it invited (#GstWzpSrc:room-invite) get the
+   * members' keys, and the relay cannot read it.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM_OWNER,
+      g_param_spec_string ("room-owner", "Room owner",
+          "Fingerprint of the room's owner (who admits its members)", NULL,
+          CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:room-invite:
+   *
+   * The owner's invitation for this identity: the token `wzp invite`
+   * prints, or `@FILE` to read it from a file.  Not needed by the owner.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM_INVITE,
+      g_param_spec_string ("room-invite", "Room invitation",
+          "The owner's invitation for us: a token from `wzp invite`, or "
+          "@FILE holding one", NULL, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:room-open:
+   *
+   * Join a room without owner, which anyone who knows its name may join.
+   * Its members hand their keys to whoever the relay lists, so such a
+   * room is not confidential from the relay.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_ROOM_OPEN,
+      g_param_spec_boolean ("room-open", "Open room",
+          "A room without owner that anyone with its name may join (not "
+          "confidential from the relay)", FALSE, CONN_FLAGS));
+
+  /**
    * GstWzpSrc:answer:
    *
    * What to do with incoming calls when #GstWzpSrc:peer is empty.  With
-   * `ask`, the #GstWzpSrc::incoming-call signal decides.
+   * `ask`, the application is told (#GstWzpSrc::incoming-call and the
+   * `wzp-incoming-call` message) and answers or rejects later with the
+   * #GstWzpSrc::answer / #GstWzpSrc::reject action signals.
    */
   g_object_class_install_property (klass, GST_WZP_PROP_ANSWER,
       g_param_spec_enum ("answer", "Answer",
@@ -190,7 +237,8 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
    */
   g_object_class_install_property (klass, GST_WZP_PROP_CALL_ID,
       g_param_spec_string ("call-id", "Call id",
-          "Id of the current call (chosen by the caller, 32 hex digits)", NULL, RO_FLAGS));
+          "Id of the current call (chosen by the caller, 32 hex digits)", NULL,
+          RO_FLAGS));
 
   /**
    * GstWzpSrc:fingerprint:
@@ -201,6 +249,33 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
   g_object_class_install_property (klass, GST_WZP_PROP_FINGERPRINT,
       g_param_spec_string ("fingerprint", "Fingerprint",
           "Our own identity fingerprint (what others dial)", NULL, RO_FLAGS));
+
+  /**
+   * GstWzpSrc:media-timeout:
+   *
+   * Milliseconds an active call may go without media and without the
+   * relay (lost, or not carrying the call yet) before it fails with an
+   * error.  0: never.  While the relay is back within this time the
+   * call's relay leg resumes; a direct path keeps media flowing anyway.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_MEDIA_TIMEOUT,
+      g_param_spec_uint ("media-timeout", "Media timeout",
+          "Fail an active call after this many ms without media and "
+          "without the relay (0: never)", 0, G_MAXUINT,
+          GST_WZP_DEFAULT_MEDIA_TIMEOUT, CONN_FLAGS));
+
+  /**
+   * GstWzpSrc:relay-state:
+   *
+   * Whether the relay is there: `none`, `connecting`, `registered`,
+   * `lost` (reconnecting), `resumed` (back, and carrying the active call
+   * again) or `failed`.  Every change is also a `wzp-relay-state` element
+   * message.
+   */
+  g_object_class_install_property (klass, GST_WZP_PROP_RELAY_STATE,
+      g_param_spec_string ("relay-state", "Relay state",
+          "none, connecting, registered, lost, resumed or failed", "none",
+          RO_FLAGS));
 
   gst_type_mark_as_plugin_api (GST_TYPE_WZP_ANSWER, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_WZP_PATH_POLICY, 0);
@@ -239,11 +314,23 @@ gst_wzp_settings_set_property (GstWzpSettings * settings, guint prop_id,
     case GST_WZP_PROP_ROOM:
       set_string (&settings->room, value);
       return TRUE;
+    case GST_WZP_PROP_ROOM_OWNER:
+      set_string (&settings->room_owner, value);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_INVITE:
+      set_string (&settings->room_invite, value);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_OPEN:
+      settings->room_open = g_value_get_boolean (value);
+      return TRUE;
     case GST_WZP_PROP_ANSWER:
       settings->answer = g_value_get_enum (value);
       return TRUE;
     case GST_WZP_PROP_PATH_POLICY:
       settings->path_policy = g_value_get_enum (value);
+      return TRUE;
+    case GST_WZP_PROP_MEDIA_TIMEOUT:
+      settings->media_timeout_ms = g_value_get_uint (value);
       return TRUE;
     default:
       return FALSE;
@@ -273,11 +360,23 @@ gst_wzp_settings_get_property (const GstWzpSettings * settings,
     case GST_WZP_PROP_ROOM:
       g_value_set_string (value, settings->room);
       return TRUE;
+    case GST_WZP_PROP_ROOM_OWNER:
+      g_value_set_string (value, settings->room_owner);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_INVITE:
+      g_value_set_string (value, settings->room_invite);
+      return TRUE;
+    case GST_WZP_PROP_ROOM_OPEN:
+      g_value_set_boolean (value, settings->room_open);
+      return TRUE;
     case GST_WZP_PROP_ANSWER:
       g_value_set_enum (value, settings->answer);
       return TRUE;
     case GST_WZP_PROP_PATH_POLICY:
       g_value_set_enum (value, settings->path_policy);
+      return TRUE;
+    case GST_WZP_PROP_MEDIA_TIMEOUT:
+      g_value_set_uint (value, settings->media_timeout_ms);
       return TRUE;
     default:
       return FALSE;
@@ -299,34 +398,75 @@ relay_is_valid (const gchar * relay)
   return end && *end == '\0' && end != colon + 1 && port > 0 && port < 65536;
 }
 
-gboolean
-gst_wzp_settings_validate (const GstWzpSettings * settings, GError ** error)
+void
+gst_wzp_settings_set_uri_error (GstWzpSettings * settings, const gchar * uri,
+    const GError * error)
 {
-  if (!settings->relay) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+  g_clear_pointer (&settings->uri_error, g_free);
+  if (error)
+    settings->uri_error = g_strdup_printf ("Invalid uri \"%s\": %s",
+        uri ? uri : "", error->message);
+}
+
+static gboolean
+fingerprint_is_valid (const gchar * text)
+{
+  gchar *canonical = wzp_fingerprint_normalize (text, NULL);
+  gboolean ok = canonical != NULL;
+
+  g_free (canonical);
+  return ok;
+}
+
+#define FINGERPRINT_FORM "8 groups of 4 hex digits, " \
+    "xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:xxxx"
+
+GstWzpError *
+gst_wzp_settings_validate (const GstWzpSettings * settings)
+{
+  if (settings->uri_error)
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL, "%s",
+        settings->uri_error);
+  if (!settings->relay)
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
         "No relay set: set relay=HOST:PORT (for example "
         "relay=relay.example.org:%d)", GST_WZP_DEFAULT_PORT);
-    return FALSE;
-  }
-  if (!relay_is_valid (settings->relay)) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+  if (!relay_is_valid (settings->relay))
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
         "Invalid relay \"%s\": expected HOST:PORT (for example "
         "relay.example.org:%d, or [::1]:%d)", settings->relay,
         GST_WZP_DEFAULT_PORT, GST_WZP_DEFAULT_PORT);
-    return FALSE;
-  }
-  if (!settings->identity) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+  if (settings->relay_fingerprint &&
+      !fingerprint_is_valid (settings->relay_fingerprint))
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
+        "Invalid relay-fingerprint \"%s\": expected " FINGERPRINT_FORM
+        " (wzp-relay prints it at start)", settings->relay_fingerprint);
+  if (!settings->identity)
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
         "No identity file set: set identity=PATH (the file is created if "
         "it does not exist)");
-    return FALSE;
-  }
-  if (settings->peer && settings->room) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+  if (settings->peer && settings->room)
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
         "Both peer and room are set: call a peer or join a room, not both");
-    return FALSE;
-  }
-  return TRUE;
+  if (settings->room && !settings->room_owner && !settings->room_open)
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
+        "Room \"%s\" has no owner: set room-owner=FINGERPRINT (and "
+        "room-invite=TOKEN unless you are the owner), or room-open=true for "
+        "a room anyone with the name may join (the relay can read it)",
+        settings->room);
+  if ((settings->room_owner || settings->room_invite || settings->room_open)
+      && !settings->room)
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
+        "room-owner, room-invite and room-open need room=NAME");
+  if (settings->room_owner && !fingerprint_is_valid (settings->room_owner))
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
+        "Invalid room-owner \"%s\": expected a fingerprint, "
+        FINGERPRINT_FORM, settings->room_owner);
+  if (settings->peer && !fingerprint_is_valid (settings->peer))
+    return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
+        "Invalid peer \"%s\": expected a fingerprint, " FINGERPRINT_FORM
+        " (`wzp fingerprint KEYFILE` prints it)", settings->peer);
+  return NULL;
 }
 
 gchar *
@@ -334,7 +474,8 @@ gst_wzp_settings_call_key (const GstWzpSettings * settings)
 {
   if (settings->session)
     return g_strconcat ("session:", settings->session, NULL);
-  return g_strdup_printf ("call:%s|%s|%s|%s", settings->relay,
+  return g_strdup_printf ("call:%s|%s|%s|%s|%s", settings->relay,
       settings->identity, settings->peer ? settings->peer : "",
-      settings->room ? settings->room : "");
+      settings->room ? settings->room : "",
+      settings->room_owner ? settings->room_owner : "");
 }

@@ -11,10 +11,14 @@
 
 #include <gst/gst.h>
 #include "gstwzpenums.h"
+#include "gstwzperror.h"
 
 G_BEGIN_DECLS
 
 #define GST_WZP_DEFAULT_PORT 4433
+/* An active call with neither media nor the relay for this long fails
+ * (libwzp's WzpCall:media-timeout). */
+#define GST_WZP_DEFAULT_MEDIA_TIMEOUT 10000
 
 /* Property ids common to both elements; element-specific ones continue
  * from GST_WZP_PROP_LAST_COMMON. */
@@ -34,6 +38,11 @@ enum
   GST_WZP_PROP_STATS,
   GST_WZP_PROP_CALL_ID,
   GST_WZP_PROP_FINGERPRINT,
+  GST_WZP_PROP_ROOM_OWNER,
+  GST_WZP_PROP_ROOM_INVITE,
+  GST_WZP_PROP_ROOM_OPEN,
+  GST_WZP_PROP_MEDIA_TIMEOUT,
+  GST_WZP_PROP_RELAY_STATE,
   GST_WZP_PROP_LAST_COMMON,
 };
 
@@ -47,6 +56,11 @@ typedef struct
   gchar *room;                  /* room to join */
   GstWzpAnswer answer;
   GstWzpPathPolicy path_policy;
+  gchar *room_owner;            /* the room owner's fingerprint */
+  gchar *room_invite;           /* the owner's invitation: token or @FILE */
+  gboolean room_open;           /* a room without owner */
+  guint media_timeout_ms;       /* 0: never */
+  gchar *uri_error;             /* the last uri property was invalid */
 } GstWzpSettings;
 
 void gst_wzp_settings_init (GstWzpSettings * settings);
@@ -62,13 +76,17 @@ gboolean gst_wzp_settings_set_property (GstWzpSettings * settings,
 gboolean gst_wzp_settings_get_property (const GstWzpSettings * settings,
     guint prop_id, GValue * value);
 
-/* Checks what start() needs; sets a GST_RESOURCE_ERROR the element
- * posts. */
-gboolean gst_wzp_settings_validate (const GstWzpSettings * settings,
-    GError ** error);
+/* Remembers that the uri property was set to something invalid (@error
+ * NULL: it was valid), so start() can say so instead of "no relay". */
+void gst_wzp_settings_set_uri_error (GstWzpSettings * settings,
+    const gchar * uri, const GError * error);
+
+/* Checks what start() needs: NULL, or a GST_RESOURCE_ERROR_SETTINGS the
+ * element posts, located at the check that failed. */
+GstWzpError *gst_wzp_settings_validate (const GstWzpSettings * settings);
 
 /* The registry key of the call these settings name: "session:NAME", or
- * relay, identity, peer and room joined. */
+ * relay, identity, peer, room and room owner joined. */
 gchar *gst_wzp_settings_call_key (const GstWzpSettings * settings);
 
 G_END_DECLS

@@ -63,14 +63,6 @@ enum
   PROP_WAIT_FOR_CALL = GST_WZP_PROP_LAST_COMMON,
 };
 
-enum
-{
-  SIGNAL_INCOMING_CALL,
-  LAST_SIGNAL,
-};
-
-static guint signals[LAST_SIGNAL];
-
 struct _GstWzpSink
 {
   GstBaseSink parent;
@@ -142,7 +134,7 @@ gst_wzp_sink_start (GstBaseSink * bsink)
   GstWzpSink *self = GST_WZP_SINK (bsink);
   GstWzpSettings settings;
   GstWzpCallObject *call;
-  GError *error = NULL;
+  GstWzpError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   gst_wzp_settings_copy (&settings, &self->settings);
@@ -157,9 +149,8 @@ gst_wzp_sink_start (GstBaseSink * bsink)
   call = gst_wzp_call_object_acquire (&settings, GST_ELEMENT (self),
       &sink_funcs, self, &error);
   if (!call) {
-    gst_wzp_post_call_error (GST_ELEMENT (self), error, settings.relay,
-        settings.peer);
-    g_error_free (error);
+    gst_wzp_error_post (GST_ELEMENT (self), error);
+    gst_wzp_error_free (error);
     gst_wzp_settings_clear (&settings);
     return FALSE;
   }
@@ -286,7 +277,7 @@ gst_wzp_sink_check_call (GstWzpSink * self)
       return GST_FLOW_EOS;
     case WZP_CALL_STATE_FAILED:
       return gst_wzp_post_call_failure (GST_ELEMENT (self), self->call,
-          &self->settings, &self->error_posted);
+          &self->error_posted);
     default:
       return GST_FLOW_CUSTOM_SUCCESS;
   }
@@ -381,11 +372,18 @@ gst_wzp_sink_set_property (GObject * object, guint prop_id,
   if (prop_id == GST_WZP_PROP_URI) {
     GError *error = NULL;
 
-    if (!gst_uri_handler_set_uri (GST_URI_HANDLER (self),
-            g_value_get_string (value), &error)) {
+    /* set_property cannot fail: an invalid URI is remembered and
+     * reported when the element starts (a settings error). */
+    gboolean ok = gst_uri_handler_set_uri (GST_URI_HANDLER (self),
+        g_value_get_string (value), &error);
+
+    if (!ok)
       GST_WARNING_OBJECT (self, "invalid uri: %s", error->message);
-      g_error_free (error);
-    }
+    GST_OBJECT_LOCK (self);
+    gst_wzp_settings_set_uri_error (&self->settings,
+        g_value_get_string (value), error);
+    GST_OBJECT_UNLOCK (self);
+    g_clear_error (&error);
     return;
   }
 
@@ -480,16 +478,38 @@ gst_wzp_sink_class_init (GstWzpSinkClass * klass)
    * GstWzpSink::incoming-call:
    * @sink: the wzpsink
    * @caller: fingerprint of the caller
+   * @call_id: the call's id, to give to #GstWzpSink::answer or
+   *   #GstWzpSink::reject
    *
-   * With #GstWzpSink:answer set to `ask`, decides whether to accept an
-   * incoming call.  Emitted on the call's thread; return %TRUE to accept.
-   * When a wzpsrc shares the call, the first element with a handler
-   * decides.
-   *
-   * Returns: %TRUE to accept the call, %FALSE to reject it
+   * With #GstWzpSink:answer set to `ask`: a call rings.  A notification:
+   * it is emitted on a thread of its own (not the call's, not the
+   * streaming thread), and the call keeps running (and ringing) until the
+   * application answers or rejects it, now or later, or the caller gives
+   * up.  A wzpsrc that shares the call emits it too.  The same news
+   * comes as a `wzp-incoming-call` element message, for applications
+   * that ask their user from their main loop.
    */
-  signals[SIGNAL_INCOMING_CALL] =
-      gst_wzp_element_install_incoming_call (G_TYPE_FROM_CLASS (klass));
+  /**
+   * GstWzpSink::answer:
+   * @sink: the wzpsink
+   * @call_id: the ringing call (from #GstWzpSink::incoming-call)
+   *
+   * Action signal: accept the ringing call.  Any thread, any time while
+   * it rings.
+   *
+   * Returns: %TRUE if that call was ringing here
+   */
+  /**
+   * GstWzpSink::reject:
+   * @sink: the wzpsink
+   * @call_id: the ringing call
+   *
+   * Action signal: reject the ringing call; the element goes on waiting
+   * for the next one.
+   *
+   * Returns: %TRUE if that call was ringing here
+   */
+  gst_wzp_element_install_signals (G_TYPE_FROM_CLASS (klass));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "wzp call sink",

@@ -18,11 +18,13 @@
  * running time at which the frame (ideally) arrived, on the pipeline
  * clock, and it is pushed #GstWzpSrc:latency later, which is the latency
  * it reports.  Frames that never came become GAP events (with DISCONT on
- * the next buffer), so `opusdec plc=true` conceals them.  Output caps
+ * the next buffer), so `opusdec plc=true` conceals them; while nothing
+ * arrives at all (an outage), GAP events go on in real time.  Output caps
  * carry OpusHead/OpusTags stream headers, so oggmux can record directly.
  *
- * When the call ends (either side hangs up) wzpsrc sends EOS, so a
- * recording is finalized; a failed call is an element error saying why.
+ * When the call ends (either side hangs up, or the far end's connection
+ * died) wzpsrc sends EOS, so a recording is finalized; a failed call is
+ * an element error saying why.
  *
  * In a room, wzpsrc plays one member at a time: the one that spoke
  * last after the current one has been silent for a second.
@@ -59,14 +61,6 @@ enum
   PROP_LATENCY = GST_WZP_PROP_LAST_COMMON,
   PROP_MAX_LATENCY,
 };
-
-enum
-{
-  SIGNAL_INCOMING_CALL,
-  LAST_SIGNAL,
-};
-
-static guint signals[LAST_SIGNAL];
 
 struct _GstWzpSrc
 {
@@ -225,7 +219,7 @@ gst_wzp_src_start (GstBaseSrc * bsrc)
   GstWzpSrc *self = GST_WZP_SRC (bsrc);
   GstWzpSettings settings;
   GstWzpCallObject *call;
-  GError *error = NULL;
+  GstWzpError *error = NULL;
   guint latency, max_latency;
 
   GST_OBJECT_LOCK (self);
@@ -236,6 +230,10 @@ gst_wzp_src_start (GstBaseSrc * bsrc)
 
   g_mutex_lock (&self->lock);
   self->jitter = wzp_jitter_new (latency, max_latency);
+  /* While nothing arrives (the relay restarts, the far end went quiet)
+   * GAP events go on in real time, so downstream and recordings keep in
+   * step with the call. */
+  wzp_jitter_set_conceal_silence (self->jitter, TRUE);
   self->discont = TRUE;
   self->granule = 0;
   self->concealed = 0;
@@ -249,9 +247,8 @@ gst_wzp_src_start (GstBaseSrc * bsrc)
   call = gst_wzp_call_object_acquire (&settings, GST_ELEMENT (self),
       &src_funcs, self, &error);
   if (!call) {
-    gst_wzp_post_call_error (GST_ELEMENT (self), error, settings.relay,
-        settings.peer);
-    g_error_free (error);
+    gst_wzp_error_post (GST_ELEMENT (self), error);
+    gst_wzp_error_free (error);
     gst_wzp_settings_clear (&settings);
     g_mutex_lock (&self->lock);
     g_clear_pointer (&self->jitter, wzp_jitter_free);
@@ -454,7 +451,7 @@ gst_wzp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 
   if (ret == GST_FLOW_ERROR)
     return gst_wzp_post_call_failure (GST_ELEMENT (self), self->call,
-        &self->settings, &self->error_posted);
+        &self->error_posted);
   return ret;
 }
 
@@ -473,11 +470,18 @@ gst_wzp_src_set_property (GObject * object, guint prop_id,
   if (prop_id == GST_WZP_PROP_URI) {
     GError *error = NULL;
 
-    if (!gst_uri_handler_set_uri (GST_URI_HANDLER (self),
-            g_value_get_string (value), &error)) {
+    /* set_property cannot fail: an invalid URI is remembered and
+     * reported when the element starts (a settings error). */
+    gboolean ok = gst_uri_handler_set_uri (GST_URI_HANDLER (self),
+        g_value_get_string (value), &error);
+
+    if (!ok)
       GST_WARNING_OBJECT (self, "invalid uri: %s", error->message);
-      g_error_free (error);
-    }
+    GST_OBJECT_LOCK (self);
+    gst_wzp_settings_set_uri_error (&self->settings,
+        g_value_get_string (value), error);
+    GST_OBJECT_UNLOCK (self);
+    g_clear_error (&error);
     return;
   }
 
@@ -607,16 +611,38 @@ gst_wzp_src_class_init (GstWzpSrcClass * klass)
    * GstWzpSrc::incoming-call:
    * @src: the wzpsrc
    * @caller: fingerprint of the caller
+   * @call_id: the call's id, to give to #GstWzpSrc::answer or
+   *   #GstWzpSrc::reject
    *
-   * With #GstWzpSrc:answer set to `ask`, decides whether to accept an
-   * incoming call.  Emitted on the call's thread; return %TRUE to accept.
-   * When a wzpsink shares the call, the first element with a handler
-   * decides.
-   *
-   * Returns: %TRUE to accept the call, %FALSE to reject it
+   * With #GstWzpSrc:answer set to `ask`: a call rings.  A notification:
+   * it is emitted on a thread of its own (not the call's, not the
+   * streaming thread), and the call keeps running (and ringing) until the
+   * application answers or rejects it, now or later, or the caller gives
+   * up.  A wzpsink that shares the call emits it too.  The same news
+   * comes as a `wzp-incoming-call` element message, for applications
+   * that ask their user from their main loop.
    */
-  signals[SIGNAL_INCOMING_CALL] =
-      gst_wzp_element_install_incoming_call (G_TYPE_FROM_CLASS (klass));
+  /**
+   * GstWzpSrc::answer:
+   * @src: the wzpsrc
+   * @call_id: the ringing call (from #GstWzpSrc::incoming-call)
+   *
+   * Action signal: accept the ringing call.  Any thread, any time while
+   * it rings.
+   *
+   * Returns: %TRUE if that call was ringing here
+   */
+  /**
+   * GstWzpSrc::reject:
+   * @src: the wzpsrc
+   * @call_id: the ringing call
+   *
+   * Action signal: reject the ringing call; the element goes on waiting
+   * for the next one.
+   *
+   * Returns: %TRUE if that call was ringing here
+   */
+  gst_wzp_element_install_signals (G_TYPE_FROM_CLASS (klass));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class, "wzp call source",

@@ -16,8 +16,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_wzp_call_debug);
 
 /* The query keys, in the order get_uri writes them. */
 static const gchar *const uri_keys[] = {
-  "identity", "peer", "room", "session", "relay-fingerprint", "answer",
-  "path-policy", "latency", "max-latency", "wait-for-call", NULL,
+  "identity", "peer", "room", "room-owner", "room-invite", "room-open",
+  "session", "relay-fingerprint", "answer", "path-policy", "media-timeout",
+  "latency", "max-latency", "wait-for-call", "mix", NULL,
 };
 
 static gboolean
@@ -59,6 +60,7 @@ gst_wzp_uri_to_properties (GObject * element, const gchar * uri,
   const gchar *host;
   guint port;
   gchar *relay = NULL;
+  gchar *path = NULL;
   gboolean ok = FALSE;
   guint i;
 
@@ -76,11 +78,12 @@ gst_wzp_uri_to_properties (GObject * element, const gchar * uri,
         "No relay host in URI %s: expected wzp://HOST:PORT?...", uri);
     goto out;
   }
-  if (gst_uri_get_path (parsed) && strcmp (gst_uri_get_path (parsed), "")
-      && strcmp (gst_uri_get_path (parsed), "/")) {
+  /* gst_uri_get_path() returns a new string each time. */
+  path = gst_uri_get_path (parsed);
+  if (path && strcmp (path, "") && strcmp (path, "/")) {
     g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
         "Unexpected path \"%s\" in URI %s: settings go in the query "
-        "(wzp://HOST:PORT?peer=...)", gst_uri_get_path (parsed), uri);
+        "(wzp://HOST:PORT?peer=...)", path, uri);
     goto out;
   }
   port = gst_uri_get_port (parsed);
@@ -144,6 +147,7 @@ gst_wzp_uri_to_properties (GObject * element, const gchar * uri,
   ok = TRUE;
 
 out:
+  g_free (path);
   g_free (relay);
   g_ptr_array_unref (names);
   g_array_unref (values);

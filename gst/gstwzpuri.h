@@ -4,7 +4,7 @@
  *
  * The authority is the relay; every query key is the name of a property
  * (relay-fingerprint, identity, peer, session, room, answer, path-policy,
- * latency, max-latency, wait-for-call).  Keys of properties the element
+ * media-timeout, latency, max-latency, wait-for-call).  Keys of properties the element
  * does not have (latency on wzpsink) are ignored with a warning, so one
  * URI serves both elements; unknown keys are an error.
  *

@@ -5,6 +5,12 @@
  * when a party's current registration goes away.  Each fingerprint is in
  * at most one call at a time ("busy").
  *
+ * A relay that restarted knows no calls.  Parties of an active call that
+ * reconnect send resume-call with the call id and the signatures of their
+ * offer and answer; once both have (with the same proof, verified under
+ * both parties' keys) the relay carries the call again on a new channel.
+ * The signatures are what stop anyone from having two strangers bridged.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -19,6 +25,9 @@
 /* Setup messages are timed to arrive together when the RTTs differ by
  * more than this. */
 #define SETUP_SKEW_MIN (1 * WZP_NSEC_PER_MSEC)
+/* How long a call one party resumed waits for the other party: both learn
+ * that the relay is back within a second or two of each other. */
+#define RESUME_WAIT (10 * WZP_NSEC_PER_SEC)
 
 void
 _wzp_relay_call_free (RelayCall * call)
@@ -51,10 +60,10 @@ update_call_stats (WzpRelay * self)
   g_hash_table_iter_init (&it, self->calls);
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     RelayCall *call = value;
-    if (call->state == CALL_ACTIVE)
-      self->stats.calls_active++;
-    else
+    if (call->state == CALL_RINGING)
       self->stats.calls_ringing++;
+    else
+      self->stats.calls_active++;
   }
 }
 
@@ -367,6 +376,168 @@ _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c, JsonObject * msg)
 
   if (call)
     end_call (self, call, "hangup", NULL);
+}
+
+/* --- resuming a call after a restart ---------------------------------- */
+
+static gboolean
+resume_timeout_cb (gpointer data)
+{
+  RelayCall *call = data;
+
+  g_clear_pointer (&call->ring_timer, g_source_unref);
+  end_call (call->relay, call, "peer-gone", NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+send_resumed (WzpRelay * self, RelayClient * c, RelayCall * call,
+    JsonObject * request)
+{
+  JsonObject *m = wzp_message_new_call_resumed (call->id, call->channel.id);
+  guint32 req;
+
+  if (request && wzp_message_get_req (request, &req))
+    wzp_message_set_re (m, req);
+  _wzp_relay_send (self, c, m);
+}
+
+/* The second party asked with the same proof: the call is back. */
+static void
+resume_complete (WzpRelay * self, RelayClient * c, RelayCall * call,
+    JsonObject * msg)
+{
+  const char *other = strcmp (call->caller, c->fp) == 0 ? call->callee :
+      call->caller;
+  RelayClient *first = _wzp_relay_lookup (self, other);
+
+  if (call->ring_timer) {
+    g_source_destroy (call->ring_timer);
+    g_clear_pointer (&call->ring_timer, g_source_unref);
+  }
+  call->state = CALL_ACTIVE;
+  _wzp_relay_allocate_channel (self, &call->channel);
+  update_call_stats (self);
+  WZP_INFO_OBJECT (self, "call %s (%s -> %s) resumed on channel %u",
+      call->id, call->caller, call->callee, call->channel.id);
+  send_resumed (self, c, call, msg);
+  if (first)
+    send_resumed (self, first, call, NULL);
+}
+
+void
+_wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
+    JsonObject * msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *call_id = NULL;
+  g_autofree char *peer = NULL;
+  g_autofree char *key_fp = NULL;
+  g_autoptr (GBytes) peer_key = NULL;
+  const char *role = NULL;
+  const guint8 *pk;
+  gboolean by_caller;
+  WzpCallProof proof;
+  RelayCall *call;
+
+  if (!wzp_message_get_call_id (msg, "call_id", &call_id, &error) ||
+      !wzp_message_get_fingerprint (msg, "peer", TRUE, &peer, &error) ||
+      !wzp_message_get_bytes (msg, "peer_public_key", TRUE,
+          WZP_PUBLIC_KEY_LEN, WZP_PUBLIC_KEY_LEN, &peer_key, &error) ||
+      !wzp_message_get_string (msg, "role", TRUE, 16, &role, &error) ||
+      !wzp_message_get_call_proof (msg, &proof, &error)) {
+    _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  if (strcmp (role, "caller") != 0 && strcmp (role, "callee") != 0) {
+    _wzp_relay_send_error (self, c, "bad-message",
+        "resume-call: field 'role' must be \"caller\" or \"callee\"", msg);
+    return;
+  }
+  if (strcmp (peer, c->fp) == 0) {
+    _wzp_relay_send_error (self, c, "bad-request",
+        "a call has two parties", msg);
+    return;
+  }
+  by_caller = strcmp (role, "caller") == 0;
+  pk = g_bytes_get_data (peer_key, NULL);
+
+  call = g_hash_table_lookup (self->calls, call_id);
+  if (call) {
+    const char *asker_role = strcmp (call->caller, c->fp) == 0 ? "caller" :
+        strcmp (call->callee, c->fp) == 0 ? "callee" : NULL;
+
+    /* Someone else's call looks exactly like no call. */
+    if (asker_role == NULL) {
+      _wzp_relay_send_error (self, c, "unknown-call", "no such call", msg);
+      return;
+    }
+    if (call->state == CALL_ACTIVE) {
+      /* We never lost it (the party's connection did): same channel. */
+      send_resumed (self, c, call, msg);
+      return;
+    }
+    if (call->state == CALL_RINGING) {
+      _wzp_relay_send_error (self, c, "bad-state",
+          "the call is ringing, not set up", msg);
+      return;
+    }
+    if (strcmp (asker_role, role) != 0 || !wzp_call_proof_equal (&proof,
+            &call->proof)) {
+      WZP_INFO_OBJECT (self, "call %s: %s asks to resume with another proof "
+          "than its peer", call_id, c->fp);
+      reply_call_ended (self, c, msg, call_id, "bad-proof");
+      return;
+    }
+    if (memcmp (by_caller ? call->callee_key : call->caller_key, pk,
+            WZP_PUBLIC_KEY_LEN) != 0) {
+      reply_call_ended (self, c, msg, call_id, "bad-proof");
+      return;
+    }
+    /* The party that asked first asking again (it reconnected once
+     * more) waits on; the other one completes the pair. */
+    if (call->proof_by_caller == by_caller)
+      return;
+    resume_complete (self, c, call, msg);
+    return;
+  }
+
+  /* A call we do not know: only the signatures of both parties make it
+   * one.  The peer's key must be the one its fingerprint names. */
+  key_fp = wzp_fingerprint_from_public_key (pk);
+  if (!wzp_fingerprint_equal (key_fp, peer) ||
+      !wzp_call_proof_verify (&proof, by_caller ? c->fp : peer,
+          by_caller ? c->public_key : pk, by_caller ? peer : c->fp,
+          by_caller ? pk : c->public_key, &error)) {
+    WZP_INFO_OBJECT (self, "call %s: refusing to resume for %s: %s", call_id,
+        c->fp, error ? error->message : "peer key does not match");
+    reply_call_ended (self, c, msg, call_id, "bad-proof");
+    return;
+  }
+  if (g_hash_table_contains (self->fp_calls, c->fp) ||
+      g_hash_table_contains (self->fp_calls, peer)) {
+    reply_call_ended (self, c, msg, call_id, "busy");
+    return;
+  }
+  call = g_new0 (RelayCall, 1);
+  call->channel.kind = CHANNEL_CALL;
+  call->relay = self;
+  call->id = g_steal_pointer (&call_id);
+  call->caller = g_strdup (by_caller ? c->fp : peer);
+  call->callee = g_strdup (by_caller ? peer : c->fp);
+  memcpy (call->caller_key, by_caller ? c->public_key : pk, WZP_PUBLIC_KEY_LEN);
+  memcpy (call->callee_key, by_caller ? pk : c->public_key, WZP_PUBLIC_KEY_LEN);
+  call->proof = proof;
+  call->proof_by_caller = by_caller;
+  call->state = CALL_RESUMING;
+  g_hash_table_insert (self->calls, call->id, call);
+  g_hash_table_insert (self->fp_calls, call->caller, call);
+  g_hash_table_insert (self->fp_calls, call->callee, call);
+  call->ring_timer = wzp_clock_timeout_add (self->clock, self->context,
+      RESUME_WAIT, resume_timeout_cb, call, NULL);
+  update_call_stats (self);
+  WZP_INFO_OBJECT (self, "call %s (%s -> %s): %s asks to resume it; waiting "
+      "for %s", call->id, call->caller, call->callee, c->fp, peer);
 }
 
 /* The current registration of @fp went away. */

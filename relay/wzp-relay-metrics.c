@@ -1,5 +1,10 @@
 /* wzp — the relay's statistics and Prometheus endpoint
  *
+ * Names follow Prometheus' conventions: counters end in _total, units are
+ * spelled out before it (forwarded_bytes_total), and refusals and limits
+ * are labelled by the limit's name, which is also its flag and config key
+ * (docs/RELAY.md lists them all).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -29,6 +34,144 @@ metric (GString * out, const char *name, const char *type, const char *help,
   g_string_append_printf (out, "# HELP wzp_relay_%s %s\n"
       "# TYPE wzp_relay_%s %s\nwzp_relay_%s %" G_GUINT64_FORMAT "\n",
       name, help, name, type, name, value);
+}
+
+/* The signaling socket's traffic and the admission of new connections
+ * (wzp-endpoint-admit.c). */
+static void
+endpoint_metrics (WzpRelay * self, GString * out)
+{
+  WzpEndpointStats e = { 0 };
+
+  if (self->endpoint)
+    wzp_endpoint_get_stats (self->endpoint, &e);
+  metric (out, "udp_receive_packets_total", "counter",
+      "UDP packets received on the signaling socket.", e.packets_received);
+  metric (out, "udp_receive_bytes_total", "counter",
+      "UDP payload bytes received on the signaling socket.", e.bytes_received);
+  metric (out, "udp_transmit_packets_total", "counter",
+      "UDP packets sent from the signaling socket.", e.packets_sent);
+  metric (out, "udp_transmit_bytes_total", "counter",
+      "UDP payload bytes sent from the signaling socket.", e.bytes_sent);
+  g_string_append_printf (out, "# HELP wzp_relay_udp_dropped_packets_total "
+      "UDP packets dropped before any connection saw them, by reason.\n"
+      "# TYPE wzp_relay_udp_dropped_packets_total counter\n"
+      "wzp_relay_udp_dropped_packets_total{reason=\"not-quic\"} %"
+      G_GUINT64_FORMAT "\n"
+      "wzp_relay_udp_dropped_packets_total{reason=\"unknown-connection\"} %"
+      G_GUINT64_FORMAT "\n"
+      "wzp_relay_udp_dropped_packets_total{reason=\"invalid\"} %"
+      G_GUINT64_FORMAT "\n"
+      "wzp_relay_udp_dropped_packets_total{reason=\"send-failure\"} %"
+      G_GUINT64_FORMAT "\n", e.dropped_not_quic, e.dropped_unknown,
+      e.dropped_invalid, e.send_failures);
+  metric (out, "handshakes_in_progress", "gauge",
+      "Accepted QUIC connections that have not finished their handshake.",
+      e.handshakes_in_progress);
+  metric (out, "connection_sources", "gauge",
+      "Sources (IPv4 addresses, IPv6 /64s) with a connection.", e.sources);
+  metric (out, "retries_sent_total", "counter",
+      "Stateless Retry packets sent (address validation).", e.retries_sent);
+  metric (out, "connections_accepted_total", "counter",
+      "QUIC connections that finished their handshake.",
+      e.connections_accepted);
+}
+
+static void
+refusal (GString * out, const char *reason, guint64 n)
+{
+  g_string_append_printf (out, "wzp_relay_refusals_total{reason=\"%s\"} %"
+      G_GUINT64_FORMAT "\n", reason, n);
+}
+
+static void
+limit (GString * out, const char *name, guint64 value)
+{
+  g_string_append_printf (out, "wzp_relay_limit{name=\"%s\"} %"
+      G_GUINT64_FORMAT "\n", name, value);
+}
+
+static guint
+get_uint (WzpRelay * self, const char *name)
+{
+  guint v;
+
+  g_object_get (self, name, &v, NULL);
+  return v;
+}
+
+/* Every refusal by reason (the endpoint's and the relay's own), and the
+ * configured value of every limit, under the limit's name. */
+static void
+limit_metrics (WzpRelay * self, GString * out)
+{
+  static const char *const uint_limits[] = {
+    "max-connections", "max-connections-per-source", "max-half-open",
+    "max-half-open-per-source", "retry-threshold",
+    "retry-threshold-per-source", "max-registrations",
+    "max-registrations-per-source", "max-pending-probes",
+    "max-pending-probes-per-client", "message-rate", "message-burst",
+    "max-room-members",
+  };
+  WzpEndpointStats e = { 0 };
+  guint64 timeout_ns, handshake_ns;
+  WzpRetryMode retry;
+
+  if (self->endpoint)
+    wzp_endpoint_get_stats (self->endpoint, &e);
+  g_string_append (out, "# HELP wzp_relay_refusals_total Connections, "
+      "registrations, probes and messages refused, by the limit that "
+      "refused them.\n# TYPE wzp_relay_refusals_total counter\n");
+  refusal (out, "max-connections", e.refused_max_connections);
+  refusal (out, "max-connections-per-source", e.refused_connections_per_source);
+  refusal (out, "max-half-open", e.refused_max_half_open);
+  refusal (out, "max-half-open-per-source", e.refused_half_open_per_source);
+  refusal (out, "invalid-token", e.invalid_tokens);
+  for (guint i = 0; i < RELAY_REFUSED_N; i++)
+    refusal (out, relay_refusal_name (i), self->limits.refusals[i]);
+
+  g_object_get (self, "registration-timeout", &timeout_ns,
+      "handshake-timeout", &handshake_ns, "retry", &retry, NULL);
+  g_string_append (out, "# HELP wzp_relay_limit The configured limits "
+      "(durations in seconds; retry: 0 never, 1 auto, 2 always).\n"
+      "# TYPE wzp_relay_limit gauge\n");
+  for (guint i = 0; i < G_N_ELEMENTS (uint_limits); i++)
+    limit (out, uint_limits[i], get_uint (self, uint_limits[i]));
+  g_string_append_printf (out, "wzp_relay_limit{name=\"registration-timeout\"}"
+      " %g\nwzp_relay_limit{name=\"handshake-timeout\"} %g\n",
+      timeout_ns / 1e9, handshake_ns / 1e9);
+  limit (out, "retry", retry);
+}
+
+/**
+ * wzp_relay_get_refusal_count:
+ * @reason: a limit's name ("max-registrations-per-source",
+ *   "registration-timeout", ...) or "invalid-token"
+ *
+ * Returns: how often @reason refused something since the relay was made
+ */
+guint64
+wzp_relay_get_refusal_count (WzpRelay * self, const char *reason)
+{
+  WzpEndpointStats e = { 0 };
+
+  g_return_val_if_fail (WZP_IS_RELAY (self), 0);
+  for (guint i = 0; i < RELAY_REFUSED_N; i++)
+    if (g_strcmp0 (reason, relay_refusal_name (i)) == 0)
+      return self->limits.refusals[i];
+  if (self->endpoint)
+    wzp_endpoint_get_stats (self->endpoint, &e);
+  if (g_strcmp0 (reason, "max-connections") == 0)
+    return e.refused_max_connections;
+  if (g_strcmp0 (reason, "max-connections-per-source") == 0)
+    return e.refused_connections_per_source;
+  if (g_strcmp0 (reason, "max-half-open") == 0)
+    return e.refused_max_half_open;
+  if (g_strcmp0 (reason, "max-half-open-per-source") == 0)
+    return e.refused_half_open_per_source;
+  if (g_strcmp0 (reason, "invalid-token") == 0)
+    return e.invalid_tokens;
+  return 0;
 }
 
 static gint
@@ -79,11 +222,18 @@ wzp_relay_metrics_text (WzpRelay * self)
   metric (out, "datagrams_forwarded_total", "counter",
       "Media datagrams forwarded (each delivered copy).",
       s->datagrams_forwarded);
-  metric (out, "bytes_forwarded_total", "counter",
+  metric (out, "forwarded_bytes_total", "counter",
       "Media bytes forwarded (each delivered copy).", s->bytes_forwarded);
   metric (out, "datagrams_dropped_total", "counter",
       "Media datagrams not forwarded (bad header, unknown channel, sender "
       "not a party, not set up, refused by QUIC).", s->datagrams_dropped);
+
+  metric (out, "probes_pending", "gauge",
+      "NAT probes waiting for their raw packet.",
+      _wzp_relay_probes_pending (self));
+  endpoint_metrics (self, out);
+  limit_metrics (self, out);
+  _wzp_relay_process_metrics (out);
 
   g_string_append (out, "# HELP wzp_relay_errors_total Error replies sent, "
       "by code.\n# TYPE wzp_relay_errors_total counter\n");

@@ -1,12 +1,21 @@
 /* wzp — relay internals shared by wzp-relay*.c
  *
+ * The core (wzp-relay.c: the object, connections, registration, message
+ * dispatch) owns everything here and calls its helpers; the helpers
+ * (registry, calls, rooms, probes, metrics, limits, deadlines) call
+ * wzp-relay-registry.c and each other's leaves, never back into the core.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include "wzp-relay.h"
 #include "wzp-message.h"
+#include "wzp-call-proof.h"
 #include "wzp-address.h"
+#include "wzp-source.h"
+#include "wzp-relay-limits.h"
+#include "wzp-relay-deadlines.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +35,14 @@ typedef struct
   const char *nat;
   gboolean superseded;
   gboolean refused;
+  /* Limits (wzp-relay-limits.h): where it comes from, whether its
+   * registration counts against that source, its place in the
+   * registration deadline queue, its message budget. */
+  WzpSource source;
+  gboolean counted;
+  gpointer deadline;
+  RelayRate rate;
+  guint64 rate_error_at;
   gulong message_id;
   gulong too_large_id;
   gulong closed_id;
@@ -49,6 +66,9 @@ typedef enum
 {
   CALL_RINGING,
   CALL_ACTIVE,
+  /* Re-created from one party's resume-call (we restarted, or the call
+   * had ended with peer-gone): waits for the other party's. */
+  CALL_RESUMING,
 } CallState;
 
 typedef struct
@@ -63,7 +83,9 @@ typedef struct
   JsonObject *offer;
   JsonObject *answer;
   CallState state;
-  GSource *ring_timer;
+  WzpCallProof proof;           /* CALL_RESUMING: what the first asked with */
+  gboolean proof_by_caller;     /* ... and whether the caller asked first */
+  GSource *ring_timer;          /* also the resume deadline */
   GSource *setup_timer;
   char *pending_to;
   GBytes *pending_setup;
@@ -100,8 +122,14 @@ struct _WzpRelay
   char *probe_address;
   char *metrics_address;
   guint64 ring_timeout_ns;
-  guint max_registrations;
   guint max_room_members;
+  RelayLimits limits;
+  /* Limits the endpoint enforces, kept until it exists (wzp_relay_start)
+   * and passed on (see endpoint_props in wzp-relay.c). */
+  GValue endpoint_values[8];
+  /* Test hook: admit anyone to owned rooms, as a malicious relay would
+   * (members must then refuse them on their own). */
+  gboolean rooms_admit_anyone;
 
   gboolean started;
   WzpEndpoint *endpoint;
@@ -118,12 +146,24 @@ struct _WzpRelay
   GHashTable *rooms;            /* name -> RelayRoom (owned) */
   GHashTable *probes;           /* token hex -> ProbeEntry */
   GHashTable *raw_seen;         /* token hex -> ProbeEntry */
+  GHashTable *probes_per_fp;    /* fp -> pending probes (guint) */
+  WzpSourceCounter *raw_per_source;     /* unclaimed raw packets */
+  RelayDeadlines *deadlines;    /* unregistered connections */
   GHashTable *error_counts;     /* code -> guint64 * */
+  WzpLogLimit error_log;        /* "error to ..." lines */
 
   WzpRelayStats stats;
 };
 
-/* wzp-relay.c */
+/* Counts a refusal by the relay's own limits and warns (at most once per
+ * WZP_LOG_LIMIT_INTERVAL per reason, with the count of the others). */
+#define RELAY_REFUSE(self, why, ...) G_STMT_START {                        \
+  (self)->limits.refusals[why]++;                                         \
+  WZP_WARNING_LIMITED (self, &(self)->limits.logs[why],                   \
+      wzp_clock_get_time ((self)->clock), __VA_ARGS__);                   \
+} G_STMT_END
+
+/* wzp-relay-registry.c */
 void _wzp_relay_send (WzpRelay * self, RelayClient * client,
     JsonObject * msg);
 gboolean _wzp_relay_send_to (WzpRelay * self, const char *fp,
@@ -144,6 +184,8 @@ void _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_handle_update_candidates (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
+void _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
 void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);
 void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
@@ -160,6 +202,28 @@ void _wzp_relay_rooms_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_room_free (RelayRoom * room);
 void _wzp_relay_forward_room_media (WzpRelay * self, RelayClient * c,
     RelayRoom * room, const guint8 * data, gsize len);
+/* Test hooks that make the relay lie about rooms. */
+void _wzp_relay_set_rooms_admit_anyone (WzpRelay * self, gboolean anyone);
+/* Lists @fp as a member of the existing room @room_id, with @key_blob,
+ * and tells the others it joined; FALSE when the room does not exist. */
+gboolean _wzp_relay_inject_room_member (WzpRelay * self,
+    const char *room_id, const char *fp,
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
+
+/* wzp-relay-probes.c */
+void _wzp_relay_probes_init (WzpRelay * self);
+void _wzp_relay_probes_clear (WzpRelay * self);
+void _wzp_relay_probes_free (WzpRelay * self);
+guint _wzp_relay_probes_pending (WzpRelay * self);
+void _wzp_relay_handle_reflect (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_handle_probe_request (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_on_probe_packet (WzpEndpoint * ep, const WzpAddr * from,
+    const guint8 * data, gsize len, gpointer user_data);
+
+/* wzp-relay-process.c */
+void _wzp_relay_process_metrics (GString * out);
 
 /* wzp-relay-metrics.c */
 gboolean _wzp_relay_metrics_start (WzpRelay * self, GError ** error);

@@ -1,17 +1,24 @@
 /* wzp — the relay's multi-party rooms
  *
- * A room is a name, a media channel and its members (fingerprints, with
+ * A room is an id, a media channel and its members (fingerprints, with
  * their public keys and an opaque key blob so members can exchange
  * sender keys end to end through room-message).  Membership belongs to
  * the fingerprint, like calls; it ends on leave-room or when the current
  * registration goes away.  The relay forwards a member's datagrams on the
  * room's channel to every other member and never reads them.
  *
+ * An owned room ("OWNER-FINGERPRINT/NAME", wzp-room-invite.h) admits the
+ * owner and holders of an invitation the owner signed, which the joiner
+ * puts in its key blob.  The relay checks it so strangers cannot even
+ * see who is in the room; the members check it again and do not rely on
+ * the relay for the secrecy of their keys.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-room-invite.h"
 #include "wzp-log.h"
 
 #include <string.h>
@@ -88,12 +95,43 @@ static gboolean
 get_room (WzpRelay * self, RelayClient * c, JsonObject * msg, const char **name)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *owner = NULL;
+  g_autofree char *room_name = NULL;
 
-  if (!wzp_message_get_room (msg, "room", name, &error)) {
+  if (!wzp_message_get_room (msg, "room", name, &error) ||
+      !wzp_room_id_parse (*name, &owner, &room_name, &error)) {
     _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
     return FALSE;
   }
   return TRUE;
+}
+
+/* May @c join the room @name?  Open rooms: anyone.  Owned rooms: the owner
+ * and the holders of the owner's invitation, in @key_blob. */
+static gboolean
+admitted (WzpRelay * self, RelayClient * c, const char *name,
+    JsonObject * key_blob, GError ** error)
+{
+  g_autofree char *owner = NULL;
+  g_autofree char *room_name = NULL;
+  g_autoptr (WzpRoomInvite) invite = NULL;
+  JsonNode *node;
+
+  if (!wzp_room_id_parse (name, &owner, &room_name, error))
+    return FALSE;
+  if (owner == NULL || wzp_fingerprint_equal (owner, c->fp) ||
+      self->rooms_admit_anyone)
+    return TRUE;
+  node = key_blob ? json_object_get_member (key_blob, "invite") : NULL;
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, WZP_ROOM_INVITE_ERROR,
+        WZP_ROOM_INVITE_ERROR_WRONG_MEMBER, "room %s is owned by %s: "
+        "joining it needs the owner's invitation", name, owner);
+    return FALSE;
+  }
+  invite = wzp_room_invite_from_json (json_node_get_object (node), error);
+  return invite && wzp_room_invite_check (invite, name, c->fp,
+      g_get_real_time () / G_USEC_PER_SEC, error);
 }
 
 void
@@ -115,6 +153,12 @@ _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c, JsonObject * msg)
   if (!wzp_message_get_opaque (msg, "key_blob", FALSE,
           WZP_MESSAGE_MAX_KEY_BLOB, &key_blob, &error)) {
     _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  if (!admitted (self, c, name, key_blob, &error)) {
+    WZP_INFO_OBJECT (self, "%s may not join room '%s': %s", c->fp, name,
+        error->message);
+    _wzp_relay_send_error (self, c, "not-invited", error->message, msg);
     return;
   }
   room = g_hash_table_lookup (self->rooms, name);
@@ -242,4 +286,31 @@ _wzp_relay_rooms_peer_gone (WzpRelay * self, const char *fp)
   for (guint i = 0; i < rooms->len; i++)
     remove_member (self, g_ptr_array_index (rooms, i), fp);
   g_ptr_array_unref (rooms);
+}
+
+void
+_wzp_relay_set_rooms_admit_anyone (WzpRelay * self, gboolean anyone)
+{
+  self->rooms_admit_anyone = anyone;
+}
+
+gboolean
+_wzp_relay_inject_room_member (WzpRelay * self, const char *room_id,
+    const char *fp, const guint8 public_key[WZP_PUBLIC_KEY_LEN],
+    JsonObject * key_blob)
+{
+  RelayRoom *room = g_hash_table_lookup (self->rooms, room_id);
+  RoomMember *m;
+
+  if (room == NULL)
+    return FALSE;
+  m = g_new0 (RoomMember, 1);
+  m->fp = g_strdup (fp);
+  memcpy (m->public_key, public_key, WZP_PUBLIC_KEY_LEN);
+  m->key_blob = key_blob ? json_object_ref (key_blob) : NULL;
+  g_hash_table_replace (room->members, m->fp, m);
+  update_room_stats (self);
+  broadcast (self, room, fp, wzp_message_new_room_update (room->name,
+          "joined", fp, public_key, key_blob));
+  return TRUE;
 }

@@ -1,7 +1,11 @@
-/* wzp — the relay: object, connections, registration and NAT probes
+/* wzp — the relay: object, connections, registration, message dispatch
  *
- * Calls are in wzp-relay-calls.c, rooms in wzp-relay-rooms.c, metrics in
- * wzp-relay-metrics.c.
+ * The core.  Its helpers: the registration table as calls, rooms and
+ * probes see it (wzp-relay-registry.c), calls (wzp-relay-calls.c), rooms
+ * (wzp-relay-rooms.c), NAT probes (wzp-relay-probes.c), the relay's own
+ * limits (wzp-relay-limits.c), the registration deadline queue
+ * (wzp-relay-deadlines.c) and metrics (wzp-relay-metrics.c,
+ * wzp-relay-process.c).
  *
  * Ownership rules that fix the original's bugs:
  * - a connection may register only the identity its TLS client
@@ -24,21 +28,11 @@
 
 #define WZP_CAT_DEFAULT wzp_cat_relay
 
-/* Pending probe tokens and unclaimed probe packets live this long. */
-#define PROBE_LIFETIME (10 * WZP_NSEC_PER_SEC)
-#define MAX_PROBES 4096
 /* See wzp_relay_start(). */
 #define WZP_RELAY_ACK_THRESHOLD 8
 /* Let client ACKs ride on the datagrams the relay forwards to them
  * (WzpEndpoint:ack-hold). */
 #define WZP_RELAY_ACK_HOLD (20 * WZP_NSEC_PER_MSEC)
-
-typedef struct
-{
-  char *fp;                     /* probes: who asked */
-  char observed[WZP_ADDR_STRLEN];       /* raw_seen: where it came from */
-  guint64 deadline;
-} ProbeEntry;
 
 enum
 {
@@ -52,8 +46,36 @@ enum
   PROP_RING_TIMEOUT,
   PROP_MAX_REGISTRATIONS,
   PROP_MAX_ROOM_MEMBERS,
+  PROP_MAX_REGISTRATIONS_PER_SOURCE,
+  PROP_REGISTRATION_TIMEOUT,
+  PROP_MAX_PENDING_PROBES,
+  PROP_MAX_PENDING_PROBES_PER_CLIENT,
+  PROP_MESSAGE_RATE,
+  PROP_MESSAGE_BURST,
+  /* passed on to the endpoint (endpoint_props) */
+  PROP_MAX_CONNECTIONS,
+  PROP_MAX_CONNECTIONS_PER_SOURCE,
+  PROP_MAX_HALF_OPEN,
+  PROP_MAX_HALF_OPEN_PER_SOURCE,
+  PROP_RETRY,
+  PROP_RETRY_THRESHOLD,
+  PROP_RETRY_THRESHOLD_PER_SOURCE,
+  PROP_HANDSHAKE_TIMEOUT,
   N_PROPS
 };
+
+/* Relay properties that are WzpEndpoint properties of the same name: the
+ * relay keeps their values until it makes its endpoint, then sets them
+ * there (and passes later changes on). */
+#define FIRST_ENDPOINT_PROP PROP_MAX_CONNECTIONS
+static const char *const endpoint_props[] = {
+  "max-connections", "max-connections-per-source", "max-half-open",
+  "max-half-open-per-source", "retry", "retry-threshold",
+  "retry-threshold-per-source", "handshake-timeout",
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (endpoint_props) == N_PROPS -
+    FIRST_ENDPOINT_PROP);
 
 static GParamSpec *props[N_PROPS];
 
@@ -67,107 +89,6 @@ wzp_relay_error_quark (void)
   if (G_UNLIKELY (q == 0))
     q = g_quark_from_static_string ("wzp-relay-error-quark");
   return q;
-}
-
-static void
-probe_entry_free (gpointer p)
-{
-  ProbeEntry *e = p;
-
-  g_free (e->fp);
-  g_free (e);
-}
-
-/* --- sending ---------------------------------------------------------- */
-
-void
-_wzp_relay_send (WzpRelay * self, RelayClient * client, JsonObject * msg)
-{
-  g_autoptr (GBytes) bytes = wzp_message_to_bytes (msg);
-  g_autoptr (GError) error = NULL;
-
-  WZP_LOG_OBJECT (self, "-> %s: %.*s", client->fp,
-      (int) MIN (g_bytes_get_size (bytes), 200),
-      (const char *) g_bytes_get_data (bytes, NULL));
-  if (!wzp_connection_send_message (client->conn, g_bytes_get_data (bytes,
-              NULL), g_bytes_get_size (bytes), &error))
-    WZP_DEBUG_OBJECT (self, "cannot send to %s: %s", client->fp,
-        error->message);
-  json_object_unref (msg);
-}
-
-RelayClient *
-_wzp_relay_lookup (WzpRelay * self, const char *fp)
-{
-  return g_hash_table_lookup (self->registrations, fp);
-}
-
-/* Sends to the current registration of @fp; consumes @msg. */
-gboolean
-_wzp_relay_send_to (WzpRelay * self, const char *fp, JsonObject * msg)
-{
-  RelayClient *c = _wzp_relay_lookup (self, fp);
-
-  if (c == NULL) {
-    json_object_unref (msg);
-    return FALSE;
-  }
-  _wzp_relay_send (self, c, msg);
-  return TRUE;
-}
-
-static void
-count_error (WzpRelay * self, const char *code)
-{
-  guint64 *n = g_hash_table_lookup (self->error_counts, code);
-
-  if (n == NULL) {
-    n = g_new0 (guint64, 1);
-    g_hash_table_insert (self->error_counts, g_strdup (code), n);
-  }
-  (*n)++;
-  self->stats.errors_total++;
-}
-
-/**
- * _wzp_relay_send_error:
- * @request: (nullable): the message this answers (for its "req")
- */
-void
-_wzp_relay_send_error (WzpRelay * self, RelayClient * client,
-    const char *code, const char *message, JsonObject * request)
-{
-  guint32 req;
-  gint64 re = -1;
-
-  if (request && wzp_message_get_req (request, &req))
-    re = req;
-  count_error (self, code);
-  WZP_INFO_OBJECT (self, "error to %s (%s): %s: %s", client->fp,
-      client->observed, code, message);
-  _wzp_relay_send (self, client, wzp_message_new_error (code, message, re));
-}
-
-guint64
-wzp_relay_get_error_count (WzpRelay * self, const char *code)
-{
-  guint64 *n = g_hash_table_lookup (self->error_counts, code);
-
-  return n ? *n : 0;
-}
-
-guint32
-_wzp_relay_allocate_channel (WzpRelay * self, RelayChannel * owner)
-{
-  guint32 id;
-
-  do {
-    id = wzp_random_u32 ();
-  } while (id == 0
-      || g_hash_table_contains (self->channels, GUINT_TO_POINTER (id)));
-  owner->id = id;
-  g_hash_table_insert (self->channels, GUINT_TO_POINTER (id), owner);
-  return id;
 }
 
 /* --- closing a connection after its last message went out ------------- */
@@ -217,9 +138,20 @@ close_later (WzpRelay * self, WzpConnection * conn, guint64 code,
 
 /* --- registration ----------------------------------------------------- */
 
+/* The registration of @c no longer counts against its source. */
+static void
+uncount (WzpRelay * self, RelayClient * c)
+{
+  if (c->counted) {
+    c->counted = FALSE;
+    relay_limits_registration_removed (&self->limits, &c->source);
+  }
+}
+
 static void
 unregister (WzpRelay * self, RelayClient * c)
 {
+  uncount (self, c);
   if (!c->registered)
     return;
   c->registered = FALSE;
@@ -232,6 +164,39 @@ unregister (WzpRelay * self, RelayClient * c)
   /* Only the current registration's end ends the fingerprint's calls. */
   _wzp_relay_calls_peer_gone (self, c->fp);
   _wzp_relay_rooms_peer_gone (self, c->fp);
+}
+
+/* The relay's registration limits: a new identity needs room overall and
+ * in its source; taking over an identity (@old, another connection of the
+ * same fingerprint) adds none overall, and none to a source it already
+ * counted in.  A refused client gets "too-many" and its connection is
+ * closed with WZP_CLOSE_LIMIT, so it retries later with backoff. */
+static gboolean
+registration_allowed (WzpRelay * self, RelayClient * c, RelayClient * old,
+    JsonObject * msg)
+{
+  RelayRefusal why;
+  guint overall = g_hash_table_size (self->registrations);
+  char src[WZP_SOURCE_STRLEN];
+
+  if (old && old->counted && wzp_source_equal (&old->source, &c->source))
+    return TRUE;
+  /* Taking over an identity does not add a registration overall. */
+  if (old)
+    overall = 0;
+  if (relay_limits_registration_allowed (&self->limits, &c->source, overall,
+          &why))
+    return TRUE;
+  RELAY_REFUSE (self, why, "%s: refused the registration of %s from %s "
+      "(source %s)", relay_refusal_name (why), c->fp, c->observed,
+      wzp_source_to_string (&c->source, src));
+  _wzp_relay_send_error (self, c, "too-many",
+      why == RELAY_REFUSED_MAX_REGISTRATIONS ?
+      "the relay has too many registrations" :
+      "too many registrations from your network", msg);
+  c->refused = TRUE;
+  close_later (self, c->conn, WZP_CLOSE_LIMIT, relay_refusal_name (why));
+  return FALSE;
 }
 
 static void
@@ -297,17 +262,14 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   }
 
   old = g_hash_table_lookup (self->registrations, c->fp);
-  if (old == NULL &&
-      g_hash_table_size (self->registrations) >= self->max_registrations) {
-    _wzp_relay_send_error (self, c, "too-many",
-        "the relay has too many registrations", msg);
+  if (old != c && !registration_allowed (self, c, old, msg))
     return;
-  }
   if (old && old != c) {
     WZP_INFO_OBJECT (self, "%s: new connection from %s supersedes %s", c->fp,
         c->observed, old->observed);
     old->registered = FALSE;
     old->superseded = TRUE;
+    uncount (self, old);
     self->stats.registrations_superseded++;
     _wzp_relay_send_error (self, old, "superseded",
         "this identity registered again from another connection", NULL);
@@ -320,6 +282,14 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
     WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
   }
   c->registered = TRUE;
+  if (!c->counted) {
+    c->counted = TRUE;
+    relay_limits_registration_added (&self->limits, &c->source);
+  }
+  if (c->deadline) {
+    relay_deadlines_remove (self->deadlines, c->deadline);
+    c->deadline = NULL;
+  }
   self->stats.registrations = g_hash_table_size (self->registrations);
   {
     JsonObject *reply = wzp_message_new_registered (c->fp, c->observed);
@@ -327,132 +297,6 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
       wzp_message_set_re (reply, req);
     _wzp_relay_send (self, c, reply);
   }
-}
-
-/* --- reflect and NAT probes ------------------------------------------- */
-
-static void
-handle_reflect (WzpRelay * self, RelayClient * c, JsonObject * msg)
-{
-  JsonObject *reply = wzp_message_new_reflected (c->observed);
-  guint32 req;
-
-  if (wzp_message_get_req (msg, &req))
-    wzp_message_set_re (reply, req);
-  _wzp_relay_send (self, c, reply);
-}
-
-static void
-expire_probes (WzpRelay * self, GHashTable * table)
-{
-  GHashTableIter it;
-  gpointer value;
-  guint64 now = wzp_clock_get_time (self->clock);
-
-  g_hash_table_iter_init (&it, table);
-  while (g_hash_table_iter_next (&it, NULL, &value)) {
-    ProbeEntry *e = value;
-    if (e->deadline <= now)
-      g_hash_table_iter_remove (&it);
-  }
-}
-
-static void
-send_probe_result (WzpRelay * self, RelayClient * c, const char *token_hex,
-    const char *observed)
-{
-  guint8 token[WZP_PROBE_TOKEN_LEN];
-
-  for (guint i = 0; i < WZP_PROBE_TOKEN_LEN; i++)
-    token[i] = (g_ascii_xdigit_value (token_hex[2 * i]) << 4) |
-        g_ascii_xdigit_value (token_hex[2 * i + 1]);
-  self->stats.probes_answered++;
-  /* The same classification the client makes (PROTOCOL.md §4); kept per
-   * connection for call-setup's peer_nat. */
-  c->nat = strcmp (observed, c->observed) == 0 ? "eim" : "edm";
-  WZP_DEBUG_OBJECT (self, "probe from %s: seen at %s (signaling from %s): %s",
-      c->fp, observed, c->observed, c->nat);
-  _wzp_relay_send (self, c, wzp_message_new_probe_result (token, observed));
-}
-
-static char *
-token_hex (const guint8 * token)
-{
-  char *s = g_malloc (2 * WZP_PROBE_TOKEN_LEN + 1);
-
-  for (guint i = 0; i < WZP_PROBE_TOKEN_LEN; i++)
-    g_snprintf (s + 2 * i, 3, "%02x", token[i]);
-  return s;
-}
-
-static void
-handle_probe_request (WzpRelay * self, RelayClient * c, JsonObject * msg)
-{
-  g_autoptr (GBytes) token = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *hex = NULL;
-  ProbeEntry *seen, *e;
-
-  if (!wzp_message_get_bytes (msg, "token", TRUE, WZP_PROBE_TOKEN_LEN,
-          WZP_PROBE_TOKEN_LEN, &token, &error)) {
-    _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
-    return;
-  }
-  if (self->probe_endpoint == NULL) {
-    _wzp_relay_send_error (self, c, "no-probe",
-        "this relay has no probe address", msg);
-    return;
-  }
-  expire_probes (self, self->probes);
-  expire_probes (self, self->raw_seen);
-  hex = token_hex (g_bytes_get_data (token, NULL));
-  /* The raw packet may have overtaken the request. */
-  seen = g_hash_table_lookup (self->raw_seen, hex);
-  if (seen) {
-    send_probe_result (self, c, hex, seen->observed);
-    g_hash_table_remove (self->raw_seen, hex);
-    return;
-  }
-  if (g_hash_table_size (self->probes) >= MAX_PROBES) {
-    _wzp_relay_send_error (self, c, "too-many", "too many probes pending", msg);
-    return;
-  }
-  e = g_new0 (ProbeEntry, 1);
-  e->fp = g_strdup (c->fp);
-  e->deadline = wzp_clock_get_time (self->clock) + PROBE_LIFETIME;
-  g_hash_table_replace (self->probes, g_steal_pointer (&hex), e);
-}
-
-static void
-on_probe_packet (WzpEndpoint * ep, const WzpAddr * from, const guint8 * data,
-    gsize len, gpointer user_data)
-{
-  WzpRelay *self = user_data;
-  g_autofree char *hex = NULL;
-  char observed[WZP_ADDR_STRLEN];
-  ProbeEntry *e;
-
-  if (len != WZP_PROBE_PACKET_LEN || data[0] != WZP_PROBE_PACKET_TYPE)
-    return;
-  hex = token_hex (data + 1);
-  wzp_addr_to_string (from, observed);
-  e = g_hash_table_lookup (self->probes, hex);
-  if (e) {
-    RelayClient *c = _wzp_relay_lookup (self, e->fp);
-    if (c)
-      send_probe_result (self, c, hex, observed);
-    g_hash_table_remove (self->probes, hex);
-    return;
-  }
-  /* Unclaimed (it overtook its request, or is a retry): remember briefly. */
-  if (g_hash_table_size (self->raw_seen) >= MAX_PROBES)
-    expire_probes (self, self->raw_seen);
-  if (g_hash_table_size (self->raw_seen) >= MAX_PROBES)
-    return;
-  e = g_new0 (ProbeEntry, 1);
-  memcpy (e->observed, observed, sizeof observed);
-  e->deadline = wzp_clock_get_time (self->clock) + PROBE_LIFETIME;
-  g_hash_table_replace (self->raw_seen, g_steal_pointer (&hex), e);
 }
 
 /* --- dispatch --------------------------------------------------------- */
@@ -491,6 +335,29 @@ refresh_observed (WzpRelay * self, RelayClient * c)
   memcpy (c->observed, now, sizeof now);
 }
 
+/* The per-connection message budget (message-rate, message-burst).
+ * Over it, messages are dropped unread: parsing and answering them is
+ * the cost being limited.  The client hears "rate-limited" at most once
+ * per second, so the refusal itself stays cheap. */
+static gboolean
+message_allowed (WzpRelay * self, RelayClient * c)
+{
+  guint64 now = wzp_clock_get_time (self->clock);
+
+  if (relay_rate_take (&c->rate, now, self->limits.message_rate,
+          self->limits.message_burst))
+    return TRUE;
+  RELAY_REFUSE (self, RELAY_REFUSED_MESSAGE_RATE, "message-rate: dropping "
+      "messages from %s (%s) over %u/s (burst %u)", c->fp, c->observed,
+      self->limits.message_rate, self->limits.message_burst);
+  if (c->rate_error_at == 0 || now >= c->rate_error_at + WZP_NSEC_PER_SEC) {
+    c->rate_error_at = now;
+    _wzp_relay_send_error (self, c, "rate-limited",
+        "too many messages: some were dropped", NULL);
+  }
+  return FALSE;
+}
+
 static void
 on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
 {
@@ -502,6 +369,8 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
 
   self->stats.messages_received++;
   if (c->superseded || c->refused)
+    return;
+  if (!message_allowed (self, c))
     return;
   msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
       g_bytes_get_size (bytes), &type, &error);
@@ -522,10 +391,10 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
       handle_register (self, c, msg);
       break;
     case WZP_MSG_REFLECT:
-      handle_reflect (self, c, msg);
+      _wzp_relay_handle_reflect (self, c, msg);
       break;
     case WZP_MSG_PROBE_REQUEST:
-      handle_probe_request (self, c, msg);
+      _wzp_relay_handle_probe_request (self, c, msg);
       break;
     case WZP_MSG_CALL:
       _wzp_relay_handle_call (self, c, msg);
@@ -541,6 +410,9 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
       break;
     case WZP_MSG_UPDATE_CANDIDATES:
       _wzp_relay_handle_update_candidates (self, c, msg);
+      break;
+    case WZP_MSG_RESUME_CALL:
+      _wzp_relay_handle_resume_call (self, c, msg);
       break;
     case WZP_MSG_JOIN_ROOM:
       _wzp_relay_handle_join_room (self, c, msg);
@@ -567,6 +439,9 @@ on_message_too_large (WzpConnection * conn, guint64 size, gpointer user_data)
   g_autofree char *text = g_strdup_printf ("message of %" G_GUINT64_FORMAT
       " bytes exceeds the %d byte limit", size, WZP_MESSAGE_MAX_SIZE);
 
+  /* Skipping costs little, answering does: the same budget applies. */
+  if (!message_allowed (c->relay, c))
+    return;
   _wzp_relay_send_error (c->relay, c, "too-large", text, NULL);
 }
 
@@ -583,6 +458,9 @@ static void
 client_free (gpointer p)
 {
   RelayClient *c = p;
+
+  if (c->deadline)
+    relay_deadlines_remove (c->relay->deadlines, c->deadline);
 
   g_signal_handler_disconnect (c->conn, c->message_id);
   g_signal_handler_disconnect (c->conn, c->too_large_id);
@@ -602,8 +480,31 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   WZP_INFO_OBJECT (self, "connection from %s (%s) closed: %s", c->observed,
       c->fp, reason->message);
   unregister (self, c);
+  uncount (self, c);
   g_hash_table_remove (self->clients, conn);
   self->stats.connections = g_hash_table_size (self->clients);
+}
+
+/* A connection did not register in time (RelayDeadlineFunc).  Without
+ * this, a connection that finished its handshake and never registered
+ * stayed open for ever: the client's keep-alives beat the idle timeout. */
+static void
+on_registration_deadline (gpointer item, gpointer user_data)
+{
+  RelayClient *c = item;
+  WzpRelay *self = user_data;
+
+  c->deadline = NULL;
+  if (c->registered || c->refused || c->superseded)
+    return;
+  RELAY_REFUSE (self, RELAY_REFUSED_REGISTRATION_TIMEOUT,
+      "registration-timeout: closing the connection from %s (%s): no "
+      "registration within %" G_GUINT64_FORMAT " ms", c->observed, c->fp,
+      self->limits.registration_timeout_ns / WZP_NSEC_PER_MSEC);
+  _wzp_relay_send_error (self, c, "registration-timeout",
+      "no registration in time", NULL);
+  c->refused = TRUE;
+  close_later (self, c->conn, WZP_CLOSE_LIMIT, "registration-timeout");
 }
 
 static void
@@ -621,10 +522,15 @@ on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer user_data)
   wzp_connection_get_peer_public_key (conn, c->public_key);
   wzp_random_bytes (c->challenge, sizeof c->challenge);
   c->nat = "unknown";
-  if (remote && wzp_addr_from_gsocketaddress (&addr, remote))
+  if (remote && wzp_addr_from_gsocketaddress (&addr, remote)) {
     wzp_addr_to_string (&addr, c->observed);
-  else
+    wzp_source_from_addr (&c->source, &addr);
+  } else {
     g_strlcpy (c->observed, "0.0.0.0:0", sizeof c->observed);
+  }
+  /* It must register within registration-timeout of this hello. */
+  c->deadline = relay_deadlines_add (self->deadlines, c,
+      wzp_clock_get_time (self->clock) + self->limits.registration_timeout_ns);
   c->message_id = g_signal_connect (conn, "message", G_CALLBACK (on_message),
       c);
   c->too_large_id = g_signal_connect (conn, "message-too-large",
@@ -691,6 +597,9 @@ wzp_relay_start (WzpRelay * self, GError ** error)
       "max-message-size", (guint) WZP_MESSAGE_MAX_SIZE,
       "ack-threshold", (guint) WZP_RELAY_ACK_THRESHOLD,
       "ack-hold", (guint64) WZP_RELAY_ACK_HOLD, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (endpoint_props); i++)
+    g_object_set_property (G_OBJECT (self->endpoint), endpoint_props[i],
+        &self->endpoint_values[i]);
   g_signal_connect (self->endpoint, "incoming-connection",
       G_CALLBACK (on_incoming), self);
 
@@ -698,8 +607,8 @@ wzp_relay_start (WzpRelay * self, GError ** error)
     self->probe_endpoint = make_endpoint (self, self->probe_address, error);
     if (self->probe_endpoint == NULL)
       goto fail;
-    wzp_endpoint_set_raw_handler (self->probe_endpoint, on_probe_packet, self,
-        NULL);
+    wzp_endpoint_set_raw_handler (self->probe_endpoint,
+        _wzp_relay_on_probe_packet, self, NULL);
   }
   if (self->metrics_address && *self->metrics_address &&
       !_wzp_relay_metrics_start (self, error))
@@ -729,13 +638,14 @@ wzp_relay_stop (WzpRelay * self)
     wzp_endpoint_close_all (self->endpoint, WZP_CLOSE_SHUTDOWN,
         "relay shutting down");
   g_hash_table_remove_all (self->clients);
+  relay_deadlines_clear (self->deadlines);
+  wzp_source_counter_clear (self->limits.registrations_by_source);
   g_hash_table_remove_all (self->registrations);
   g_hash_table_remove_all (self->fp_calls);
   g_hash_table_remove_all (self->calls);
   g_hash_table_remove_all (self->rooms);
   g_hash_table_remove_all (self->channels);
-  g_hash_table_remove_all (self->probes);
-  g_hash_table_remove_all (self->raw_seen);
+  _wzp_relay_probes_clear (self);
   if (self->probe_endpoint)
     wzp_endpoint_set_raw_handler (self->probe_endpoint, NULL, NULL, NULL);
   g_clear_object (&self->probe_endpoint);
@@ -844,12 +754,38 @@ wzp_relay_set_property (GObject * object, guint prop_id, const GValue * value,
       self->ring_timeout_ns = g_value_get_uint64 (value);
       break;
     case PROP_MAX_REGISTRATIONS:
-      self->max_registrations = g_value_get_uint (value);
+      self->limits.max_registrations = g_value_get_uint (value);
       break;
     case PROP_MAX_ROOM_MEMBERS:
       self->max_room_members = g_value_get_uint (value);
       break;
+    case PROP_MAX_REGISTRATIONS_PER_SOURCE:
+      self->limits.max_registrations_per_source = g_value_get_uint (value);
+      break;
+    case PROP_REGISTRATION_TIMEOUT:
+      self->limits.registration_timeout_ns = g_value_get_uint64 (value);
+      break;
+    case PROP_MAX_PENDING_PROBES:
+      self->limits.max_pending_probes = g_value_get_uint (value);
+      break;
+    case PROP_MAX_PENDING_PROBES_PER_CLIENT:
+      self->limits.max_pending_probes_per_client = g_value_get_uint (value);
+      break;
+    case PROP_MESSAGE_RATE:
+      self->limits.message_rate = g_value_get_uint (value);
+      break;
+    case PROP_MESSAGE_BURST:
+      self->limits.message_burst = g_value_get_uint (value);
+      break;
     default:
+      if (prop_id >= FIRST_ENDPOINT_PROP && prop_id < N_PROPS) {
+        guint i = prop_id - FIRST_ENDPOINT_PROP;
+        g_value_copy (value, &self->endpoint_values[i]);
+        if (self->endpoint)
+          g_object_set_property (G_OBJECT (self->endpoint), endpoint_props[i],
+              value);
+        break;
+      }
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -883,12 +819,35 @@ wzp_relay_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_uint64 (value, self->ring_timeout_ns);
       break;
     case PROP_MAX_REGISTRATIONS:
-      g_value_set_uint (value, self->max_registrations);
+      g_value_set_uint (value, self->limits.max_registrations);
       break;
     case PROP_MAX_ROOM_MEMBERS:
       g_value_set_uint (value, self->max_room_members);
       break;
+    case PROP_MAX_REGISTRATIONS_PER_SOURCE:
+      g_value_set_uint (value, self->limits.max_registrations_per_source);
+      break;
+    case PROP_REGISTRATION_TIMEOUT:
+      g_value_set_uint64 (value, self->limits.registration_timeout_ns);
+      break;
+    case PROP_MAX_PENDING_PROBES:
+      g_value_set_uint (value, self->limits.max_pending_probes);
+      break;
+    case PROP_MAX_PENDING_PROBES_PER_CLIENT:
+      g_value_set_uint (value, self->limits.max_pending_probes_per_client);
+      break;
+    case PROP_MESSAGE_RATE:
+      g_value_set_uint (value, self->limits.message_rate);
+      break;
+    case PROP_MESSAGE_BURST:
+      g_value_set_uint (value, self->limits.message_burst);
+      break;
     default:
+      if (prop_id >= FIRST_ENDPOINT_PROP && prop_id < N_PROPS) {
+        g_value_copy (&self->endpoint_values[prop_id - FIRST_ENDPOINT_PROP],
+            value);
+        break;
+      }
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
 }
@@ -907,6 +866,8 @@ wzp_relay_constructed (GObject * object)
     WZP_WARNING_OBJECT (self, "no identity given: using a new one");
     self->identity = wzp_identity_generate ();
   }
+  self->deadlines = relay_deadlines_new (self->clock, self->context,
+      on_registration_deadline, self);
 }
 
 static void
@@ -930,9 +891,13 @@ wzp_relay_finalize (GObject * object)
   g_hash_table_unref (self->calls);
   g_hash_table_unref (self->rooms);
   g_hash_table_unref (self->channels);
-  g_hash_table_unref (self->probes);
-  g_hash_table_unref (self->raw_seen);
+  _wzp_relay_probes_free (self);
   g_hash_table_unref (self->error_counts);
+  relay_deadlines_free (self->deadlines);
+  relay_limits_clear (&self->limits);
+  for (guint i = 0; i < G_N_ELEMENTS (self->endpoint_values); i++)
+    if (G_IS_VALUE (&self->endpoint_values[i]))
+      g_value_unset (&self->endpoint_values[i]);
   g_clear_object (&self->metrics_bound);
   g_free (self->listen_address);
   g_free (self->probe_address);
@@ -1027,6 +992,132 @@ wzp_relay_class_init (WzpRelayClass * klass)
   props[PROP_MAX_ROOM_MEMBERS] = g_param_spec_uint ("max-room-members",
       "Max room members", "Members per room", 2, 4096,
       WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS, rw);
+  /**
+   * WzpRelay:max-registrations-per-source:
+   *
+   * Identities registered at once from one source (IPv4 address, IPv6
+   * /64).
+   */
+  props[PROP_MAX_REGISTRATIONS_PER_SOURCE] = g_param_spec_uint
+      ("max-registrations-per-source", "Max registrations per source",
+      "Identities registered at once from one source", 1, G_MAXUINT,
+      WZP_RELAY_DEFAULT_MAX_REGISTRATIONS_PER_SOURCE, rw);
+  /**
+   * WzpRelay:registration-timeout:
+   *
+   * Nanoseconds a connection has, from the relay's hello, to register;
+   * then it is closed (code 0x105, "registration-timeout").
+   */
+  props[PROP_REGISTRATION_TIMEOUT] = g_param_spec_uint64
+      ("registration-timeout", "Registration timeout",
+      "A connection must register within this (ns)", WZP_NSEC_PER_MSEC,
+      G_MAXUINT64 / 2, WZP_RELAY_DEFAULT_REGISTRATION_TIMEOUT, rw);
+  /**
+   * WzpRelay:max-pending-probes:
+   *
+   * NAT probes waiting for their raw packet, from all clients (and, as
+   * many again, raw packets waiting for their request).
+   */
+  props[PROP_MAX_PENDING_PROBES] = g_param_spec_uint ("max-pending-probes",
+      "Max pending probes", "NAT probes pending at once", 1, G_MAXUINT,
+      WZP_RELAY_DEFAULT_MAX_PENDING_PROBES, rw);
+  /**
+   * WzpRelay:max-pending-probes-per-client:
+   *
+   * NAT probes one client (one identity) may have pending, and unclaimed
+   * raw probe packets one source may have waiting.
+   */
+  props[PROP_MAX_PENDING_PROBES_PER_CLIENT] = g_param_spec_uint
+      ("max-pending-probes-per-client", "Max pending probes per client",
+      "NAT probes one client may have pending", 1, G_MAXUINT,
+      WZP_RELAY_DEFAULT_MAX_PENDING_PROBES_PER_CLIENT, rw);
+  /**
+   * WzpRelay:message-rate:
+   *
+   * Signaling messages per second one connection may send, sustained;
+   * more are dropped (the client hears "rate-limited").
+   */
+  props[PROP_MESSAGE_RATE] = g_param_spec_uint ("message-rate",
+      "Message rate", "Messages per second per connection", 1, G_MAXUINT,
+      WZP_RELAY_DEFAULT_MESSAGE_RATE, rw);
+  /**
+   * WzpRelay:message-burst:
+   *
+   * Messages one connection may send at once after a quiet spell.
+   */
+  props[PROP_MESSAGE_BURST] = g_param_spec_uint ("message-burst",
+      "Message burst", "Messages at once per connection", 1, G_MAXUINT,
+      WZP_RELAY_DEFAULT_MESSAGE_BURST, rw);
+  /**
+   * WzpRelay:max-connections:
+   *
+   * Connections open at once (#WzpEndpoint:max-connections).
+   */
+  props[PROP_MAX_CONNECTIONS] = g_param_spec_uint ("max-connections",
+      "Max connections", "Open connections at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_CONNECTIONS, rw);
+  /**
+   * WzpRelay:max-connections-per-source:
+   *
+   * Connections from one source (#WzpEndpoint:max-connections-per-source).
+   */
+  props[PROP_MAX_CONNECTIONS_PER_SOURCE] = g_param_spec_uint
+      ("max-connections-per-source", "Max connections per source",
+      "Connections from one source at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_CONNECTIONS_PER_SOURCE, rw);
+  /**
+   * WzpRelay:max-half-open:
+   *
+   * Handshakes in progress (#WzpEndpoint:max-half-open).
+   */
+  props[PROP_MAX_HALF_OPEN] = g_param_spec_uint ("max-half-open",
+      "Max half-open", "Handshakes in progress at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_HALF_OPEN, rw);
+  /**
+   * WzpRelay:max-half-open-per-source:
+   *
+   * Handshakes in progress from one source
+   * (#WzpEndpoint:max-half-open-per-source).
+   */
+  props[PROP_MAX_HALF_OPEN_PER_SOURCE] = g_param_spec_uint
+      ("max-half-open-per-source", "Max half-open per source",
+      "Handshakes in progress from one source at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_HALF_OPEN_PER_SOURCE, rw);
+  /**
+   * WzpRelay:retry:
+   *
+   * When new clients must first validate their address with a stateless
+   * Retry (#WzpEndpoint:retry).
+   */
+  props[PROP_RETRY] = g_param_spec_enum ("retry", "Retry",
+      "When new clients must validate their address with a Retry",
+      WZP_TYPE_RETRY_MODE, WZP_RETRY_AUTO, rw);
+  /**
+   * WzpRelay:retry-threshold:
+   *
+   * #WzpEndpoint:retry-threshold.
+   */
+  props[PROP_RETRY_THRESHOLD] = g_param_spec_uint ("retry-threshold",
+      "Retry threshold", "Handshakes in progress from which Retry is used",
+      0, G_MAXUINT, WZP_DEFAULT_RETRY_THRESHOLD, rw);
+  /**
+   * WzpRelay:retry-threshold-per-source:
+   *
+   * #WzpEndpoint:retry-threshold-per-source.
+   */
+  props[PROP_RETRY_THRESHOLD_PER_SOURCE] = g_param_spec_uint
+      ("retry-threshold-per-source", "Retry threshold per source",
+      "Handshakes in progress from one source from which Retry is used", 0,
+      G_MAXUINT, WZP_DEFAULT_RETRY_THRESHOLD_PER_SOURCE, rw);
+  /**
+   * WzpRelay:handshake-timeout:
+   *
+   * Nanoseconds a handshake may take (#WzpEndpoint:handshake-timeout): how
+   * long a half-open connection holds its slot.
+   */
+  props[PROP_HANDSHAKE_TIMEOUT] = g_param_spec_uint64 ("handshake-timeout",
+      "Handshake timeout", "Give up a handshake after this long (ns)",
+      WZP_NSEC_PER_MSEC, G_MAXUINT64 / 2, WZP_DEFAULT_HANDSHAKE_TIMEOUT, rw);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
 }
 
@@ -1035,7 +1126,7 @@ wzp_relay_init (WzpRelay * self)
 {
   self->listen_address = g_strdup ("0.0.0.0:4433");
   self->ring_timeout_ns = WZP_RELAY_DEFAULT_RING_TIMEOUT;
-  self->max_registrations = WZP_RELAY_DEFAULT_MAX_REGISTRATIONS;
+  relay_limits_init (&self->limits);
   self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
   self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
@@ -1046,10 +1137,14 @@ wzp_relay_init (WzpRelay * self)
   self->channels = g_hash_table_new (NULL, NULL);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_room_free);
-  self->probes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      probe_entry_free);
-  self->raw_seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      probe_entry_free);
+  _wzp_relay_probes_init (self);
+  for (guint i = 0; i < G_N_ELEMENTS (endpoint_props); i++) {
+    GParamSpec *pspec = props[FIRST_ENDPOINT_PROP + i];
+
+    g_value_init (&self->endpoint_values[i], pspec->value_type);
+    g_param_value_set_default (pspec, &self->endpoint_values[i]);
+  }
   self->error_counts = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, g_free);
+  self->error_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT (WZP_NSEC_PER_SEC);
 }

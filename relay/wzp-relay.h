@@ -111,6 +111,9 @@ WZP_API
 guint64 wzp_relay_get_error_count (WzpRelay * self, const char *code);
 
 WZP_API
+guint64 wzp_relay_get_refusal_count (WzpRelay * self, const char *reason);
+
+WZP_API
 char *wzp_relay_metrics_text (WzpRelay * self);
 
 G_END_DECLS

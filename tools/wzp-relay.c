@@ -2,48 +2,80 @@
  *
  *   wzp-relay [--listen ADDR:PORT] [--probe-listen ADDR:PORT|none]
  *             [--identity FILE] [--metrics ADDR:PORT] [--config FILE]
- *             [--ring-timeout SECONDS] [--debug SPEC]
+ *             [--ring-timeout SECONDS] [--debug SPEC] [--LIMIT VALUE...]
+ *             [--check-config] [--version]
  *
- * The config file is a GKeyFile with a [relay] section and the same keys
- * (listen, probe-listen, identity, metrics, ring-timeout, debug);
- * command-line options win.
+ * Every option is also a key of the config file (tools/wzp-relay-config.c
+ * has the table; docs/RELAY.md documents each one, its default and why).
+ * Exit status: 0 ok, 1 could not start or run, 2 bad command line or
+ * config file.  Under systemd (Type=notify) it reports READY=1 once it
+ * listens and STOPPING=1 when asked to stop.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <glib-unix.h>
 
 #include "wzp-relay.h"
+#include "wzp-relay-config.h"
 #include "wzp-log.h"
 
 static GMainLoop *loop;
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET (a
+ * path, or an abstract socket when it starts with '@'). */
+static void
+notify_systemd (const char *state)
+{
+  const char *path = g_getenv ("NOTIFY_SOCKET");
+  struct sockaddr_un sa = { 0 };
+  socklen_t len;
+  int fd;
+
+  if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+      strlen (path) >= sizeof sa.sun_path)
+    return;
+  sa.sun_family = AF_UNIX;
+  strcpy (sa.sun_path, path);
+  if (path[0] == '@')
+    sa.sun_path[0] = '\0';
+  len = offsetof (struct sockaddr_un, sun_path) + strlen (path);
+  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  if (sendto (fd, state, strlen (state), MSG_NOSIGNAL,
+          (struct sockaddr *) &sa, len) < 0)
+    g_printerr ("wzp-relay: cannot notify systemd: %s\n", g_strerror (errno));
+  close (fd);
+}
 
 static gboolean
 on_signal (gpointer data)
 {
   g_printerr ("wzp-relay: %s received, shutting down\n", (char *) data);
+  notify_systemd ("STOPPING=1");
   g_main_loop_quit (loop);
   return G_SOURCE_CONTINUE;
 }
 
 static int
-fail (const char *what, GError * error)
+fail (int status, const char *what, GError * error)
 {
-  g_printerr ("wzp-relay: %s: %s\n", what, error->message);
+  if (what)
+    g_printerr ("wzp-relay: %s: %s\n", what, error->message);
+  else
+    g_printerr ("wzp-relay: %s\n", error->message);
   g_error_free (error);
-  return 1;
-}
-
-/* Takes @key from the config unless the command line set it. */
-static void
-from_config (GKeyFile * kf, const char *key, char **value)
-{
-  if (*value == NULL && kf)
-    *value = g_key_file_get_string (kf, "relay", key, NULL);
+  return status;
 }
 
 /* The probe port defaults to the listen port + 1 on the same host. */
@@ -80,36 +112,10 @@ default_identity_path (void)
 int
 main (int argc, char **argv)
 {
+  g_autoptr (WzpRelayConfig) config = wzp_relay_config_new ();
   g_autofree char *listen = NULL;
   g_autofree char *probe = NULL;
   g_autofree char *identity_path = NULL;
-  g_autofree char *metrics = NULL;
-  g_autofree char *config = NULL;
-  g_autofree char *ring = NULL;
-  g_autofree char *debug = NULL;
-  gboolean version = FALSE;
-  GOptionEntry entries[] = {
-    {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
-        "Signaling address (default 0.0.0.0:4433)", "ADDR:PORT"},
-    {"probe-listen", 'p', 0, G_OPTION_ARG_STRING, &probe,
-          "NAT probe address (default: listen port + 1; 'none' for none)",
-        "ADDR:PORT"},
-    {"identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity_path,
-        "Identity file, created if missing (default: "
-          "$STATE_DIRECTORY/relay.key or ./relay.key)", "FILE"},
-    {"metrics", 'm', 0, G_OPTION_ARG_STRING, &metrics,
-        "Serve Prometheus metrics on http://ADDR:PORT/metrics", "ADDR:PORT"},
-    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
-        "Key file with a [relay] section", "FILE"},
-    {"ring-timeout", 0, 0, G_OPTION_ARG_STRING, &ring,
-        "Seconds a call may ring (default 30)", "SECONDS"},
-    {"debug", 'd', 0, G_OPTION_ARG_STRING, &debug,
-        "Log levels, e.g. 'wzprelay:5,wzpquic:4'", "SPEC"},
-    {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL},
-    {NULL}
-  };
-  g_autoptr (GOptionContext) octx = g_option_context_new ("- wzp relay");
-  g_autoptr (GKeyFile) kf = NULL;
   g_autoptr (WzpIdentity) id = NULL;
   g_autoptr (WzpRelay) relay = NULL;
   g_autoptr (GSocketAddress) bound = NULL;
@@ -118,61 +124,65 @@ main (int argc, char **argv)
   g_autofree char *bound_s = NULL;
   GError *error = NULL;
   gboolean created = FALSE;
-  guint64 ring_ns = WZP_RELAY_DEFAULT_RING_TIMEOUT;
+  const char *debug;
 
-  g_option_context_add_main_entries (octx, entries, NULL);
-  if (!g_option_context_parse (octx, &argc, &argv, &error))
-    return fail ("options", error);
-  if (version) {
+  if (!wzp_relay_config_load (config, &argc, &argv, &error))
+    return fail (WZP_RELAY_EXIT_USAGE, NULL, error);
+  if (wzp_relay_config_get_flag (config, "version")) {
     g_print ("wzp-relay %s\n", WZP_VERSION);
-    return 0;
+    return WZP_RELAY_EXIT_OK;
   }
-  if (config) {
-    kf = g_key_file_new ();
-    if (!g_key_file_load_from_file (kf, config, G_KEY_FILE_NONE, &error))
-      return fail (config, error);
-  }
-  from_config (kf, "listen", &listen);
-  from_config (kf, "probe-listen", &probe);
-  from_config (kf, "identity", &identity_path);
-  from_config (kf, "metrics", &metrics);
-  from_config (kf, "ring-timeout", &ring);
-  from_config (kf, "debug", &debug);
+  listen = g_strdup (wzp_relay_config_get (config, "listen"));
   if (listen == NULL)
     listen = g_strdup ("0.0.0.0:4433");
+  probe = g_strdup (wzp_relay_config_get (config, "probe-listen"));
   if (probe == NULL && !(probe = default_probe (listen, &error)))
-    return fail ("--listen", error);
+    return fail (WZP_RELAY_EXIT_USAGE, "listen", error);
   if (g_strcmp0 (probe, "none") == 0)
     g_clear_pointer (&probe, g_free);
+  identity_path = g_strdup (wzp_relay_config_get (config, "identity"));
   if (identity_path == NULL)
     identity_path = default_identity_path ();
-  if (ring) {
-    char *end = NULL;
-    double s = g_ascii_strtod (ring, &end);
-    if (end == ring || *end != '\0' || s <= 0 || s > 3600) {
-      g_printerr ("wzp-relay: --ring-timeout: '%s' is not 0 < seconds <= "
-          "3600\n", ring);
-      return 2;
-    }
-    ring_ns = (guint64) (s * WZP_NSEC_PER_SEC);
-  }
 
   /* Readable by default: what the relay does, not every packet. */
   wzp_log_set_threshold ("wzprelay", WZP_LOG_INFO);
+  debug = wzp_relay_config_get (config, "debug");
   if (debug)
     wzp_log_parse_spec (debug);
 
-  id = wzp_identity_load_or_create (identity_path, &created, &error);
-  if (id == NULL)
-    return fail (identity_path, error);
+  if (wzp_relay_config_get_flag (config, "check-config")) {
+    g_autoptr (WzpIdentity) any = wzp_identity_generate ();
+    g_autofree char *text = NULL;
+
+    relay = g_object_new (WZP_TYPE_RELAY, "identity", any, NULL);
+    wzp_relay_config_apply (config, relay);
+    text = wzp_relay_config_dump (config, relay);
+    g_print ("%s", text);
+    return WZP_RELAY_EXIT_OK;
+  }
+
+  id = wzp_identity_load_or_create_full (identity_path,
+      wzp_relay_config_get_flag (config, "allow-insecure-identity") ?
+      WZP_IDENTITY_LOAD_ALLOW_INSECURE : WZP_IDENTITY_LOAD_NONE, &created,
+      &error);
+  if (id == NULL) {
+    gboolean perms = g_error_matches (error, WZP_IDENTITY_ERROR,
+        WZP_IDENTITY_ERROR_PERMISSIONS);
+    int status = fail (WZP_RELAY_EXIT_FAILED, NULL, error);
+
+    if (perms)
+      g_printerr ("wzp-relay: --allow-insecure-identity (or "
+          "allow-insecure-identity = true in [relay]) overrides this\n");
+    return status;
+  }
   if (created)
     g_printerr ("wzp-relay: created a new identity in %s\n", identity_path);
-
-  relay = g_object_new (WZP_TYPE_RELAY, "identity", id,
-      "listen-address", listen, "probe-address", probe,
-      "metrics-address", metrics, "ring-timeout", ring_ns, NULL);
+  relay = g_object_new (WZP_TYPE_RELAY, "identity", id, "listen-address",
+      listen, "probe-address", probe, "metrics-address",
+      wzp_relay_config_get (config, "metrics"), NULL);
+  wzp_relay_config_apply (config, relay);
   if (!wzp_relay_start (relay, &error))
-    return fail ("start", error);
+    return fail (WZP_RELAY_EXIT_FAILED, "start", error);
 
   /* Before the banner: whoever reads it may signal us at once. */
   loop = g_main_loop_new (NULL, FALSE);
@@ -188,10 +198,15 @@ main (int argc, char **argv)
         wzp_socket_address_to_string (probe_bound) : g_strdup ("none");
     g_autofree char *m = metrics_bound ?
         wzp_socket_address_to_string (metrics_bound) : NULL;
+    g_autofree char *status = NULL;
+
     g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s%s%s%s)\n",
         WZP_VERSION, wzp_relay_get_fingerprint (relay), bound_s, p,
         m ? ", metrics http://" : "", m ? m : "", m ? "/metrics" : "");
     fflush (stdout);
+    status = g_strdup_printf ("READY=1\nSTATUS=listening on %s, "
+        "fingerprint %s", bound_s, wzp_relay_get_fingerprint (relay));
+    notify_systemd (status);
   }
 
   g_main_loop_run (loop);
@@ -202,5 +217,5 @@ main (int argc, char **argv)
    * disconnected (it does so from idle callbacks). */
   for (guint i = 0; i < 1000 && g_main_context_iteration (NULL, FALSE); i++);
   g_print ("wzp-relay stopped\n");
-  return 0;
+  return WZP_RELAY_EXIT_OK;
 }

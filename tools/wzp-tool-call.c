@@ -15,9 +15,27 @@
  *     "start_mono_us": start on CLOCK_MONOTONIC (to line up processes),
  *     "frames_sent": N, "frames_received": N, "received_relay": N,
  *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
- *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R }
+ *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R,
+ *     "relay_states": [[ms since start, "lost", reason]...],
+ *     "relay_losses": N, "error_detail": libwzp's message or null,
+ *     rooms only: "room_members": [fp...] (admitted, at the end),
+ *     "room_senders": {fp: frames received}, "rekeys": [{"at_ms", "reason",
+ *     "ms" (membership change to switch), "acked", "members"}...],
+ *     with --report-keys: "room_keys": ["hex of key||iv||stream"...] (every
+ *     sender key made or received: for tests of what the relay sees) }
  *
  * Times are milliseconds on the monotonic clock; "at" is since active.
+ * "error" is the text a user can act on, the same the GStreamer elements
+ * post; "error_detail" says what libwzp saw.
+ * "gaps" lists every pause of at least 100 ms between frames received,
+ * including one still open when the call ended (trailing silence; with
+ * no frame at all, the whole active time); "max_gap_ms" is the longest.
+ *
+ * Exit status: 0 the call was active and ended (hung up by either side,
+ * --duration, the peer gone); 1 it failed or never became active (relay
+ * unreachable or lost, peer offline, busy, rejected, no answer...); 2 bad
+ * arguments or settings; 3 the relay refused us, is not the pinned
+ * --relay-fingerprint, or this identity registered elsewhere.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -59,9 +77,14 @@ typedef struct
   gint hangup_after_s;
   JsonArray *gaps;
   JsonArray *paths;
+  JsonArray *relay_states;
   GError *error;
   WzpCallState final_state;
   GSource *send_timer;
+  GHashTable *room_senders;     /* fingerprint -> frames */
+  GHashTable *room_members;     /* fingerprint (set) */
+  JsonArray *rekeys;
+  JsonArray *room_keys;         /* with --report-keys */
 } CallRun;
 
 /* The moment the caller sends its offer is logged by the call object
@@ -91,6 +114,22 @@ ms_since (gint64 t0)
   return (g_get_monotonic_time () - t0) / 1000;
 }
 
+/* A pause in what we receive, from @from to @to (monotonic us). */
+static void
+note_gap (CallRun * r, gint64 from, gint64 to)
+{
+  gint64 gap = (to - from) / 1000;
+
+  if (gap > r->max_gap)
+    r->max_gap = gap;
+  if (gap >= GAP_REPORT_MS) {
+    JsonArray *g = json_array_new ();
+    json_array_add_int_element (g, (to - r->active_at) / 1000);
+    json_array_add_int_element (g, gap);
+    json_array_add_array_element (r->gaps, g);
+  }
+}
+
 static void
 on_frame (const WzpCallFrame * frame, gpointer user_data)
 {
@@ -101,19 +140,16 @@ on_frame (const WzpCallFrame * frame, gpointer user_data)
     r->first_media_at = now;
   if (r->first_direct_media_at == 0 && frame->path == WZP_PATH_DIRECT)
     r->first_direct_media_at = now;
-  if (r->last_frame_at) {
-    gint64 gap = (now - r->last_frame_at) / 1000;
-    if (gap > r->max_gap)
-      r->max_gap = gap;
-    if (gap >= GAP_REPORT_MS) {
-      JsonArray *g = json_array_new ();
-      json_array_add_int_element (g, (now - r->active_at) / 1000);
-      json_array_add_int_element (g, gap);
-      json_array_add_array_element (r->gaps, g);
-    }
-  }
+  if (r->last_frame_at)
+    note_gap (r, r->last_frame_at, now);
   r->last_frame_at = now;
   r->received++;
+  if (r->room_senders && frame->sender) {
+    guint n = GPOINTER_TO_UINT (g_hash_table_lookup (r->room_senders,
+            frame->sender));
+    g_hash_table_insert (r->room_senders, g_strdup (frame->sender),
+        GUINT_TO_POINTER (n + 1));
+  }
   if (frame->path <= WZP_PATH_DIRECT)
     r->received_by_path[frame->path]++;
 }
@@ -208,6 +244,72 @@ on_path (WzpCall * call, WzpPathKind path, const char *reason,
   json_array_add_array_element (r->paths, p);
 }
 
+static void
+on_member_joined (WzpCall * call, const char *fp, gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_printerr ("wzp call: room member %s joined\n", fp);
+  g_hash_table_add (r->room_members, g_strdup (fp));
+}
+
+static void
+on_member_left (WzpCall * call, const char *fp, gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_printerr ("wzp call: room member %s left\n", fp);
+  g_hash_table_remove (r->room_members, fp);
+}
+
+static void
+on_rekeyed (WzpCall * call, const char *reason, guint stream, guint64 took,
+    guint acked, guint members, gpointer user_data)
+{
+  CallRun *r = user_data;
+  JsonObject *o = json_object_new ();
+
+  json_object_set_int_member (o, "at_ms", r->active_at ?
+      ms_since (r->active_at) : 0);
+  json_object_set_string_member (o, "reason", reason);
+  json_object_set_double_member (o, "ms", took / 1e6);
+  json_object_set_int_member (o, "acked", acked);
+  json_object_set_int_member (o, "members", members);
+  json_array_add_object_element (r->rekeys, o);
+}
+
+static void
+on_room_key (const char *owner, const WzpMediaKey * key, gpointer user_data)
+{
+  CallRun *r = user_data;
+  guint8 bytes[WZP_MEDIA_KEY_BYTES];
+  g_autoptr (GString) hex = g_string_new (NULL);
+
+  wzp_media_key_to_bytes (key, bytes);
+  for (guint i = 0; i < sizeof bytes; i++)
+    g_string_append_printf (hex, "%02x", bytes[i]);
+  memset (bytes, 0, sizeof bytes);
+  json_array_add_string_element (r->room_keys, hex->str);
+}
+
+static void
+on_relay_state (WzpCall * call, WzpRelayState state, GError * reason,
+    gpointer user_data)
+{
+  CallRun *r = user_data;
+  JsonArray *a = json_array_new ();
+
+  g_printerr ("wzp call: relay %s%s%s\n", wzp_relay_state_to_string (state),
+      reason ? ": " : "", reason ? reason->message : "");
+  json_array_add_int_element (a, ms_since (r->started));
+  json_array_add_string_element (a, wzp_relay_state_to_string (state));
+  if (reason)
+    json_array_add_string_element (a, reason->message);
+  else
+    json_array_add_null_element (a);
+  json_array_add_array_element (r->relay_states, a);
+}
+
 static gboolean
 on_unix_signal (gpointer user_data)
 {
@@ -219,7 +321,8 @@ on_unix_signal (gpointer user_data)
 }
 
 static void
-print_report (CallRun * r, WzpIdentity * id)
+print_report (CallRun * r, WzpIdentity * id, const char *relay,
+    const char *error_text)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonGenerator) gen = json_generator_new ();
@@ -227,11 +330,21 @@ print_report (CallRun * r, WzpIdentity * id)
   g_autofree char *text = NULL;
   WzpCallStats st;
 
+  /* Silence still going on at the end is a gap too: an outage must not
+   * hide at the end of a call. */
+  if (r->active_at && r->end_at)
+    note_gap (r, r->last_frame_at ? r->last_frame_at : r->active_at, r->end_at);
+
   wzp_call_get_stats (r->call, &st);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "state");
   json_builder_add_string_value (b, wzp_call_state_to_string (r->final_state));
   json_builder_set_member_name (b, "error");
+  if (error_text)
+    json_builder_add_string_value (b, error_text);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "error_detail");
   if (r->error)
     json_builder_add_string_value (b, r->error->message);
   else
@@ -290,11 +403,63 @@ print_report (CallRun * r, WzpIdentity * id)
   json_builder_set_member_name (b, "paths");
   json_builder_add_value (b, json_node_init_array (json_node_alloc (),
           r->paths));
+  if (r->room_members) {
+    GHashTableIter it;
+    gpointer key, value;
+
+    json_builder_set_member_name (b, "room_members");
+    json_builder_begin_array (b);
+    g_hash_table_iter_init (&it, r->room_members);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+      json_builder_add_string_value (b, key);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "room_senders");
+    json_builder_begin_object (b);
+    g_hash_table_iter_init (&it, r->room_senders);
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      json_builder_set_member_name (b, key);
+      json_builder_add_int_value (b, GPOINTER_TO_UINT (value));
+    }
+    json_builder_end_object (b);
+    json_builder_set_member_name (b, "rekeys");
+    json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+            r->rekeys));
+  }
+  if (r->room_keys) {
+    json_builder_set_member_name (b, "room_keys");
+    json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+            r->room_keys));
+  }
+  json_builder_set_member_name (b, "relay_states");
+  json_builder_add_value (b, json_node_init_array (json_node_alloc (),
+          r->relay_states));
+  json_builder_set_member_name (b, "relay_losses");
+  json_builder_add_int_value (b, st.relay_losses);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
   text = json_generator_to_data (gen, NULL);
   g_print ("%s\n", text);
+}
+
+/* The exit status for a call's end (see the top of this file). */
+static int
+exit_status (CallRun * r)
+{
+  if (r->final_state == WZP_CALL_STATE_FAILED && r->error &&
+      r->error->domain == WZP_CALL_ERROR) {
+    switch (r->error->code) {
+      case WZP_CALL_ERROR_RELAY_REFUSED:
+      case WZP_CALL_ERROR_RELAY_IDENTITY:
+      case WZP_CALL_ERROR_SUPERSEDED:
+        return 3;
+      case WZP_CALL_ERROR_INVALID_SETTINGS:
+        return 2;
+      default:
+        return 1;
+    }
+  }
+  return (r->final_state == WZP_CALL_STATE_FAILED || r->active_at == 0) ? 1 : 0;
 }
 
 int
@@ -305,6 +470,10 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *identity_path = NULL;
   g_autofree char *peer = NULL;
   g_autofree char *room = NULL;
+  g_autofree char *room_owner = NULL;
+  g_autofree char *room_invite = NULL;
+  gboolean room_open = FALSE;
+  gboolean report_keys = FALSE;
   g_autofree char *answer = NULL;
   g_autofree char *policy = NULL;
   g_autofree char *bind = NULL;
@@ -323,6 +492,15 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"peer", 'p', 0, G_OPTION_ARG_STRING, &peer,
         "Fingerprint to call (default: wait for a call)", "FP"},
     {"room", 0, 0, G_OPTION_ARG_STRING, &room, "Join this room", "NAME"},
+    {"room-owner", 0, 0, G_OPTION_ARG_STRING, &room_owner,
+        "Fingerprint of the room's owner (who admits members)", "FP"},
+    {"room-invite", 0, 0, G_OPTION_ARG_STRING, &room_invite,
+          "The owner's invitation for us (token from `wzp invite`, or @FILE)",
+        "TOKEN"},
+    {"room-open", 0, 0, G_OPTION_ARG_NONE, &room_open,
+        "Join a room without owner (the relay can read it)", NULL},
+    {"report-keys", 0, 0, G_OPTION_ARG_NONE, &report_keys,
+        "Tests only: list every room sender key in the report", NULL},
     {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
         "auto or reject (default auto)", "POLICY"},
     {"nat-spray", 0, 0, G_OPTION_ARG_INT, &nat_spray,
@@ -346,6 +524,7 @@ wzp_tool_cmd_call (int argc, char **argv)
   };
   g_autoptr (WzpIdentity) id = NULL;
   g_autoptr (GError) error = NULL;
+  g_autofree char *error_text = NULL;
   WzpPathPolicy path_policy;
   int rc;
 
@@ -373,9 +552,11 @@ wzp_tool_cmd_call (int argc, char **argv)
   wzp_log_set_handler (tool_log_handler, NULL);
   r.gaps = json_array_new ();
   r.paths = json_array_new ();
+  r.relay_states = json_array_new ();
   r.call = wzp_call_new (NULL, id, relay);
   g_object_set (r.call, "relay-fingerprint", relay_fp, "peer", peer, "room",
-      room, "bind-address", bind, "path-policy", path_policy,
+      room, "room-owner", room_owner, "room-invite", room_invite,
+      "room-open", room_open, "bind-address", bind, "path-policy", path_policy,
       "answer-policy", g_str_equal (answer, "reject") ?
       WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
   if (no_early)
@@ -384,20 +565,59 @@ wzp_tool_cmd_call (int argc, char **argv)
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);
+  if (room) {
+    r.room_senders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+    r.room_members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        NULL);
+    r.rekeys = json_array_new ();
+    g_signal_connect (r.call, "room-member-joined",
+        G_CALLBACK (on_member_joined), &r);
+    g_signal_connect (r.call, "room-member-left", G_CALLBACK (on_member_left),
+        &r);
+    g_signal_connect (r.call, "room-rekeyed", G_CALLBACK (on_rekeyed), &r);
+  }
+  g_signal_connect (r.call, "relay-state-changed", G_CALLBACK (on_relay_state),
+      &r);
   r.loop = g_main_loop_new (NULL, FALSE);
   g_unix_signal_add (SIGINT, on_unix_signal, &r);
   g_unix_signal_add (SIGTERM, on_unix_signal, &r);
   r.started = g_get_monotonic_time ();
-  if (!wzp_call_start (r.call, &error))
-    return wzp_tool_fail (error);
+  if (!wzp_call_start (r.call, &error)) {
+    g_autofree char *msg = wzp_call_error_describe (error, relay, peer);
+    rc = g_error_matches (error, WZP_CALL_ERROR,
+        WZP_CALL_ERROR_INVALID_SETTINGS) ? 2 : 1;
+    g_printerr ("wzp call: %s\n", msg);
+    g_signal_handlers_disconnect_by_data (r.call, &r);
+    g_object_unref (r.call);
+    g_main_loop_unref (r.loop);
+    json_array_unref (r.gaps);
+    json_array_unref (r.paths);
+    json_array_unref (r.relay_states);
+    g_clear_pointer (&r.room_senders, g_hash_table_unref);
+    g_clear_pointer (&r.room_members, g_hash_table_unref);
+    g_clear_pointer (&r.rekeys, json_array_unref);
+    return rc;
+  }
   g_printerr ("wzp call: we are %s\n", wzp_identity_get_fingerprint (id));
+  if (room && report_keys) {
+    r.room_keys = json_array_new ();
+    _wzp_call_set_room_key_func (r.call, on_room_key, &r);
+  }
   if (timeout_s > 0 && r.duration_s == 0 && peer)
     g_timeout_add_seconds (timeout_s, stop_loop, &r);
   g_main_loop_run (r.loop);
 
-  print_report (&r, id);
+  if (r.error)
+    error_text = wzp_call_error_describe (r.error, relay, peer ? peer :
+        wzp_call_get_peer_fingerprint (r.call));
+  else if (r.active_at == 0)
+    error_text = g_strdup ("The call never became active");
+  print_report (&r, id, relay, error_text);
   wzp_log_set_handler (NULL, NULL);
-  rc = (r.final_state == WZP_CALL_STATE_FAILED || r.active_at == 0) ? 1 : 0;
+  rc = exit_status (&r);
+  if (error_text)
+    g_printerr ("wzp call: %s (exit %d)\n", error_text, rc);
   if (r.send_timer) {
     g_source_destroy (r.send_timer);
     g_source_unref (r.send_timer);
@@ -408,6 +628,11 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_main_loop_unref (r.loop);
   json_array_unref (r.gaps);
   json_array_unref (r.paths);
+  g_clear_pointer (&r.room_senders, g_hash_table_unref);
+  g_clear_pointer (&r.room_members, g_hash_table_unref);
+  g_clear_pointer (&r.rekeys, json_array_unref);
+  g_clear_pointer (&r.room_keys, json_array_unref);
+  json_array_unref (r.relay_states);
   g_clear_error (&r.error);
   return rc;
 }

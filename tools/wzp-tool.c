@@ -5,6 +5,7 @@
  *   wzp echo-server [options]       echo messages and datagrams back
  *   wzp echo-client [options]       send, check the echoes, print stats
  *   wzp call [options]              a headless call party (JSON report)
+ *   wzp invite [options]            admit a member to a room you own
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -358,6 +359,7 @@ static const struct
   {"echo-server", cmd_echo_server, "echo QUIC messages and datagrams"},
   {"echo-client", cmd_echo_client, "test an echo server"},
   {"call", wzp_tool_cmd_call, "place, answer or join a call; report as JSON"},
+  {"invite", wzp_tool_cmd_invite, "admit a member to a room you own"},
 };
 
 static void

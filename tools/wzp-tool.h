@@ -12,5 +12,6 @@ gboolean wzp_tool_parse (GOptionEntry * entries, const char *usage,
 WzpIdentity *wzp_tool_load_identity (const char *path, GError ** error);
 
 int wzp_tool_cmd_call (int argc, char **argv);
+int wzp_tool_cmd_invite (int argc, char **argv);
 
 G_END_DECLS

@@ -12,6 +12,9 @@
 
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -144,22 +147,81 @@ wzp_identity_generate (void)
   return self;
 }
 
+/* Reads the file and checks its mode on the same open file (no window
+ * between check and read).  Like ssh with private keys: a key that group
+ * or others can access may have been read by them, so it is refused
+ * unless the caller explicitly accepts that. */
+static gboolean
+read_key_file (const char *path, WzpIdentityLoadFlags flags, char **contents,
+    gsize * len, GError ** error)
+{
+  g_autoptr (GMappedFile) mapped = NULL;
+  GError *local = NULL;
+  struct stat st;
+  int fd;
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    int saved = errno;
+    g_set_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_IO,
+        "cannot read identity file %s: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode)) {
+    g_set_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_IO,
+        "cannot read identity file %s: not a regular file", path);
+    close (fd);
+    return FALSE;
+  }
+  if ((st.st_mode & 0077) != 0 &&
+      !(flags & WZP_IDENTITY_LOAD_ALLOW_INSECURE) &&
+      g_strcmp0 (g_getenv ("WZP_ALLOW_INSECURE_IDENTITY"), "1") != 0) {
+    g_set_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_PERMISSIONS,
+        "identity file %s has mode %04o: its private key is accessible by "
+        "group or others, so it is refused (fix: chmod 600 %s; to use it "
+        "anyway, set WZP_ALLOW_INSECURE_IDENTITY=1)", path,
+        (guint) (st.st_mode & 07777), path);
+    close (fd);
+    return FALSE;
+  }
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local);
+  close (fd);
+  if (mapped == NULL) {
+    g_set_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_IO,
+        "cannot read identity file %s: %s", path, local->message);
+    g_error_free (local);
+    return FALSE;
+  }
+  *len = g_mapped_file_get_length (mapped);
+  *contents = g_malloc (*len + 1);
+  if (*len)
+    memcpy (*contents, g_mapped_file_get_contents (mapped), *len);
+  (*contents)[*len] = '\0';
+  return TRUE;
+}
+
+/**
+ * wzp_identity_load_full:
+ * @flags: %WZP_IDENTITY_LOAD_ALLOW_INSECURE to accept a file that group
+ *   or others can access
+ *
+ * Loads the identity in @path.  A file whose mode gives group or others
+ * any access is refused with %WZP_IDENTITY_ERROR_PERMISSIONS unless
+ * @flags or the environment (`WZP_ALLOW_INSECURE_IDENTITY=1`) allows it.
+ */
 WzpIdentity *
-wzp_identity_load (const char *path, GError ** error)
+wzp_identity_load_full (const char *path, WzpIdentityLoadFlags flags,
+    GError ** error)
 {
   g_autofree char *contents = NULL;
-  gsize len;
+  gsize len = 0;
   BIO *bio;
   EVP_PKEY *pkey;
   WzpIdentity *self;
   GError *local = NULL;
 
-  if (!g_file_get_contents (path, &contents, &len, &local)) {
-    g_set_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_IO,
-        "cannot read identity file %s: %s", path, local->message);
-    g_error_free (local);
+  if (!read_key_file (path, flags, &contents, &len, error))
     return NULL;
-  }
   bio = BIO_new_mem_buf (contents, (int) len);
   pkey = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
   BIO_free (bio);
@@ -179,6 +241,17 @@ wzp_identity_load (const char *path, GError ** error)
   }
   WZP_DEBUG ("loaded identity %s from %s", self->fingerprint, path);
   return self;
+}
+
+/**
+ * wzp_identity_load:
+ *
+ * wzp_identity_load_full() without flags.
+ */
+WzpIdentity *
+wzp_identity_load (const char *path, GError ** error)
+{
+  return wzp_identity_load_full (path, WZP_IDENTITY_LOAD_NONE, error);
 }
 
 gboolean
@@ -226,12 +299,25 @@ WzpIdentity *
 wzp_identity_load_or_create (const char *path, gboolean * created,
     GError ** error)
 {
+  return wzp_identity_load_or_create_full (path, WZP_IDENTITY_LOAD_NONE,
+      created, error);
+}
+
+/**
+ * wzp_identity_load_or_create_full:
+ * @flags: as for wzp_identity_load_full()
+ * @created: (out) (optional): set to whether a new file was written
+ */
+WzpIdentity *
+wzp_identity_load_or_create_full (const char *path,
+    WzpIdentityLoadFlags flags, gboolean * created, GError ** error)
+{
   WzpIdentity *self;
 
   if (created)
     *created = FALSE;
   if (g_file_test (path, G_FILE_TEST_EXISTS))
-    return wzp_identity_load (path, error);
+    return wzp_identity_load_full (path, flags, error);
   self = wzp_identity_generate ();
   if (!wzp_identity_save (self, path, error)) {
     g_object_unref (self);

@@ -29,7 +29,20 @@ typedef enum
   WZP_IDENTITY_ERROR_INVALID_FINGERPRINT,
   WZP_IDENTITY_ERROR_INVALID_CERTIFICATE,
   WZP_IDENTITY_ERROR_FAILED,
+  WZP_IDENTITY_ERROR_PERMISSIONS,
 } WzpIdentityError;
+
+/**
+ * WzpIdentityLoadFlags:
+ * @WZP_IDENTITY_LOAD_NONE: refuse a key file that group or others can
+ *   access (%WZP_IDENTITY_ERROR_PERMISSIONS)
+ * @WZP_IDENTITY_LOAD_ALLOW_INSECURE: accept it anyway (the user said so)
+ */
+typedef enum
+{
+  WZP_IDENTITY_LOAD_NONE = 0,
+  WZP_IDENTITY_LOAD_ALLOW_INSECURE = 1 << 0,
+} WzpIdentityLoadFlags;
 
 #define WZP_TYPE_IDENTITY (wzp_identity_get_type ())
 WZP_API
@@ -39,10 +52,14 @@ WZP_API WzpIdentity *wzp_identity_generate (void);
 WZP_API WzpIdentity *wzp_identity_new_from_seed (const guint8
     seed[WZP_PRIVATE_KEY_LEN], GError ** error);
 WZP_API WzpIdentity *wzp_identity_load (const char *path, GError ** error);
+WZP_API WzpIdentity *wzp_identity_load_full (const char *path,
+    WzpIdentityLoadFlags flags, GError ** error);
 WZP_API gboolean wzp_identity_save (WzpIdentity * self, const char *path,
     GError ** error);
 WZP_API WzpIdentity *wzp_identity_load_or_create (const char *path,
     gboolean * created, GError ** error);
+WZP_API WzpIdentity *wzp_identity_load_or_create_full (const char *path,
+    WzpIdentityLoadFlags flags, gboolean * created, GError ** error);
 
 WZP_API const char *wzp_identity_get_fingerprint (WzpIdentity * self);
 WZP_API void wzp_identity_get_public_key (WzpIdentity * self,

@@ -197,3 +197,71 @@ wzp_log_write (WzpLogCategory * category, WzpLogLevel level,
   else
     default_handler (category, level, file, function, line, object, message);
 }
+
+/* --- rate-limited messages ------------------------------------------- */
+
+/**
+ * wzp_log_limit_pass:
+ * @suppressed: (out): messages swallowed since the last one written
+ * @since_ns: (out): how long ago that was
+ *
+ * Returns: %TRUE when a message may be written now
+ */
+gboolean
+wzp_log_limit_pass (WzpLogLimit * limit, guint64 now_ns, guint64 * suppressed,
+    guint64 * since_ns)
+{
+  if (limit->written && now_ns < limit->last_written + limit->interval_ns) {
+    limit->suppressed++;
+    return FALSE;
+  }
+  *suppressed = limit->suppressed;
+  *since_ns = limit->written ? now_ns - limit->last_written : 0;
+  limit->suppressed = 0;
+  limit->last_written = now_ns;
+  limit->written = TRUE;
+  return TRUE;
+}
+
+/* 52341 -> "52,341": counts in a flood are large. */
+static void
+format_count (char buf[32], guint64 n)
+{
+  char digits[24];
+  guint len = g_snprintf (digits, sizeof digits, "%" G_GUINT64_FORMAT, n);
+  guint o = 0;
+
+  for (guint i = 0; i < len; i++) {
+    if (i > 0 && (len - i) % 3 == 0)
+      buf[o++] = ',';
+    buf[o++] = digits[i];
+  }
+  buf[o] = '\0';
+}
+
+void
+wzp_log_write_limited (WzpLogCategory * category, WzpLogLevel level,
+    const char *file, const char *function, int line, gpointer object,
+    WzpLogLimit * limit, guint64 now_ns, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  guint64 suppressed, since;
+  va_list args;
+
+  if (!wzp_log_limit_pass (limit, now_ns, &suppressed, &since))
+    return;
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (suppressed == 0)
+    wzp_log_write (category, level, file, function, line, object, "%s",
+        message);
+  else {
+    char count[32];
+
+    format_count (count, suppressed);
+    wzp_log_write (category, level, file, function, line, object,
+        "%s (\u2026 %s more in the last %" G_GUINT64_FORMAT " s)", message,
+        count, (since + G_GUINT64_CONSTANT (500000000)) / 1000000000);
+  }
+}

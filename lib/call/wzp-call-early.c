@@ -160,6 +160,9 @@ on_listener_message (WzpPathListener * listener, WzpConnection * conn,
   }
   memcpy (early->peer_eph, info.eph, WZP_EPH_KEY_LEN);
   early->have_peer_eph = TRUE;
+  /* Both signed halves: a relay that comes back may carry it (resume). */
+  _wzp_relay_leg_set_answer (&self->leg, info.eph, info.sig);
+  memcpy (self->leg.peer_key, key, WZP_PUBLIC_KEY_LEN);
   if (!_wzp_call_derive_keys (self, info.eph, &error)) {
     _wzp_offer_info_clear (&info);
     _wzp_call_fail (self, WZP_CALL_ERROR_BAD_PEER, "no media keys: %s",
@@ -241,9 +244,15 @@ _wzp_call_early_setup (WzpCall * self, WzpCallSetup * setup)
   peer_nat = nat_of (info.nat);
   if (peer_nat == WZP_NAT_TYPE_UNKNOWN)
     peer_nat = setup->peer_nat;
+  if (self->is_caller)
+    _wzp_relay_leg_set_answer (&self->leg, info.eph, info.sig);
+  memcpy (self->leg.peer_key, key, WZP_PUBLIC_KEY_LEN);
   self->channel = setup->channel;
   if (self->setup_at == 0)
     self->setup_at = wzp_clock_get_time (self->clock);
+  _wzp_relay_leg_up (&self->leg, self->channel,
+      wzp_clock_get_time (self->clock));
+  g_object_set (self->signal, "reconnect-max", ACTIVE_RECONNECT_MAX, NULL);
   theirs = _wzp_call_peer_candidates (info.candidates, setup->peer_reflexive);
   _wzp_offer_info_clear (&info);
   WZP_INFO_OBJECT (self, "call %s set up with %s (relay channel %u) after an "
@@ -255,6 +264,7 @@ _wzp_call_early_setup (WzpCall * self, WzpCallSetup * setup)
     _wzp_call_set_path (self, WZP_PATH_RELAY,
         "call set up: media starts on the relay");
   }
+  _wzp_call_start_watchdog (self);
   if (self->path == NULL && self->path_policy != WZP_PATH_POLICY_RELAY_ONLY) {
     WzpPathConfig cfg;
     _wzp_call_path_config (self, &cfg, theirs, peer_nat);

@@ -1,16 +1,28 @@
 /* wzp-call-internal.h — what the files of WzpCall share (private)
  *
- *   wzp-call.c            the object: properties, state, start and stop
- *   wzp-call-signaling.c  registration, offer/answer, setup, end of call
- *   wzp-call-media.c      sealing, sending, opening; keys; the path manager
- *   wzp-call-room.c       sender keys for rooms
+ *   wzp-call.c            the object: properties, state, start and stop,
+ *                         the thread-safe entry points' queue
+ *   wzp-call-signaling.c  registration, offer/answer, setup, end of call,
+ *                         losing and regaining the relay
+ *   wzp-call-media.c      sealing, sending, opening; keys; the path manager;
+ *                         the watchdog (RTT, media timeout)
+ *   wzp-call-room.c       rooms: admission, members (wzp-call-room-keys.c:
+ *                         their sender keys)
  *   wzp-call-roam.c       network changes: notice, tell the peer, re-race
  *   wzp-call-early.c      media on a LAN before the relay's call-setup
+ * and helpers that call nobody back:
+ *   wzp-call-offer.c      the signed offer and answer
+ *   wzp-call-incoming.c   a verified incoming call until it is answered
+ *   wzp-call-relay-leg.c  the relay leg of an active call: channel, proof
+ *                         for resume-call, silence
+ *   wzp-call-error.c      error domain and texts for users
  */
 #pragma once
 
 #include "wzp-call.h"
 #include "wzp-call-offer.h"
+#include "wzp-call-incoming.h"
+#include "wzp-call-relay-leg.h"
 #include "wzp-call-room.h"
 #include "wzp-call-private.h"
 #include "wzp-signal-client.h"
@@ -28,11 +40,28 @@ typedef struct _WzpCallEarly WzpCallEarly;
 /* Default of WzpCall:relay-timeout: how long a call waits for the relay
  * before it fails (the signaling client retries with backoff meanwhile). */
 #define DEFAULT_RELAY_TIMEOUT_MS 10000
+/* Default of WzpCall:media-timeout: an active call with neither media nor
+ * a relay for this long has failed.  Longer than a relay restart takes
+ * (a few seconds, then the relay leg resumes), short enough that a user
+ * learns it in seconds. */
+#define DEFAULT_MEDIA_TIMEOUT_MS 10000
+/* While a call is active, reconnect to a lost relay at least this often
+ * (the signal client's backoff otherwise grows to 5 s). */
+#define ACTIVE_RECONNECT_MAX (1 * WZP_NSEC_PER_SEC)
+/* How often an active call refreshes its RTT and checks for silence. */
+#define WATCHDOG_INTERVAL (250 * WZP_NSEC_PER_MSEC)
 /* Frames queued by other threads before the context sends them. */
 #define SEND_QUEUE_MAX 64
 /* How long the signaling connection stays open after we hung up, so the
  * hang-up message is delivered (and retransmitted if lost). */
 #define HANGUP_LINGER (500 * WZP_NSEC_PER_MSEC)
+
+typedef enum
+{
+  ANSWER_NONE,
+  ANSWER_ACCEPT,
+  ANSWER_REJECT,
+} AnswerRequest;
 
 struct _WzpCall
 {
@@ -46,6 +75,9 @@ struct _WzpCall
   char *relay_fingerprint;
   char *peer;
   char *room;
+  char *room_owner;
+  char *room_invite;
+  gboolean room_open;
   char *bind_address;
   WzpAnswerPolicy answer_policy;
   WzpPathPolicy path_policy;
@@ -53,6 +85,7 @@ struct _WzpCall
   gboolean no_early_start;      /* test hook: race only after setup */
   guint relay_timeout_ms;
   guint nat_spray;
+  guint media_timeout_ms;
   WzpPathTimings *timings;
 
   /* context-thread state */
@@ -65,6 +98,7 @@ struct _WzpCall
   WzpCandidates *local_candidates;
   GSource *register_timeout;
   GSource *linger;
+  GSource *watchdog;
   gboolean hangup_sent;
   gboolean call_placed;
   gboolean was_registered;
@@ -79,7 +113,14 @@ struct _WzpCall
   WzpMediaSealer *sealer;
   WzpMediaOpener *opener;
   WzpCallRoom *room_state;
+  WzpCallIncoming *incoming;    /* ringing here, not answered yet */
+  WzpRelayLeg leg;
+  WzpConnection *direct;        /* watched for the peer's hang-up */
+  gulong direct_closed_id;
   guint64 setup_at;
+  const char *fail_file;
+  const char *fail_function;
+  int fail_line;
   WzpCallFrameFunc frame_func;
   gpointer frame_data;
   GDestroyNotify frame_notify;
@@ -88,9 +129,12 @@ struct _WzpCall
   GMutex lock;
   WzpCallState state;
   WzpPathKind current_path;
+  WzpRelayState relay_state;
   WzpCallStats stats;
   GQueue send_queue;            /* of Frame */
   gboolean hangup_requested;
+  char *ringing_call_id;        /* the incoming call an answer may name */
+  AnswerRequest answer;
   GSource *wake;
 };
 
@@ -107,20 +151,32 @@ gboolean _wzp_call_is_over (WzpCallState s);
 /* Takes @reason. */
 void _wzp_call_set_state (WzpCall * self, WzpCallState state,
     GError * reason);
+/* Takes @reason; records where (for wzp_call_get_failure_origin()). */
+void _wzp_call_fail_at (WzpCall * self, const char *file,
+    const char *function, int line, GError * reason);
 void _wzp_call_set_path (WzpCall * self, WzpPathKind path,
     const char *reason);
+/* Takes @reason. */
+void _wzp_call_set_relay_state (WzpCall * self, WzpRelayState state,
+    GError * reason);
+void _wzp_call_set_ringing_id (WzpCall * self, const char *call_id);
 void _wzp_call_stop_everything (WzpCall * self);
-gboolean _wzp_call_ask (WzpCall * self, const char *caller);
+void _wzp_call_emit_incoming (WzpCall * self, const char *caller,
+    const char *call_id);
 /* Ends the call with an error.  A macro, so g_error_new() checks the
- * format where it is written. */
+ * format where it is written, and the failure's origin is that line. */
 #define _wzp_call_fail(self, code, ...) \
-  _wzp_call_set_state ((self), WZP_CALL_STATE_FAILED, \
+  _wzp_call_fail_at ((self), __FILE__, G_STRFUNC, __LINE__, \
       g_error_new (WZP_CALL_ERROR, (code), __VA_ARGS__))
 
 /* wzp-call-signaling.c */
 void _wzp_call_connect_signaling (WzpCall * self);
 void _wzp_call_gather_candidates (WzpCall * self);
 gboolean _wzp_call_register_timed_out (gpointer user_data);
+/* The application's answer to the ringing incoming call (context). */
+void _wzp_call_decide_incoming (WzpCall * self, gboolean accept);
+/* The peer hung up (relay or direct connection). */
+void _wzp_call_peer_hung_up (WzpCall * self, const char *how);
 
 /* wzp-call-media.c */
 void _wzp_call_on_relay_media (WzpSignalClient * client, guint32 channel,
@@ -130,6 +186,11 @@ gboolean _wzp_call_derive_keys (WzpCall * self, const guint8 * peer_eph,
     GError ** error);
 void _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
     GSocketAddress * peer_reflexive, WzpNatType peer_nat);
+void _wzp_call_start_watchdog (WzpCall * self);
+/* Closes the direct connection with "hangup", so a peer the relay cannot
+ * tell learns it there. */
+void _wzp_call_hang_up_direct (WzpCall * self);
+
 WzpCandidates *_wzp_call_peer_candidates (GPtrArray * hosts,
     GSocketAddress * peer_reflexive);
 void _wzp_call_path_config (WzpCall * self, WzpPathConfig * cfg,

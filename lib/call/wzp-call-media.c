@@ -1,6 +1,8 @@
 /* wzp-call-media.c — a call's media: sealing and sending on the current
  * path (frames queued by other threads), opening what arrives on either
- * path, the keys, and the path manager that decides the path.
+ * path, the keys, the path manager that decides the path, and the
+ * watchdog of an active call (RTT of the current path; a call with
+ * neither media nor relay fails).
  */
 #include "config.h"
 
@@ -43,6 +45,7 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
     return;
   }
   now = wzp_clock_get_time (self->clock);
+  _wzp_relay_leg_media (&self->leg, now);
   self->stats.frames_received++;
   self->stats.bytes_received += n;
   if (self->stats.setup_ns == 0 && self->setup_at)
@@ -149,6 +152,7 @@ _wzp_call_on_wake (gpointer user_data)
   WzpCall *self = user_data;
   GQueue frames = G_QUEUE_INIT;
   gboolean hangup;
+  AnswerRequest answer;
   Frame *f;
 
   g_source_set_ready_time (self->wake, -1);
@@ -157,21 +161,28 @@ _wzp_call_on_wake (gpointer user_data)
   g_queue_init (&self->send_queue);
   hangup = self->hangup_requested;
   self->hangup_requested = FALSE;
+  answer = self->answer;
+  self->answer = ANSWER_NONE;
   g_mutex_unlock (&self->lock);
 
   while ((f = g_queue_pop_head (&frames))) {
     send_one (self, f);
     g_free (f);
   }
+  if (answer != ANSWER_NONE && !hangup)
+    _wzp_call_decide_incoming (self, answer == ANSWER_ACCEPT);
   if (hangup && !_wzp_call_is_over (self->state)) {
+    if (self->incoming && self->signal)
+      self->hangup_sent = wzp_signal_client_reject (self->signal,
+          self->incoming->call_id, NULL);
     if (self->call_id && self->signal)
       self->hangup_sent = wzp_signal_client_hangup (self->signal,
           self->call_id, NULL);
-    if (self->room && self->signal)
-      self->hangup_sent = wzp_signal_client_leave_room (self->signal,
-          self->room, NULL);
+    if (self->room_state)
+      self->hangup_sent = _wzp_call_room_leave (self->room_state, NULL);
+    _wzp_call_hang_up_direct (self);
     _wzp_call_set_state (self, WZP_CALL_STATE_ENDED, g_error_new_literal
-        (WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED, "hung up locally"));
+        (WZP_CALL_ERROR, WZP_CALL_ERROR_HUNG_UP, "hung up locally"));
   }
   return G_SOURCE_CONTINUE;
 }
@@ -264,6 +275,54 @@ _wzp_call_derive_keys (WzpCall * self, const guint8 * peer_eph, GError ** error)
   return self->opener != NULL;
 }
 
+/* --- the direct connection: the peer's hang-up ------------------------ */
+
+void
+_wzp_call_hang_up_direct (WzpCall * self)
+{
+  WzpConnection *direct = self->path ?
+      wzp_path_manager_get_direct_connection (self->path) : NULL;
+
+  if (direct && wzp_connection_get_state (direct) !=
+      WZP_CONNECTION_STATE_CLOSED)
+    wzp_connection_close (direct, WZP_CLOSE_HANGUP, "hangup");
+}
+
+static void
+on_direct_closed (WzpConnection * conn, const GError * reason,
+    gpointer user_data)
+{
+  WzpCall *self = user_data;
+  guint64 code;
+
+  if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_PEER_CLOSED) &&
+      wzp_connection_get_peer_close_code (conn, &code) &&
+      code == WZP_CLOSE_HANGUP && self->state == WZP_CALL_STATE_ACTIVE)
+    _wzp_call_peer_hung_up (self, "over the direct path");
+}
+
+/* Watches the current direct connection, so a hang-up reaches us there
+ * even when the relay cannot tell us (it is gone, or restarting). */
+static void
+watch_direct (WzpCall * self)
+{
+  WzpConnection *direct = self->path ?
+      wzp_path_manager_get_direct_connection (self->path) : NULL;
+
+  /* A connection that just closed is still watched: the path manager
+   * forgets it in the same "closed" emission that would tell us. */
+  if (direct == NULL || direct == self->direct)
+    return;
+  if (self->direct) {
+    g_clear_signal_handler (&self->direct_closed_id, self->direct);
+    g_clear_object (&self->direct);
+  }
+  self->direct = g_object_ref (direct);
+  self->direct_closed_id = g_signal_connect (direct, "closed",
+      G_CALLBACK (on_direct_closed), self);
+}
+
 static void
 on_path_changed (WzpPathManager * pm, WzpPathKind path, const char *reason,
     gpointer user_data)
@@ -276,9 +335,80 @@ on_path_changed (WzpPathManager * pm, WzpPathKind path, const char *reason,
       self->sealer) {
     self->setup_at = wzp_clock_get_time (self->clock);
     _wzp_call_set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
+    _wzp_call_start_watchdog (self);
   }
+  watch_direct (self);
   _wzp_call_set_path (self, path == WZP_PATH_NONE ? WZP_PATH_RELAY : path,
       reason);
+}
+
+/* --- the watchdog of an active call ----------------------------------- */
+
+static guint64
+current_rtt (WzpCall * self)
+{
+  WzpConnectionStats cs;
+  WzpConnection *conn = NULL;
+
+  if (wzp_call_get_path (self) == WZP_PATH_DIRECT && self->path)
+    conn = wzp_path_manager_get_direct_connection (self->path);
+  else if (self->signal)
+    conn = wzp_signal_client_get_connection (self->signal);
+  if (conn == NULL)
+    return 0;
+  wzp_connection_get_stats (conn, &cs);
+  return cs.rtt_ns;
+}
+
+static void
+watchdog_tick (WzpCall * self)
+{
+  guint64 now = wzp_clock_get_time (self->clock);
+  guint64 rtt, silence;
+
+  if (self->state != WZP_CALL_STATE_ACTIVE)
+    return;
+  watch_direct (self);
+  rtt = current_rtt (self);
+  g_mutex_lock (&self->lock);
+  /* Keep the last value while the relay is away. */
+  if (rtt)
+    self->stats.rtt_ns = rtt;
+  g_mutex_unlock (&self->lock);
+
+  silence = self->room_state ? 0 : _wzp_relay_leg_silence (&self->leg, now);
+  if (self->media_timeout_ms > 0 &&
+      silence >= (guint64) self->media_timeout_ms * WZP_NSEC_PER_MSEC)
+    _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_LOST,
+        "no media from %s for %u ms, and the relay is %s", self->active_peer,
+        self->media_timeout_ms, wzp_signal_client_get_state (self->signal)
+        == WZP_SIGNAL_STATE_REGISTERED ? "not carrying the call" :
+        "unreachable");
+}
+
+static gboolean
+watchdog_dispatch (gpointer user_data)
+{
+  WzpCall *self = user_data;
+
+  wzp_timer_source_set_deadline (self->watchdog,
+      wzp_clock_get_time (self->clock) + WATCHDOG_INTERVAL);
+  /* May end the call, which destroys this source: fine while it runs. */
+  watchdog_tick (self);
+  return G_SOURCE_CONTINUE;
+}
+
+void
+_wzp_call_start_watchdog (WzpCall * self)
+{
+  if (self->watchdog)
+    return;
+  self->watchdog = wzp_timer_source_new (self->clock);
+  g_source_set_callback (self->watchdog, watchdog_dispatch, self, NULL);
+  g_source_set_name (self->watchdog, "WzpCall watchdog");
+  g_source_attach (self->watchdog, self->context);
+  wzp_timer_source_set_deadline (self->watchdog,
+      wzp_clock_get_time (self->clock) + WATCHDOG_INTERVAL);
 }
 
 static void

@@ -4,34 +4,13 @@
 #include "wzp-call-offer.h"
 #include "wzp-call.h"
 #include "wzp-message.h"
+#include "wzp-call-proof.h"
 #include "wzp-log.h"
 
 #include <string.h>
 
 #define WZP_CAT_DEFAULT wzp_cat_call
 #define MAX_CANDIDATES 16
-
-static GBytes *
-signed_bytes (const guint8 * call_id, const char *caller_fp,
-    const char *callee_fp, const guint8 * caller_eph, const guint8 * callee_eph)
-{
-  GByteArray *b = g_byte_array_new ();
-  static const char offer_tag[] = "wzp-offer-v1";
-  static const char answer_tag[] = "wzp-answer-v1";
-
-  /* The tags include their NUL, so one can never be a prefix of the other. */
-  if (callee_eph == NULL)
-    g_byte_array_append (b, (const guint8 *) offer_tag, sizeof offer_tag);
-  else
-    g_byte_array_append (b, (const guint8 *) answer_tag, sizeof answer_tag);
-  g_byte_array_append (b, call_id, WZP_CALL_ID_BYTES);
-  g_byte_array_append (b, (const guint8 *) caller_fp, strlen (caller_fp));
-  g_byte_array_append (b, (const guint8 *) callee_fp, strlen (callee_fp));
-  g_byte_array_append (b, caller_eph, WZP_EPH_KEY_LEN);
-  if (callee_eph)
-    g_byte_array_append (b, callee_eph, WZP_EPH_KEY_LEN);
-  return g_byte_array_free_to_bytes (b);
-}
 
 JsonObject *
 _wzp_offer_build (WzpIdentity * me, const guint8 * call_id,
@@ -46,9 +25,11 @@ _wzp_offer_build (WzpIdentity * me, const guint8 * call_id,
   const guint8 *data;
 
   if (caller_eph == NULL)
-    msg = signed_bytes (call_id, caller_fp, callee_fp, my_eph, NULL);
+    msg = wzp_call_signed_data (call_id, caller_fp, callee_fp, my_eph, NULL);
   else
-    msg = signed_bytes (call_id, caller_fp, callee_fp, caller_eph, my_eph);
+    msg =
+        wzp_call_signed_data (call_id, caller_fp, callee_fp, caller_eph,
+        my_eph);
   data = g_bytes_get_data (msg, &len);
   wzp_identity_sign (me, data, len, sig);
 
@@ -103,10 +84,13 @@ _wzp_offer_parse (JsonObject * o, const guint8 * call_id,
   if (!_wzp_offer_get_key (o, "eph", out->eph, WZP_EPH_KEY_LEN, error) ||
       !_wzp_offer_get_key (o, "sig", sig, sizeof sig, error))
     return FALSE;
+  memcpy (out->sig, sig, sizeof sig);
   if (caller_eph == NULL)
-    msg = signed_bytes (call_id, caller_fp, callee_fp, out->eph, NULL);
+    msg = wzp_call_signed_data (call_id, caller_fp, callee_fp, out->eph, NULL);
   else
-    msg = signed_bytes (call_id, caller_fp, callee_fp, caller_eph, out->eph);
+    msg =
+        wzp_call_signed_data (call_id, caller_fp, callee_fp, caller_eph,
+        out->eph);
   data = g_bytes_get_data (msg, &len);
   if (!wzp_identity_verify (signer_public_key, data, len, sig, sizeof sig,
           &local)) {

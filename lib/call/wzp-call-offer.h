@@ -14,6 +14,8 @@
  *            caller_fp || callee_fp || caller_eph[32] || callee_eph[32]
  *
  * Fingerprints enter the signed bytes in their canonical 39-character form.
+ * The signed bytes come from wzp-call-proof.h, which the relay uses to
+ * check a resumed call.
  */
 #pragma once
 
@@ -28,6 +30,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   guint8 eph[WZP_EPH_KEY_LEN];
+  guint8 sig[WZP_SIGNATURE_LEN];        /* verified; kept for resume-call */
   GPtrArray *candidates;        /* of char* "ip:port" */
   char *nat;
 } WzpOfferInfo;

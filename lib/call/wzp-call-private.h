@@ -4,6 +4,7 @@
 #include "wzp-call.h"
 #include "wzp-endpoint.h"
 #include "wzp-path.h"
+#include "wzp-media-crypto.h"
 
 G_BEGIN_DECLS
 
@@ -23,5 +24,13 @@ void _wzp_call_set_early_start (WzpCall * self, gboolean early);
  * must deliver it once and count one replay). */
 gboolean _wzp_call_inject_test_frame (WzpCall * self, const char *text,
     gboolean tamper);
+
+/* Test hook: @func sees every room sender key this call makes (@owner is
+ * our fingerprint) or receives, as it is made or installed.  Call after
+ * wzp_call_start(). */
+typedef void (*WzpCallRoomKeyFunc) (const char *owner,
+    const WzpMediaKey * key, gpointer user_data);
+void _wzp_call_set_room_key_func (WzpCall * self, WzpCallRoomKeyFunc func,
+    gpointer user_data);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* wzp-call-signaling.c — a call's side of the signaling: registration,
- * the NAT probe, the signed offer and answer, incoming calls, setup and
- * the end of a call.
+ * the NAT probe, the signed offer and answer, incoming calls (answered
+ * now or later), setup and the end of a call, and what happens when the
+ * relay goes away and comes back.
  */
 #include "config.h"
 
@@ -47,6 +48,14 @@ my_nat (WzpCall * self)
   return wzp_nat_type_to_string (wzp_signal_client_get_nat_type (self->signal));
 }
 
+/* The "sig" of an offer or answer we built, for the relay leg's proof. */
+static void
+own_signature (JsonObject * blob, guint8 sig[WZP_SIGNATURE_LEN])
+{
+  if (!_wzp_offer_get_key (blob, "sig", sig, WZP_SIGNATURE_LEN, NULL))
+    g_assert_not_reached ();
+}
+
 static void
 place_call (WzpCall * self)
 {
@@ -55,6 +64,7 @@ place_call (WzpCall * self)
   g_autoptr (GError) error = NULL;
   g_autofree char *id = NULL;
   const char *me = wzp_identity_get_fingerprint (self->identity);
+  guint8 sig[WZP_SIGNATURE_LEN];
 
   if (self->call_placed || _wzp_call_is_over (self->state))
     return;
@@ -77,6 +87,9 @@ place_call (WzpCall * self)
   cands = candidate_strings (self);
   offer = _wzp_offer_build (self->identity, self->call_id_bin, me,
       self->active_peer, self->caller_eph, NULL, cands, my_nat (self));
+  own_signature (offer, sig);
+  _wzp_relay_leg_set_offer (&self->leg, self->call_id_bin, self->caller_eph,
+      sig);
   id = wzp_signal_client_place_call (self->signal, self->active_peer,
       self->call_id, offer, &error);
   if (id == NULL) {
@@ -97,6 +110,26 @@ on_nat_type (GObject * obj, GParamSpec * pspec, gpointer user_data)
   WZP_DEBUG_OBJECT (self, "our NAT mapping: %s", my_nat (self));
 }
 
+/* Asks the relay to carry the active call's relay leg again (it may have
+ * restarted, or ended the call when our connection died). */
+static void
+resume_relay_leg (WzpCall * self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!_wzp_relay_leg_can_resume (&self->leg) || self->active_peer == NULL)
+    return;
+  if (!wzp_signal_client_resume_call (self->signal, self->active_peer,
+          self->leg.peer_key, self->is_caller, &self->leg.proof, &error)) {
+    WZP_WARNING_OBJECT (self, "cannot ask the relay to resume call %s: %s",
+        self->call_id, error->message);
+    return;
+  }
+  _wzp_relay_leg_resuming (&self->leg);
+  WZP_INFO_OBJECT (self, "asked the relay to carry call %s again",
+      self->call_id);
+}
+
 static void
 on_registered (WzpSignalClient * client, GSocketAddress * observed,
     gpointer user_data)
@@ -110,16 +143,30 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
       wzp_identity_get_fingerprint (self->identity), addr);
   if (_wzp_call_is_over (self->state))
     return;
-  if (self->was_registered) {
-    /* A re-registration after a dropped signaling connection: the call
-     * goes on (the relay keeps calls by fingerprint). */
+  _wzp_call_set_relay_state (self, WZP_RELAY_STATE_REGISTERED, NULL);
+  if (self->was_registered && self->state == WZP_CALL_STATE_ACTIVE) {
+    /* A re-registration after the relay was lost: the call goes on; its
+     * relay leg must be asked for again (a restarted relay forgot it). */
+    if (self->room_state) {
+      if (!_wzp_call_room_join (self->room_state, &error))
+        WZP_WARNING_OBJECT (self, "cannot join room %s again: %s",
+            self->room, error->message);
+    } else {
+      resume_relay_leg (self);
+    }
     return;
   }
+  if (self->was_registered && self->state == WZP_CALL_STATE_RINGING)
+    return;
   self->was_registered = TRUE;
   if (!wzp_signal_client_probe_nat (client, &error))
     WZP_DEBUG_OBJECT (self, "no NAT probe: %s", error->message);
-  if (self->call_placed)
-    return;                     /* right behind the registration */
+  g_clear_error (&error);
+  /* The call left right behind the registration (on_registration_sent),
+   * and may even be on a LAN path already (wzp-call-early.c). */
+  if (self->call_placed || self->state == WZP_CALL_STATE_ACTIVE ||
+      self->state == WZP_CALL_STATE_RINGING)
+    return;
 
   if (self->room) {
     _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
@@ -152,6 +199,150 @@ on_registration_sent (WzpSignalClient * client, gpointer user_data)
   place_call (self);
 }
 
+/* An incoming call we did not answer yet, or answered without a setup
+ * yet, is gone: wait for the next one. */
+static void
+forget_incoming (WzpCall * self, GError * why)
+{
+  g_clear_pointer (&self->incoming, _wzp_call_incoming_free);
+  _wzp_call_set_ringing_id (self, NULL);
+  if (!self->is_caller) {
+    /* What an early start (wzp-call-early.c) made goes too. */
+    _wzp_call_early_abandon (self);
+    if (self->listener)
+      wzp_path_listener_set_peer (self->listener, NULL);
+  }
+  if (!self->is_caller && self->sealer == NULL) {
+    g_clear_pointer (&self->call_id, g_free);
+    g_clear_pointer (&self->active_peer, g_free);
+    g_clear_pointer (&self->eph, wzp_x25519_key_free);
+    _wzp_relay_leg_reset (&self->leg);
+  }
+  _wzp_call_set_state (self, WZP_CALL_STATE_WAITING, why);
+}
+
+static void
+on_connection_lost (WzpSignalClient * client, GError * reason,
+    gpointer user_data)
+{
+  WzpCall *self = user_data;
+
+  if (_wzp_call_is_over (self->state))
+    return;
+  _wzp_call_set_relay_state (self, WZP_RELAY_STATE_LOST, g_error_copy (reason));
+  switch (self->state) {
+    case WZP_CALL_STATE_RINGING:
+      /* The relay held the ringing call; a relay that comes back knows
+       * nothing of it, so nothing will ever answer or end it. */
+      if (self->is_caller && self->call_placed)
+        _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_LOST,
+            "it went away while %s's phone rang (%s)", self->active_peer,
+            reason->message);
+      else if (!self->room)
+        forget_incoming (self, g_error_new (WZP_CALL_ERROR,
+                WZP_CALL_ERROR_RELAY_LOST, "the relay went away while the "
+                "call rang (%s)", reason->message));
+      break;
+    case WZP_CALL_STATE_ACTIVE:
+      if (!self->room_state)
+        _wzp_relay_leg_down (&self->leg, wzp_clock_get_time (self->clock));
+      break;
+    default:
+      break;
+  }
+}
+
+static void
+on_call_resumed (WzpSignalClient * client, const char *call_id,
+    guint channel, gpointer user_data)
+{
+  WzpCall *self = user_data;
+
+  if (g_strcmp0 (call_id, self->call_id) != 0 ||
+      self->state != WZP_CALL_STATE_ACTIVE || self->room_state)
+    return;
+  if (channel != self->channel)
+    WZP_INFO_OBJECT (self, "call %s: relay channel %u -> %u", call_id,
+        self->channel, channel);
+  self->channel = channel;
+  _wzp_relay_leg_up (&self->leg, channel, wzp_clock_get_time (self->clock));
+  _wzp_call_set_relay_state (self, WZP_RELAY_STATE_RESUMED, NULL);
+}
+
+static void
+reject_incoming (WzpCall * self, const char *why)
+{
+  WzpCallIncoming *in = self->incoming;
+
+  WZP_INFO_OBJECT (self, "rejecting call %s from %s%s%s", in->call_id,
+      in->caller, why ? ": " : "", why ? why : "");
+  wzp_signal_client_reject (self->signal, in->call_id, NULL);
+  forget_incoming (self, NULL);
+}
+
+static void
+answer_incoming (WzpCall * self)
+{
+  WzpCallIncoming *in = self->incoming;
+  const char *me = wzp_identity_get_fingerprint (self->identity);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) answer = NULL;
+  g_autoptr (GPtrArray) cands = NULL;
+  g_autoptr (JsonObject) offer = json_object_ref (in->offer);
+  guint8 sig[WZP_SIGNATURE_LEN];
+
+  self->is_caller = FALSE;
+  g_free (self->call_id);
+  self->call_id = g_strdup (in->call_id);
+  memcpy (self->call_id_bin, in->call_id_bin, WZP_CALL_ID_BYTES);
+  memcpy (self->caller_eph, in->caller_eph, WZP_EPH_KEY_LEN);
+  g_free (self->active_peer);
+  self->active_peer = g_strdup (in->caller);
+  _wzp_relay_leg_set_offer (&self->leg, in->call_id_bin, in->caller_eph,
+      in->offer_sig);
+  memcpy (self->leg.peer_key, in->caller_key, WZP_PUBLIC_KEY_LEN);
+  /* The caller may dial us as soon as its call-setup arrives, which may
+   * be before ours: its connection is held for the path manager. */
+  if (self->listener)
+    wzp_path_listener_set_peer (self->listener, self->active_peer);
+  g_clear_pointer (&self->incoming, _wzp_call_incoming_free);
+  _wzp_call_set_ringing_id (self, NULL);
+
+  self->eph = wzp_x25519_generate (&error);
+  if (self->eph == NULL) {
+    _wzp_call_fail (self, WZP_CALL_ERROR_FAILED, "%s", error->message);
+    return;
+  }
+  cands = candidate_strings (self);
+  answer = _wzp_offer_build (self->identity, self->call_id_bin,
+      self->active_peer, me, wzp_x25519_key_get_public (self->eph),
+      self->caller_eph, cands, my_nat (self));
+  own_signature (answer, sig);
+  _wzp_relay_leg_set_answer (&self->leg, wzp_x25519_key_get_public
+      (self->eph), sig);
+  if (!wzp_signal_client_answer (self->signal, self->call_id, answer, &error)) {
+    _wzp_call_fail (self, WZP_CALL_ERROR_FAILED, "cannot answer: %s",
+        error->message);
+    return;
+  }
+  _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
+  WZP_INFO_OBJECT (self, "answered call %s from %s", self->call_id,
+      self->active_peer);
+  _wzp_call_early_answered (self, offer, answer);
+}
+
+/* The application decided about the ringing incoming call. */
+void
+_wzp_call_decide_incoming (WzpCall * self, gboolean accept)
+{
+  if (self->incoming == NULL || _wzp_call_is_over (self->state))
+    return;
+  if (accept)
+    answer_incoming (self);
+  else
+    reject_incoming (self, "the application said no");
+}
+
 static void
 on_incoming_call (WzpSignalClient * client, const char *call_id,
     const char *from, GBytes * from_public_key, JsonObject * offer,
@@ -159,93 +350,43 @@ on_incoming_call (WzpSignalClient * client, const char *call_id,
 {
   WzpCall *self = user_data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (JsonObject) answer = NULL;
-  g_autoptr (GPtrArray) cands = NULL;
-  WzpOfferInfo info;
-  gboolean accept = FALSE;
-  const char *me = wzp_identity_get_fingerprint (self->identity);
-  g_autofree guint8 *id_bin = NULL;
-  gsize key_len = 0;
-  const guint8 *key = from_public_key ?
-      g_bytes_get_data (from_public_key, &key_len) : NULL;
-  g_autofree char *key_fp = NULL;
+  WzpCallIncoming *in;
 
-  if (self->state != WZP_CALL_STATE_WAITING || self->call_id) {
+  if (self->state != WZP_CALL_STATE_WAITING || self->call_id || self->incoming) {
     WZP_INFO_OBJECT (self, "busy: rejecting call %s from %s", call_id, from);
     wzp_signal_client_reject (client, call_id, NULL);
     return;
   }
-  /* The relay vouches for the caller's key (it checked a signature over
-   * its challenge); the key must still match the fingerprint. */
-  if (key_len != WZP_PUBLIC_KEY_LEN || strlen (call_id) !=
-      2 * WZP_CALL_ID_BYTES ||
-      !wzp_fingerprint_equal (from, key_fp =
-          wzp_fingerprint_from_public_key (key))) {
-    WZP_WARNING_OBJECT (self, "rejecting call %s: caller key does not match "
-        "%s", call_id, from);
-    wzp_signal_client_reject (client, call_id, NULL);
-    return;
-  }
-  for (guint i = 0; i < WZP_CALL_ID_BYTES; i++) {
-    char hex[3] = { call_id[2 * i], call_id[2 * i + 1], 0 };
-    if (!g_ascii_isxdigit (hex[0]) || !g_ascii_isxdigit (hex[1])) {
-      wzp_signal_client_reject (client, call_id, NULL);
-      return;
-    }
-    self->call_id_bin[i] = (guint8) g_ascii_strtoull (hex, NULL, 16);
-  }
-  if (!_wzp_offer_parse (offer, self->call_id_bin, key_fp, me, key, NULL,
-          &info, &error)) {
+  in = _wzp_call_incoming_verify (call_id, from, from_public_key, offer,
+      wzp_identity_get_fingerprint (self->identity), &error);
+  if (in == NULL) {
     WZP_WARNING_OBJECT (self, "rejecting call %s from %s: %s", call_id, from,
         error->message);
     wzp_signal_client_reject (client, call_id, NULL);
     return;
   }
-  memcpy (self->caller_eph, info.eph, WZP_EPH_KEY_LEN);
-  _wzp_offer_info_clear (&info);
-
+  self->incoming = in;
   switch (self->answer_policy) {
     case WZP_ANSWER_POLICY_AUTO:
-      accept = TRUE;
+      answer_incoming (self);
       break;
     case WZP_ANSWER_POLICY_REJECT:
-      accept = FALSE;
+      reject_incoming (self, "answer policy");
       break;
-    case WZP_ANSWER_POLICY_ASK:
+    case WZP_ANSWER_POLICY_ASK:{
+      g_autofree char *caller = g_strdup (in->caller);
+      g_autofree char *id = g_strdup (in->call_id);
+      /* The application answers whenever it likes (wzp_call_answer());
+       * the call goes on meanwhile.  The relay's ring timeout or the
+       * caller hanging up ends the wait. */
+      _wzp_call_set_ringing_id (self, id);
       _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
-      accept = _wzp_call_ask (self, key_fp);
+      WZP_INFO_OBJECT (self, "call %s from %s rings: asking the application",
+          id, caller);
+      _wzp_call_emit_incoming (self, caller, id);
       break;
+    }
   }
-  if (_wzp_call_is_over (self->state))
-    return;
-  if (!accept) {
-    WZP_INFO_OBJECT (self, "rejecting call %s from %s", call_id, key_fp);
-    wzp_signal_client_reject (client, call_id, NULL);
-    _wzp_call_set_state (self, WZP_CALL_STATE_WAITING, NULL);
-    return;
-  }
-
-  self->is_caller = FALSE;
-  self->call_id = g_strdup (call_id);
-  self->active_peer = g_strdup (key_fp);
-  wzp_path_listener_set_peer (self->listener, key_fp);
-  self->eph = wzp_x25519_generate (&error);
-  if (self->eph == NULL) {
-    _wzp_call_fail (self, WZP_CALL_ERROR_FAILED, "%s", error->message);
-    return;
-  }
-  cands = candidate_strings (self);
-  answer = _wzp_offer_build (self->identity, self->call_id_bin, key_fp, me,
-      wzp_x25519_key_get_public (self->eph), self->caller_eph, cands,
-      my_nat (self));
-  if (!wzp_signal_client_answer (client, call_id, answer, &error)) {
-    _wzp_call_fail (self, WZP_CALL_ERROR_FAILED, "cannot answer: %s",
-        error->message);
-    return;
-  }
-  _wzp_call_set_state (self, WZP_CALL_STATE_RINGING, NULL);
-  WZP_INFO_OBJECT (self, "answered call %s from %s", call_id, key_fp);
-  _wzp_call_early_answered (self, offer, answer);
 }
 
 static void
@@ -298,6 +439,9 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
         "setup carries another offer");
     return;
   }
+  if (self->is_caller)
+    _wzp_relay_leg_set_answer (&self->leg, info.eph, info.sig);
+  memcpy (self->leg.peer_key, key, WZP_PUBLIC_KEY_LEN);
   if (!_wzp_call_derive_keys (self, info.eph, &error)) {
     _wzp_offer_info_clear (&info);
     _wzp_call_fail (self, WZP_CALL_ERROR_BAD_PEER, "no media keys: %s",
@@ -314,17 +458,47 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
     peer_nat = setup->peer_nat;
   self->channel = setup->channel;
   self->setup_at = wzp_clock_get_time (self->clock);
+  _wzp_relay_leg_up (&self->leg, self->channel, self->setup_at);
   WZP_INFO_OBJECT (self, "call %s set up with %s (relay channel %u, peer "
       "NAT %s in its %s, %s from the relay: %s)", self->call_id,
       self->active_peer, self->channel, info.nat ? info.nat : "(none)",
       self->is_caller ? "answer" : "offer",
       wzp_nat_type_to_string (setup->peer_nat),
       wzp_nat_type_to_string (peer_nat));
+  /* A lost relay is looked for again every second at most while the
+   * call lasts, so its relay leg resumes soon after the relay is back. */
+  g_object_set (self->signal, "reconnect-max", ACTIVE_RECONNECT_MAX, NULL);
   _wzp_call_set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
   _wzp_call_set_path (self, WZP_PATH_RELAY,
       "call set up: media starts on the relay");
   _wzp_call_start_path (self, &info, setup->peer_reflexive, peer_nat);
+  _wzp_call_start_watchdog (self);
   _wzp_offer_info_clear (&info);
+}
+
+void
+_wzp_call_peer_hung_up (WzpCall * self, const char *how)
+{
+  _wzp_call_set_state (self, WZP_CALL_STATE_ENDED, g_error_new (WZP_CALL_ERROR,
+          WZP_CALL_ERROR_HUNG_UP, "%s ended the call (hangup)%s%s",
+          self->active_peer, how ? " " : "", how ? how : ""));
+}
+
+/* The relay ended an active call because it lost the peer (or would not
+ * carry it again).  A direct path that still carries media outweighs
+ * the relay's word: the peer may only have lost its relay connection. */
+static gboolean
+relay_leg_ended (WzpCall * self, const char *reason)
+{
+  if (wzp_call_get_path (self) != WZP_PATH_DIRECT)
+    return FALSE;
+  WZP_INFO_OBJECT (self, "the relay ended call %s (%s), but the direct path "
+      "carries it: going on", self->call_id, reason);
+  _wzp_relay_leg_down (&self->leg, wzp_clock_get_time (self->clock));
+  /* So that the relay bridges us again when the peer is back. */
+  if (g_str_equal (reason, "peer-gone"))
+    resume_relay_leg (self);
+  return TRUE;
 }
 
 static void
@@ -335,16 +509,37 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
   WzpCallError code = WZP_CALL_ERROR_FAILED;
   const char *what = NULL;
 
+  if (self->incoming && g_strcmp0 (call_id, self->incoming->call_id) == 0) {
+    /* Rang, and nobody decided in time (or the caller gave up). */
+    WZP_INFO_OBJECT (self, "call %s from %s: %s", call_id,
+        self->incoming->caller, reason);
+    forget_incoming (self, g_error_new (WZP_CALL_ERROR,
+            g_str_equal (reason, "no-answer") ? WZP_CALL_ERROR_NO_ANSWER :
+            WZP_CALL_ERROR_HUNG_UP, "the caller's call ended before it was "
+            "answered (%s)", reason));
+    return;
+  }
   if (g_strcmp0 (call_id, self->call_id) != 0)
     return;
+  /* (RINGING, not "no keys yet": an early start makes them on answering.) */
   if (!self->is_caller && self->state == WZP_CALL_STATE_RINGING &&
       (g_str_equal (reason, "no-answer") || g_str_equal (reason, "hangup"))) {
     /* An incoming call that never got set up: wait for the next one. */
-    _wzp_call_early_abandon (self);
-    g_clear_pointer (&self->call_id, g_free);
-    g_clear_pointer (&self->eph, wzp_x25519_key_free);
-    wzp_path_listener_set_peer (self->listener, NULL);
-    _wzp_call_set_state (self, WZP_CALL_STATE_WAITING, NULL);
+    forget_incoming (self, NULL);
+    return;
+  }
+  if (self->state == WZP_CALL_STATE_ACTIVE && (g_str_equal (reason,
+              "peer-gone") || g_str_equal (reason, "bad-proof") ||
+          g_str_equal (reason, "busy"))) {
+    if (relay_leg_ended (self, reason))
+      return;
+    if (g_str_equal (reason, "peer-gone"))
+      _wzp_call_set_state (self, WZP_CALL_STATE_ENDED, g_error_new
+          (WZP_CALL_ERROR, WZP_CALL_ERROR_PEER_GONE, "%s is gone: its "
+              "connection to the relay died (peer-gone)", self->active_peer));
+    else
+      _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_LOST, "the relay will not "
+          "carry call %s again (%s)", self->call_id, reason);
     return;
   }
   if (g_str_equal (reason, "peer-offline")) {
@@ -361,11 +556,15 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
     what = "did not answer";
   }
   if (what) {
-    _wzp_call_set_state (self, WZP_CALL_STATE_FAILED,
-        g_error_new (WZP_CALL_ERROR, code, "%s %s", self->active_peer, what));
+    _wzp_call_fail (self, code, "%s %s", self->active_peer, what);
+    return;
+  }
+  if (g_str_equal (reason, "hangup")) {
+    _wzp_call_peer_hung_up (self, NULL);
     return;
   }
   _wzp_call_set_state (self, WZP_CALL_STATE_ENDED, g_error_new (WZP_CALL_ERROR,
+          g_str_equal (reason, "peer-gone") ? WZP_CALL_ERROR_PEER_GONE :
           WZP_CALL_ERROR_FAILED, "%s ended the call (%s)", self->active_peer,
           reason));
 }
@@ -374,13 +573,28 @@ static void
 on_signal_error (WzpSignalClient * client, GError * error, gpointer user_data)
 {
   WzpCall *self = user_data;
+  WzpCallError code;
 
-  if (g_error_matches (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_REFUSED) ||
-      g_error_matches (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_SUPERSEDED))
-    _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_REFUSED,
-        "the relay refused us: %s", error->message);
-  else
-    WZP_DEBUG_OBJECT (self, "signaling: %s", error->message);
+  if (error->domain != WZP_SIGNAL_ERROR)
+    return;
+  switch (error->code) {
+    case WZP_SIGNAL_ERROR_REFUSED:
+      code = WZP_CALL_ERROR_RELAY_REFUSED;
+      break;
+    case WZP_SIGNAL_ERROR_SUPERSEDED:
+      code = WZP_CALL_ERROR_SUPERSEDED;
+      break;
+    case WZP_SIGNAL_ERROR_RELAY_IDENTITY:
+      code = WZP_CALL_ERROR_RELAY_IDENTITY;
+      break;
+    default:
+      WZP_DEBUG_OBJECT (self, "signaling: %s", error->message);
+      return;
+  }
+  /* The signal client stopped for good: no redial can change this. */
+  _wzp_call_set_relay_state (self, WZP_RELAY_STATE_FAILED,
+      g_error_copy (error));
+  _wzp_call_fail (self, code, "%s", error->message);
 }
 
 gboolean
@@ -411,5 +625,9 @@ _wzp_call_connect_signaling (WzpCall * self)
       self);
   g_signal_connect (self->signal, "call-ended", G_CALLBACK (on_call_ended),
       self);
+  g_signal_connect (self->signal, "call-resumed",
+      G_CALLBACK (on_call_resumed), self);
+  g_signal_connect (self->signal, "connection-lost",
+      G_CALLBACK (on_connection_lost), self);
   g_signal_connect (self->signal, "error", G_CALLBACK (on_signal_error), self);
 }

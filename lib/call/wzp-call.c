@@ -10,7 +10,9 @@
  *
  * Media frames cross threads: wzp_call_send_frame() queues under a lock
  * and wakes the context through a ready-time source; sealing and sending
- * happen on the context.
+ * happen on the context.  wzp_call_hangup(), wzp_call_answer() and
+ * wzp_call_reject() work the same way, so an application may decide
+ * about an incoming call on its own thread, as late as it likes.
  */
 #include "config.h"
 
@@ -31,14 +33,19 @@ enum
   PROP_RELAY_FINGERPRINT,
   PROP_PEER,
   PROP_ROOM,
+  PROP_ROOM_OWNER,
+  PROP_ROOM_INVITE,
+  PROP_ROOM_OPEN,
   PROP_ANSWER_POLICY,
   PROP_PATH_POLICY,
   PROP_BIND_ADDRESS,
   PROP_GATHER_LOOPBACK,
   PROP_RELAY_TIMEOUT,
   PROP_NAT_SPRAY,
+  PROP_MEDIA_TIMEOUT,
   PROP_STATE,
   PROP_PATH,
+  PROP_RELAY_STATE,
   N_PROPS
 };
 
@@ -47,6 +54,7 @@ enum
   SIGNAL_STATE_CHANGED,
   SIGNAL_INCOMING_CALL,
   SIGNAL_PATH_CHANGED,
+  SIGNAL_RELAY_STATE_CHANGED,
   N_SIGNALS
 };
 
@@ -54,16 +62,6 @@ static GParamSpec *props[N_PROPS];
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (WzpCall, wzp_call, G_TYPE_OBJECT);
-
-GQuark
-wzp_call_error_quark (void)
-{
-  static GQuark q;
-
-  if (G_UNLIKELY (q == 0))
-    q = g_quark_from_static_string ("wzp-call-error-quark");
-  return q;
-}
 
 /* --- enums ------------------------------------------------------------ */
 
@@ -102,6 +100,45 @@ wzp_answer_policy_get_type (void)
     g_once_init_leave (&type, g_enum_register_static ("WzpAnswerPolicy",
             values));
   return type;
+}
+
+GType
+wzp_relay_state_get_type (void)
+{
+  static GType type;
+  static const GEnumValue values[] = {
+    {WZP_RELAY_STATE_NONE, "WZP_RELAY_STATE_NONE", "none"},
+    {WZP_RELAY_STATE_CONNECTING, "WZP_RELAY_STATE_CONNECTING", "connecting"},
+    {WZP_RELAY_STATE_REGISTERED, "WZP_RELAY_STATE_REGISTERED", "registered"},
+    {WZP_RELAY_STATE_LOST, "WZP_RELAY_STATE_LOST", "lost"},
+    {WZP_RELAY_STATE_RESUMED, "WZP_RELAY_STATE_RESUMED", "resumed"},
+    {WZP_RELAY_STATE_FAILED, "WZP_RELAY_STATE_FAILED", "failed"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpRelayState", values));
+  return type;
+}
+
+const char *
+wzp_relay_state_to_string (WzpRelayState state)
+{
+  switch (state) {
+    case WZP_RELAY_STATE_NONE:
+      return "none";
+    case WZP_RELAY_STATE_CONNECTING:
+      return "connecting";
+    case WZP_RELAY_STATE_REGISTERED:
+      return "registered";
+    case WZP_RELAY_STATE_LOST:
+      return "lost";
+    case WZP_RELAY_STATE_RESUMED:
+      return "resumed";
+    case WZP_RELAY_STATE_FAILED:
+      return "failed";
+  }
+  return "invalid";
 }
 
 const char *
@@ -171,6 +208,55 @@ _wzp_call_set_state (WzpCall * self, WzpCallState state, GError * reason)
 
 
 void
+_wzp_call_fail_at (WzpCall * self, const char *file, const char *function,
+    int line, GError * reason)
+{
+  if (!_wzp_call_is_over (self->state) && self->fail_file == NULL) {
+    self->fail_file = file;
+    self->fail_function = function;
+    self->fail_line = line;
+  }
+  _wzp_call_set_state (self, WZP_CALL_STATE_FAILED, reason);
+}
+
+/* Takes @reason. */
+void
+_wzp_call_set_relay_state (WzpCall * self, WzpRelayState state, GError * reason)
+{
+  WzpRelayState old;
+
+  g_mutex_lock (&self->lock);
+  old = self->relay_state;
+  if (old == state) {
+    g_mutex_unlock (&self->lock);
+    g_clear_error (&reason);
+    return;
+  }
+  self->relay_state = state;
+  self->stats.relay_state = state;
+  if (state == WZP_RELAY_STATE_LOST)
+    self->stats.relay_losses++;
+  g_mutex_unlock (&self->lock);
+
+  WZP_INFO_OBJECT (self, "relay %s: %s -> %s%s%s", self->relay,
+      wzp_relay_state_to_string (old), wzp_relay_state_to_string (state),
+      reason ? ": " : "", reason ? reason->message : "");
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RELAY_STATE]);
+  g_signal_emit (self, signals[SIGNAL_RELAY_STATE_CHANGED], 0, state, reason);
+  g_clear_error (&reason);
+}
+
+void
+_wzp_call_set_ringing_id (WzpCall * self, const char *call_id)
+{
+  g_mutex_lock (&self->lock);
+  g_free (self->ringing_call_id);
+  self->ringing_call_id = g_strdup (call_id);
+  self->answer = ANSWER_NONE;
+  g_mutex_unlock (&self->lock);
+}
+
+void
 _wzp_call_set_path (WzpCall * self, WzpPathKind path, const char *reason)
 {
   g_mutex_lock (&self->lock);
@@ -196,6 +282,13 @@ _wzp_call_stop_everything (WzpCall * self)
   g_clear_pointer (&self->register_timeout, wzp_clock_source_destroy_and_unref);
   _wzp_call_roam_stop (self);
   _wzp_call_early_stop (self);
+  g_clear_pointer (&self->watchdog, wzp_clock_source_destroy_and_unref);
+  g_clear_pointer (&self->incoming, _wzp_call_incoming_free);
+  _wzp_call_set_ringing_id (self, NULL);
+  if (self->direct) {
+    g_clear_signal_handler (&self->direct_closed_id, self->direct);
+    g_clear_object (&self->direct);
+  }
   if (self->path) {
     g_signal_handlers_disconnect_by_data (self->path, self);
     wzp_path_manager_set_media_handler (self->path, NULL, NULL, NULL);
@@ -260,7 +353,8 @@ connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
       self, NULL);
   if (self->room)
     self->room_state = _wzp_call_room_new (self, self->signal, self->identity,
-        self->room);
+        self->clock, self->context, self->room, self->room_owner,
+        self->room_invite, self->room_open);
 
   if (!wzp_signal_client_start (self->signal, error)) {
     _wzp_call_stop_everything (self);
@@ -319,34 +413,46 @@ wzp_call_start (WzpCall * self, GError ** error)
   g_return_val_if_fail (self->state == WZP_CALL_STATE_IDLE, FALSE);
 
   if (self->identity == NULL) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
         "no identity set");
     return FALSE;
   }
   if (self->relay)
     relay = wzp_socket_address_parse (self->relay, NULL);
   if (relay == NULL && !split_host_port (self->relay, &relay_host, &relay_port)) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
         "\"%s\" is not a relay address (expected HOST:PORT)",
         self->relay ? self->relay : "");
     return FALSE;
   }
+  if (self->relay_fingerprint && !fingerprint_is_valid
+      (self->relay_fingerprint)) {
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
+        "relay-fingerprint \"%s\" is not a fingerprint (8 groups of 4 "
+        "hex digits, xxxx:xxxx:...)", self->relay_fingerprint);
+    return FALSE;
+  }
   if (self->peer && !fingerprint_is_valid (self->peer)) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
-        "\"%s\" is not a fingerprint", self->peer);
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
+        "peer \"%s\" is not a fingerprint (8 groups of 4 hex digits, "
+        "xxxx:xxxx:...)", self->peer);
     return FALSE;
   }
   if (self->peer && wzp_fingerprint_equal (self->peer,
           wzp_identity_get_fingerprint (self->identity))) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
         "cannot call yourself (%s)", self->peer);
     return FALSE;
   }
   if (self->peer && self->room) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_FAILED,
+    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
         "set either a peer or a room, not both");
     return FALSE;
   }
+  if (self->room && !_wzp_call_room_check_settings (self->room,
+          self->room_owner, self->room_invite, self->room_open,
+          self->identity, error))
+    return FALSE;
 
   self->endpoint = wzp_endpoint_new (self->context, self->identity,
       self->clock, error);
@@ -380,6 +486,7 @@ wzp_call_start (WzpCall * self, GError ** error)
   g_source_attach (self->wake, self->context);
 
   _wzp_call_set_state (self, WZP_CALL_STATE_CONNECTING, NULL);
+  _wzp_call_set_relay_state (self, WZP_RELAY_STATE_CONNECTING, NULL);
   self->register_timeout = wzp_clock_timeout_add (self->clock, self->context,
       self->relay_timeout_ms * WZP_NSEC_PER_MSEC, _wzp_call_register_timed_out,
       self, NULL);
@@ -401,14 +508,60 @@ wzp_call_start (WzpCall * self, GError ** error)
   return TRUE;
 }
 
-/* Emits WzpCall::incoming-call; FALSE when nobody answers. */
-gboolean
-_wzp_call_ask (WzpCall * self, const char *caller)
+void
+_wzp_call_emit_incoming (WzpCall * self, const char *caller,
+    const char *call_id)
 {
-  gboolean accept = FALSE;
+  g_signal_emit (self, signals[SIGNAL_INCOMING_CALL], 0, caller, call_id);
+}
 
-  g_signal_emit (self, signals[SIGNAL_INCOMING_CALL], 0, caller, &accept);
-  return accept;
+static gboolean
+request_answer (WzpCall * self, const char *call_id, AnswerRequest answer)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (WZP_IS_CALL (self), FALSE);
+  g_mutex_lock (&self->lock);
+  ok = call_id && self->ringing_call_id &&
+      g_ascii_strcasecmp (call_id, self->ringing_call_id) == 0 &&
+      !_wzp_call_is_over (self->state);
+  if (ok && self->answer == ANSWER_NONE)
+    self->answer = answer;
+  g_mutex_unlock (&self->lock);
+  if (ok && self->wake)
+    g_source_set_ready_time (self->wake, 0);
+  return ok;
+}
+
+/**
+ * wzp_call_answer:
+ * @call_id: the incoming call (from #WzpCall::incoming-call)
+ *
+ * Any thread.  Accepts the ringing incoming call; the call then goes on
+ * as with the "auto" policy.  The first of wzp_call_answer() and
+ * wzp_call_reject() decides.
+ *
+ * Returns: %TRUE if @call_id is ringing here (the answer is on its way)
+ */
+gboolean
+wzp_call_answer (WzpCall * self, const char *call_id)
+{
+  return request_answer (self, call_id, ANSWER_ACCEPT);
+}
+
+/**
+ * wzp_call_reject:
+ * @call_id: the incoming call
+ *
+ * Any thread.  Rejects the ringing incoming call; the call goes back to
+ * waiting for the next one.
+ *
+ * Returns: %TRUE if @call_id is ringing here
+ */
+gboolean
+wzp_call_reject (WzpCall * self, const char *call_id)
+{
+  return request_answer (self, call_id, ANSWER_REJECT);
 }
 
 /* --- the room module calls back into us ------------------------------- */
@@ -469,6 +622,34 @@ wzp_call_get_path (WzpCall * self)
   p = self->current_path;
   g_mutex_unlock (&self->lock);
   return p;
+}
+
+WzpRelayState
+wzp_call_get_relay_state (WzpCall * self)
+{
+  WzpRelayState s;
+
+  g_return_val_if_fail (WZP_IS_CALL (self), WZP_RELAY_STATE_NONE);
+  g_mutex_lock (&self->lock);
+  s = self->relay_state;
+  g_mutex_unlock (&self->lock);
+  return s;
+}
+
+gboolean
+wzp_call_get_failure_origin (WzpCall * self, const char **file,
+    const char **function, int *line)
+{
+  g_return_val_if_fail (WZP_IS_CALL (self), FALSE);
+  if (self->fail_file == NULL)
+    return FALSE;
+  if (file)
+    *file = self->fail_file;
+  if (function)
+    *function = self->fail_function;
+  if (line)
+    *line = self->fail_line;
+  return TRUE;
 }
 
 const char *
@@ -543,6 +724,21 @@ wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
       if (self->room && self->room[0] == '\0')
         g_clear_pointer (&self->room, g_free);
       break;
+    case PROP_ROOM_OWNER:
+      g_free (self->room_owner);
+      self->room_owner = g_value_dup_string (value);
+      if (self->room_owner && self->room_owner[0] == '\0')
+        g_clear_pointer (&self->room_owner, g_free);
+      break;
+    case PROP_ROOM_INVITE:
+      g_free (self->room_invite);
+      self->room_invite = g_value_dup_string (value);
+      if (self->room_invite && self->room_invite[0] == '\0')
+        g_clear_pointer (&self->room_invite, g_free);
+      break;
+    case PROP_ROOM_OPEN:
+      self->room_open = g_value_get_boolean (value);
+      break;
     case PROP_ANSWER_POLICY:
       self->answer_policy = g_value_get_enum (value);
       break;
@@ -561,6 +757,9 @@ wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
       break;
     case PROP_NAT_SPRAY:
       self->nat_spray = g_value_get_uint (value);
+      break;
+    case PROP_MEDIA_TIMEOUT:
+      self->media_timeout_ms = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -595,6 +794,15 @@ wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_ROOM:
       g_value_set_string (value, self->room);
       break;
+    case PROP_ROOM_OWNER:
+      g_value_set_string (value, self->room_owner);
+      break;
+    case PROP_ROOM_INVITE:
+      g_value_set_string (value, self->room_invite);
+      break;
+    case PROP_ROOM_OPEN:
+      g_value_set_boolean (value, self->room_open);
+      break;
     case PROP_ANSWER_POLICY:
       g_value_set_enum (value, self->answer_policy);
       break;
@@ -612,6 +820,12 @@ wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_NAT_SPRAY:
       g_value_set_uint (value, self->nat_spray);
+      break;
+    case PROP_MEDIA_TIMEOUT:
+      g_value_set_uint (value, self->media_timeout_ms);
+      break;
+    case PROP_RELAY_STATE:
+      g_value_set_enum (value, wzp_call_get_relay_state (self));
       break;
     case PROP_STATE:
       g_value_set_enum (value, wzp_call_get_state (self));
@@ -680,10 +894,13 @@ wzp_call_finalize (GObject * object)
   g_free (self->relay_fingerprint);
   g_free (self->peer);
   g_free (self->room);
+  g_free (self->room_owner);
+  g_free (self->room_invite);
   g_free (self->bind_address);
   g_free (self->call_id);
   g_free (self->active_peer);
   g_free (self->timings);
+  g_free (self->ringing_call_id);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (wzp_call_parent_class)->finalize (object);
 }
@@ -718,6 +935,14 @@ wzp_call_class_init (WzpCallClass * klass)
       "Fingerprint to call; unset to wait for calls", NULL, rw);
   props[PROP_ROOM] = g_param_spec_string ("room", "Room",
       "Multi-party room to join instead of a call", NULL, rw);
+  props[PROP_ROOM_OWNER] = g_param_spec_string ("room-owner", "Room owner",
+      "Fingerprint of the room's owner (who admits its members)", NULL, rw);
+  props[PROP_ROOM_INVITE] = g_param_spec_string ("room-invite",
+      "Room invitation", "The owner's invitation for us: a token from "
+      "`wzp invite`, or @FILE holding one", NULL, rw);
+  props[PROP_ROOM_OPEN] = g_param_spec_boolean ("room-open", "Open room",
+      "A room without owner that anyone with the name may join (not "
+      "confidential from the relay)", FALSE, rw);
   props[PROP_ANSWER_POLICY] = g_param_spec_enum ("answer-policy",
       "Answer policy", "What to do with incoming calls",
       WZP_TYPE_ANSWER_POLICY, WZP_ANSWER_POLICY_AUTO, rw);
@@ -747,6 +972,13 @@ wzp_call_class_init (WzpCallClass * klass)
   props[PROP_NAT_SPRAY] = g_param_spec_uint ("nat-spray", "NAT spray",
       "Ports of a symmetric-NAT peer to punch per race (0: off)", 0, 65536,
       0, rw);
+  props[PROP_MEDIA_TIMEOUT] = g_param_spec_uint ("media-timeout",
+      "Media timeout", "Milliseconds an active call may have neither media "
+      "nor the relay before it fails (0: never)", 0, G_MAXUINT,
+      DEFAULT_MEDIA_TIMEOUT_MS, rw);
+  props[PROP_RELAY_STATE] = g_param_spec_enum ("relay-state", "Relay state",
+      "Whether the relay is there", WZP_TYPE_RELAY_STATE,
+      WZP_RELAY_STATE_NONE, ro);
   props[PROP_STATE] = g_param_spec_enum ("state", "State", "Call state",
       WZP_TYPE_CALL_STATE, WZP_CALL_STATE_IDLE, ro);
   props[PROP_PATH] = g_param_spec_enum ("path", "Path", "Current media path",
@@ -757,12 +989,15 @@ wzp_call_class_init (WzpCallClass * klass)
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, WZP_TYPE_CALL_STATE, G_TYPE_ERROR);
   signals[SIGNAL_INCOMING_CALL] = g_signal_new ("incoming-call",
-      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-      g_signal_accumulator_first_wins, NULL, NULL, G_TYPE_BOOLEAN, 1,
-      G_TYPE_STRING);
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_RELAY_STATE_CHANGED] = g_signal_new ("relay-state-changed",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+      G_TYPE_NONE, 2, WZP_TYPE_RELAY_STATE, G_TYPE_ERROR);
   signals[SIGNAL_PATH_CHANGED] = g_signal_new ("path-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, WZP_TYPE_PATH_KIND, G_TYPE_STRING);
+  _wzp_call_room_install_signals (gobject_class);
 }
 
 static void
@@ -773,4 +1008,5 @@ wzp_call_init (WzpCall * self)
   self->answer_policy = WZP_ANSWER_POLICY_AUTO;
   self->path_policy = WZP_PATH_POLICY_AUTO;
   self->relay_timeout_ms = DEFAULT_RELAY_TIMEOUT_MS;
+  self->media_timeout_ms = DEFAULT_MEDIA_TIMEOUT_MS;
 }

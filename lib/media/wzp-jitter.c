@@ -56,6 +56,12 @@ struct _WzpJitter
 
   guint32 frame_samples;
 
+  /* wzp_jitter_set_conceal_silence(): while nothing arrives, LOST items
+   * go on in real time; @in_silence once one was handed out (the next
+   * packet then restarts the sequence). */
+  gboolean conceal_silence;
+  gboolean in_silence;
+
   WzpJitterStats stats;
 };
 
@@ -152,6 +158,26 @@ restart (WzpJitter * jb)
   jb->playing = FALSE;
   jb->have_prev = FALSE;
   jb->last_was_packet = FALSE;
+  jb->in_silence = FALSE;
+}
+
+/**
+ * wzp_jitter_set_conceal_silence:
+ * @conceal: whether to conceal silence
+ *
+ * With %TRUE, once something was played, a stream that stops arriving
+ * (nothing held) keeps producing LOST items, one frame length each, at
+ * the times its next frames were due: the consumer's timeline (GAP
+ * events, a recording) goes on in real time through an outage.  The
+ * first packet after such a silence continues the stream at its own
+ * sequence number; one whose slot was already concealed is late.
+ * Default %FALSE: LOST items only for holes before a held packet.
+ */
+void
+wzp_jitter_set_conceal_silence (WzpJitter * jb, gboolean conceal)
+{
+  g_return_if_fail (jb != NULL);
+  jb->conceal_silence = conceal;
 }
 
 /**
@@ -264,6 +290,40 @@ wzp_jitter_push (WzpJitter * jb, guint32 seq, guint32 timestamp,
     }
   }
 
+  if (jb->in_silence && result != WZP_JITTER_RESET) {
+    /* Concealed silence covered the time up to last_ts, whatever the
+     * sequence numbers: a packet for that time is late, the first one
+     * after it continues the stream from its own number. */
+    if (ext_ts <= jb->last_ts) {
+      jb->stats.late++;
+      WZP_LOG ("packet seq %u came after its concealed slot", seq);
+      return WZP_JITTER_LATE;
+    }
+    gint64 slots = MAX (1, (ext_ts - jb->last_ts + jb->frame_samples / 2) /
+        jb->frame_samples);
+
+    WZP_DEBUG ("silence ended by seq %u (expected %u)", seq,
+        (guint32) jb->next_seq);
+    jb->in_silence = FALSE;
+    if (slots > WZP_JITTER_MAX_DROPOUT) {
+      /* Too far in the future to be the same stream. */
+      WZP_INFO ("silence ended %" G_GINT64_FORMAT " frames later: "
+          "restarting", slots);
+      jb->stats.resets++;
+      restart (jb);
+      start (jb, seq, timestamp, now_ns);
+      ext_seq = seq;
+      ext_ts = timestamp;
+      result = WZP_JITTER_RESET;
+    } else {
+      /* Number the slots between the concealed time and this packet so
+       * that they are concealed on time too, like any gap. */
+      jb->last_seq = ext_seq - slots;
+      jb->next_seq = jb->last_seq + 1;
+      jb->last_was_packet = FALSE;
+    }
+  }
+
   if (jb->playing && ext_seq < jb->next_seq) {
     gint64 lateness = now_ns - deadline_for_ts (jb, ext_ts);
 
@@ -333,6 +393,44 @@ gap_step (WzpJitter * jb, Slot * head)
 }
 
 /* If the head is due (or the frames missing before it are), fills @out. */
+/* Most frames one concealed-silence item covers: a consumer that comes
+ * back late (or a clock that jumps) gets a few long items, not one per
+ * frame. */
+#define MAX_SILENCE_FRAMES WZP_JITTER_MAX_DROPOUT
+
+/* Nothing held while playing: the frames due by now never came. */
+static gboolean
+next_silence (WzpJitter * jb, gint64 now_ns, WzpJitterItem * out, gboolean take)
+{
+  gint64 step = jb->frame_samples;
+  gint64 dl = deadline_for_ts (jb, jb->last_ts + step);
+  gint64 k;
+
+  if (now_ns < dl || !take) {
+    if (out)
+      out->deadline_ns = dl;
+    return FALSE;
+  }
+  for (k = 1; k < MAX_SILENCE_FRAMES; k++)
+    if (deadline_for_ts (jb, jb->last_ts + (k + 1) * step) > now_ns)
+      break;
+  memset (out, 0, sizeof *out);
+  out->kind = WZP_JITTER_ITEM_LOST;
+  out->seq = (guint32) jb->next_seq;
+  out->timestamp = (guint32) (jb->last_ts + step);
+  out->n_packets = k;
+  out->duration_samples = k * step;
+  out->pts_ns = samples_to_ns (jb->last_ts + step - jb->pts_base_ts);
+  out->duration_ns = samples_to_ns (k * step);
+  out->deadline_ns = dl;
+  jb->last_ts += k * step;
+  jb->last_was_packet = FALSE;
+  jb->in_silence = TRUE;
+  jb->stats.lost += k;
+  WZP_LOG ("silence: %" G_GINT64_FORMAT " frames concealed", k);
+  return TRUE;
+}
+
 static gboolean
 next_item (WzpJitter * jb, gint64 now_ns, WzpJitterItem * out, gboolean take)
 {
@@ -340,8 +438,11 @@ next_item (WzpJitter * jb, gint64 now_ns, WzpJitterItem * out, gboolean take)
   gint64 step, dl;
   gint64 k, n;
 
-  if (!head)
+  if (!head) {
+    if (jb->conceal_silence && jb->playing)
+      return next_silence (jb, now_ns, out, take);
     return FALSE;
+  }
 
   if (!jb->playing || head->seq == jb->next_seq) {
     dl = deadline_for_ts (jb, head->ts);
@@ -455,7 +556,7 @@ wzp_jitter_next_deadline (WzpJitter * jb)
 
   g_return_val_if_fail (jb != NULL, -1);
 
-  if (g_queue_is_empty (&jb->queue))
+  if (g_queue_is_empty (&jb->queue) && !(jb->conceal_silence && jb->playing))
     return -1;
   next_item (jb, G_MININT64, &probe, FALSE);
   return probe.deadline_ns;

@@ -127,6 +127,9 @@ WZP_API
 gint64 wzp_jitter_get_latency_ns (WzpJitter * jb);
 
 WZP_API
+void wzp_jitter_set_conceal_silence (WzpJitter * jb, gboolean conceal);
+
+WZP_API
 WzpJitterPushResult wzp_jitter_push (WzpJitter * jb, guint32 seq,
     guint32 timestamp, GBytes * payload, gint64 now_ns);
 

@@ -439,6 +439,24 @@ wzp_media_sealer_new (const WzpMediaKey * key, GError ** error)
   return sealer;
 }
 
+/**
+ * wzp_media_sealer_new_at:
+ * @key: the key to seal with; copied
+ * @first_seq: the sequence number of the first packet
+ *
+ * Returns: (transfer full): a sealer whose first packet has @first_seq.
+ */
+WzpMediaSealer *
+wzp_media_sealer_new_at (const WzpMediaKey * key, guint32 first_seq,
+    GError ** error)
+{
+  WzpMediaSealer *sealer = wzp_media_sealer_new (key, error);
+
+  if (sealer)
+    sealer->next_seq = first_seq;
+  return sealer;
+}
+
 void
 wzp_media_sealer_free (WzpMediaSealer * sealer)
 {

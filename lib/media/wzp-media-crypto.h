@@ -145,6 +145,14 @@ WZP_API
 WzpMediaSealer *wzp_media_sealer_new (const WzpMediaKey * key,
     GError ** error);
 
+/* Like wzp_media_sealer_new(), but the first packet carries @first_seq.
+ * A room member's new sender key continues the sequence numbers of its
+ * previous key, so receivers' jitter buffers see one stream across key
+ * changes; nonces stay unique because they only need to be unique per
+ * key. */
+WZP_API
+WzpMediaSealer *wzp_media_sealer_new_at (const WzpMediaKey * key,
+    guint32 first_seq, GError ** error);
 WZP_API
 void wzp_media_sealer_free (WzpMediaSealer * sealer);
 

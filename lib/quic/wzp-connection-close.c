@@ -129,6 +129,21 @@ peer_close_to_error (WzpConnection * self)
       "x%s%s", ccerr.error_code, reason ? ": " : "", reason ? reason : "");
 }
 
+/* The idle timeout in force: the smaller of ours and the peer's. */
+static guint64
+effective_idle_timeout (WzpConnection * self)
+{
+  guint64 idle =
+      ngtcp2_conn_get_local_transport_params (self->conn)->max_idle_timeout;
+  const ngtcp2_transport_params *remote =
+      ngtcp2_conn_get_remote_transport_params (self->conn);
+
+  if (remote && remote->max_idle_timeout &&
+      (idle == 0 || remote->max_idle_timeout < idle))
+    idle = remote->max_idle_timeout;
+  return idle;
+}
+
 /* What to do when ngtcp2 reports @rv from reading, a timer or writing. */
 void
 _wzp_connection_handle_ngtcp2_error (WzpConnection * self, int rv)
@@ -138,7 +153,13 @@ _wzp_connection_handle_ngtcp2_error (WzpConnection * self, int rv)
   switch (rv) {
     case NGTCP2_ERR_DRAINING:
       self->close_until = _wzp_connection_now (self) + close_period (self);
-      _wzp_connection_record_close (self, peer_close_to_error (self));
+      if (self->got_stateless_reset)
+        _wzp_connection_record_close (self, g_error_new_literal
+            (WZP_CONNECTION_ERROR, WZP_CONNECTION_ERROR_RESET,
+                "the peer reset the connection (stateless reset): it no "
+                "longer knows it, e.g. it restarted"));
+      else
+        _wzp_connection_record_close (self, peer_close_to_error (self));
       WZP_INFO_OBJECT (self, "%s", self->close_error->message);
       _wzp_endpoint_update_timer (self->endpoint, self);
       return;
@@ -146,8 +167,7 @@ _wzp_connection_handle_ngtcp2_error (WzpConnection * self, int rv)
       connection_finish (self, g_error_new (WZP_CONNECTION_ERROR,
               WZP_CONNECTION_ERROR_IDLE_TIMEOUT,
               "nothing heard from the peer for %" G_GUINT64_FORMAT " ms",
-              ngtcp2_conn_get_local_transport_params (self->conn)->
-              max_idle_timeout / WZP_NSEC_PER_MSEC));
+              effective_idle_timeout (self) / WZP_NSEC_PER_MSEC));
       return;
     case NGTCP2_ERR_HANDSHAKE_TIMEOUT:{
       char addr[WZP_ADDR_STRLEN];

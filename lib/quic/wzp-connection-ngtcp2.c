@@ -44,7 +44,9 @@ get_new_connection_id_cb (ngtcp2_conn * conn, ngtcp2_cid * cid,
 
   wzp_random_bytes (cid->data, cidlen);
   cid->datalen = cidlen;
-  wzp_random_bytes (token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  /* Not random: a restart of this identity must know it (see
+   * wzp-stateless-reset.h). */
+  _wzp_endpoint_reset_token (self->endpoint, cid->data, cid->datalen, token);
   _wzp_endpoint_register_cid (self->endpoint, cid, self);
   return 0;
 }
@@ -88,9 +90,10 @@ on_oversize (guint64 declared_len, gpointer user_data)
 {
   WzpConnection *self = user_data;
 
-  WZP_WARNING_OBJECT (self, "peer %s sent a %" G_GUINT64_FORMAT
-      "-byte message; the limit is %" G_GSIZE_FORMAT ": skipped",
-      self->peer_fingerprint, declared_len,
+  /* A peer can repeat this as fast as it can send: rate-limited. */
+  WZP_WARNING_LIMITED (self, &self->oversize_log, _wzp_connection_now (self),
+      "peer %s sent a %" G_GUINT64_FORMAT "-byte message; the limit is %"
+      G_GSIZE_FORMAT ": skipped", self->peer_fingerprint, declared_len,
       _wzp_endpoint_max_message_size (self->endpoint));
   _wzp_connection_queue_event (self, EVENT_MESSAGE_TOO_LARGE, NULL,
       declared_len);
@@ -199,6 +202,7 @@ recv_stateless_reset_cb (ngtcp2_conn * conn, const ngtcp2_pkt_stateless_reset
   WzpConnection *self = user_data;
 
   WZP_INFO_OBJECT (self, "peer reset the connection (stateless reset)");
+  self->got_stateless_reset = TRUE;
   return 0;
 }
 
@@ -356,6 +360,8 @@ connection_new (WzpEndpoint * ep, const WzpAddr * local,
   self->framer = wzp_framer_new (_wzp_endpoint_max_message_size (ep));
   self->keep_alive_ns = params->keep_alive_ns;
   self->ack_hold_ns = _wzp_endpoint_ack_hold (ep);
+  self->oversize_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT
+      (WZP_LOG_LIMIT_INTERVAL);
   return self;
 }
 
@@ -433,7 +439,7 @@ _wzp_connection_new_client (WzpEndpoint * ep, const WzpAddr * local,
 WzpConnection *
 _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
     const WzpAddr * remote, const ngtcp2_pkt_hd * hd,
-    const WzpConnectParams * params, GError ** error)
+    const ngtcp2_cid * odcid, const WzpConnectParams * params, GError ** error)
 {
   g_autoptr (WzpConnection) self =
       connection_new (ep, local, remote, params, TRUE);
@@ -447,10 +453,25 @@ _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
   fill_callbacks (&callbacks, TRUE);
   fill_settings (self, &settings, params);
   fill_transport_params (&tp, params);
-  tp.original_dcid = hd->dcid;
+  if (odcid) {
+    /* The address was validated by a Retry (wzp-endpoint-admit.c): the
+     * client checks that we name both its first DCID and the Retry's
+     * SCID, and the token lifts the 3x anti-amplification limit. */
+    tp.original_dcid = *odcid;
+    tp.retry_scid = hd->dcid;
+    tp.retry_scid_present = 1;
+    settings.token.base = (uint8_t *) hd->token.base;
+    settings.token.len = hd->token.len;
+  } else {
+    tp.original_dcid = hd->dcid;
+  }
   fill_path (self, &path);
   scid.datalen = WZP_SCID_LEN;
   wzp_random_bytes (scid.data, scid.datalen);
+  /* Only a server gives a token for its first connection ID. */
+  tp.stateless_reset_token_present = 1;
+  _wzp_endpoint_reset_token (ep, scid.data, scid.datalen,
+      tp.stateless_reset_token);
 
   rv = ngtcp2_conn_server_new (&self->conn, &hd->scid, &scid, &path,
       hd->version, &callbacks, &settings, &tp, NULL, self);

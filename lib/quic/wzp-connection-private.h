@@ -14,6 +14,7 @@
 
 #include "wzp-connection.h"
 #include "wzp-framer.h"
+#include "wzp-log.h"
 #include "wzp-quic-private.h"
 #include "wzp-send-buffer.h"
 
@@ -68,6 +69,7 @@ struct _WzpConnection
   GError *close_error;
   gboolean have_peer_close_code;
   guint64 peer_close_code;
+  gboolean got_stateless_reset;
 
   /* Outgoing messages, framed, until acknowledged: ngtcp2 retransmits
    * from the memory it was given (see wzp-send-buffer.h). */
@@ -106,6 +108,7 @@ struct _WzpConnection
   guint64 keep_alive_ns;
   guint64 ack_hold_ns;          /* WzpEndpoint:ack-hold */
   guint64 last_datagram_tx;     /* when write_packets last sent one */
+  WzpLogLimit oversize_log;     /* the peer's oversize messages */
   WzpConnectionStats stats;
 };
 

@@ -299,6 +299,12 @@ wzp_connection_get_peer_public_key (WzpConnection * self, guint8 out[32])
   return TRUE;
 }
 
+gboolean
+_wzp_connection_remote_equal (WzpConnection * self, const WzpAddr * addr)
+{
+  return wzp_addr_equal (&self->remote, addr);
+}
+
 /**
  * wzp_connection_export_keying_material:
  * @label: an exporter label ("EXPORTER-..." by convention)

@@ -51,6 +51,8 @@ typedef enum
  * @WZP_CONNECTION_ERROR_NOT_CONNECTED: operation needs a connected
  *   connection
  * @WZP_CONNECTION_ERROR_TOO_LARGE: message larger than the peer accepts
+ * @WZP_CONNECTION_ERROR_RESET: the peer answered with a Stateless Reset:
+ *   it lost the connection's state (e.g. it was restarted)
  */
 typedef enum
 {
@@ -63,6 +65,7 @@ typedef enum
   WZP_CONNECTION_ERROR_PROTOCOL,
   WZP_CONNECTION_ERROR_NOT_CONNECTED,
   WZP_CONNECTION_ERROR_TOO_LARGE,
+  WZP_CONNECTION_ERROR_RESET,
 } WzpConnectionError;
 
 #define WZP_CONNECTION_ERROR (wzp_connection_error_quark ())

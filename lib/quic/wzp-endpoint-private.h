@@ -4,7 +4,8 @@
  * connections, binding, dialing, public API), wzp-endpoint-send.c
  * (send batching, the dirty set, the timer heap, connection lifetime) and
  * wzp-endpoint-recv.c (connection-ID routing, the receive path, accept,
- * version negotiation).
+ * version negotiation) and wzp-endpoint-admit.c (which new connections
+ * get state: Retry, half-open and per-source limits).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -13,7 +14,10 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include "wzp-endpoint.h"
+#include "wzp-log.h"
 #include "wzp-quic-private.h"
+#include "wzp-source.h"
+#include "wzp-stateless-reset.h"
 
 G_BEGIN_DECLS
 
@@ -83,6 +87,27 @@ struct _WzpEndpoint
   guint ack_threshold;
   guint64 ack_hold;
 
+  /* Admission of new connections (wzp-endpoint-admit.c). */
+  WzpRetryMode retry_mode;
+  guint retry_threshold;
+  guint retry_threshold_per_source;
+  guint max_half_open;
+  guint max_half_open_per_source;
+  guint max_connections_per_source;
+  guint8 token_secret[32];      /* random per endpoint: tokens die with it */
+  WzpSourceCounter *half_open_by_source;
+  WzpSourceCounter *conns_by_source;
+  WzpLogLimit refuse_logs[4];   /* per kind of refusal */
+  WzpLogLimit token_log;
+  /* Stateless resets (wzp-stateless-reset.h): the key our tokens come
+   * from, the connections we dialed (a reset for one of them cannot be
+   * routed by connection ID), and a budget so a flood of unknown packets
+   * cannot make us a reflector. */
+  guint8 reset_key[WZP_RESET_KEY_LEN];
+  GPtrArray *dialed;
+  guint64 reset_window_start;
+  guint resets_in_window;
+
   WzpEndpointStats stats;
 };
 
@@ -100,6 +125,15 @@ void _wzp_endpoint_add_connection (WzpEndpoint * self, WzpConnection * conn);
 void _wzp_endpoint_flush_all (WzpEndpoint * self);
 gboolean _wzp_endpoint_flush_source_dispatch (gpointer user_data);
 gboolean _wzp_endpoint_on_timer (gpointer user_data);
+
+/* wzp-endpoint-admit.c */
+gboolean _wzp_endpoint_admit (WzpEndpoint * self, const WzpAddr * from,
+    const ngtcp2_pkt_hd * hd, ngtcp2_cid * odcid, gboolean * validated);
+void _wzp_endpoint_admitted (WzpEndpoint * self, WzpConnection * conn,
+    const WzpAddr * from);
+void _wzp_endpoint_handshake_done (WzpEndpoint * self, WzpConnection * conn);
+void _wzp_endpoint_release_admission (WzpEndpoint * self,
+    WzpConnection * conn);
 
 /* wzp-endpoint-recv.c */
 guint _wzp_endpoint_cid_hash (gconstpointer key);

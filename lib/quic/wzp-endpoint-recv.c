@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "wzp-log.h"
+#include "wzp-random.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic
 
@@ -119,6 +120,8 @@ accept_new (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
     const guint8 * data, gsize len)
 {
   ngtcp2_pkt_hd hd;
+  ngtcp2_cid odcid;
+  gboolean validated;
   WzpConnectParams params;
   g_autoptr (WzpConnection) conn = NULL;
   g_autoptr (GError) error = NULL;
@@ -128,22 +131,101 @@ accept_new (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
     self->stats.dropped_unknown++;
     return;
   }
-  if (self->stats.connections_open >= self->max_connections) {
-    WZP_WARNING_OBJECT (self, "connection limit (%u) reached: ignoring a new"
-        " client", self->max_connections);
-    self->stats.connections_refused++;
+  if (!_wzp_endpoint_admit (self, from, &hd, &odcid, &validated))
     return;
-  }
   _wzp_endpoint_fill_default_params (self, &params, NULL);
-  conn = _wzp_connection_new_server (self, &sock->local, from, &hd, &params,
-      &error);
+  conn = _wzp_connection_new_server (self, &sock->local, from, &hd,
+      validated ? &odcid : NULL, &params, &error);
   if (conn == NULL) {
-    WZP_WARNING_OBJECT (self, "%s", error->message);
+    WZP_DEBUG_OBJECT (self, "%s", error->message);
     return;
   }
   _wzp_endpoint_add_connection (self, conn);
+  _wzp_endpoint_admitted (self, conn, from);
   if (!_wzp_connection_read_packet (conn, &sock->local, from, data, len))
     _wzp_endpoint_connection_finished (self, conn);
+}
+
+/* --- stateless reset --------------------------------------------------- */
+
+/* A Stateless Reset looks like a short-header packet whose "connection
+ * ID" is random, so it cannot be routed like other packets.  Give a
+ * short-header packet nobody claims to each connection we dialed to its
+ * sender: ngtcp2 checks it against the tokens the peer gave us and drains
+ * the connection when it matches (anything else it discards).  Returns
+ * TRUE when a connection took it as a reset, or when it came from a peer
+ * we dialed (which must not get a reset from us). */
+static gboolean
+deliver_possible_reset (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
+    const guint8 * data, gsize len)
+{
+  gboolean ours = FALSE;
+
+  for (guint i = 0; i < self->dialed->len; i++) {
+    WzpConnection *conn = g_ptr_array_index (self->dialed, i);
+    gboolean reset;
+
+    if (!_wzp_connection_remote_equal (conn, from))
+      continue;
+    /* A server we dial never gets a reset from us: it would answer one
+     * with its own, and so on. */
+    ours = TRUE;
+    if (wzp_connection_get_state (conn) == WZP_CONNECTION_STATE_CLOSED ||
+        len < NGTCP2_MIN_STATELESS_RESET_RANDLEN + WZP_RESET_TOKEN_LEN + 1)
+      continue;
+    g_object_ref (conn);
+    _wzp_connection_read_packet (conn, &sock->local, from, data, len);
+    reset = wzp_connection_get_state (conn) == WZP_CONNECTION_STATE_CLOSED;
+    g_object_unref (conn);
+    if (reset)
+      return TRUE;
+  }
+  return ours;
+}
+
+/* Budget of resets per window: enough for a restarted relay to tell every
+ * client at once within a few seconds, too little to reflect a flood. */
+#define RESET_WINDOW (100 * WZP_NSEC_PER_MSEC)
+#define RESETS_PER_WINDOW 100
+
+/* A short-header packet for a connection we do not know (e.g. one from
+ * before we restarted): tell its sender with a Stateless Reset, so it
+ * stops waiting for us at once.  The reset is shorter than the packet
+ * (so two endpoints cannot keep resetting each other) and longer than a
+ * raw packet (WZP_RAW_PACKET_MAX_LEN), so it reaches the QUIC path. */
+static void
+send_stateless_reset (WzpEndpoint * self, const WzpAddr * to,
+    const guint8 * dcid, gsize dcid_len, gsize received)
+{
+  guint8 token[WZP_RESET_TOKEN_LEN];
+  guint8 rand[WZP_RESET_MAX_LEN];
+  gsize total = MIN (received - 1, WZP_RESET_MAX_LEN);
+  guint64 now = wzp_clock_get_time (self->clock);
+  guint8 *slot;
+  ngtcp2_ssize n;
+
+  if (dcid_len != WZP_SCID_LEN || total <= WZP_RAW_PACKET_MAX_LEN ||
+      total < 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + WZP_RESET_TOKEN_LEN)
+    return;
+  if (now - self->reset_window_start >= RESET_WINDOW) {
+    self->reset_window_start = now;
+    self->resets_in_window = 0;
+  }
+  if (self->resets_in_window >= RESETS_PER_WINDOW)
+    return;
+  self->resets_in_window++;
+  _wzp_reset_token (self->reset_key, dcid, dcid_len, token);
+  wzp_random_bytes (rand, sizeof rand);
+  slot = _wzp_endpoint_tx_slot (self);
+  /* ngtcp2 writes the first byte from rand too: total = randlen + token */
+  n = ngtcp2_pkt_write_stateless_reset (slot, total, token, rand,
+      total - WZP_RESET_TOKEN_LEN);
+  if (n > 0) {
+    char addr[WZP_ADDR_STRLEN];
+    WZP_DEBUG_OBJECT (self, "stateless reset to %s (a connection we do not "
+        "know)", wzp_addr_to_string (to, addr));
+    _wzp_endpoint_tx_commit (self, to, n);
+  }
 }
 
 static void
@@ -196,6 +278,9 @@ handle_packet (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
     accept_new (self, sock, from, data, len);
     return;
   }
+  if (!(data[0] & 0x80) && !deliver_possible_reset (self, sock, from, data,
+          len))
+    send_stateless_reset (self, from, vc.dcid, vc.dcidlen, len);
   WZP_LOG_OBJECT (self, "dropping a packet for an unknown connection "
       "(dcid length %zu, %u known ids)", vc.dcidlen,
       g_hash_table_size (self->cids));

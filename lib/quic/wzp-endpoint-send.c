@@ -296,7 +296,9 @@ _wzp_endpoint_connection_finished (WzpEndpoint * self, WzpConnection * conn)
     }
     g_clear_pointer (&ed->cid_keys, g_ptr_array_unref);
   }
+  _wzp_endpoint_release_admission (self, conn);
   _wzp_connection_detach (conn);
+  g_ptr_array_remove_fast (self->dialed, conn);
   self->stats.connections_open--;
   WZP_DEBUG_OBJECT (self, "forgot connection %p (%u open)", conn,
       (guint) self->stats.connections_open);
@@ -307,6 +309,8 @@ void
 _wzp_endpoint_add_connection (WzpEndpoint * self, WzpConnection * conn)
 {
   g_hash_table_add (self->conns, g_object_ref (conn));
+  if (!wzp_connection_is_server (conn))
+    g_ptr_array_add (self->dialed, conn);
   self->stats.connections_open++;
   _wzp_endpoint_update_timer (self, conn);
 }

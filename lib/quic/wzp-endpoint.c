@@ -24,6 +24,7 @@
 #include <glib-unix.h>
 
 #include "wzp-log.h"
+#include "wzp-random.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic
 
@@ -48,6 +49,12 @@ enum
   PROP_MAX_CONNECTIONS,
   PROP_ACK_THRESHOLD,
   PROP_ACK_HOLD,
+  PROP_RETRY,
+  PROP_RETRY_THRESHOLD,
+  PROP_RETRY_THRESHOLD_PER_SOURCE,
+  PROP_MAX_HALF_OPEN,
+  PROP_MAX_HALF_OPEN_PER_SOURCE,
+  PROP_MAX_CONNECTIONS_PER_SOURCE,
   N_PROPS
 };
 
@@ -88,6 +95,7 @@ _wzp_endpoint_accept_peer (WzpEndpoint * self, const char *fingerprint,
 void
 _wzp_endpoint_incoming_connected (WzpEndpoint * self, WzpConnection * conn)
 {
+  _wzp_endpoint_handshake_done (self, conn);
   self->stats.connections_accepted++;
   g_signal_emit (self, signals[SIGNAL_INCOMING_CONNECTION], 0, conn);
 }
@@ -120,6 +128,13 @@ guint64
 _wzp_endpoint_ack_hold (WzpEndpoint * self)
 {
   return self->ack_hold;
+}
+
+void
+_wzp_endpoint_reset_token (WzpEndpoint * self, const guint8 * cid,
+    gsize cid_len, guint8 token[16])
+{
+  _wzp_reset_token (self->reset_key, cid, cid_len, token);
 }
 
 /* --- binding ---------------------------------------------------------- */
@@ -400,6 +415,7 @@ wzp_endpoint_initable_init_impl (GInitable * initable,
   }
   self->tls = wzp_tls_context_new (self->identity,
       _wzp_connection_verify_func (), error);
+  _wzp_reset_key_derive (self->identity, self->reset_key);
   return self->tls != NULL;
 }
 
@@ -485,7 +501,12 @@ wzp_endpoint_finalize (GObject * object)
   g_clear_pointer (&self->cids, g_hash_table_unref);
   g_clear_pointer (&self->timers, g_ptr_array_unref);
   g_clear_pointer (&self->dirty, g_ptr_array_unref);
+  g_clear_pointer (&self->dialed, g_ptr_array_unref);
   g_clear_pointer (&self->tls, wzp_tls_context_free);
+  g_clear_pointer (&self->half_open_by_source, wzp_source_counter_free);
+  g_clear_pointer (&self->conns_by_source, wzp_source_counter_free);
+  memset (self->token_secret, 0, sizeof self->token_secret);
+  memset (self->reset_key, 0, sizeof self->reset_key);
   g_free (self->tx);
   g_free (self->rx_buffers);
   g_clear_object (&self->identity);
@@ -537,6 +558,24 @@ wzp_endpoint_set_property (GObject * object, guint prop_id,
     case PROP_ACK_HOLD:
       self->ack_hold = g_value_get_uint64 (value);
       break;
+    case PROP_RETRY:
+      self->retry_mode = g_value_get_enum (value);
+      break;
+    case PROP_RETRY_THRESHOLD:
+      self->retry_threshold = g_value_get_uint (value);
+      break;
+    case PROP_RETRY_THRESHOLD_PER_SOURCE:
+      self->retry_threshold_per_source = g_value_get_uint (value);
+      break;
+    case PROP_MAX_HALF_OPEN:
+      self->max_half_open = g_value_get_uint (value);
+      break;
+    case PROP_MAX_HALF_OPEN_PER_SOURCE:
+      self->max_half_open_per_source = g_value_get_uint (value);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_SOURCE:
+      self->max_connections_per_source = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -584,6 +623,24 @@ wzp_endpoint_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_ACK_HOLD:
       g_value_set_uint64 (value, self->ack_hold);
+      break;
+    case PROP_RETRY:
+      g_value_set_enum (value, self->retry_mode);
+      break;
+    case PROP_RETRY_THRESHOLD:
+      g_value_set_uint (value, self->retry_threshold);
+      break;
+    case PROP_RETRY_THRESHOLD_PER_SOURCE:
+      g_value_set_uint (value, self->retry_threshold_per_source);
+      break;
+    case PROP_MAX_HALF_OPEN:
+      g_value_set_uint (value, self->max_half_open);
+      break;
+    case PROP_MAX_HALF_OPEN_PER_SOURCE:
+      g_value_set_uint (value, self->max_half_open_per_source);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_SOURCE:
+      g_value_set_uint (value, self->max_connections_per_source);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -734,6 +791,68 @@ wzp_endpoint_class_init (WzpEndpointClass * klass)
       "Delay timers of datagram-streaming connections so ACKs piggyback "
       "(ns, 0 = off)", 0, 20 * WZP_NSEC_PER_MSEC, 0,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:retry:
+   *
+   * When a new client must first prove its address with a stateless
+   * Retry (see #WzpRetryMode).  Default: auto.
+   */
+  props[PROP_RETRY] = g_param_spec_enum ("retry", "Retry",
+      "When new clients must validate their address with a Retry",
+      WZP_TYPE_RETRY_MODE, WZP_RETRY_AUTO,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:retry-threshold:
+   *
+   * With retry=auto: handshakes in progress (all sources) from which new
+   * clients without a token get a Retry.
+   */
+  props[PROP_RETRY_THRESHOLD] = g_param_spec_uint ("retry-threshold",
+      "Retry threshold", "Handshakes in progress from which Retry is used",
+      0, G_MAXUINT, WZP_DEFAULT_RETRY_THRESHOLD,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:retry-threshold-per-source:
+   *
+   * With retry=auto: handshakes in progress from one source (IPv4
+   * address, IPv6 /64) from which new clients there get a Retry.
+   */
+  props[PROP_RETRY_THRESHOLD_PER_SOURCE] = g_param_spec_uint
+      ("retry-threshold-per-source", "Retry threshold per source",
+      "Handshakes in progress from one source from which Retry is used",
+      0, G_MAXUINT, WZP_DEFAULT_RETRY_THRESHOLD_PER_SOURCE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:max-half-open:
+   *
+   * Handshakes in progress (accepted connections that have not finished
+   * their handshake) at most; Initials beyond it are dropped.
+   */
+  props[PROP_MAX_HALF_OPEN] = g_param_spec_uint ("max-half-open",
+      "Max half-open", "Handshakes in progress at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_HALF_OPEN, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:max-half-open-per-source:
+   *
+   * Handshakes in progress from one source (IPv4 address, IPv6 /64) at
+   * most.
+   */
+  props[PROP_MAX_HALF_OPEN_PER_SOURCE] = g_param_spec_uint
+      ("max-half-open-per-source", "Max half-open per source",
+      "Handshakes in progress from one source at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_HALF_OPEN_PER_SOURCE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpEndpoint:max-connections-per-source:
+   *
+   * Accepted connections (in handshake or open) from one source (IPv4
+   * address, IPv6 /64) at most.
+   */
+  props[PROP_MAX_CONNECTIONS_PER_SOURCE] = g_param_spec_uint
+      ("max-connections-per-source", "Max connections per source",
+      "Accepted connections from one source at most", 1, G_MAXUINT,
+      WZP_DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
 
   /**
@@ -773,6 +892,7 @@ wzp_endpoint_init (WzpEndpoint * self)
   self->conns = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->timers = g_ptr_array_new ();
   self->dirty = g_ptr_array_new_with_free_func (g_object_unref);
+  self->dialed = g_ptr_array_new ();
   self->tx = g_new (TxSlot, TX_BATCH);
   self->rx_buffers = g_malloc (RX_BATCH * WZP_RX_BUFFER);
   self->idle_timeout = WZP_DEFAULT_IDLE_TIMEOUT;
@@ -782,4 +902,17 @@ wzp_endpoint_init (WzpEndpoint * self)
   self->max_message_size = WZP_DEFAULT_MAX_MESSAGE_SIZE;
   self->max_connections = WZP_DEFAULT_MAX_CONNECTIONS;
   self->ack_threshold = WZP_DEFAULT_ACK_THRESHOLD;
+  self->retry_mode = WZP_RETRY_AUTO;
+  self->retry_threshold = WZP_DEFAULT_RETRY_THRESHOLD;
+  self->retry_threshold_per_source = WZP_DEFAULT_RETRY_THRESHOLD_PER_SOURCE;
+  self->max_half_open = WZP_DEFAULT_MAX_HALF_OPEN;
+  self->max_half_open_per_source = WZP_DEFAULT_MAX_HALF_OPEN_PER_SOURCE;
+  self->max_connections_per_source = WZP_DEFAULT_MAX_CONNECTIONS_PER_SOURCE;
+  wzp_random_bytes (self->token_secret, sizeof self->token_secret);
+  self->half_open_by_source = wzp_source_counter_new ();
+  self->conns_by_source = wzp_source_counter_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (self->refuse_logs); i++)
+    self->refuse_logs[i] = (WzpLogLimit)
+        WZP_LOG_LIMIT_INIT (WZP_LOG_LIMIT_INTERVAL);
+  self->token_log = (WzpLogLimit) WZP_LOG_LIMIT_INIT (WZP_LOG_LIMIT_INTERVAL);
 }

@@ -34,6 +34,17 @@ G_BEGIN_DECLS
 #define WZP_DEFAULT_HANDSHAKE_TIMEOUT (10 * WZP_NSEC_PER_SEC)
 #define WZP_DEFAULT_MAX_MESSAGE_SIZE (64 * 1024)
 #define WZP_DEFAULT_MAX_CONNECTIONS 20000
+/* Admission limits for incoming connections; docs/RELAY.md gives the
+ * reasoning behind each default. */
+#define WZP_DEFAULT_MAX_CONNECTIONS_PER_SOURCE 256
+#define WZP_DEFAULT_MAX_HALF_OPEN 1000
+#define WZP_DEFAULT_MAX_HALF_OPEN_PER_SOURCE 32
+#define WZP_DEFAULT_RETRY_THRESHOLD 64
+#define WZP_DEFAULT_RETRY_THRESHOLD_PER_SOURCE 8
+/* How long a Retry token stays valid: as long as the client may keep
+ * resending the Initial that carries it (the default handshake
+ * timeout). */
+#define WZP_RETRY_TOKEN_LIFETIME (10 * WZP_NSEC_PER_SEC)
 /* The RTT a handshake assumes before its first sample.  A lost
  * handshake packet is resent after a probe timeout of 3x this (then 2x,
  * 4x ... longer): with QUIC's suggested 333 ms, one lost packet cost a
@@ -77,6 +88,40 @@ typedef struct
 } WzpConnectParams;
 
 /**
+ * WzpRetryMode:
+ * @WZP_RETRY_NEVER: never send Retry; every new client Initial gets
+ *   connection state (within the limits)
+ * @WZP_RETRY_AUTO: send a stateless Retry to a client without a token
+ *   while the half-open handshakes, from all sources
+ *   (#WzpEndpoint:retry-threshold) or from the client's source
+ *   (#WzpEndpoint:retry-threshold-per-source), are at their threshold
+ * @WZP_RETRY_ALWAYS: validate every client's address with a Retry first
+ *
+ * Address validation for incoming connections (RFC 9000 §8.1.2).  A
+ * client must echo the Retry's token from the address it was sent to, so
+ * a spoofed source never gets connection state, and the relay answers it
+ * with one small packet instead of up to three times its Initial.  It
+ * costs a legitimate client one round trip, so by default it is only used
+ * under load.
+ */
+typedef enum
+{
+  WZP_RETRY_NEVER,
+  WZP_RETRY_AUTO,
+  WZP_RETRY_ALWAYS,
+} WzpRetryMode;
+
+#define WZP_TYPE_RETRY_MODE (wzp_retry_mode_get_type ())
+WZP_API
+GType wzp_retry_mode_get_type (void);
+
+WZP_API
+const char *wzp_retry_mode_to_string (WzpRetryMode mode);
+
+WZP_API
+gboolean wzp_retry_mode_from_string (const char *text, WzpRetryMode * mode);
+
+/**
  * WZP_RAW_PACKET_MAX_LEN:
  *
  * UDP payloads up to this length are not QUIC.  Every QUIC packet sent to
@@ -111,6 +156,16 @@ typedef struct
   guint64 connections_refused;
   guint64 version_negotiations;
   guint64 connections_open;
+  /* Admission of new connections (see WzpRetryMode and the max-*
+   * properties).  Each refusal also counts in connections_refused. */
+  guint64 handshakes_in_progress;       /* gauge: accepted, not done */
+  guint64 retries_sent;         /* stateless Retry packets */
+  guint64 invalid_tokens;       /* Initials with a bad or expired token */
+  guint64 refused_max_connections;
+  guint64 refused_connections_per_source;
+  guint64 refused_max_half_open;
+  guint64 refused_half_open_per_source;
+  guint64 sources;              /* gauge: sources with a connection */
 } WzpEndpointStats;
 
 #define WZP_TYPE_ENDPOINT (wzp_endpoint_get_type ())

@@ -7,6 +7,7 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include "wzp-endpoint.h"
+#include "wzp-source.h"
 #include "wzp-tls.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,10 @@ WzpTlsContext *_wzp_endpoint_tls (WzpEndpoint * ep);
 gsize _wzp_endpoint_max_message_size (WzpEndpoint * ep);
 guint _wzp_endpoint_ack_threshold (WzpEndpoint * ep);
 guint64 _wzp_endpoint_ack_hold (WzpEndpoint * ep);
+/* The stateless reset token we promise for @cid (see
+ * wzp-stateless-reset.h). */
+void _wzp_endpoint_reset_token (WzpEndpoint * ep, const guint8 * cid,
+    gsize cid_len, guint8 token[16]);
 
 /* Where to build the next outgoing UDP payload (WZP_MAX_UDP_PAYLOAD bytes
  * available), then commit it.  Packets are sent in batches. */
@@ -57,9 +62,12 @@ void _wzp_endpoint_incoming_connected (WzpEndpoint * ep,
 WzpConnection *_wzp_connection_new_client (WzpEndpoint * ep,
     const WzpAddr * local, const WzpAddr * remote,
     const WzpConnectParams * params, GError ** error);
+/* @odcid: the DCID of the client's first Initial when its address was
+ * validated with a Retry token (then @hd carries the token), else NULL. */
 WzpConnection *_wzp_connection_new_server (WzpEndpoint * ep,
     const WzpAddr * local, const WzpAddr * remote, const ngtcp2_pkt_hd * hd,
-    const WzpConnectParams * params, GError ** error);
+    const ngtcp2_cid * odcid, const WzpConnectParams * params,
+    GError ** error);
 
 /* Feed one received packet.  Returns FALSE when a new server connection
  * must be discarded (the packet did not start a valid handshake). */
@@ -70,6 +78,8 @@ void _wzp_connection_handle_timer (WzpConnection * conn);
 void _wzp_connection_flush (WzpConnection * conn);
 guint64 _wzp_connection_get_deadline (WzpConnection * conn);
 void _wzp_connection_detach (WzpConnection * conn);
+gboolean _wzp_connection_remote_equal (WzpConnection * conn,
+    const WzpAddr * addr);
 /* The endpoint's TLS context calls this during handshakes: it applies the
  * connection's policy (pinned fingerprint, accept filter). */
 WzpTlsVerifyFunc _wzp_connection_verify_func (void);
@@ -83,6 +93,11 @@ typedef struct
   gboolean dirty;
   gboolean finished;
   GPtrArray *cid_keys;          /* the routing keys that point at us */
+  /* Accepted connections: counted per source until finished, and as
+   * half-open until the handshake completes (wzp-endpoint-admit.c). */
+  gboolean admitted;
+  gboolean half_open;
+  WzpSource source;
 } WzpConnectionEndpointData;
 
 WzpConnectionEndpointData *_wzp_connection_endpoint_data (WzpConnection *

@@ -7,8 +7,11 @@
 #include <gio/gio.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
@@ -55,6 +58,36 @@ static GMutex keylog_lock;
 static FILE *keylog_file;
 static gboolean keylog_checked;
 
+/* The file holds every session's secrets: created 0600, and an existing
+ * one that others could read is narrowed to 0600 before we write. */
+static FILE *
+keylog_open (const char *path)
+{
+  struct stat st;
+  FILE *f;
+  int fd;
+
+  fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    WZP_WARNING ("WZP_KEYLOG=%s: cannot open: %s", path, g_strerror (errno));
+    return NULL;
+  }
+  if (fstat (fd, &st) == 0 && (st.st_mode & 0077) != 0) {
+    WZP_WARNING ("WZP_KEYLOG=%s had mode %04o; setting it to 0600", path,
+        (guint) (st.st_mode & 07777));
+    if (fchmod (fd, 0600) != 0) {
+      WZP_WARNING ("WZP_KEYLOG=%s: cannot chmod: %s; not writing secrets",
+          path, g_strerror (errno));
+      close (fd);
+      return NULL;
+    }
+  }
+  f = fdopen (fd, "a");
+  if (f == NULL)
+    close (fd);
+  return f;
+}
+
 static FILE *
 keylog_get_file (void)
 {
@@ -65,11 +98,8 @@ keylog_get_file (void)
     const char *path = g_getenv ("WZP_KEYLOG");
     keylog_checked = TRUE;
     if (path && *path) {
-      keylog_file = fopen (path, "a");
-      if (keylog_file == NULL)
-        WZP_WARNING ("WZP_KEYLOG=%s: cannot open: %s", path,
-            g_strerror (errno));
-      else
+      keylog_file = keylog_open (path);
+      if (keylog_file)
         WZP_INFO ("writing TLS secrets to %s (WZP_KEYLOG)", path);
     }
   }

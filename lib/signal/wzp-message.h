@@ -29,7 +29,9 @@ G_BEGIN_DECLS
 #define WZP_MESSAGE_MAX_OPAQUE (4 * 1024)
 /* A room member's key blob. */
 #define WZP_MESSAGE_MAX_KEY_BLOB 1024
-#define WZP_MESSAGE_MAX_ROOM_LEN 64
+/* A room id: NAME (open room) or OWNER-FINGERPRINT/NAME, see
+ * wzp-room-invite.h (39 + 1 + 64 bytes). */
+#define WZP_MESSAGE_MAX_ROOM_LEN 104
 #define WZP_MESSAGE_MAX_TEXT_LEN 512
 #define WZP_CHALLENGE_LEN 32
 #define WZP_PROBE_TOKEN_LEN 16
@@ -63,6 +65,13 @@ G_BEGIN_DECLS
 #define WZP_CLOSE_SUPERSEDED 0x101
 #define WZP_CLOSE_REFUSED 0x102
 #define WZP_CLOSE_SHUTDOWN 0x103
+/* On the direct connection between two peers: the call was hung up (so
+ * the far end learns it even when the relay cannot tell it). */
+#define WZP_CLOSE_HANGUP 0x104
+/* A relay limit refused or ended the connection (the reason says which:
+ * "registration-timeout", "max-registrations-per-source", ...); the
+ * client may try again later. */
+#define WZP_CLOSE_LIMIT 0x105
 
 #define WZP_MESSAGE_ERROR (wzp_message_error_quark ())
 WZP_API GQuark wzp_message_error_quark (void);
@@ -106,6 +115,7 @@ typedef enum
   WZP_MSG_ROOM_LEFT,
   WZP_MSG_ROOM_UPDATE,
   WZP_MSG_PEER_CANDIDATES,
+  WZP_MSG_CALL_RESUMED,
   /* client -> relay */
   WZP_MSG_REGISTER,
   WZP_MSG_REFLECT,
@@ -117,6 +127,7 @@ typedef enum
   WZP_MSG_JOIN_ROOM,
   WZP_MSG_LEAVE_ROOM,
   WZP_MSG_UPDATE_CANDIDATES,
+  WZP_MSG_RESUME_CALL,
   /* both directions */
   WZP_MSG_ROOM_MESSAGE,
   WZP_MSG_N_TYPES

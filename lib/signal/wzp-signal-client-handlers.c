@@ -246,6 +246,15 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_RINGING], 0,
           call_id);
       break;
+    case WZP_MSG_CALL_RESUMED:{
+      guint64 channel;
+      if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
+              &error))
+        goto bad;
+      g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_RESUMED], 0,
+          call_id, (guint) channel);
+      break;
+    }
     case WZP_MSG_CALL_ENDED:{
       const char *reason;
       if (!wzp_message_get_string (msg, "reason", TRUE, 64, &reason, &error))
@@ -435,6 +444,7 @@ _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,
       handle_probe_result (self, msg);
       break;
     case WZP_MSG_CALL_RINGING:
+    case WZP_MSG_CALL_RESUMED:
     case WZP_MSG_INCOMING_CALL:
     case WZP_MSG_CALL_SETUP:
     case WZP_MSG_CALL_ENDED:

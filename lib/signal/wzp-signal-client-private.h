@@ -23,6 +23,8 @@ struct _WzpSignalClient
   WzpIdentity *identity;        /* NULL: the endpoint's */
   guint64 reconnect_initial;
   guint64 reconnect_max;
+  guint64 keep_alive;
+  guint64 idle_timeout;
 
   gboolean started;
   WzpSignalState state;
@@ -64,6 +66,8 @@ enum
   PROP_RECONNECT_INITIAL,
   PROP_RECONNECT_MAX,
   PROP_IDENTITY,
+  PROP_KEEP_ALIVE,
+  PROP_IDLE_TIMEOUT,
   N_PROPS
 };
 
@@ -82,6 +86,8 @@ enum
   SIGNAL_ROOM_MESSAGE,
   SIGNAL_PEER_CANDIDATES,
   SIGNAL_ERROR,
+  SIGNAL_CONNECTION_LOST,
+  SIGNAL_CALL_RESUMED,
   N_SIGNALS
 };
 

@@ -275,11 +275,41 @@ _wzp_signal_client_give_up (WzpSignalClient * self, WzpSignalError code,
   g_object_unref (self);
 }
 
+static char *
+relay_text (WzpSignalClient * self)
+{
+  return wzp_socket_address_to_string (self->relay);
+}
+
+/* The handshake failed in a way no redial can change: the relay is not
+ * who we pinned, or it refused our certificate.  Message for the user. */
+static char *
+refusal_text (WzpSignalClient * self, WzpConnection * conn,
+    const GError * reason, WzpSignalError * code)
+{
+  g_autofree char *where = relay_text (self);
+  const char *actual = wzp_connection_get_peer_fingerprint (conn);
+
+  if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_REJECTED_BY_PEER)) {
+    *code = WZP_SIGNAL_ERROR_REFUSED;
+    return g_strdup_printf ("the relay at %s refused our TLS handshake: %s",
+        where, reason->message);
+  }
+  *code = WZP_SIGNAL_ERROR_RELAY_IDENTITY;
+  if (actual && self->relay_fingerprint)
+    return g_strdup_printf ("the relay at %s has the identity %s, but "
+        "relay-fingerprint expects %s", where, actual, self->relay_fingerprint);
+  return g_strdup_printf ("the relay at %s presented an unacceptable "
+      "certificate: %s", where, reason->message);
+}
+
 static void
 on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
 {
   WzpSignalClient *self = user_data;
   guint64 code = 0;
+  gboolean was_registered = self->state == WZP_SIGNAL_STATE_REGISTERED;
 
   g_object_ref (self);
   WZP_INFO_OBJECT (self, "signaling connection closed: %s", reason->message);
@@ -290,11 +320,31 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
     _wzp_signal_client_give_up (self, code == WZP_CLOSE_SUPERSEDED ?
         WZP_SIGNAL_ERROR_SUPERSEDED : WZP_SIGNAL_ERROR_REFUSED,
         reason->message);
+  } else if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_PEER_REJECTED) ||
+      g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_REJECTED_BY_PEER)) {
+    WzpSignalError why;
+    g_autofree char *text = refusal_text (self, conn, reason, &why);
+    _wzp_signal_client_give_up (self, why, text);
   } else {
     drop_connection (self, NULL);
     _wzp_signal_client_cancel_timer (&self->probe_timer);
     self->probing = FALSE;
     _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    if (was_registered) {
+      g_autofree char *where = relay_text (self);
+      g_autoptr (GError) lost = g_error_new (WZP_SIGNAL_ERROR,
+          WZP_SIGNAL_ERROR_CONNECTION_LOST, "lost the relay at %s: %s",
+          where, reason->message);
+      WZP_WARNING_OBJECT (self, "%s", lost->message);
+      g_signal_emit (self,
+          _wzp_signal_client_signals[SIGNAL_CONNECTION_LOST], 0, lost);
+    }
+    /* A relay that reset our connection restarted and is there now. */
+    if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+            WZP_CONNECTION_ERROR_RESET))
+      self->backoff = self->reconnect_initial;
     schedule_reconnect (self);
   }
   g_object_unref (self);
@@ -337,6 +387,9 @@ connect_now (WzpSignalClient * self)
   params.expected_fingerprint = self->relay_fingerprint;
   params.identity = self->identity;
   params.initial_rtt_ns = self->relay_rtt;
+  params.keep_alive_ns = self->keep_alive ? self->keep_alive : WZP_TIME_NONE;
+  params.idle_timeout_ns = self->idle_timeout;
+  params.handshake_timeout_ns = WZP_SIGNAL_HANDSHAKE_TIMEOUT;
   self->conn = wzp_endpoint_connect_full (self->endpoint, self->relay,
       &params, &error);
   if (self->conn == NULL) {
@@ -565,6 +618,38 @@ wzp_signal_client_update_candidates (WzpSignalClient * self,
 }
 
 /**
+ * wzp_signal_client_resume_call:
+ * @peer: the other party
+ * @peer_public_key: its Ed25519 key (32 bytes)
+ * @we_called: whether we are the caller
+ * @proof: the call id and both signatures of the offer and answer
+ *
+ * Asks the relay to carry the relay leg of an active call again, after we
+ * reconnected (the relay may have restarted and forgotten it).  The relay
+ * answers call-resumed (#WzpSignalClient::call-resumed) with the media
+ * channel once both parties asked, or call-ended.
+ */
+gboolean
+wzp_signal_client_resume_call (WzpSignalClient * self, const char *peer,
+    const guint8 * peer_public_key, gboolean we_called,
+    const WzpCallProof * proof, GError ** error)
+{
+  g_autofree char *fp = NULL;
+
+  g_return_val_if_fail (WZP_IS_SIGNAL_CLIENT (self), FALSE);
+  g_return_val_if_fail (proof != NULL && peer_public_key != NULL, FALSE);
+
+  fp = wzp_fingerprint_normalize (peer, NULL);
+  if (fp == NULL) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "'%s' is not a fingerprint", peer ? peer : "(null)");
+    return FALSE;
+  }
+  return _wzp_signal_client_send_msg (self, wzp_message_new_resume_call
+      (fp, peer_public_key, we_called, proof), TRUE, error);
+}
+
+/**
  * wzp_signal_client_join_room:
  * @key_blob: (nullable): given to the other members (at most
  *   %WZP_MESSAGE_MAX_KEY_BLOB bytes as JSON)
@@ -681,6 +766,12 @@ wzp_signal_client_set_property (GObject * object, guint prop_id,
     case PROP_IDENTITY:
       self->identity = g_value_dup_object (value);
       break;
+    case PROP_KEEP_ALIVE:
+      self->keep_alive = g_value_get_uint64 (value);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      self->idle_timeout = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -719,6 +810,12 @@ wzp_signal_client_get_property (GObject * object, guint prop_id,
       break;
     case PROP_IDENTITY:
       g_value_set_object (value, self->identity);
+      break;
+    case PROP_KEEP_ALIVE:
+      g_value_set_uint64 (value, self->keep_alive);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint64 (value, self->idle_timeout);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -844,6 +941,29 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       g_param_spec_uint64 ("reconnect-max", "Reconnect max",
       "Longest reconnect delay (ns)", WZP_NSEC_PER_MSEC, G_MAXUINT64,
       WZP_SIGNAL_DEFAULT_RECONNECT_MAX, rw);
+  /**
+   * WzpSignalClient:keep-alive-interval:
+   *
+   * Nanoseconds of silence after which the signaling connection sends a
+   * PING (0: none).  Used from the next dial on.
+   */
+  _wzp_signal_client_props[PROP_KEEP_ALIVE] =
+      g_param_spec_uint64 ("keep-alive-interval", "Keep-alive interval",
+      "PING the relay after this much silence (ns, 0: never)", 0,
+      G_MAXUINT64, WZP_SIGNAL_DEFAULT_KEEP_ALIVE, rw);
+  /**
+   * WzpSignalClient:idle-timeout:
+   *
+   * Nanoseconds without a packet from the relay after which the
+   * connection counts as lost.  QUIC uses the smaller of ours and the
+   * relay's, so this is also how soon the relay gives up on us (and tells
+   * our peer "peer-gone").  Used from the next dial on.
+   */
+  _wzp_signal_client_props[PROP_IDLE_TIMEOUT] =
+      g_param_spec_uint64 ("idle-timeout", "Idle timeout",
+      "Connection lost after this much silence from the relay (ns)",
+      100 * WZP_NSEC_PER_MSEC, G_MAXUINT64, WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT,
+      rw);
   g_object_class_install_properties (gobject_class, N_PROPS,
       _wzp_signal_client_props);
 
@@ -966,12 +1086,36 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
    * WzpSignalClient::error:
    * @error: in %WZP_SIGNAL_ERROR
    *
-   * The relay refused a request, superseded or refused our registration
-   * (the client then stops), or a probe failed.
+   * The relay refused a request, superseded or refused our registration,
+   * or is not the pinned relay identity (the client then stops), or a
+   * probe failed.
    */
   _wzp_signal_client_signals[SIGNAL_ERROR] = g_signal_new ("error",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /**
+   * WzpSignalClient::connection-lost:
+   * @reason: %WZP_SIGNAL_ERROR_CONNECTION_LOST, saying why (idle timeout:
+   *   the relay went silent; stateless reset: it restarted; ...)
+   *
+   * The registered connection to the relay is gone; the client is
+   * reconnecting (#WzpSignalClient::registered tells when it is back).
+   */
+  _wzp_signal_client_signals[SIGNAL_CONNECTION_LOST] =
+      g_signal_new ("connection-lost", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /**
+   * WzpSignalClient::call-resumed:
+   * @call_id: the call
+   * @channel: its relay media channel from now on
+   *
+   * The relay carries the call again (see
+   * wzp_signal_client_resume_call()).
+   */
+  _wzp_signal_client_signals[SIGNAL_CALL_RESUMED] =
+      g_signal_new ("call-resumed", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, t_str,
+      G_TYPE_UINT);
 }
 
 static void
@@ -979,4 +1123,6 @@ wzp_signal_client_init (WzpSignalClient * self)
 {
   self->reconnect_initial = WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL;
   self->reconnect_max = WZP_SIGNAL_DEFAULT_RECONNECT_MAX;
+  self->keep_alive = WZP_SIGNAL_DEFAULT_KEEP_ALIVE;
+  self->idle_timeout = WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT;
 }

@@ -7,10 +7,17 @@
  * one a peer can reach.  It runs on the endpoint's GMainContext and clock
  * and emits its signals there.
  *
- * After the signaling connection drops it reconnects with exponential
- * backoff and registers again.  A "superseded" error (the same identity
+ * The signaling connection sends a keep-alive every second and counts as
+ * lost after 3 s without a word from the relay (both settable), so a dead
+ * relay is noticed within seconds; a relay that restarted answers the old
+ * connection's next packet with a Stateless Reset, which is noticed at
+ * once.  After the connection drops the client tells
+ * #WzpSignalClient::connection-lost, reconnects with exponential backoff
+ * and registers again.  A "superseded" error (the same identity
  * registered from somewhere else) stops it instead: two clients with one
- * identity must not take the registration from each other forever.
+ * identity must not take the registration from each other forever.  So
+ * does a relay whose identity is not the pinned fingerprint, or a relay
+ * that refuses our certificate: redialing cannot change either.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -21,11 +28,24 @@
 #include "wzp-version.h"
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
+#include "wzp-call-proof.h"
 
 G_BEGIN_DECLS
 
 #define WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL (100 * WZP_NSEC_PER_MSEC)
 #define WZP_SIGNAL_DEFAULT_RECONNECT_MAX (5 * WZP_NSEC_PER_SEC)
+/* A PING after a second of silence, and the connection is lost after 3 s
+ * without hearing from the relay.  QUIC uses the smaller idle timeout of
+ * both ends, so the relay also gives up on us after 3 s: that is how it
+ * learns that a party died and tells the other one ("peer-gone").  On a
+ * direct call the relay's timer starts when it first forwards the
+ * survivor's media to the dead party (after the survivor's ~1 s
+ * failover), so the survivor learns it within about 4 s. */
+#define WZP_SIGNAL_DEFAULT_KEEP_ALIVE (1 * WZP_NSEC_PER_SEC)
+#define WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT (3 * WZP_NSEC_PER_SEC)
+/* One dial gives up after this; the next one follows the backoff, so a
+ * relay that comes back is found within about this long. */
+#define WZP_SIGNAL_HANDSHAKE_TIMEOUT (3 * WZP_NSEC_PER_SEC)
 
 #define WZP_SIGNAL_ERROR (wzp_signal_error_quark ())
 WZP_API GQuark wzp_signal_error_quark (void);
@@ -44,6 +64,11 @@ WZP_API GQuark wzp_signal_error_quark (void);
  *   object too large...)
  * @WZP_SIGNAL_ERROR_NO_PROBE: the relay has no probe address
  * @WZP_SIGNAL_ERROR_TIMEOUT: no probe result in time
+ * @WZP_SIGNAL_ERROR_RELAY_IDENTITY: the relay's identity is not the
+ *   pinned relay fingerprint (the message names both), or its
+ *   certificate is unacceptable; the client stopped
+ * @WZP_SIGNAL_ERROR_CONNECTION_LOST: the connection to the relay was lost
+ *   (in #WzpSignalClient::connection-lost only); the client reconnects
  */
 typedef enum
 {
@@ -55,6 +80,8 @@ typedef enum
   WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
   WZP_SIGNAL_ERROR_NO_PROBE,
   WZP_SIGNAL_ERROR_TIMEOUT,
+  WZP_SIGNAL_ERROR_RELAY_IDENTITY,
+  WZP_SIGNAL_ERROR_CONNECTION_LOST,
 } WzpSignalError;
 
 typedef enum
@@ -176,6 +203,11 @@ WZP_API
 gboolean wzp_signal_client_update_candidates (WzpSignalClient * self,
     const char *call_id, const char *const *candidates, WzpNatType nat,
     GError ** error);
+
+WZP_API
+gboolean wzp_signal_client_resume_call (WzpSignalClient * self,
+    const char *peer, const guint8 * peer_public_key, gboolean we_called,
+    const WzpCallProof * proof, GError ** error);
 
 WZP_API
 gboolean wzp_signal_client_join_room (WzpSignalClient * self,

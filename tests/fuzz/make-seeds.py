@@ -7,7 +7,10 @@
 # script leaves them alone.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
+import base64
+import json
 import os
+import re
 import struct
 import subprocess
 import tempfile
@@ -106,6 +109,13 @@ write('jitter', 'jump-flush-latency',
       push(1, 20, 20) + push(1, 20, 20) + pop(65) +
       bytes([0x06, 10]) + struct.pack('>H', 50) + push(1, 20, 20) + pop(65) +
       bytes([0x46]) + push(1, 10, 10) + pop(65))
+# Silence concealed (op 0x47 switches it on): a stream, 1 s of nothing
+# popped in 20 ms steps, then the stream again further on.
+write('jitter', 'conceal-silence',
+      head + bytes([0x47]) + b''.join(push(1, 20, 20) + pop(0)
+                                      for _ in range(5)) +
+      b''.join(pop(20) for _ in range(50)) + push(30, 20, 20) +
+      push(1, 20, 20) + pop(65) + pop(65))
 write('jitter', 'wrap', bytes([20]) + struct.pack('>H', 100) +
       struct.pack('>II', 0xfffffffc, 0xfffff000) +
       b''.join(push(1, 20, 20) + pop(20) for _ in range(10)) + pop(65))
@@ -132,3 +142,208 @@ with tempfile.TemporaryDirectory() as tmp:
     write('certificate', 'ec-p256', cert(['-algorithm', 'EC', '-pkeyopt',
                                           'ec_paramgen_curve:P-256'], 'ec'))
     write('certificate', 'garbage', b'\x30\x82\xff\xff' + b'\x00' * 12)
+
+# --- room-invite: first byte 0 token, 1 JSON object, 2 room id -----------
+# Real signed invitations come from the wzp tool (WZP_TOOL=build/tools/wzp);
+# without it these seeds are left as they are.
+wzp_tool = os.environ.get('WZP_TOOL')
+if wzp_tool:
+    import base64
+    import json
+    with tempfile.TemporaryDirectory() as tmp:
+        owner = os.path.join(tmp, 'owner.key')
+        subprocess.run([wzp_tool, 'keygen', owner], check=True,
+                       capture_output=True)
+        member = '1a2b:3c4d:5e6f:7a8b:9c0d:1e2f:3a4b:5c6d'
+        token = subprocess.run([wzp_tool, 'invite', '-i', owner, '--room',
+                                'standup', '--member', member, '--valid',
+                                '3650d'], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    body = token[len('wzpinv1.'):]
+    obj = json.loads(base64.urlsafe_b64decode(body + '=' * (-len(body) % 4)))
+    write('room-invite', 'token', b'\x00' + token.encode())
+    write('room-invite', 'token-truncated', b'\x00' + token[:-7].encode())
+    write('room-invite', 'json', b'\x01' + json.dumps(obj).encode())
+    tampered = dict(obj, expires=obj['expires'] + 1)
+    write('room-invite', 'json-tampered', b'\x01' + json.dumps(tampered)
+          .encode())
+    wrong = dict(obj, owner_key='AAAA', member=12)
+    write('room-invite', 'json-wrong-types', b'\x01' + json.dumps(wrong)
+          .encode())
+write('room-invite', 'room-owned',
+      b'\x02' + b'1a2b:3c4d:5e6f:7a8b:9c0d:1e2f:3a4b:5c6d/standup')
+write('room-invite', 'room-open', b'\x02lobby')
+write('room-invite', 'room-bad', b'\x02' + b'1a2b:3c4d/x/y\x01')
+
+# --- message: every signaling message type of PROTOCOL.md Part A --------
+# One valid message per type (the fields PROTOCOL.md §3-§6 give them), a
+# few with optional fields, and near misses of the envelope and fields.
+FP = "0a1b:2c3d:4e5f:6071:8293:a4b5:c6d7:e8f9"
+FP2 = "1111:2222:3333:4444:5555:6666:7777:8888"
+CALL_ID = "00112233445566778899aabbccddeeff"
+
+
+def b64(n, fill=0x41):
+    return base64.b64encode(bytes([fill]) * n).decode()
+
+
+def msg(type_, **fields):
+    m = {"v": 1, "type": type_}
+    m.update(fields)
+    return json.dumps(m, separators=(",", ":")).encode()
+
+
+OFFER = {"eph": b64(32), "sig": b64(64), "candidates": ["10.0.1.2:40123",
+         "[2001:db8::2]:40123"], "nat": "eim"}
+BLOB = {"eph": b64(32, 0x42), "sig": b64(64, 0x43)}
+messages = {
+    "hello": msg("hello", relay_fp=FP, challenge=b64(32),
+                 observed_addr="198.51.100.7:40000",
+                 probe_addr="0.0.0.0:4434"),
+    "hello-no-probe": msg("hello", relay_fp=FP, challenge=b64(32),
+                          observed_addr="[2001:db8::7]:40000",
+                          probe_addr=None),
+    "register": msg("register", public_key=b64(32), signature=b64(64),
+                    req=1),
+    "registered": msg("registered", fingerprint=FP,
+                      observed_addr="198.51.100.7:40000", re=1),
+    "error": msg("error", code="too-many", message="too many registrations "
+                 "from your network", re=1),
+    "reflect": msg("reflect", req=2),
+    "reflected": msg("reflected", observed_addr="198.51.100.7:40000", re=2),
+    "probe-request": msg("probe-request", token=b64(16)),
+    "probe-result": msg("probe-result", token=b64(16),
+                        observed_addr="198.51.100.7:40001"),
+    "call": msg("call", to=FP2, call_id=CALL_ID, offer=OFFER, req=7),
+    "incoming-call": msg("incoming-call", call_id=CALL_ID, **{"from": FP},
+                         from_public_key=b64(32), offer=OFFER),
+    "call-ringing": msg("call-ringing", call_id=CALL_ID, re=7),
+    "answer": msg("answer", call_id=CALL_ID, answer=OFFER),
+    "reject": msg("reject", call_id=CALL_ID),
+    "call-setup": msg("call-setup", call_id=CALL_ID, peer=FP2,
+                      peer_public_key=b64(32), peer_offer_or_answer=OFFER,
+                      peer_reflexive="203.0.113.9:5000", channel=4294967295,
+                      role="caller", peer_nat="edm"),
+    "hangup": msg("hangup", call_id=CALL_ID),
+    "call-ended": msg("call-ended", call_id=CALL_ID, reason="peer-gone"),
+    "join-room": msg("join-room", room="team", key_blob=BLOB),
+    "room-joined": msg("room-joined", room="team", channel=17, members=[
+        {"fingerprint": FP2, "public_key": b64(32), "key_blob": BLOB}]),
+    "room-update": msg("room-update", room="team", event="joined",
+                       fingerprint=FP2, public_key=b64(32), key_blob=BLOB),
+    "room-update-left": msg("room-update", room="team", event="left",
+                            fingerprint=FP2),
+    "leave-room": msg("leave-room", room="team"),
+    "room-left": msg("room-left", room="team"),
+    "room-message": msg("room-message", room="team", to=None,
+                        body={"sender-key": b64(78)}),
+    "room-message-relayed": msg("room-message", room="team", to=FP,
+                                **{"from": FP2}, body={"text": "hi"}),
+    "resume-call": msg("resume-call", call_id=CALL_ID, peer=FP2,
+                       peer_public_key=b64(32), role="callee",
+                       caller_eph=b64(32, 0x44), callee_eph=b64(32, 0x45),
+                       offer_sig=b64(64, 0x46), answer_sig=b64(64, 0x47),
+                       req=9),
+    "call-resumed": msg("call-resumed", call_id=CALL_ID, channel=17, re=9),
+    "call-ended-bad-proof": msg("call-ended", call_id=CALL_ID,
+                                reason="bad-proof"),
+    "join-room-owned": msg("join-room", room=FP + "/standup",
+                           key_blob=dict(BLOB, invite={
+                               "room": "standup", "owner_key": b64(32, 0x48),
+                               "member": FP2, "expires": 1796536211,
+                               "sig": b64(64, 0x49)})),
+}
+# Every type PROTOCOL.md lists must have a seed.
+with open(os.path.join(os.path.dirname(ROOT), "..", "..", "docs",
+                       "PROTOCOL.md")) as f:
+    documented = set(re.findall(
+        r"^(?:relay|client|caller|callee|either)\s+\u2192\s+\w+\s+"
+        r"([a-z-]+)\s", f.read(), re.M))
+documented |= {"reflected", "reject"}        # second on their lines
+documented -= {"raw"}                        # the UDP probe packet, not JSON
+missing = documented - set(json.loads(m)["type"] for m in messages.values())
+assert not missing, "no seed for %s" % missing
+for name, data in messages.items():
+    write("message", name, data)
+# Near misses: envelope, types, fields, sizes.
+write("message", "bad-version", b'{"v":2,"type":"reflect"}')
+write("message", "unknown-type", b'{"v":1,"type":"teleport"}')
+write("message", "req-out-of-range", b'{"v":1,"type":"reflect","req":4294967296}')
+write("message", "not-object", b'[1,2,3]')
+write("message", "deep", b'{"v":1,"type":"call","offer":' + b'[' * 20 +
+      b']' * 20 + b'}')
+write("message", "nul", b'{"v":1,"type":"reflect"}\x00')
+write("message", "bad-fields", msg("call", to="0A1B:2C3D", call_id="xyz",
+                                   offer="not an object"))
+write("message", "noncanonical-b64", msg("register", public_key=b64(32)[:-1]
+                                         + "B", signature="@@@@"))
+write("message", "bad-address", msg("reflected", observed_addr="[::1]:99999"))
+write("message", "room-control-char", msg("join-room", room="a\u0001b"))
+write("message", "big-opaque", msg("answer", call_id=CALL_ID,
+                                   answer={"x": "y" * 5000}))
+
+# --- offer: mode byte (bit 0 answer, bit 1 sign), then the object -------
+def offer_seed(mode, obj):
+    return bytes([mode]) + json.dumps(obj, separators=(",", ":")).encode()
+
+
+write("offer", "offer-signed", offer_seed(2, OFFER))
+write("offer", "answer-signed", offer_seed(3, dict(OFFER, nat="edm")))
+write("offer", "unsigned", offer_seed(0, OFFER))
+write("offer", "many-candidates", offer_seed(2, dict(
+    OFFER, candidates=["10.0.0.%d:%d" % (i, 1000 + i) for i in range(20)])))
+write("offer", "bad-candidates", offer_seed(2, dict(
+    OFFER, candidates=[1, None, "x" * 80, "1.2.3.4", "[::1]:5", "::1:5",
+                       "256.1.1.1:1", "1.2.3.4:65536", {"a": 1}])))
+write("offer", "candidates-not-list", offer_seed(2, dict(OFFER,
+                                                         candidates="1.2.3.4:5")))
+write("offer", "nat-odd", offer_seed(2, dict(OFFER, nat=["eim"])))
+write("offer", "short-eph", offer_seed(2, dict(OFFER, eph=b64(31))))
+write("offer", "no-sig", offer_seed(0, {"eph": b64(32)}))
+
+
+# --- room: a mode byte (bit 0: owned room), then op sequences -----------
+# (see fuzz-room.c)
+OPEN, OWNED = b"\x00", b"\x01"
+
+
+def joined(idx, eph=b"\x07" * 32, flags=0):
+    return bytes([1, idx]) + eph + bytes([flags])
+
+
+def listing(channel, n):
+    return bytes([2]) + struct.pack(">I", channel) + bytes([n])
+
+
+def room_message(idx, data, ack=False):
+    return bytes([3, idx, 1 if ack else 0]) + struct.pack(">H", len(data)) + \
+        data
+
+
+def left(idx):
+    return bytes([4, idx])
+
+
+def raw(data):
+    return bytes([0]) + struct.pack(">H", len(data)) + data
+
+
+write("room", "join-list-message-leave",
+      OPEN + listing(9, 3) + room_message(0, b"\x10\x01" + b"\x00" * 60) +
+      room_message(1, b"z" * 78) + room_message(2, b"a" * 20, ack=True) +
+      left(2) + left(2))
+write("room", "updates-good-and-bad",
+      OPEN + listing(1, 0) + joined(0) + joined(1, flags=1) +
+      joined(2, flags=2) + joined(3, flags=4) + joined(0, eph=b"\x08" * 32) +
+      left(0) + left(3))
+write("room", "owned-invitations",
+      OWNED + listing(4, 0) + joined(0) + joined(1) + joined(1, flags=8) +
+      joined(2, flags=8 | 16) + joined(3, flags=8 | 1) + listing(5, 4) +
+      room_message(1, b"q" * 78) + left(1))
+write("room", "raw-room-messages",
+      OPEN + listing(5, 2) + raw(messages["room-update"]) +
+      raw(messages["room-update-left"]) + raw(messages["room-left"]) +
+      raw(messages["room-message-relayed"]) +
+      raw(msg("room-joined", room="fuzz-room", channel=3, members=[
+          {"fingerprint": FP2}, 5, None])))
+write("room", "empty-sender-key", OPEN + listing(2, 4) + room_message(3, b""))

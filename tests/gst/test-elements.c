@@ -14,17 +14,19 @@ static const gchar *elements[] = { "wzpsrc", "wzpsink" };
 
 /* Connection settings: writable only in NULL/READY. */
 static const gchar *conn_props[] = { "uri", "relay", "relay-fingerprint",
-  "identity", "peer", "session", "room", "answer", "path-policy", NULL
+  "identity", "peer", "session", "room", "answer", "path-policy",
+  "media-timeout", NULL
 };
 
 static const gchar *ro_props[] = { "path", "stats", "call-id",
-  "fingerprint", NULL
+  "fingerprint", "relay-state", NULL
 };
 
 static const gchar *stats_fields[] = { "state", "path", "rtt-ms",
   "packets-sent", "bytes-sent", "packets-received", "bytes-received",
   "dropped-send", "lost", "late", "duplicates", "concealed", "jitter-ms",
-  "latency-ms", "forged", "replayed", "path-changes", "setup-ms", NULL
+  "latency-ms", "forged", "replayed", "path-changes", "setup-ms",
+  "relay-state", "relay-losses", NULL
 };
 
 GST_START_TEST (test_create_and_unref)
@@ -175,11 +177,29 @@ GST_START_TEST (test_signal)
   GstElement *e = gst_element_factory_make (elements[__i__], NULL);
   GSignalQuery q;
 
+  gboolean ok = TRUE;
+  const gchar *actions[] = { "answer", "reject" };
+
+  /* A notification: caller and call id, nothing to return. */
   g_signal_query (g_signal_lookup ("incoming-call", G_OBJECT_TYPE (e)), &q);
   fail_unless (q.signal_id != 0);
-  fail_unless_equals_int (q.return_type, G_TYPE_BOOLEAN);
-  fail_unless_equals_int (q.n_params, 1);
+  fail_unless_equals_int (q.return_type, G_TYPE_NONE);
+  fail_unless_equals_int (q.n_params, 2);
   fail_unless_equals_int (q.param_types[0], G_TYPE_STRING);
+  fail_unless_equals_int (q.param_types[1], G_TYPE_STRING);
+  /* The answer comes later, through action signals. */
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++) {
+    g_signal_query (g_signal_lookup (actions[i], G_OBJECT_TYPE (e)), &q);
+    fail_unless (q.signal_id != 0, "no %s", actions[i]);
+    fail_unless (q.signal_flags & G_SIGNAL_ACTION);
+    fail_unless_equals_int (q.return_type, G_TYPE_BOOLEAN);
+    fail_unless_equals_int (q.n_params, 1);
+    fail_unless_equals_int (q.param_types[0], G_TYPE_STRING);
+    /* No call: nothing to answer. */
+    g_signal_emit_by_name (e, actions[i], "0123456789abcdef0123456789abcdef",
+        &ok);
+    fail_if (ok);
+  }
   gst_object_unref (e);
 }
 
@@ -205,7 +225,7 @@ GST_END_TEST;
 /* Builds a pipeline around the element, sets @props, goes to PAUSED and
  * returns the error message's GError (state change must fail). */
 static GError *
-start_error (const gchar * element, const gchar * props)
+start_error (const gchar * element, const gchar * props, gchar ** debug)
 {
   gchar *desc = g_str_equal (element, "wzpsrc")
       ? g_strdup_printf ("wzpsrc %s ! fakesink", props)
@@ -223,8 +243,8 @@ start_error (const gchar * element, const gchar * props)
   fail_unless_equals_int (ret, GST_STATE_CHANGE_FAILURE);
   msg = gst_bus_timed_pop_filtered (bus, GST_SECOND, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL, "no error message for %s", desc);
-  gst_message_parse_error (msg, &error, NULL);
-  GST_INFO ("%s: %s", desc, error->message);
+  gst_message_parse_error (msg, &error, debug);
+  GST_INFO ("%s: %s (%s)", desc, error->message, debug ? *debug : "");
   gst_message_unref (msg);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
@@ -234,17 +254,30 @@ start_error (const gchar * element, const gchar * props)
 }
 
 static void
-assert_error (const gchar * element, const gchar * props, gint code,
-    const gchar * needle)
+assert_error_at (const gchar * element, const gchar * props, gint code,
+    const gchar * needle, const gchar * where)
 {
-  GError *error = start_error (element, props);
+  gchar *debug = NULL;
+  GError *error = start_error (element, props, &debug);
 
   fail_unless (error->domain == GST_RESOURCE_ERROR, "domain %s",
       g_quark_to_string (error->domain));
   fail_unless_equals_int (error->code, code);
   fail_unless (strstr (error->message, needle), "\"%s\" not in \"%s\"",
       needle, error->message);
+  /* The debug location names the check that failed. */
+  if (where)
+    fail_unless (debug && strstr (debug, where), "\"%s\" not in \"%s\"",
+        where, debug);
   g_error_free (error);
+  g_free (debug);
+}
+
+static void
+assert_error (const gchar * element, const gchar * props, gint code,
+    const gchar * needle)
+{
+  assert_error_at (element, props, code, needle, NULL);
 }
 
 GST_START_TEST (test_error_no_relay)
@@ -277,6 +310,38 @@ GST_START_TEST (test_error_peer_and_room)
 {
   assert_error (elements[__i__], "relay=127.0.0.1:4433 identity=/tmp/x.key "
       "peer=abcd room=lobby", GST_RESOURCE_ERROR_SETTINGS, "not both");
+}
+
+GST_END_TEST;
+
+/* Settings that cannot work are settings errors at READY->PAUSED, with
+ * the value named and the location of the check. */
+GST_START_TEST (test_error_bad_peer)
+{
+  assert_error_at (elements[__i__], "relay=127.0.0.1:4433 "
+      "identity=/tmp/x.key peer=abc", GST_RESOURCE_ERROR_SETTINGS,
+      "Invalid peer \"abc\"", "gstwzpsettings.c");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_bad_relay_fingerprint)
+{
+  assert_error_at (elements[__i__], "relay=127.0.0.1:4433 "
+      "identity=/tmp/x.key relay-fingerprint=xyz",
+      GST_RESOURCE_ERROR_SETTINGS, "Invalid relay-fingerprint \"xyz\"",
+      "gstwzpsettings.c");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_bad_uri)
+{
+  /* Not "No relay set": the URI itself is the problem. */
+  assert_error_at (elements[__i__], "uri=wzp://relay.example:4433?bogus=1",
+      GST_RESOURCE_ERROR_SETTINGS, "Invalid uri", "gstwzpsettings.c");
+  assert_error (elements[__i__], "uri=http://relay.example:4433",
+      GST_RESOURCE_ERROR_SETTINGS, "Invalid uri \"http://relay.example");
 }
 
 GST_END_TEST;
@@ -332,6 +397,9 @@ wzp_elements_suite (void)
   tcase_add_loop_test (tc, test_error_bad_relay, 0, 2);
   tcase_add_loop_test (tc, test_error_no_identity, 0, 2);
   tcase_add_loop_test (tc, test_error_peer_and_room, 0, 2);
+  tcase_add_loop_test (tc, test_error_bad_peer, 0, 2);
+  tcase_add_loop_test (tc, test_error_bad_relay_fingerprint, 0, 2);
+  tcase_add_loop_test (tc, test_error_bad_uri, 0, 2);
   tcase_add_loop_test (tc, test_error_unreadable_identity, 0, 2);
   return s;
 }

@@ -19,6 +19,14 @@ typedef struct
   char *dir;
 } TmpDir;
 
+/* Key files as a careful user keeps them: readable by the owner only. */
+static gboolean
+write_private (const char *path, const char *data, gssize len, GError ** error)
+{
+  return g_file_set_contents_full (path, data, len,
+      G_FILE_SET_CONTENTS_NONE, 0600, error);
+}
+
 static void
 tmpdir_setup (TmpDir * t, gconstpointer data)
 {
@@ -177,7 +185,7 @@ test_load_or_create_keeps_bad_file (TmpDir * t, gconstpointer data)
   GError *error = NULL;
   gboolean created = TRUE;
 
-  g_assert_true (g_file_set_contents (path, "not a key\n", -1, &error));
+  g_assert_true (write_private (path, "not a key\n", -1, &error));
   id = wzp_identity_load_or_create (path, &created, &error);
   g_assert_null (id);
   g_assert_false (created);
@@ -185,6 +193,63 @@ test_load_or_create_keeps_bad_file (TmpDir * t, gconstpointer data)
   g_clear_error (&error);
   g_assert_true (g_file_get_contents (path, &contents, NULL, &error));
   g_assert_cmpstr (contents, ==, "not a key\n");
+}
+
+/* Like ssh with private keys: a key file that group or others may access
+ * is refused with an error that says how to fix it, unless the caller
+ * (flag) or the user (environment) explicitly accepts it. */
+static void
+test_load_permissions (TmpDir * t, gconstpointer data)
+{
+  static const guint refused[] = { 0644, 0640, 0604, 0620, 0660, 0700 | 04,
+    0610
+  };
+  static const guint accepted[] = { 0600, 0400, 0700 };
+  g_autofree char *path = g_build_filename (t->dir, "id.pem", NULL);
+  g_autoptr (WzpIdentity) id = wzp_identity_generate ();
+  GError *error = NULL;
+
+  g_assert_true (wzp_identity_save (id, path, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++) {
+    g_autoptr (WzpIdentity) loaded = NULL;
+    g_autofree char *mode = g_strdup_printf ("mode %04o", refused[i]);
+
+    g_assert_cmpint (g_chmod (path, refused[i]), ==, 0);
+    g_assert_null (wzp_identity_load (path, &error));
+    g_assert_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_PERMISSIONS);
+    g_assert_nonnull (strstr (error->message, path));
+    g_assert_nonnull (strstr (error->message, mode));
+    g_assert_nonnull (strstr (error->message, "chmod 600"));
+    g_clear_error (&error);
+    g_assert_null (wzp_identity_load_or_create (path, NULL, &error));
+    g_assert_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_PERMISSIONS);
+    g_clear_error (&error);
+
+    /* The explicit override. */
+    loaded = wzp_identity_load_full (path, WZP_IDENTITY_LOAD_ALLOW_INSECURE,
+        &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (wzp_identity_get_fingerprint (loaded), ==,
+        wzp_identity_get_fingerprint (id));
+  }
+  /* The override from the environment, for programs without a flag. */
+  g_assert_true (g_setenv ("WZP_ALLOW_INSECURE_IDENTITY", "1", TRUE));
+  {
+    g_autoptr (WzpIdentity) loaded = wzp_identity_load (path, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (loaded);
+  }
+  g_unsetenv ("WZP_ALLOW_INSECURE_IDENTITY");
+
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++) {
+    g_autoptr (WzpIdentity) loaded = NULL;
+
+    g_assert_cmpint (g_chmod (path, accepted[i]), ==, 0);
+    loaded = wzp_identity_load (path, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (wzp_identity_get_fingerprint (loaded), ==,
+        wzp_identity_get_fingerprint (id));
+  }
 }
 
 static void
@@ -216,7 +281,7 @@ test_load_garbage (TmpDir * t, gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (garbage); i++) {
     GError *error = NULL;
 
-    g_assert_true (g_file_set_contents (path, garbage[i], -1, &error));
+    g_assert_true (write_private (path, garbage[i], -1, &error));
     g_assert_null (wzp_identity_load (path, &error));
     g_assert_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_INVALID_KEY);
     g_assert_nonnull (strstr (error->message, path));
@@ -230,7 +295,7 @@ test_load_garbage (TmpDir * t, gconstpointer data)
 
     for (guint i = 0; i < sizeof bytes; i++)
       bytes[i] = (guint8) (i * 7);
-    g_assert_true (g_file_set_contents (path, (const char *) bytes,
+    g_assert_true (write_private (path, (const char *) bytes,
             sizeof bytes, &error));
     g_assert_null (wzp_identity_load (path, &error));
     g_assert_error (error, WZP_IDENTITY_ERROR, WZP_IDENTITY_ERROR_INVALID_KEY);
@@ -254,7 +319,7 @@ test_load_foreign_key (TmpDir * t, gconstpointer data)
     g_assert_cmpint (PEM_write_bio_PrivateKey (bio, pkey, NULL, NULL, 0,
             NULL, NULL), ==, 1);
     len = BIO_get_mem_data (bio, &pem);
-    g_assert_true (g_file_set_contents (path, pem, len, &error));
+    g_assert_true (write_private (path, pem, len, &error));
     g_assert_no_error (error);
     BIO_free (bio);
     EVP_PKEY_free (pkey);
@@ -719,6 +784,8 @@ main (int argc, char **argv)
       test_load_or_create, tmpdir_teardown);
   g_test_add ("/identity/file/load-or-create-bad-file", TmpDir, NULL,
       tmpdir_setup, test_load_or_create_keeps_bad_file, tmpdir_teardown);
+  g_test_add ("/identity/file/permissions", TmpDir, NULL, tmpdir_setup,
+      test_load_permissions, tmpdir_teardown);
   g_test_add ("/identity/file/missing", TmpDir, NULL, tmpdir_setup,
       test_load_missing, tmpdir_teardown);
   g_test_add ("/identity/file/garbage", TmpDir, NULL, tmpdir_setup,

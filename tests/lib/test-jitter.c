@@ -301,6 +301,84 @@ test_reset_on_jump (void)
   g_assert_cmpint (push (jb, 4, 0, T0 + 200 * MS), ==, WZP_JITTER_QUEUED);
 }
 
+/* An outage: with silence concealed, LOST items go on at the frame rate
+ * while nothing arrives (so a recording stays in real time), and the
+ * stream continues afterwards: late packets for concealed time are
+ * dropped, the first newer one plays, whatever its sequence number. */
+static void
+test_conceal_silence (void)
+{
+  g_autoptr (WzpJitter) jb = wzp_jitter_new (40, 500);
+  WzpJitterItem item;
+  WzpJitterStats st;
+  gint64 now = T0;
+  guint concealed = 0, items = 0;
+
+  wzp_jitter_set_conceal_silence (jb, TRUE);
+  /* Before anything played there is nothing to conceal. */
+  g_assert_cmpint (wzp_jitter_next_deadline (jb), ==, -1);
+  for (guint i = 0; i < 5; i++)
+    push (jb, i, i * FRAME, T0 + i * 20 * MS);
+  for (guint i = 0; i < 5; i++)
+    expect_packet (jb, T0 + i * 20 * MS + 40 * MS, i, i * 20 * MS);
+
+  /* 1 s without packets: one frame's slot at a time, in real time. */
+  for (now = T0 + 80 * MS; now < T0 + 1080 * MS; now += 5 * MS) {
+    gint64 dl = wzp_jitter_next_deadline (jb);
+    g_assert_cmpint (dl, >, now - 20 * MS);
+    while (wzp_jitter_pop (jb, now, &item)) {
+      g_assert_cmpint (item.kind, ==, WZP_JITTER_ITEM_LOST);
+      g_assert_cmpint (item.deadline_ns, <=, now);
+      concealed += item.n_packets;
+      items++;
+      wzp_jitter_item_clear (&item);
+    }
+  }
+  /* Frames 5.. were due at 140, 160, ... ms: 47 of them by 1075 ms. */
+  g_assert_cmpuint (concealed, ==, 47);
+  g_assert_cmpuint (items, ==, 47);
+
+  /* A packet from the outage (its time was concealed): late.  The
+   * sender's sequence went on meanwhile: seq 60 at 1.2 s plays. */
+  g_assert_cmpint (push (jb, 30, 30 * FRAME, now), ==, WZP_JITTER_LATE);
+  g_assert_cmpint (push (jb, 60, 60 * FRAME, T0 + 1200 * MS), ==,
+      WZP_JITTER_QUEUED);
+  /* Until it is due, the silence goes on. */
+  g_assert_true (wzp_jitter_pop (jb, T0 + 1100 * MS, &item));
+  g_assert_cmpint (item.kind, ==, WZP_JITTER_ITEM_LOST);
+  concealed += item.n_packets;
+  wzp_jitter_item_clear (&item);
+  while (wzp_jitter_pop (jb, T0 + 1239 * MS, &item)) {
+    g_assert_cmpint (item.kind, ==, WZP_JITTER_ITEM_LOST);
+    concealed += item.n_packets;
+    wzp_jitter_item_clear (&item);
+  }
+  expect_packet (jb, T0 + 1240 * MS, 60, -1);
+  push (jb, 61, 61 * FRAME, T0 + 1220 * MS);
+  expect_packet (jb, T0 + 1260 * MS, 61, -1);
+  wzp_jitter_get_stats (jb, &st);
+  g_assert_cmpuint (st.lost, ==, concealed);
+  g_assert_cmpuint (st.late, ==, 1);
+
+  /* A sender that does not count frames it did not send (DTX): the
+   * sequence continues from where it stopped, the time has moved on. */
+  for (now = T0 + 1260 * MS; now < T0 + 1500 * MS; now += 20 * MS)
+    while (wzp_jitter_pop (jb, now, &item))
+      wzp_jitter_item_clear (&item);
+  g_assert_cmpint (push (jb, 62, 80 * FRAME, T0 + 1600 * MS), ==,
+      WZP_JITTER_QUEUED);
+  while (wzp_jitter_pop (jb, T0 + 1639 * MS, &item)) {
+    g_assert_cmpint (item.kind, ==, WZP_JITTER_ITEM_LOST);
+    wzp_jitter_item_clear (&item);
+  }
+  expect_packet (jb, T0 + 1640 * MS, 62, -1);
+
+  /* Without concealment, silence produces nothing. */
+  wzp_jitter_set_conceal_silence (jb, FALSE);
+  expect_nothing (jb, T0 + 5000 * MS);
+  g_assert_cmpint (wzp_jitter_next_deadline (jb), ==, -1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -312,5 +390,6 @@ main (int argc, char **argv)
   g_test_add_func ("/jitter/burst-loss", test_burst_loss);
   g_test_add_func ("/jitter/adapts-to-jitter", test_adapts_to_jitter);
   g_test_add_func ("/jitter/reset-on-jump", test_reset_on_jump);
+  g_test_add_func ("/jitter/conceal-silence", test_conceal_silence);
   return g_test_run ();
 }

@@ -6,6 +6,7 @@
 #include "wzp-log.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic
+#define WZP_NSEC_PER_SEC_TEST G_GUINT64_CONSTANT (1000000000)
 
 typedef struct
 {
@@ -74,11 +75,57 @@ test_categories_listed (void)
     g_assert_true (g_str_has_prefix (cats[i]->name, "wzp"));
 }
 
+/* A warning repeated per packet during a flood is written once per
+ * interval, and the next one written says how many were swallowed. */
+static void
+test_rate_limited (void)
+{
+  Captured c = { 0 };
+  WzpLogLimit limit = WZP_LOG_LIMIT_INIT (10 * WZP_NSEC_PER_SEC_TEST);
+  guint64 t = 1000 * WZP_NSEC_PER_SEC_TEST;
+
+  wzp_log_set_handler (capture, &c);
+  wzp_log_parse_spec ("wzp*:2");
+  WZP_WARNING_LIMITED (NULL, &limit, t, "table full (%u)", 7u);
+  g_assert_cmpuint (c.count, ==, 1);
+  g_assert_cmpstr (c.last_message, ==, "table full (7)");
+
+  /* 52341 more within the interval: nothing written. */
+  for (guint i = 0; i < 52341; i++)
+    WZP_WARNING_LIMITED (NULL, &limit, t + i * 1000, "table full (%u)", 7u);
+  g_assert_cmpuint (c.count, ==, 1);
+  g_assert_cmpuint (limit.suppressed, ==, 52341);
+
+  /* The first after the interval carries the count. */
+  WZP_WARNING_LIMITED (NULL, &limit, t + 10 * WZP_NSEC_PER_SEC_TEST,
+      "table full (%u)", 8u);
+  g_assert_cmpuint (c.count, ==, 2);
+  g_assert_cmpstr (c.last_message, ==,
+      "table full (8) (\u2026 52,341 more in the last 10 s)");
+
+  /* Quiet for a while, then one: written, with no count. */
+  WZP_WARNING_LIMITED (NULL, &limit, t + 100 * WZP_NSEC_PER_SEC_TEST,
+      "table full (%u)", 9u);
+  g_assert_cmpuint (c.count, ==, 3);
+  g_assert_cmpstr (c.last_message, ==, "table full (9)");
+
+  /* Below the category's threshold nothing is counted either. */
+  wzp_log_parse_spec ("wzp*:1");
+  WZP_WARNING_LIMITED (NULL, &limit, t + 101 * WZP_NSEC_PER_SEC_TEST, "x");
+  g_assert_cmpuint (limit.suppressed, ==, 0);
+  g_assert_cmpuint (c.count, ==, 3);
+
+  wzp_log_set_handler (NULL, NULL);
+  g_free (c.last_message);
+  wzp_log_parse_spec ("2");
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/log/spec-and-handler", test_spec_and_handler);
   g_test_add_func ("/log/categories-listed", test_categories_listed);
+  g_test_add_func ("/log/rate-limited", test_rate_limited);
   return g_test_run ();
 }

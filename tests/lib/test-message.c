@@ -350,6 +350,35 @@ test_rooms_roundtrip (void)
   g_assert_no_error (error);
 }
 
+/* What json-glib reads but cannot write back as JSON is refused on the
+ * way in (found by fuzz-message): a number beyond a double ("inf.0"), an
+ * octal escape that makes a byte that is not UTF-8. */
+static void
+test_not_json_back (void)
+{
+  static const char *const bad[] = {
+    "{\"v\":1,\"type\":\"reflect\",\"x\":1e400}",
+    "{\"v\":1,\"type\":\"answer\",\"answer\":{\"a\":[-1e999]}}",
+    "{\"v\":1,\"type\":\"leave-room\",\"room\":\"a\\233b\"}",
+    "{\"v\":1,\"type\":\"reflect\",\"k\\377\":1}",
+  };
+  GError *error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_assert_null (wzp_message_parse ((const guint8 *) bad[i],
+            strlen (bad[i]), NULL, &error));
+    g_assert_error (error, WZP_MESSAGE_ERROR, WZP_MESSAGE_ERROR_MALFORMED);
+    g_clear_error (&error);
+  }
+  {
+    const char *ok = "{\"v\":1,\"type\":\"reflect\",\"x\":1.5e300}";
+    JsonObject *m = wzp_message_parse ((const guint8 *) ok, strlen (ok),
+        NULL, &error);
+    g_assert_no_error (error);
+    json_object_unref (m);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -362,5 +391,6 @@ main (int argc, char **argv)
   g_test_add_func ("/message/opaque-limit", test_opaque_limit);
   g_test_add_func ("/message/rooms-roundtrip", test_rooms_roundtrip);
   g_test_add_func ("/message/candidates-roundtrip", test_candidates_roundtrip);
+  g_test_add_func ("/message/not-json-back", test_not_json_back);
   return g_test_run ();
 }

@@ -13,6 +13,7 @@
 
 #include "wzp-endpoint.h"
 #include "wzp-test-util.h"
+#include "wzp-test-crash.h"
 #include <glib/gstdio.h>
 
 #define WAIT_MS 10000
@@ -850,6 +851,12 @@ test_keylog (Fixture * f, gconstpointer data)
   wzp_test_wait_until (f->ctx, is_state (client,
           WZP_CONNECTION_STATE_CONNECTED), WAIT_MS);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  /* It holds every session's secrets: only its owner may read it. */
+  {
+    GStatBuf st;
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  }
   /* NSS key log lines for both directions of both phases. */
   g_assert_nonnull (strstr (contents, "CLIENT_HANDSHAKE_TRAFFIC_SECRET "));
   g_assert_nonnull (strstr (contents, "SERVER_HANDSHAKE_TRAFFIC_SECRET "));
@@ -857,17 +864,84 @@ test_keylog (Fixture * f, gconstpointer data)
   g_assert_nonnull (strstr (contents, "SERVER_TRAFFIC_SECRET_0 "));
 }
 
+/* --- stateless reset after a restart ---------------------------------- */
+
+static WzpEndpoint *
+restart_server (Fixture * f, WzpIdentity * id, GSocketAddress * addr)
+{
+  g_autoptr (GError) error = NULL;
+  WzpEndpoint *ep = wzp_endpoint_new (f->ctx, id, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (wzp_endpoint_bind (ep, addr, &error));
+  g_assert_no_error (error);
+  g_object_set (ep, "accept-incoming", TRUE, NULL);
+  return ep;
+}
+
+/* The server dies without a word (kill -9) and comes back on its port
+ * with the same identity: the client's next packet gets a Stateless Reset
+ * and the connection ends at once, instead of after the idle timeout.  A
+ * different identity on that port cannot reset it. */
+static void
+test_stateless_reset_after_restart (Fixture * f, gconstpointer data)
+{
+  g_autoptr (GSocketAddress) addr = server_address (f->server);
+  g_autoptr (WzpConnection) client = NULL;
+  g_autoptr (WzpEndpoint) impostor = NULL;
+  g_autoptr (WzpEndpoint) restarted = NULL;
+  g_autoptr (WzpIdentity) other_id = wzp_identity_generate ();
+  Closed cc = { 0 };
+  gint64 t0;
+  const guint8 ping[] = "are you there?";
+
+  client = dial (f, f->client, f->server, NULL);
+  g_signal_connect (client, "closed", G_CALLBACK (on_closed), &cc);
+  wzp_test_wait_until (f->ctx, f->incoming->len == 1 &&
+      is_state (client, WZP_CONNECTION_STATE_CONNECTED), WAIT_MS);
+  /* Let the handshake's last acknowledgements settle. */
+  wzp_test_run_for (f->ctx, 50);
+
+  wzp_test_endpoint_mute (f->server);
+  g_ptr_array_set_size (f->incoming, 0);
+  g_clear_object (&f->server);
+  wzp_test_drain (f->ctx);
+
+  /* Someone else on the port: it cannot forge our tokens. */
+  impostor = restart_server (f, other_id, addr);
+  for (guint i = 0; i < 5; i++) {
+    wzp_connection_send_datagram (client, ping, sizeof ping);
+    wzp_test_run_for (f->ctx, 20);
+  }
+  g_assert_cmpuint (cc.count, ==, 0);
+  g_assert_true (is_state (client, WZP_CONNECTION_STATE_CONNECTED));
+  g_clear_object (&impostor);
+  wzp_test_drain (f->ctx);
+
+  /* The same identity again: one packet and the client knows. */
+  restarted = restart_server (f, f->server_id, addr);
+  t0 = g_get_monotonic_time ();
+  wzp_connection_send_datagram (client, ping, sizeof ping);
+  wzp_test_wait_until (f->ctx, cc.count == 1, WAIT_MS);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 1000 * 1000);
+  g_assert_error (cc.error, WZP_CONNECTION_ERROR, WZP_CONNECTION_ERROR_RESET);
+  g_assert_true (is_state (client, WZP_CONNECTION_STATE_CLOSED));
+  g_clear_error (&cc.error);
+}
+
 int
 main (int argc, char **argv)
 {
   g_autofree char *keylog = NULL;
+  g_autofree char *keylog_dir = NULL;
   g_autoptr (WzpClock) test_clock = wzp_test_clock_new (1000 *
       WZP_NSEC_PER_SEC);
-  int fd, rv;
+  int rv;
 
-  /* The key log file is chosen once per process, before any handshake. */
-  fd = g_file_open_tmp ("wzp-keylog-XXXXXX", &keylog, NULL);
-  close (fd);
+  /* The key log file is chosen once per process, before any handshake.
+   * It does not exist yet: the library creates it (0600). */
+  keylog_dir = g_dir_make_tmp ("wzp-keylog-XXXXXX", NULL);
+  keylog = g_build_filename (keylog_dir, "keys.log", NULL);
   g_setenv ("WZP_KEYLOG", keylog, TRUE);
 
   g_test_init (&argc, &argv, NULL);
@@ -889,7 +963,10 @@ main (int argc, char **argv)
   ADD ("garbage-is-ignored", test_garbage_is_ignored, NULL);
   ADD ("ipv6", test_ipv6, NULL);
   ADD ("keylog", test_keylog, NULL);
+  ADD ("stateless-reset-after-restart", test_stateless_reset_after_restart,
+      NULL);
   rv = g_test_run ();
   g_unlink (keylog);
+  g_rmdir (keylog_dir);
   return rv;
 }

@@ -9,6 +9,7 @@
 #include "wzp-signal-client.h"
 #include "wzp-random.h"
 #include "wzp-test-util.h"
+#include "wzp-test-crash.h"
 
 #define WAIT_MS 10000
 
@@ -28,6 +29,8 @@ typedef struct
   GPtrArray *room_events;       /* strings */
   GPtrArray *room_messages;     /* "from: text" */
   GPtrArray *peer_candidates;   /* "call_id cands... reflexive nat" */
+  GPtrArray *resumed;           /* "call_id channel" */
+  guint lost;
   guint room_channel;
   guint media;
   guint media_bad;
@@ -89,6 +92,19 @@ static void
 on_error (WzpSignalClient * sc, const GError * error, Peer * p)
 {
   g_ptr_array_add (p->errors, g_error_copy (error));
+}
+
+static void
+on_connection_lost (WzpSignalClient * sc, const GError * error, Peer * p)
+{
+  g_assert_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_CONNECTION_LOST);
+  p->lost++;
+}
+
+static void
+on_resumed (WzpSignalClient * sc, const char *call_id, guint channel, Peer * p)
+{
+  g_ptr_array_add (p->resumed, g_strdup_printf ("%s %u", call_id, channel));
 }
 
 static void
@@ -156,6 +172,7 @@ peer_free (Peer * p)
   g_ptr_array_unref (p->room_events);
   g_ptr_array_unref (p->room_messages);
   g_ptr_array_unref (p->peer_candidates);
+  g_ptr_array_unref (p->resumed);
   g_free (p);
 }
 
@@ -197,7 +214,11 @@ peer_new (Fixture * f, WzpIdentity * id)
   p->peer_candidates = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (p->sc, "peer-candidates",
       G_CALLBACK (on_peer_candidates), p);
+  p->resumed = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (p->sc, "registered", G_CALLBACK (on_registered), p);
+  g_signal_connect (p->sc, "connection-lost", G_CALLBACK (on_connection_lost),
+      p);
+  g_signal_connect (p->sc, "call-resumed", G_CALLBACK (on_resumed), p);
   g_signal_connect (p->sc, "call-ringing", G_CALLBACK (on_ringing), p);
   g_signal_connect (p->sc, "incoming-call", G_CALLBACK (on_incoming), p);
   g_signal_connect (p->sc, "call-setup", G_CALLBACK (on_setup), p);
@@ -1213,6 +1234,247 @@ test_update_candidates (Fixture * f, gconstpointer data)
   g_assert_cmpuint (d->peer_candidates->len, ==, 0);
 }
 
+/* --- relay restart: resuming calls ------------------------------------ */
+
+/* What the call layer does: the caller signs its offer, the callee its
+ * answer; together they prove the call. */
+static void
+make_proof (const char *call_id, Peer * caller, Peer * callee,
+    WzpCallProof * proof)
+{
+  g_autoptr (GBytes) offer = NULL;
+  g_autoptr (GBytes) answer = NULL;
+
+  g_assert_true (wzp_call_id_to_bytes (call_id, proof->call_id));
+  wzp_random_bytes (proof->caller_eph, sizeof proof->caller_eph);
+  wzp_random_bytes (proof->callee_eph, sizeof proof->callee_eph);
+  offer = wzp_call_signed_data (proof->call_id, fp_of (caller),
+      fp_of (callee), proof->caller_eph, NULL);
+  answer = wzp_call_signed_data (proof->call_id, fp_of (caller),
+      fp_of (callee), proof->caller_eph, proof->callee_eph);
+  wzp_identity_sign (caller->id, g_bytes_get_data (offer, NULL),
+      g_bytes_get_size (offer), proof->offer_sig);
+  wzp_identity_sign (callee->id, g_bytes_get_data (answer, NULL),
+      g_bytes_get_size (answer), proof->answer_sig);
+}
+
+static void
+resume (Peer * p, Peer * peer, gboolean we_called, const WzpCallProof * proof)
+{
+  guint8 pk[WZP_PUBLIC_KEY_LEN];
+  g_autoptr (GError) error = NULL;
+
+  wzp_identity_get_public_key (peer->id, pk);
+  g_assert_true (wzp_signal_client_resume_call (p->sc, fp_of (peer), pk,
+          we_called, proof, &error));
+  g_assert_no_error (error);
+}
+
+/* kill -9 of the relay and a start of the same identity on the same
+ * port, in process: the old relay says nothing more. */
+static void
+restart_relay (Fixture * f)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *listen = addr_string (f->relay_addr);
+
+  wzp_test_endpoint_mute (wzp_relay_get_endpoint (f->relay));
+  wzp_relay_stop (f->relay);
+  g_clear_object (&f->relay);
+  f->relay = g_object_new (WZP_TYPE_RELAY, "context", f->ctx, "identity",
+      f->relay_id, "clock", f->clock, "listen-address", listen,
+      "probe-address", "127.0.0.1:0", NULL);
+  g_assert_true (wzp_relay_start (f->relay, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+has_prefix (GPtrArray * a, const char *prefix)
+{
+  for (guint i = 0; i < a->len; i++) {
+    if (g_str_has_prefix (g_ptr_array_index (a, i), prefix))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The relay restarts mid-call: each party's next packet gets a stateless
+ * reset, both reconnect at once, ask to resume with the proof, and the
+ * new relay carries the call again on a new channel. */
+static void
+test_resume_after_restart (Fixture * f, gconstpointer data)
+{
+  Peer *a = peer_registered (f);
+  Peer *b = peer_registered (f);
+  g_autofree char *call_id = setup_call (f, a, b);
+  g_autofree char *want = NULL;
+  WzpCallProof proof;
+  guint32 channel;
+  gint64 t0;
+
+  make_proof (call_id, a, b, &proof);
+  restart_relay (f);
+  t0 = g_get_monotonic_time ();
+  /* Media (or a keep-alive) meets the new relay: reset, reconnect. */
+  send_media (a, last_setup (a)->channel, 1);
+  send_media (b, last_setup (b)->channel, 1);
+  wzp_test_wait_until (f->ctx, a->registered == 2 && b->registered == 2,
+      WAIT_MS);
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+  g_assert_cmpuint (a->lost, ==, 1);
+  g_assert_cmpuint (b->lost, ==, 1);
+  g_assert_cmpuint (stats (f).calls_active, ==, 0);
+
+  /* One party alone does not make a call... */
+  resume (a, b, TRUE, &proof);
+  wzp_test_run_for (f->ctx, 200);
+  g_assert_cmpuint (a->resumed->len, ==, 0);
+  /* ...both do, and both learn the new channel. */
+  resume (b, a, FALSE, &proof);
+  wzp_test_wait_until (f->ctx, a->resumed->len == 1 && b->resumed->len == 1,
+      WAIT_MS);
+  g_assert_cmpstr (g_ptr_array_index (a->resumed, 0), ==,
+      g_ptr_array_index (b->resumed, 0));
+  want = g_strdup_printf ("%s ", call_id);
+  g_assert_true (has_prefix (a->resumed, want));
+  channel = (guint32) g_ascii_strtoull (strchr (g_ptr_array_index (a->resumed,
+              0), ' ') + 1, NULL, 10);
+  g_assert_cmpuint (channel, !=, 0);
+  g_assert_cmpuint (stats (f).calls_active, ==, 1);
+  send_media (a, channel, 5);
+  send_media (b, channel, 5);
+  wzp_test_wait_until (f->ctx, a->media == 5 && b->media == 5, WAIT_MS);
+
+  /* It is a call like any other: hang-up ends it for both. */
+  g_assert_true (wzp_signal_client_hangup (b->sc, call_id, NULL));
+  wzp_test_wait_until (f->ctx, has_ended (a, call_id, "hangup"), WAIT_MS);
+}
+
+/* Only the two parties' own signatures make a resumed call: a stranger,
+ * a forged signature or a proof that differs from the peer's is refused,
+ * and nothing is bridged. */
+static void
+test_resume_refuses_strangers (Fixture * f, gconstpointer data)
+{
+  Peer *a = peer_registered (f);
+  Peer *b = peer_registered (f);
+  Peer *eve = peer_registered (f);
+  g_autofree char *call_id = wzp_random_hex (WZP_CALL_ID_BYTES);
+  g_autofree char *id2 = wzp_random_hex (WZP_CALL_ID_BYTES);
+  WzpCallProof proof, forged, other;
+
+  /* Eve claims a call with a that a never agreed to: she can sign the
+   * offer, not a's answer. */
+  make_proof (call_id, eve, a, &forged);
+  make_proof (call_id, eve, eve, &other);
+  memcpy (forged.answer_sig, other.answer_sig, sizeof forged.answer_sig);
+  resume (eve, a, TRUE, &forged);
+  wzp_test_wait_until (f->ctx, has_ended (eve, call_id, "bad-proof"), WAIT_MS);
+  g_assert_cmpuint (stats (f).calls_active, ==, 0);
+
+  /* a and b really had a call (id2); a asks first. */
+  make_proof (id2, a, b, &proof);
+  resume (a, b, TRUE, &proof);
+  wzp_test_run_for (f->ctx, 100);
+  /* Eve asks for it, as if she were b: not her call. */
+  resume (eve, a, FALSE, &proof);
+  wzp_test_wait_until (f->ctx, has_error_code (eve, "unknown-call"), WAIT_MS);
+  /* b asks with other keys than a did: refused, a keeps waiting. */
+  other = proof;
+  make_proof (id2, a, b, &other);
+  resume (b, a, FALSE, &other);
+  wzp_test_wait_until (f->ctx, has_ended (b, id2, "bad-proof"), WAIT_MS);
+  g_assert_cmpuint (a->resumed->len, ==, 0);
+  /* The real one goes through. */
+  resume (b, a, FALSE, &proof);
+  wzp_test_wait_until (f->ctx, a->resumed->len == 1 && b->resumed->len == 1,
+      WAIT_MS);
+  g_assert_cmpuint (eve->resumed->len, ==, 0);
+}
+
+/* A party whose peer never comes back is told so ("peer-gone"), after
+ * the resume window (10 s on the test clock). */
+static void
+test_resume_peer_never_comes (Fixture * f, gconstpointer data)
+{
+  WzpTestClock *clock = WZP_TEST_CLOCK (f->clock);
+  Peer *a = peer_new (f, NULL);
+  Peer *b = peer_new (f, NULL);
+  g_autofree char *call_id = wzp_random_hex (WZP_CALL_ID_BYTES);
+  WzpCallProof proof;
+
+  wzp_signal_client_start (a->sc, NULL);
+  wzp_signal_client_start (b->sc, NULL);
+  tick_until (f, peer_is_registered, a);
+  tick_until (f, peer_is_registered, b);
+  make_proof (call_id, b, a, &proof);
+  resume (a, b, FALSE, &proof);
+  wzp_test_wait_until (f->ctx, stats (f).calls_active == 1, WAIT_MS);
+  /* 9.5 s (keep-alives keep QUIC up meanwhile): still waiting. */
+  for (guint i = 0; i < 38; i++) {
+    wzp_test_clock_advance (clock, 250 * WZP_NSEC_PER_MSEC);
+    for (guint k = 0; k < 5; k++)
+      wzp_test_iterate (f->ctx, 2);
+  }
+  g_assert_cmpuint (a->ended->len, ==, 0);
+  for (guint i = 0; i < 4 && !has_ended (a, call_id, "peer-gone"); i++) {
+    wzp_test_clock_advance (clock, 250 * WZP_NSEC_PER_MSEC);
+    for (guint k = 0; k < 20; k++)
+      wzp_test_iterate (f->ctx, 2);
+  }
+  g_assert_true (has_ended (a, call_id, "peer-gone"));
+  g_assert_cmpuint (stats (f).calls_active, ==, 0);
+  g_assert_true (is_registered (a) && is_registered (b));
+}
+
+/* Resuming a call the relay still has (the party's connection dropped,
+ * not the relay) just confirms its channel. */
+static void
+test_resume_known_call (Fixture * f, gconstpointer data)
+{
+  Peer *a = peer_registered (f);
+  Peer *b = peer_registered (f);
+  g_autofree char *call_id = setup_call (f, a, b);
+  g_autofree char *want = g_strdup_printf ("%s %u", call_id,
+      last_setup (a)->channel);
+  WzpCallProof proof;
+
+  make_proof (call_id, a, b, &proof);
+  resume (a, b, TRUE, &proof);
+  wzp_test_wait_until (f->ctx, a->resumed->len == 1, WAIT_MS);
+  g_assert_cmpstr (g_ptr_array_index (a->resumed, 0), ==, want);
+  g_assert_cmpuint (b->resumed->len, ==, 0);
+}
+
+/* A relay with another identity than the pinned one: the client stops at
+ * once with an error naming both, instead of redialing. */
+static void
+test_wrong_relay_identity (Fixture * f, gconstpointer data)
+{
+  g_autoptr (WzpIdentity) other = wzp_identity_generate ();
+  Peer *p = peer_new (f, NULL);
+  WzpEndpointStats st;
+  GError *e;
+
+  g_object_unref (p->sc);
+  p->sc = wzp_signal_client_new (p->ep, f->relay_addr,
+      wzp_identity_get_fingerprint (other));
+  g_signal_connect (p->sc, "error", G_CALLBACK (on_error), p);
+  g_assert_true (wzp_signal_client_start (p->sc, NULL));
+  wzp_test_wait_until (f->ctx, p->errors->len == 1, WAIT_MS);
+  e = g_ptr_array_index (p->errors, 0);
+  g_assert_error (e, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_RELAY_IDENTITY);
+  g_assert_nonnull (strstr (e->message, wzp_relay_get_fingerprint (f->relay)));
+  g_assert_nonnull (strstr (e->message, wzp_identity_get_fingerprint (other)));
+  /* No redial loop. */
+  wzp_test_run_for (f->ctx, 1000);
+  g_assert_cmpuint (p->errors->len, ==, 1);
+  g_assert_cmpint (wzp_signal_client_get_state (p->sc), ==,
+      WZP_SIGNAL_STATE_DISCONNECTED);
+  wzp_endpoint_get_stats (wzp_relay_get_endpoint (f->relay), &st);
+  g_assert_cmpuint (st.connections_accepted, <=, 1);
+}
+
 static void
 test_metrics_text (Fixture * f, gconstpointer data)
 {
@@ -1236,7 +1498,7 @@ test_metrics_text (Fixture * f, gconstpointer data)
   g_assert_nonnull (strstr (text, "wzp_relay_calls_total 1\n"));
   g_assert_nonnull (strstr (text, "wzp_relay_rooms 0\n"));
   g_assert_nonnull (strstr (text, "wzp_relay_datagrams_forwarded_total 3\n"));
-  g_assert_nonnull (strstr (text, "wzp_relay_bytes_forwarded_total 135\n"));
+  g_assert_nonnull (strstr (text, "wzp_relay_forwarded_bytes_total 135\n"));
   g_assert_nonnull (strstr (text, "wzp_relay_datagrams_dropped_total 0\n"));
   g_assert_nonnull (strstr (text,
           "wzp_relay_errors_total{code=\"unknown-call\"} 1\n"));
@@ -1271,5 +1533,10 @@ main (int argc, char **argv)
   ADD ("update-candidates", test_update_candidates, NULL);
   ADD ("register-bound", test_register_bound, NULL);
   ADD ("metrics-text", test_metrics_text, NULL);
+  ADD ("resume-after-restart", test_resume_after_restart, NULL);
+  ADD ("resume-refuses-strangers", test_resume_refuses_strangers, NULL);
+  ADD ("resume-peer-never-comes", test_resume_peer_never_comes, test_clock);
+  ADD ("resume-known-call", test_resume_known_call, NULL);
+  ADD ("wrong-relay-identity", test_wrong_relay_identity, NULL);
   return g_test_run ();
 }
