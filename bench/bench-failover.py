@@ -163,24 +163,28 @@ def summarize(rows):
     for name, sa, sb in rows:
         by.setdefault(name, []).append((sa, sb))
     for name, runs in by.items():
-        def med(f):
+        def med(f, none):
             vals = [f(sa, sb) for sa, sb in runs]
             vals = [v for v in vals if v is not None]
             if not vals:
-                return "—"
+                return none
             m = statistics.median(vals)
             rng = " [%s–%s]" % (fmt(min(vals)), fmt(max(vals))) \
                 if len(vals) > 1 else ""
             return fmt(m) + rng
 
         def back(sa, sb):
-            if sa[2] is None and sb[2] is None:
-                return 0 if sa[1] is None and sb[1] is None else None
-            return max(x for x in (sa[2], sb[2]) if x is not None)
+            # An end that left the direct path and never came back: none.
+            if any(s[1] is not None and s[2] is None for s in (sa, sb)):
+                return None
+            return max([s[2] for s in (sa, sb) if s[2] is not None],
+                       default=0)
         md.append("| %s (%d) | %s | %s | %s | %s | %s |" % (
-            name, len(runs), med(lambda sa, sb: sa[0]),
-            med(lambda sa, sb: sb[0]), med(lambda sa, sb: sa[1]),
-            med(lambda sa, sb: sb[1]), med(back)))
+            name, len(runs), med(lambda sa, sb: sa[0], "none"),
+            med(lambda sa, sb: sb[0], "none"),
+            med(lambda sa, sb: sa[1], "stayed direct"),
+            med(lambda sa, sb: sb[1], "stayed direct"),
+            med(back, "not direct again")))
     return "\n".join(md)
 
 

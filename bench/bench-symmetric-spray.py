@@ -116,7 +116,7 @@ def main():
     for n, t, ok, ms, sprayed in rows:
         md.append("| %d | %d | %d | %.0f %% | %.1f %% | %s | %d |" % (
             n, t, ok, 100.0 * ok / t, 100.0 * min(1.0, n / PORT_RANGE),
-            "%d ms" % ms if ms is not None else "—", sprayed))
+            "%d ms" % ms if ms is not None else "none direct", sprayed))
     text = "\n".join(md)
     print(text)
     if a.markdown:
