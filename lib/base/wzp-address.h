@@ -29,6 +29,14 @@ gboolean wzp_addr_from_gsocketaddress (WzpAddr * addr, GSocketAddress * gaddr);
 WZP_API
 GSocketAddress *wzp_addr_to_gsocketaddress (const WzpAddr * addr);
 
+/* The one HOST:PORT parser of libwzp (GLib's, with an explicit port and
+ * a host required): "relay.example.org:4433", "1.2.3.4:5",
+ * "[2001:db8::1]:5".  @host gets the host without brackets. */
+WZP_API
+gboolean wzp_host_port_parse (const char *text, char **host, guint16 * port,
+    GError ** error);
+
+/* Numeric "1.2.3.4:5" or "[2001:db8::1]:5" only. */
 WZP_API
 gboolean wzp_addr_parse (WzpAddr * addr, const char *text, GError ** error);
 

@@ -318,24 +318,6 @@ fingerprint_is_valid (const char *text)
 }
 
 static gboolean
-split_host_port (const char *text, char **host, guint16 * port)
-{
-  const char *colon;
-  guint64 p;
-  char *end = NULL;
-
-  if (text == NULL || (colon = strrchr (text, ':')) == NULL ||
-      colon == text || strchr (text, ' '))
-    return FALSE;
-  p = g_ascii_strtoull (colon + 1, &end, 10);
-  if (end == colon + 1 || *end != '\0' || p == 0 || p > 65535)
-    return FALSE;
-  *host = g_strndup (text, colon - text);
-  *port = (guint16) p;
-  return TRUE;
-}
-
-static gboolean
 connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
 {
   g_autofree char *addr = wzp_socket_address_to_string (relay);
@@ -412,14 +394,15 @@ wzp_call_start (WzpCall * self, GError ** error)
         "no identity set");
     return FALSE;
   }
-  if (self->relay)
-    relay = wzp_socket_address_parse (self->relay, NULL);
-  if (relay == NULL && !split_host_port (self->relay, &relay_host, &relay_port)) {
+  if (!wzp_host_port_parse (self->relay, &relay_host, &relay_port, NULL)
+      || relay_port == 0) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
         "\"%s\" is not a relay address (expected HOST:PORT)",
         self->relay ? self->relay : "");
     return FALSE;
   }
+  /* A numeric address needs no resolver. */
+  relay = wzp_socket_address_parse (self->relay, NULL);
   if (self->relay_fingerprint && !fingerprint_is_valid
       (self->relay_fingerprint)) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
