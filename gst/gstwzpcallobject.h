@@ -33,7 +33,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include "wzp-call.h"
+#include <wzp/wzp.h>
 #include "gstwzpsettings.h"
 #include "gstwzperror.h"
 

@@ -6,7 +6,7 @@
 #include "config.h"
 #endif
 
-#include "wzp-log.h"
+#include <wzp/wzp.h>
 
 #include "gstwzplog.h"
 

@@ -13,7 +13,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include "wzp-jitter.h"
+#include <wzp/wzp.h>
 
 G_BEGIN_DECLS
 

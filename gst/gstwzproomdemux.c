@@ -110,7 +110,7 @@ member_new (GstWzpRoomDemux * self, const gchar * fp)
 static void
 member_free (Member * m)
 {
-  g_clear_pointer (&m->jitter, wzp_jitter_free);
+  g_clear_pointer (&m->jitter, wzp_jitter_unref);
   if (m->pad)
     gst_object_unref (m->pad);
   g_free (m->fp);

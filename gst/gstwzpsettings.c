@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gstwzpsettings.h"
-#include "wzp-identity.h"
+#include <wzp/wzp.h>
 
 
 void

@@ -11,7 +11,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include "wzp-call.h"
+#include <wzp/wzp.h>
 #include "gstwzperror.h"
 
 G_BEGIN_DECLS

@@ -192,7 +192,7 @@ gst_wzp_src_start (GstBaseSrc * bsrc)
   if (gst_wzp_object_start (self->wzp, GST_ELEMENT (self), &src_funcs, self))
     return TRUE;
   gst_wzp_object_lock (self->wzp);
-  g_clear_pointer (&self->jitter, wzp_jitter_free);
+  g_clear_pointer (&self->jitter, wzp_jitter_unref);
   gst_wzp_object_unlock (self->wzp);
   return FALSE;
 }
@@ -206,7 +206,7 @@ gst_wzp_src_stop (GstBaseSrc * bsrc)
   gst_wzp_object_stop (self->wzp);
 
   gst_wzp_object_lock (self->wzp);
-  g_clear_pointer (&self->jitter, wzp_jitter_free);
+  g_clear_pointer (&self->jitter, wzp_jitter_unref);
   g_clear_object (&self->clock);
   g_clear_pointer (&self->speaker, g_free);
   if (self->not_playing)

@@ -18,7 +18,7 @@
 #include <glib-unix.h>
 
 #include "wzp-relay.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 static GMainLoop *loop;
 

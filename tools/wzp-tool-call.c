@@ -48,7 +48,7 @@
 #include "wzp-call.h"
 #include "wzp-call-private.h"
 #include "wzp-tool.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define FRAME_INTERVAL_MS 20
 #define FRAME_BYTES 80

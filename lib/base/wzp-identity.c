@@ -7,8 +7,8 @@
  */
 #include "config.h"
 
-#include "wzp-identity.h"
-#include "wzp-log.h"
+#include "wzp-identity-private.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 #include <errno.h>
@@ -30,6 +30,13 @@ struct _WzpIdentity
   GBytes *certificate;          /* lazily made */
 };
 
+/**
+ * WzpIdentity:
+ *
+ * An Ed25519 identity: what a party is known by.  Others dial its
+ * fingerprint (wzp_identity_get_fingerprint()).  Keep the file private:
+ * whoever has it can take the identity.
+ */
 G_DEFINE_TYPE (WzpIdentity, wzp_identity, G_TYPE_OBJECT);
 
 GQuark
@@ -40,6 +47,28 @@ wzp_identity_error_quark (void)
   if (G_UNLIKELY (q == 0))
     q = g_quark_from_static_string ("wzp-identity-error-quark");
   return q;
+}
+
+GType
+wzp_identity_error_get_type (void)
+{
+  static gsize type;
+  static const GEnumValue values[] = {
+    {WZP_IDENTITY_ERROR_IO, "WZP_IDENTITY_ERROR_IO", "io"},
+    {WZP_IDENTITY_ERROR_INVALID_KEY, "WZP_IDENTITY_ERROR_INVALID_KEY",
+        "invalid-key"},
+    {WZP_IDENTITY_ERROR_INVALID_FINGERPRINT,
+        "WZP_IDENTITY_ERROR_INVALID_FINGERPRINT", "invalid-fingerprint"},
+    {WZP_IDENTITY_ERROR_INVALID_CERTIFICATE,
+        "WZP_IDENTITY_ERROR_INVALID_CERTIFICATE", "invalid-certificate"},
+    {WZP_IDENTITY_ERROR_FAILED, "WZP_IDENTITY_ERROR_FAILED", "failed"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpIdentityError",
+            values));
+  return type;
 }
 
 static void
@@ -124,8 +153,11 @@ wzp_identity_new_from_seed (const guint8 seed[WZP_PRIVATE_KEY_LEN],
 /**
  * wzp_identity_generate:
  *
- * Returns: (transfer full): a new random identity.  Aborts if the system
- * random generator fails, as nothing sensible can continue without it.
+ * Makes a new random identity (not saved: see wzp_identity_save()).
+ * Aborts if the system random generator fails, as nothing sensible can
+ * continue without it.
+ *
+ * Returns: (transfer full): a new identity
  */
 WzpIdentity *
 wzp_identity_generate (void)
@@ -144,6 +176,14 @@ wzp_identity_generate (void)
   return self;
 }
 
+/**
+ * wzp_identity_load:
+ * @path: (type filename): an identity file (PEM, as wzp_identity_save()
+ *   writes it)
+ * @error: %WZP_IDENTITY_ERROR_IO or %WZP_IDENTITY_ERROR_INVALID_KEY
+ *
+ * Returns: (transfer full): the identity in @path, or %NULL
+ */
 WzpIdentity *
 wzp_identity_load (const char *path, GError ** error)
 {
@@ -181,6 +221,17 @@ wzp_identity_load (const char *path, GError ** error)
   return self;
 }
 
+/**
+ * wzp_identity_save:
+ * @self: an identity
+ * @path: (type filename): where to write it
+ * @error: %WZP_IDENTITY_ERROR_IO
+ *
+ * Writes the identity's private key as PEM, readable by its owner only
+ * (0600), atomically (a crash leaves the old file or the new one).
+ *
+ * Returns: %TRUE on success
+ */
 gboolean
 wzp_identity_save (WzpIdentity * self, const char *path, GError ** error)
 {
@@ -216,11 +267,15 @@ wzp_identity_save (WzpIdentity * self, const char *path, GError ** error)
 
 /**
  * wzp_identity_load_or_create:
+ * @path: (type filename): an identity file
  * @created: (out) (optional): set to whether a new file was written
+ * @error: as wzp_identity_load() and wzp_identity_save()
  *
  * Loads @path, or creates a new identity there when the file does not
  * exist.  A file that exists but cannot be read is an error: silently
  * replacing it would change the user's fingerprint.
+ *
+ * Returns: (transfer full): the identity, or %NULL
  */
 WzpIdentity *
 wzp_identity_load_or_create (const char *path, gboolean * created,
@@ -243,6 +298,13 @@ wzp_identity_load_or_create (const char *path, gboolean * created,
   return self;
 }
 
+/**
+ * wzp_identity_get_fingerprint:
+ * @self: an identity
+ *
+ * Returns: the fingerprint others dial: eight groups of four lowercase
+ *   hex digits joined by ':' (SHA-256 of the public key, first 16 bytes)
+ */
 const char *
 wzp_identity_get_fingerprint (WzpIdentity * self)
 {
@@ -459,12 +521,13 @@ wzp_fingerprint_from_public_key (const guint8 public_key[WZP_PUBLIC_KEY_LEN])
 
 /**
  * wzp_fingerprint_normalize:
+ * @text: a fingerprint as a user typed it
+ * @error: %WZP_IDENTITY_ERROR_INVALID_FINGERPRINT
  *
  * Accepts what users type: 32 hex digits, any case, optionally grouped
  * with ':', '-' or spaces.
  *
- * Returns: (transfer full): the canonical form, or %NULL with
- * %WZP_IDENTITY_ERROR_INVALID_FINGERPRINT.
+ * Returns: (transfer full): the canonical form, or %NULL
  */
 char *
 wzp_fingerprint_normalize (const char *text, GError ** error)
@@ -500,6 +563,14 @@ bad:
   return NULL;
 }
 
+/**
+ * wzp_fingerprint_equal:
+ * @a: (nullable): a fingerprint in any form wzp_fingerprint_normalize()
+ *   accepts
+ * @b: (nullable): another
+ *
+ * Returns: %TRUE when both are valid and name the same identity
+ */
 gboolean
 wzp_fingerprint_equal (const char *a, const char *b)
 {

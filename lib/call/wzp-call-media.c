@@ -7,7 +7,7 @@
 #include "config.h"
 
 #include "wzp-call-internal.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -184,6 +184,22 @@ _wzp_call_on_wake (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/**
+ * wzp_call_send_frame:
+ * @self: a call
+ * @timestamp: the frame's media timestamp, 48 kHz units (RFC 7587)
+ * @marker: the first frame of a talkspurt
+ * @data: (array length=len): an Opus frame
+ * @len: its length, at most %WZP_CALL_MAX_FRAME
+ *
+ * Seals and sends one frame on the current path.  Any thread; never
+ * blocks: the frame is queued and the call's context sends it.
+ *
+ * Returns: %FALSE when the call is not active (the frame is dropped, and
+ *   not counted); otherwise %TRUE, and a frame that cannot go out
+ *   (congestion, too long) is dropped and counted in
+ *   #WzpCallStats.frames_dropped_send
+ */
 gboolean
 wzp_call_send_frame (WzpCall * self, guint32 timestamp, gboolean marker,
     const guint8 * data, gsize len)
@@ -216,6 +232,14 @@ wzp_call_send_frame (WzpCall * self, guint32 timestamp, gboolean marker,
   return TRUE;
 }
 
+/**
+ * wzp_call_hangup:
+ * @self: a call
+ *
+ * Hangs up (or rejects the incoming call that rings, or leaves the
+ * room).  Any thread; the call ends (%WZP_CALL_STATE_ENDED) on its
+ * context.
+ */
 void
 wzp_call_hangup (WzpCall * self)
 {

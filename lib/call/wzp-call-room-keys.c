@@ -28,7 +28,7 @@
 #include "wzp-message.h"
 #include "wzp-media-packet.h"
 #include "wzp-random.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

@@ -26,7 +26,7 @@
 #include "wzp-call-offer.h"
 #include "wzp-message.h"
 #include "wzp-media-packet.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -585,6 +585,7 @@ _wzp_call_room_install_signals (GObjectClass * klass)
 
   /**
    * WzpCall::room-member-joined:
+   * @call: the call
    * @fingerprint: the member
    *
    * A member of our room was admitted: the owner (or, in an open room,
@@ -594,6 +595,7 @@ _wzp_call_room_install_signals (GObjectClass * klass)
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * WzpCall::room-member-left:
+   * @call: the call
    * @fingerprint: the member
    *
    * An admitted member left, its invitation expired, or we left.
@@ -602,6 +604,7 @@ _wzp_call_room_install_signals (GObjectClass * klass)
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * WzpCall::room-rekeyed:
+   * @call: the call
    * @reason: what changed ("a member joined", "a member left", ...)
    * @stream_id: our new stream
    * @duration_ns: from the change to the switch

@@ -6,7 +6,7 @@
 #include "config.h"
 
 #include "wzp-call-internal.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

@@ -17,7 +17,7 @@
 #include "config.h"
 
 #include "wzp-call-internal.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -27,7 +27,6 @@ enum
 {
   PROP_0,
   PROP_CONTEXT,
-  PROP_CLOCK,
   PROP_IDENTITY,
   PROP_RELAY,
   PROP_RELAY_FINGERPRINT,
@@ -60,6 +59,24 @@ enum
 static GParamSpec *props[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/**
+ * WzpCall:
+ *
+ * One party of a voice call, or of a room: everything it needs, from the
+ * UDP socket to the end-to-end media keys.
+ *
+ * Set the properties (#WzpCall:identity and #WzpCall:relay at least),
+ * then wzp_call_start().  With #WzpCall:peer it calls that fingerprint;
+ * with #WzpCall:room it joins the room; with neither it waits for a call,
+ * which #WzpCall:answer-policy decides.  Follow #WzpCall::state-changed;
+ * frames arrive through wzp_call_set_frame_handler(), and go out with
+ * wzp_call_send_frame().
+ *
+ * The call lives on the #GMainContext given at construction and emits
+ * its signals there.  wzp_call_hangup(), wzp_call_answer(),
+ * wzp_call_reject(), wzp_call_send_frame() and the getters of state,
+ * path and statistics may be called from any thread.
+ */
 G_DEFINE_FINAL_TYPE (WzpCall, wzp_call, G_TYPE_OBJECT);
 
 /* --- enums ------------------------------------------------------------ */
@@ -89,9 +106,9 @@ wzp_answer_policy_get_type (void)
 {
   static GType type;
   static const GEnumValue values[] = {
-    {WZP_ANSWER_POLICY_AUTO, "Accept every incoming call", "auto"},
-    {WZP_ANSWER_POLICY_REJECT, "Reject every incoming call", "reject"},
-    {WZP_ANSWER_POLICY_ASK, "Ask through the incoming-call signal", "ask"},
+    {WZP_ANSWER_POLICY_AUTO, "WZP_ANSWER_POLICY_AUTO", "auto"},
+    {WZP_ANSWER_POLICY_REJECT, "WZP_ANSWER_POLICY_REJECT", "reject"},
+    {WZP_ANSWER_POLICY_ASK, "WZP_ANSWER_POLICY_ASK", "ask"},
     {0, NULL, NULL}
   };
 
@@ -120,6 +137,13 @@ wzp_relay_state_get_type (void)
   return type;
 }
 
+/**
+ * wzp_relay_state_to_string:
+ * @state: a relay state
+ *
+ * Returns: its nick: "none", "connecting", "registered", "lost",
+ *   "resumed" or "failed"
+ */
 const char *
 wzp_relay_state_to_string (WzpRelayState state)
 {
@@ -140,6 +164,13 @@ wzp_relay_state_to_string (WzpRelayState state)
   return "invalid";
 }
 
+/**
+ * wzp_call_state_to_string:
+ * @state: a call state
+ *
+ * Returns: its nick: "idle", "connecting", "waiting", "ringing",
+ *   "active", "ended" or "failed"
+ */
 const char *
 wzp_call_state_to_string (WzpCallState state)
 {
@@ -378,6 +409,19 @@ on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
   g_free (rd);
 }
 
+/**
+ * wzp_call_start:
+ * @self: a call, not started yet
+ * @error: %WZP_CALL_ERROR_INVALID_SETTINGS, %WZP_CALL_ERROR_NOT_ADMITTED
+ *   (a room's invitation), or why the socket could not be bound
+ *
+ * Binds the socket, gathers candidates and starts registering with the
+ * relay (a host name is resolved without blocking).  Everything after
+ * that comes as #WzpCall::state-changed: a failure to reach the relay,
+ * too.
+ *
+ * Returns: %TRUE when the call started
+ */
 gboolean
 wzp_call_start (WzpCall * self, GError ** error)
 {
@@ -509,6 +553,7 @@ request_answer (WzpCall * self, const char *call_id, AnswerRequest answer)
 
 /**
  * wzp_call_answer:
+ * @self: a call
  * @call_id: the incoming call (from #WzpCall::incoming-call)
  *
  * Any thread.  Accepts the ringing incoming call; the call then goes on
@@ -525,6 +570,7 @@ wzp_call_answer (WzpCall * self, const char *call_id)
 
 /**
  * wzp_call_reject:
+ * @self: a call
  * @call_id: the incoming call
  *
  * Any thread.  Rejects the ringing incoming call; the call goes back to
@@ -553,6 +599,18 @@ _wzp_call_room_joined (WzpCall * self)
 
 /* --- getters ---------------------------------------------------------- */
 
+/**
+ * wzp_call_set_frame_handler:
+ * @self: a call
+ * @func: (nullable) (scope notified) (closure user_data) (destroy notify):
+ *   gets every frame received, on the call's context
+ * @user_data: for @func
+ * @notify: (nullable): frees @user_data when @func is replaced or the
+ *   call goes away
+ *
+ * Where received frames go.  Set it on the call's context, before
+ * wzp_call_start().
+ */
 void
 wzp_call_set_frame_handler (WzpCall * self, WzpCallFrameFunc func,
     gpointer user_data, GDestroyNotify notify)
@@ -565,6 +623,13 @@ wzp_call_set_frame_handler (WzpCall * self, WzpCallFrameFunc func,
   self->frame_notify = notify;
 }
 
+/**
+ * wzp_call_get_stats:
+ * @self: a call
+ * @stats: (out caller-allocates): the counters now
+ *
+ * Any thread.
+ */
 void
 wzp_call_get_stats (WzpCall * self, WzpCallStats * stats)
 {
@@ -574,6 +639,14 @@ wzp_call_get_stats (WzpCall * self, WzpCallStats * stats)
   g_mutex_unlock (&self->lock);
 }
 
+/**
+ * wzp_call_get_state:
+ * @self: a call
+ *
+ * Any thread.
+ *
+ * Returns: the call's state
+ */
 WzpCallState
 wzp_call_get_state (WzpCall * self)
 {
@@ -586,6 +659,14 @@ wzp_call_get_state (WzpCall * self)
   return s;
 }
 
+/**
+ * wzp_call_get_path:
+ * @self: a call
+ *
+ * Any thread.
+ *
+ * Returns: the path media takes now
+ */
 WzpPathKind
 wzp_call_get_path (WzpCall * self)
 {
@@ -598,6 +679,14 @@ wzp_call_get_path (WzpCall * self)
   return p;
 }
 
+/**
+ * wzp_call_get_relay_state:
+ * @self: a call
+ *
+ * Any thread.
+ *
+ * Returns: whether the relay is there
+ */
 WzpRelayState
 wzp_call_get_relay_state (WzpCall * self)
 {
@@ -610,6 +699,19 @@ wzp_call_get_relay_state (WzpCall * self)
   return s;
 }
 
+/**
+ * wzp_call_get_failure_origin:
+ * @self: a failed call
+ * @file: (out) (optional) (transfer none): the source file in libwzp
+ *   that failed the call
+ * @function: (out) (optional) (transfer none): the function
+ * @line: (out) (optional): the line
+ *
+ * Where in libwzp the call was failed: the GStreamer elements make it
+ * the debug location of their error message.  The call's context only.
+ *
+ * Returns: %FALSE if the call did not fail
+ */
 gboolean
 wzp_call_get_failure_origin (WzpCall * self, const char **file,
     const char **function, int *line)
@@ -626,6 +728,15 @@ wzp_call_get_failure_origin (WzpCall * self, const char **file,
   return TRUE;
 }
 
+/**
+ * wzp_call_get_peer_fingerprint:
+ * @self: a call
+ *
+ * The call's context only.
+ *
+ * Returns: (nullable): the party on the other end (the callee we called,
+ *   or the caller we answer), or %NULL before there is one
+ */
 const char *
 wzp_call_get_peer_fingerprint (WzpCall * self)
 {
@@ -633,6 +744,15 @@ wzp_call_get_peer_fingerprint (WzpCall * self)
   return self->active_peer;
 }
 
+/**
+ * wzp_call_get_call_id:
+ * @self: a call
+ *
+ * The call's context only.
+ *
+ * Returns: (nullable): the current call's id (32 hex digits, chosen by
+ *   the caller), or %NULL
+ */
 const char *
 wzp_call_get_call_id (WzpCall * self)
 {
@@ -647,12 +767,28 @@ _wzp_call_get_endpoint (WzpCall * self)
 }
 
 void
+_wzp_call_set_clock (WzpCall * self, WzpClock * clock)
+{
+  g_return_if_fail (self->state == WZP_CALL_STATE_IDLE);
+  g_set_object (&self->clock, clock);
+}
+
+void
 _wzp_call_set_path_timings (WzpCall * self, const WzpPathTimings * timings)
 {
   g_free (self->timings);
   self->timings = g_memdup2 (timings, sizeof *timings);
 }
 
+/**
+ * wzp_call_new:
+ * @context: (nullable): the context the call runs on and emits its
+ *   signals on; %NULL: the thread-default one
+ * @identity: who we are
+ * @relay: the relay, HOST:PORT (an IPv6 address in brackets)
+ *
+ * Returns: (transfer full): a new call, not started
+ */
 WzpCall *
 wzp_call_new (GMainContext * context, WzpIdentity * identity, const char *relay)
 {
@@ -671,9 +807,6 @@ wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
   switch (prop_id) {
     case PROP_CONTEXT:
       self->context = g_value_dup_boxed (value);
-      break;
-    case PROP_CLOCK:
-      g_set_object (&self->clock, g_value_get_object (value));
       break;
     case PROP_IDENTITY:
       g_set_object (&self->identity, g_value_get_object (value));
@@ -746,9 +879,6 @@ wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
   switch (prop_id) {
     case PROP_CONTEXT:
       g_value_set_boxed (value, self->context);
-      break;
-    case PROP_CLOCK:
-      g_value_set_object (value, self->clock);
       break;
     case PROP_IDENTITY:
       g_value_set_object (value, self->identity);
@@ -885,68 +1015,203 @@ wzp_call_class_init (WzpCallClass * klass)
   gobject_class->dispose = wzp_call_dispose;
   gobject_class->finalize = wzp_call_finalize;
 
+  /**
+   * WzpCall:context:
+   *
+   * The #GMainContext the call runs on and emits its signals on (the
+   * thread-default context when not set).
+   */
   props[PROP_CONTEXT] = g_param_spec_boxed ("context", "Context",
       "The GMainContext the call runs on", G_TYPE_MAIN_CONTEXT,
       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  props[PROP_CLOCK] = g_param_spec_object ("clock", "Clock",
-      "Where time comes from (tests use a WzpTestClock)", WZP_TYPE_CLOCK,
-      G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * WzpCall:identity:
+   *
+   * Who we are.  Required.
+   */
   props[PROP_IDENTITY] = g_param_spec_object ("identity", "Identity",
       "Our identity", WZP_TYPE_IDENTITY, rw);
+  /**
+   * WzpCall:relay:
+   *
+   * The relay, as HOST:PORT (an IPv6 address in brackets:
+   * `[2001:db8::1]:4433`).  Required.
+   */
   props[PROP_RELAY] = g_param_spec_string ("relay", "Relay",
-      "The relay's address, IP:PORT", NULL, rw);
+      "The relay's address, HOST:PORT", NULL, rw);
+  /**
+   * WzpCall:relay-fingerprint:
+   *
+   * Refuse a relay that does not prove this identity
+   * (%WZP_CALL_ERROR_RELAY_IDENTITY).  Without it the relay is not
+   * checked.
+   */
   props[PROP_RELAY_FINGERPRINT] = g_param_spec_string ("relay-fingerprint",
       "Relay fingerprint", "Refuse a relay with another identity (optional)",
       NULL, rw);
+  /**
+   * WzpCall:peer:
+   *
+   * The fingerprint to call.  Unset (or empty): wait for calls.
+   */
   props[PROP_PEER] = g_param_spec_string ("peer", "Peer",
       "Fingerprint to call; unset to wait for calls", NULL, rw);
+  /**
+   * WzpCall:room:
+   *
+   * The name of a multi-party room to join instead of a call.  A room
+   * needs #WzpCall:room-owner or #WzpCall:room-open.
+   */
   props[PROP_ROOM] = g_param_spec_string ("room", "Room",
       "Multi-party room to join instead of a call", NULL, rw);
+  /**
+   * WzpCall:room-owner:
+   *
+   * The fingerprint of the room's owner, who admits its members.
+   */
   props[PROP_ROOM_OWNER] = g_param_spec_string ("room-owner", "Room owner",
       "Fingerprint of the room's owner (who admits its members)", NULL, rw);
+  /**
+   * WzpCall:room-invite:
+   *
+   * The owner's invitation for us: the token `wzp invite` prints, or
+   * "@FILE" holding one.  Not needed by the owner.
+   */
   props[PROP_ROOM_INVITE] = g_param_spec_string ("room-invite",
       "Room invitation", "The owner's invitation for us: a token from "
       "`wzp invite`, or @FILE holding one", NULL, rw);
+  /**
+   * WzpCall:room-open:
+   *
+   * A room without owner that anyone who knows the name may join; its
+   * members hand their keys to whoever the relay lists, so it is not
+   * confidential from the relay.
+   */
   props[PROP_ROOM_OPEN] = g_param_spec_boolean ("room-open", "Open room",
       "A room without owner that anyone with the name may join (not "
       "confidential from the relay)", FALSE, rw);
+  /**
+   * WzpCall:answer-policy:
+   *
+   * What to do with incoming calls.
+   */
   props[PROP_ANSWER_POLICY] = g_param_spec_enum ("answer-policy",
       "Answer policy", "What to do with incoming calls",
       WZP_TYPE_ANSWER_POLICY, WZP_ANSWER_POLICY_AUTO, rw);
+  /**
+   * WzpCall:path-policy:
+   *
+   * Which paths media may take.
+   */
   props[PROP_PATH_POLICY] = g_param_spec_enum ("path-policy", "Path policy",
       "Which media paths to use", WZP_TYPE_PATH_POLICY,
       WZP_PATH_POLICY_AUTO, rw);
+  /**
+   * WzpCall:bind-address:
+   *
+   * The local IP:PORT of the call's one socket.  Unset: any address, a
+   * port the system picks, IPv4 and IPv6.
+   */
   props[PROP_BIND_ADDRESS] = g_param_spec_string ("bind-address",
       "Bind address", "Local IP:PORT of our one socket (default: any, "
       "port 0)", NULL, rw);
+  /**
+   * WzpCall:gather-loopback:
+   *
+   * Offer loopback addresses as direct-path candidates: for two parties
+   * on one host (tests).
+   */
   props[PROP_GATHER_LOOPBACK] = g_param_spec_boolean ("gather-loopback",
       "Gather loopback", "Offer loopback addresses as candidates (tests)",
       FALSE, rw);
+  /**
+   * WzpCall:relay-timeout:
+   *
+   * Milliseconds to wait for the first registration with the relay
+   * before the call fails (%WZP_CALL_ERROR_RELAY_UNREACHABLE).
+   */
   props[PROP_RELAY_TIMEOUT] = g_param_spec_uint ("relay-timeout",
       "Relay timeout", "Milliseconds to wait for the relay before failing",
       100, G_MAXUINT, DEFAULT_RELAY_TIMEOUT_MS, rw);
+  /**
+   * WzpCall:media-timeout:
+   *
+   * Milliseconds an active call may have neither media nor the relay
+   * before it fails (%WZP_CALL_ERROR_RELAY_LOST); 0: never.
+   */
   props[PROP_MEDIA_TIMEOUT] = g_param_spec_uint ("media-timeout",
       "Media timeout", "Milliseconds an active call may have neither media "
       "nor the relay before it fails (0: never)", 0, G_MAXUINT,
       DEFAULT_MEDIA_TIMEOUT_MS, rw);
+  /**
+   * WzpCall:relay-state:
+   *
+   * Whether the relay is there; see #WzpCall::relay-state-changed.
+   */
   props[PROP_RELAY_STATE] = g_param_spec_enum ("relay-state", "Relay state",
       "Whether the relay is there", WZP_TYPE_RELAY_STATE,
       WZP_RELAY_STATE_NONE, ro);
+  /**
+   * WzpCall:state:
+   *
+   * The call's state; see #WzpCall::state-changed.
+   */
   props[PROP_STATE] = g_param_spec_enum ("state", "State", "Call state",
       WZP_TYPE_CALL_STATE, WZP_CALL_STATE_IDLE, ro);
+  /**
+   * WzpCall:path:
+   *
+   * The path media takes now; see #WzpCall::path-changed.
+   */
   props[PROP_PATH] = g_param_spec_enum ("path", "Path", "Current media path",
       WZP_TYPE_PATH_KIND, WZP_PATH_NONE, ro);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
 
+  /**
+   * WzpCall::state-changed:
+   * @call: the call
+   * @state: the new state
+   * @reason: (nullable): why, for %WZP_CALL_STATE_FAILED (a
+   *   #WzpCallError) and %WZP_CALL_STATE_ENDED (who hung up)
+   *
+   * The call changed state.
+   */
   signals[SIGNAL_STATE_CHANGED] = g_signal_new ("state-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, WZP_TYPE_CALL_STATE, G_TYPE_ERROR);
+  /**
+   * WzpCall::incoming-call:
+   * @call: the call
+   * @caller: the caller's fingerprint (verified)
+   * @call_id: the call's id, for wzp_call_answer() or wzp_call_reject()
+   *
+   * With #WzpCall:answer-policy %WZP_ANSWER_POLICY_ASK, a call rings.  A
+   * notification: answer later (or from the handler) with
+   * wzp_call_answer() or wzp_call_reject(), from any thread; the call
+   * rings until then, or until the caller gives up.
+   */
   signals[SIGNAL_INCOMING_CALL] = g_signal_new ("incoming-call",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /**
+   * WzpCall::relay-state-changed:
+   * @call: the call
+   * @state: the new state
+   * @reason: (nullable): why the relay was lost or refused us
+   *
+   * The relay went away, came back, or carries the active call again.
+   */
   signals[SIGNAL_RELAY_STATE_CHANGED] = g_signal_new ("relay-state-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, WZP_TYPE_RELAY_STATE, G_TYPE_ERROR);
+  /**
+   * WzpCall::path-changed:
+   * @call: the call
+   * @path: the path media takes now
+   * @reason: why, in words
+   *
+   * Media moved to the relay or to the direct path.
+   */
   signals[SIGNAL_PATH_CHANGED] = g_signal_new ("path-changed",
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 2, WZP_TYPE_PATH_KIND, G_TYPE_STRING);

@@ -17,7 +17,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/base/gstbasesrc.h>
 
-#include "wzp-identity.h"
+#include <wzp/wzp.h>
 
 #define FRAME_NS (20 * GST_MSECOND)
 #define OPUS_CAPS "audio/x-opus, rate=(int)48000, channels=(int)1, " \

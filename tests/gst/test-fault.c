@@ -19,7 +19,7 @@
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 
-#include "wzp-identity.h"
+#include <wzp/wzp.h>
 
 #define SEC G_USEC_PER_SEC
 
