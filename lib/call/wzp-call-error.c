@@ -50,8 +50,7 @@ wzp_call_error_get_type (void)
   };
 
   if (g_once_init_enter (&type))
-    g_once_init_leave (&type, g_enum_register_static ("WzpCallError",
-            values));
+    g_once_init_leave (&type, g_enum_register_static ("WzpCallError", values));
   return type;
 }
 
