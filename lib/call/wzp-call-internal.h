@@ -166,6 +166,7 @@ struct _WzpCall
   guint64 relay_losses;
   GQueue send_queue;            /* of Frame */
   gboolean hangup_requested;
+  gboolean warned_too_long;     /* a frame over WZP_CALL_MAX_FRAME came */
   char *ringing_call_id;        /* the incoming call an answer may name */
   AnswerRequest answer;
   GSource *wake;

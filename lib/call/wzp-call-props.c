@@ -407,12 +407,15 @@ wzp_call_get_failure_origin (WzpCall * self, const char **file,
  * The call's context only.
  *
  * Returns: (nullable): the party on the other end (the callee we called,
- *   or the caller we answer), or %NULL before there is one
+ *   the caller whose call rings here, or the caller we answered), or
+ *   %NULL before there is one
  */
 const char *
 wzp_call_get_peer_fingerprint (WzpCall * self)
 {
   g_return_val_if_fail (WZP_IS_CALL (self), NULL);
+  if (self->active_peer == NULL && self->incoming)
+    return self->incoming->caller;
   return self->active_peer;
 }
 
@@ -423,12 +426,14 @@ wzp_call_get_peer_fingerprint (WzpCall * self)
  * The call's context only.
  *
  * Returns: (nullable): the current call's id (32 hex digits, chosen by
- *   the caller), or %NULL
+ *   the caller; while an incoming call rings, its id), or %NULL
  */
 const char *
 wzp_call_get_call_id (WzpCall * self)
 {
   g_return_val_if_fail (WZP_IS_CALL (self), NULL);
+  if (self->call_id == NULL && self->incoming)
+    return self->incoming->call_id;
   return self->call_id;
 }
 

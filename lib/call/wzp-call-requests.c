@@ -9,8 +9,11 @@
 #include "config.h"
 
 #include "wzp-call-internal.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
+
+#define WZP_CAT_DEFAULT wzp_cat_call
 
 static gboolean
 is_over (WzpCallState s)
@@ -46,15 +49,26 @@ gboolean
 wzp_call_send_frame (WzpCall * self, guint32 timestamp, gboolean marker,
     const guint8 * data, gsize len)
 {
+  gboolean warn = FALSE;
   Frame *f;
 
   g_return_val_if_fail (WZP_IS_CALL (self), FALSE);
-  if (len > WZP_CALL_MAX_FRAME)
-    return FALSE;
   g_mutex_lock (&self->lock);
   if (self->state != WZP_CALL_STATE_ACTIVE) {
     g_mutex_unlock (&self->lock);
     return FALSE;
+  }
+  if (len > WZP_CALL_MAX_FRAME) {
+    /* No packet carries it: dropped, counted, and said once a call. */
+    warn = !self->warned_too_long;
+    self->warned_too_long = TRUE;
+    g_mutex_unlock (&self->lock);
+    if (warn)
+      WZP_WARNING_OBJECT (self, "dropping frames of more than %d bytes "
+          "(this one: %" G_GSIZE_FORMAT "): no packet carries them; "
+          "counted in frames_dropped_send", WZP_CALL_MAX_FRAME, len);
+    _wzp_call_media_count_dropped (&self->media);
+    return TRUE;
   }
   if (self->send_queue.length >= SEND_QUEUE_MAX) {
     /* The context is not keeping up: a real-time sender drops. */

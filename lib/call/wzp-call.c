@@ -395,6 +395,8 @@ place_call (WzpCall * self)
     fail (self, WZP_CALL_ERROR_FAILED, "%s", error->message);
     return;
   }
+  /* Ringing, with the call's id and peer known to whoever listens. */
+  set_state (self, WZP_CALL_STATE_RINGING, NULL);
   id = wzp_signal_client_place_call (self->signal, self->active_peer,
       self->call_id, offer, &error);
   if (id == NULL) {
@@ -473,7 +475,6 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
       fail (self, WZP_CALL_ERROR_FAILED, "cannot join room %s: %s",
           self->room, error->message);
   } else if (self->peer) {
-    set_state (self, WZP_CALL_STATE_RINGING, NULL);
     /* No waiting for our probe (one more round trip): the offer carries
      * our NAT type when we already know it, and otherwise the relay, which
      * sees the probe started above well before the callee answers, puts

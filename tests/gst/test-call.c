@@ -375,6 +375,29 @@ bus_has_state (GstBus * bus, const gchar * state)
   return found;
 }
 
+/* The peer and call-id of the first "wzp-call-state" message with
+ * @state on @bus (messages before it are dropped). */
+static gboolean
+bus_state_fields (GstBus * bus, const gchar * state, gchar ** peer,
+    gchar ** call_id)
+{
+  GstMessage *m;
+  gboolean found = FALSE;
+
+  while (!found && (m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+
+    if (gst_structure_has_name (s, "wzp-call-state")
+        && !g_strcmp0 (gst_structure_get_string (s, "state"), state)) {
+      *peer = g_strdup (gst_structure_get_string (s, "peer"));
+      *call_id = g_strdup (gst_structure_get_string (s, "call-id"));
+      found = TRUE;
+    }
+    gst_message_unref (m);
+  }
+  return found;
+}
+
 /* ------------------------------------------------------------------------
  * The test
  */
@@ -439,6 +462,23 @@ GST_START_TEST (test_call_between_two_pairs)
   fail_unless (wait_for_state (a_sink->element, "active", 10000));
   fail_unless (wait_for_state (b_src->src, "active", 10000));
   fail_unless_equals_string (incoming_caller, a_fp);
+  /* "ringing" names the other party and the call, on both sides. */
+  {
+    GstBus *a_bus = gst_element_get_bus (a_src->pipeline);
+    gchar *a_peer = NULL, *a_id = NULL, *b_peer = NULL, *b_id = NULL;
+
+    fail_unless (bus_state_fields (a_bus, "ringing", &a_peer, &a_id));
+    fail_unless (bus_state_fields (b_bus, "ringing", &b_peer, &b_id));
+    fail_unless_equals_string (a_peer, b_fp);
+    fail_unless_equals_string (b_peer, a_fp);
+    fail_unless (a_id != NULL && strlen (a_id) == 32, "call-id %s", a_id);
+    fail_unless_equals_string (b_id, a_id);
+    g_free (a_peer);
+    g_free (a_id);
+    g_free (b_peer);
+    g_free (b_id);
+    gst_object_unref (a_bus);
+  }
   fail_unless (bus_has_state (b_bus, "active"));
   g_object_get (b_src->src, "peer", &fp, NULL);
   fail_unless_equals_string (fp, a_fp);
