@@ -84,6 +84,7 @@ typedef enum
 
 #define GST_WZP_DEFAULT_LATENCY 60
 #define GST_WZP_DEFAULT_MAX_LATENCY 500
+#define GST_WZP_DEFAULT_WAIT_FOR_CALL TRUE
 
 typedef struct _GstWzpObject GstWzpObject;
 
