@@ -8,11 +8,11 @@ identity registered elsewhere" and must exit 1 (it used to exit 0).
     test-answer-calls.py BUILD_DIR
 """
 import os
-import re
 import subprocess
 import sys
-import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from wzpprocs import WzpProcs  # noqa: E402
 
 
 def fail(msg):
@@ -22,51 +22,32 @@ def fail(msg):
 
 def main():
     build = sys.argv[1]
-    procs = []
-    with tempfile.TemporaryDirectory(prefix="wzp-answer-calls-") as tmp:
+    with WzpProcs(build) as w:
+        address = w.start_relay()
+        key = w.path("b.key")
+        app = w.spawn(
+            [os.path.join(build, "examples", "answer-calls"), "--relay",
+             address, "--identity", key, "--source",
+             "audiotestsrc is-live=true", "--sink", "fakesink"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = app.stdout.readline()
+        if "waiting for calls" not in line:
+            fail("answer-calls did not start: %r %s" % (
+                line, app.stderr.read() if app.poll() is not None else ""))
+        # The same identity from elsewhere takes over.
+        w.spawn([w.tool("wzp"), "call", "-r", address, "-i", key],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            relay = subprocess.Popen(
-                [os.path.join(build, "tools", "wzp-relay"), "--listen",
-                 "127.0.0.1:0", "--probe-listen", "none", "--identity",
-                 os.path.join(tmp, "relay.key")],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            procs.append(relay)
-            m = re.search(r" listening on (\S+)", relay.stdout.readline())
-            if not m:
-                fail("wzp-relay did not start")
-            address = m.group(1)
-            key = os.path.join(tmp, "b.key")
-            app = subprocess.Popen(
-                [os.path.join(build, "examples", "answer-calls"), "--relay",
-                 address, "--identity", key, "--source",
-                 "audiotestsrc is-live=true", "--sink", "fakesink"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            procs.append(app)
-            line = app.stdout.readline()
-            if "waiting for calls" not in line:
-                fail("answer-calls did not start: %r %s" % (
-                    line, app.stderr.read() if app.poll() is not None else ""))
-            # The same identity from elsewhere takes over.
-            procs.append(subprocess.Popen(
-                [os.path.join(build, "tools", "wzp"), "call", "-r", address,
-                 "-i", key], stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
-            try:
-                out, err = app.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                fail("answer-calls did not end after the error")
-            print("answer-calls: exit %d, %s" % (app.returncode,
-                                                 err.strip().splitlines()[-1]
-                                                 if err.strip() else ""))
-            if app.returncode != 1 or "registered elsewhere" not in err:
-                fail("expected exit 1 and the error, got %d: %s" % (
-                    app.returncode, err))
-            return 0
-        finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
+            out, err = app.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            fail("answer-calls did not end after the error")
+        print("answer-calls: exit %d, %s" % (
+            app.returncode, err.strip().splitlines()[-1] if err.strip()
+            else ""))
+        if app.returncode != 1 or "registered elsewhere" not in err:
+            fail("expected exit 1 and the error, got %d: %s" % (
+                app.returncode, err))
+        return 0
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ Needs /usr/bin/python3 with PyGObject, and the typelib in BUILD_DIR/lib
 """
 import json
 import os
-import re
 import subprocess
 import sys
-import tempfile
 
 import gi
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from wzpprocs import WzpProcs  # noqa: E402
 
 gi.require_version("Wzp", "1.0")
 from gi.repository import GLib, Wzp  # noqa: E402
@@ -33,41 +34,15 @@ def fail(msg):
     sys.exit(1)
 
 
-def start_relay(build, tmp):
-    proc = subprocess.Popen(
-        [os.path.join(build, "tools", "wzp-relay"), "--listen", "127.0.0.1:0",
-         "--probe-listen", "none", "--identity",
-         os.path.join(tmp, "relay.key")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r" listening on (\S+)", line)
-    if not m:
-        proc.kill()
-        fail("wzp-relay did not start: %r" % line)
-    return proc, m.group(1)
-
-
 def main():
     build = sys.argv[1]
-    tool = os.path.join(build, "tools", "wzp")
-    with tempfile.TemporaryDirectory(prefix="wzp-gi-") as tmp:
-        relay, address = start_relay(build, tmp)
-        callee = None
-        try:
-            b_key = os.path.join(tmp, "b.key")
-            out = subprocess.run([tool, "keygen", b_key], capture_output=True,
-                                 text=True, check=True)
-            b_fp = re.search(r"([0-9a-f]{4}(?::[0-9a-f]{4}){7})",
-                             out.stdout + out.stderr).group(1)
-            callee = subprocess.Popen([tool, "call", "-r", address, "-i",
-                                       b_key], stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, text=True)
-            return run_caller(tmp, address, b_fp, callee)
-        finally:
-            for p in (callee, relay):
-                if p and p.poll() is None:
-                    p.kill()
-                    p.wait()
+    with WzpProcs(build) as w:
+        address = w.start_relay()
+        b_fp = w.keygen("b.key")
+        callee = w.spawn([w.tool("wzp"), "call", "-r", address, "-i",
+                          w.path("b.key")], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+        return run_caller(w.tmp, address, b_fp, callee)
 
 
 def run_caller(tmp, address, b_fp, callee):
