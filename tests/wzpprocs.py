@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 
 FINGERPRINT = re.compile(r"([0-9a-f]{4}(?::[0-9a-f]{4}){7})")
 
@@ -60,3 +61,18 @@ class WzpProcs:
         out = subprocess.run([self.tool("wzp"), "keygen", self.path(name)],
                              capture_output=True, text=True, check=True)
         return FINGERPRINT.search(out.stdout + out.stderr).group(1)
+
+    def wait_for_line(self, path, pattern, timeout=20):
+        """Waits until the file @path (a process's output) has a line
+        matching @pattern: a party is registered before it is called."""
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    if any(rx.search(line) for line in f):
+                        return True
+            time.sleep(0.05)
+        raise RuntimeError("no %r in %s within %d s" % (pattern, path,
+                                                          timeout))
+

@@ -30,10 +30,13 @@ def main():
              address, "--identity", key, "--source",
              "audiotestsrc is-live=true", "--sink", "fakesink"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = app.stdout.readline()
-        if "waiting for calls" not in line:
-            fail("answer-calls did not start: %r %s" % (
-                line, app.stderr.read() if app.poll() is not None else ""))
+        # Registered ("call waiting"): the other client that comes next
+        # then takes over from it, not the other way round.
+        for line in app.stdout:
+            if line.startswith("call waiting"):
+                break
+        else:
+            fail("answer-calls did not register: %s" % app.stderr.read())
         # The same identity from elsewhere takes over.
         w.spawn([w.tool("wzp"), "call", "-r", address, "-i", key],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -10,7 +10,6 @@ import os
 import struct
 import subprocess
 import sys
-import time
 import wave
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -47,13 +46,14 @@ def main():
         common = ["relay=" + address, "identity=" + w.path("b.key"),
                   "session=b"]
         b_log, a_log = w.path("b.log"), w.path("a.log")
-        w.spawn(["gst-launch-1.0", "audiotestsrc", "is-live=true",
+        w.spawn(["gst-launch-1.0", "-m", "audiotestsrc", "is-live=true",
                  "freq=1000", "volume=0.5", "!", "opusenc", "!", "wzpsink"]
                 + common + ["wzpsrc"] + common + ["answer=auto", "!",
                                                   "fakesink"],
                 stdout=open(b_log, "w"), stderr=subprocess.STDOUT)
-        # The pipeline registers first, or the call finds it offline.
-        time.sleep(1.0)
+        # The pipeline registers first (its wzp-call-state message says
+        # so), or the call finds it offline.
+        w.wait_for_line(b_log, r"wzp-call-state, state=\(string\)waiting")
         wav = w.path("a.wav")
         a = subprocess.run(
             [sys.executable, os.path.join(source, "examples", "place-call.py"),

@@ -41,7 +41,9 @@ def main():
         b_fp = w.keygen("b.key")
         callee = w.spawn([w.tool("wzp"), "call", "-r", address, "-i",
                           w.path("b.key")], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)
+                         stderr=open(w.path("b.log"), "w"), text=True)
+        # Registered, or the call would find it offline.
+        w.wait_for_line(w.path("b.log"), r"^wzp call: waiting")
         return run_caller(w.tmp, address, b_fp, callee)
 
 
