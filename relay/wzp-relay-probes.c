@@ -22,7 +22,7 @@
 #include "config.h"
 
 #include "wzp-relay-private.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

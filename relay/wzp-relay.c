@@ -21,7 +21,7 @@
 #include "config.h"
 
 #include "wzp-relay-private.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-random.h"
 
 #include <string.h>

@@ -18,7 +18,7 @@
 #include <gio/gio.h>
 #include "wzp-version.h"
 #include "wzp-clock.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 #include "wzp-endpoint.h"
 
 G_BEGIN_DECLS

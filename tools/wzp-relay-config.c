@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "wzp-relay-config.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 typedef enum
 {

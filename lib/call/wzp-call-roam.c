@@ -1,17 +1,13 @@
-/* wzp-call-roam.c — a call that survives a network change: wiring only
- *
- * Noticing (lib/nat's WzpNetWatch for our own addresses and routes; the
- * relay's reflected address after our direct path failed over, for a NAT
- * that gave us a new mapping), telling the peer through the relay
- * (update-candidates; it hears peer-candidates), and handing both sides'
- * new candidates to the path manager, which races again while media stays
- * on the relay (lib/path, docs/PATH.md "Network changes").
+/* wzp-call-roam.c — an active call that survives a network change:
+ * wiring only (wzp-call-roam.h)
  */
 #include "config.h"
 
-#include "wzp-call-internal.h"
+#include "wzp-call-roam.h"
+#include "wzp-call-handshake.h"
 #include "wzp-netwatch.h"
-#include "wzp-log.h"
+#include "wzp-address.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -23,7 +19,14 @@
 
 struct _WzpCallRoam
 {
-  WzpCall *call;                /* no reference: it owns us */
+  WzpSignalClient *signal;
+  WzpPathManager *path;
+  WzpEndpoint *endpoint;
+  WzpClock *clock;
+  gboolean loopback;
+  char *call_id;
+  char *peer;
+  WzpCandidates *hosts;         /* our host candidates, as last gathered */
   WzpNetWatch *netwatch;
   char *advertised;             /* our reflexive address as the peer knows it */
   WzpNatType advertised_nat;
@@ -36,21 +39,21 @@ struct _WzpCallRoam
 };
 
 static char *
-observed_text (WzpCall * self)
+observed_text (WzpCallRoam * roam)
 {
   g_autoptr (GSocketAddress) a =
-      wzp_signal_client_get_observed_address (self->signal);
+      wzp_signal_client_get_observed_address (roam->signal);
 
   return a ? wzp_socket_address_to_string (a) : NULL;
 }
 
 /* Our candidates for the path manager: host ones and the reflexive. */
 static WzpCandidates *
-local_candidates (WzpCall * self)
+local_candidates (WzpCallRoam * roam)
 {
-  WzpCandidates *c = wzp_candidates_copy (self->local_candidates);
+  WzpCandidates *c = wzp_candidates_copy (roam->hosts);
   g_autoptr (GSocketAddress) a =
-      wzp_signal_client_get_observed_address (self->signal);
+      wzp_signal_client_get_observed_address (roam->signal);
 
   if (a)
     wzp_candidates_add_reflexive (c, a);
@@ -61,26 +64,25 @@ local_candidates (WzpCall * self)
 static void
 flush_update (WzpCallRoam * roam)
 {
-  WzpCall *self = roam->call;
   g_autoptr (GError) error = NULL;
   g_autoptr (WzpCandidates) mine = NULL;
-  g_auto (GStrv) hosts = wzp_candidates_to_strv (self->local_candidates);
-  WzpNatType nat = wzp_signal_client_get_nat_type (self->signal);
+  g_auto (GStrv) hosts = wzp_candidates_to_strv (roam->hosts);
+  WzpNatType nat = wzp_signal_client_get_nat_type (roam->signal);
 
-  if (roam->fallback)
-    wzp_timer_source_set_deadline (roam->fallback, WZP_TIME_NONE);
+  wzp_timer_source_set_deadline (roam->fallback, WZP_TIME_NONE);
   roam->pending = FALSE;
   g_free (roam->advertised);
-  roam->advertised = observed_text (self);
+  roam->advertised = observed_text (roam);
   roam->advertised_nat = nat;
-  WZP_INFO_OBJECT (self, "our network changed: now at %s, NAT %s; telling %s",
-      roam->advertised ? roam->advertised : "(unknown)",
-      wzp_nat_type_to_string (nat), self->active_peer);
-  if (!wzp_signal_client_update_candidates (self->signal, self->call_id,
+  WZP_INFO ("call %s: our network changed: now at %s, NAT %s; telling %s",
+      roam->call_id, roam->advertised ? roam->advertised : "(unknown)",
+      wzp_nat_type_to_string (nat), roam->peer);
+  if (!wzp_signal_client_update_candidates (roam->signal, roam->call_id,
           (const char *const *) hosts, nat, &error))
-    WZP_DEBUG_OBJECT (self, "cannot tell the peer yet: %s", error->message);
-  mine = local_candidates (self);
-  wzp_path_manager_update_local (self->path, mine, nat);
+    WZP_DEBUG ("call %s: cannot tell the peer yet: %s", roam->call_id,
+        error->message);
+  mine = local_candidates (roam);
+  wzp_path_manager_update_local (roam->path, mine, nat);
 }
 
 static gboolean
@@ -97,32 +99,34 @@ static void
 on_net_changed (WzpNetWatch * watch, gpointer data)
 {
   WzpCallRoam *roam = data;
-  WzpCall *self = roam->call;
-  g_autofree char *before = wzp_candidates_to_string (self->local_candidates);
-  g_autofree char *after = NULL;
+  g_autoptr (WzpCandidates) now =
+      _wzp_call_candidates_gather (roam->endpoint, roam->loopback);
+  g_autofree char *before = wzp_candidates_to_string (roam->hosts);
+  g_autofree char *after = wzp_candidates_to_string (now);
   g_autoptr (GError) error = NULL;
 
-  _wzp_call_gather_candidates (self);
-  after = wzp_candidates_to_string (self->local_candidates);
   if (g_strcmp0 (before, after) != 0) {
-    WZP_INFO_OBJECT (self, "host candidates %s -> %s", before, after);
+    WZP_INFO ("call %s: host candidates %s -> %s", roam->call_id, before,
+        after);
+    wzp_candidates_unref (roam->hosts);
+    roam->hosts = g_steal_pointer (&now);
     roam->pending = TRUE;
     wzp_timer_source_set_deadline (roam->fallback,
-        wzp_clock_get_time (self->clock) + UPDATE_FALLBACK);
+        wzp_clock_get_time (roam->clock) + UPDATE_FALLBACK);
   }
   /* Where the relay sees us now (an answer comes as notify::observed-
    * address), and our NAT's kind there. */
-  if (!wzp_signal_client_reflect (self->signal, &error))
-    WZP_DEBUG_OBJECT (self, "no reflect: %s", error->message);
-  else if (!wzp_signal_client_probe_nat (self->signal, NULL))
-    WZP_DEBUG_OBJECT (self, "no NAT probe after the change");
+  if (!wzp_signal_client_reflect (roam->signal, &error))
+    WZP_DEBUG ("call %s: no reflect: %s", roam->call_id, error->message);
+  else if (!wzp_signal_client_probe_nat (roam->signal, NULL))
+    WZP_DEBUG ("call %s: no NAT probe after the change", roam->call_id);
 }
 
 static void
 on_observed (GObject * obj, GParamSpec * pspec, gpointer data)
 {
   WzpCallRoam *roam = data;
-  g_autofree char *now = observed_text (roam->call);
+  g_autofree char *now = observed_text (roam);
 
   if (now == NULL)
     return;
@@ -136,20 +140,20 @@ on_peer_candidates (WzpSignalClient * client, const char *call_id,
     gpointer data)
 {
   WzpCallRoam *roam = data;
-  WzpCall *self = roam->call;
   g_autoptr (WzpCandidates) theirs = wzp_candidates_new ();
   g_autoptr (GError) error = NULL;
 
-  if (g_strcmp0 (call_id, self->call_id) != 0)
+  if (g_strcmp0 (call_id, roam->call_id) != 0)
     return;
   if (!wzp_candidates_add_strv (theirs, WZP_CANDIDATE_HOST,
           (const char *const *) candidates, &error)) {
-    WZP_WARNING_OBJECT (self, "the peer's new candidates: %s", error->message);
+    WZP_WARNING ("call %s: the peer's new candidates: %s", roam->call_id,
+        error->message);
     return;
   }
   if (reflexive)
     wzp_candidates_add_reflexive (theirs, reflexive);
-  wzp_path_manager_update_peer (self->path, theirs, nat);
+  wzp_path_manager_update_peer (roam->path, theirs, nat);
 }
 
 /* Our direct path failed over: perhaps our NAT gave us a new mapping
@@ -162,60 +166,69 @@ on_path_changed (WzpPathManager * pm, WzpPathKind path, const char *reason,
   WzpCallRoam *roam = data;
 
   if (path == WZP_PATH_RELAY && g_str_has_prefix (reason, "direct path silent"))
-    wzp_signal_client_reflect (roam->call->signal, NULL);
+    wzp_signal_client_reflect (roam->signal, NULL);
 }
 
-/* With the path manager, once the call is set up. */
-void
-_wzp_call_roam_start (WzpCall * self)
+WzpCallRoam *
+_wzp_call_roam_new (WzpSignalClient * signal, WzpPathManager * path,
+    WzpEndpoint * endpoint, WzpCandidates * local, gboolean loopback,
+    WzpClock * clock, GMainContext * context, const char *call_id,
+    const char *peer)
 {
-  WzpCallRoam *roam;
+  WzpCallRoam *roam = g_new0 (WzpCallRoam, 1);
   g_autoptr (GError) error = NULL;
 
-  if (self->roam || self->path == NULL)
-    return;
-  roam = g_new0 (WzpCallRoam, 1);
-  roam->call = self;
-  roam->advertised = observed_text (self);
-  roam->advertised_nat = wzp_signal_client_get_nat_type (self->signal);
-  roam->fallback = wzp_timer_source_new (self->clock);
+  roam->signal = g_object_ref (signal);
+  roam->path = g_object_ref (path);
+  roam->endpoint = g_object_ref (endpoint);
+  roam->clock = g_object_ref (clock);
+  roam->loopback = loopback;
+  roam->call_id = g_strdup (call_id);
+  roam->peer = g_strdup (peer);
+  roam->hosts = local ? wzp_candidates_copy (local) : wzp_candidates_new ();
+  roam->advertised = observed_text (roam);
+  roam->advertised_nat = wzp_signal_client_get_nat_type (signal);
+  roam->fallback = wzp_timer_source_new (clock);
   g_source_set_callback (roam->fallback, on_fallback, roam, NULL);
-  g_source_attach (roam->fallback, self->context);
-  roam->netwatch = wzp_netwatch_new (self->context, self->clock, &error);
+  g_source_set_name (roam->fallback, "WzpCall roam fallback");
+  g_source_attach (roam->fallback, context);
+  roam->netwatch = wzp_netwatch_new (context, clock, &error);
   if (roam->netwatch)
     roam->netwatch_id = g_signal_connect (roam->netwatch, "changed",
         G_CALLBACK (on_net_changed), roam);
   else
-    WZP_DEBUG_OBJECT (self, "no watch on the host's network: %s",
+    WZP_DEBUG ("call %s: no watch on the host's network: %s", call_id,
         error->message);
-  roam->observed_id = g_signal_connect (self->signal,
-      "notify::observed-address", G_CALLBACK (on_observed), roam);
-  roam->peer_candidates_id = g_signal_connect (self->signal,
-      "peer-candidates", G_CALLBACK (on_peer_candidates), roam);
-  roam->path_changed_id = g_signal_connect (self->path, "path-changed",
+  roam->observed_id = g_signal_connect (signal, "notify::observed-address",
+      G_CALLBACK (on_observed), roam);
+  roam->peer_candidates_id = g_signal_connect (signal, "peer-candidates",
+      G_CALLBACK (on_peer_candidates), roam);
+  roam->path_changed_id = g_signal_connect (path, "path-changed",
       G_CALLBACK (on_path_changed), roam);
-  self->roam = roam;
+  return roam;
 }
 
 void
-_wzp_call_roam_stop (WzpCall * self)
+_wzp_call_roam_free (WzpCallRoam * roam)
 {
-  WzpCallRoam *roam = g_steal_pointer (&self->roam);
-
   if (roam == NULL)
     return;
   if (roam->netwatch) {
     g_clear_signal_handler (&roam->netwatch_id, roam->netwatch);
     g_object_unref (roam->netwatch);
   }
-  if (self->signal) {
-    g_clear_signal_handler (&roam->observed_id, self->signal);
-    g_clear_signal_handler (&roam->peer_candidates_id, self->signal);
-  }
-  if (self->path)
-    g_clear_signal_handler (&roam->path_changed_id, self->path);
+  g_clear_signal_handler (&roam->observed_id, roam->signal);
+  g_clear_signal_handler (&roam->peer_candidates_id, roam->signal);
+  g_clear_signal_handler (&roam->path_changed_id, roam->path);
   g_source_destroy (roam->fallback);
   g_source_unref (roam->fallback);
+  g_object_unref (roam->signal);
+  g_object_unref (roam->path);
+  g_object_unref (roam->endpoint);
+  g_object_unref (roam->clock);
+  wzp_candidates_unref (roam->hosts);
   g_free (roam->advertised);
+  g_free (roam->call_id);
+  g_free (roam->peer);
   g_free (roam);
 }

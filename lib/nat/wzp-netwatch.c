@@ -18,7 +18,7 @@
 #include <linux/rtnetlink.h>
 #endif
 
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_path
 

@@ -26,14 +26,11 @@ G_BEGIN_DECLS
 #define WZP_NETWATCH_SETTLE (50 * WZP_NSEC_PER_MSEC)
 
 #define WZP_TYPE_NETWATCH (wzp_netwatch_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpNetWatch, wzp_netwatch, WZP, NETWATCH, GObject)
 
-WZP_API
 WzpNetWatch *wzp_netwatch_new (GMainContext * context, WzpClock * clock,
     GError ** error);
 
-WZP_API
 guint64 wzp_netwatch_get_changes (WzpNetWatch * self);
 
 /* Signal "changed" (void): addresses, links or routes changed and have

@@ -6,7 +6,7 @@
 #include "wzp-path-listener.h"
 
 #include "wzp-identity.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_path
 

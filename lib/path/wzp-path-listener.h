@@ -30,28 +30,21 @@ G_BEGIN_DECLS
 #define WZP_PATH_LISTENER_MAX_HELD 16
 
 #define WZP_TYPE_PATH_LISTENER (wzp_path_listener_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpPathListener, wzp_path_listener, WZP,
     PATH_LISTENER, GObject)
 
-WZP_API
 WzpPathListener *wzp_path_listener_new (WzpEndpoint * endpoint);
 
-WZP_API
 void wzp_path_listener_set_peer (WzpPathListener * self,
     const char *fingerprint);
 
-WZP_API
 const char *wzp_path_listener_get_peer (WzpPathListener * self);
 
-WZP_API
 GPtrArray *wzp_path_listener_get_held (WzpPathListener * self);
 
-WZP_API
 gboolean wzp_path_listener_take (WzpPathListener * self,
     WzpConnection * conn, GPtrArray ** messages);
 
-WZP_API
 guint64 wzp_path_listener_get_refused (WzpPathListener * self);
 
 /* Signal "connection" (WzpConnection *conn): a connection from the
