@@ -1181,9 +1181,21 @@ early_set_up (WzpCall * self, WzpCallSetup * setup)
     start_path (self, theirs, peer_nat);
     return TRUE;
   }
-  /* On the LAN already: keep it, and know the rest for later races.
-   * Otherwise race the usual way, roles decided as both sides do. */
-  if (wzp_path_manager_get_path (self->path) == WZP_PATH_DIRECT)
+  /* On the LAN already: keep it, and know the rest for later races.  The
+   * same when the early race chose a connection that is being agreed on
+   * (our setup came before the peer read our greeting: on one host, or
+   * a loaded one) and the roles given are those both sides decide: the
+   * peer takes that connection, early or with its own setup, and racing
+   * again would replace it under the caller, which may have no relay
+   * channel yet.  Otherwise race the usual way, roles decided as both
+   * sides do. */
+  if (wzp_path_manager_get_path (self->path) == WZP_PATH_DIRECT ||
+      (wzp_path_manager_get_direct_connection (self->path) &&
+          wzp_path_manager_get_role (self->path) ==
+          wzp_path_decide_role (wzp_signal_client_get_nat_type
+              (self->signal), peer_nat,
+              wzp_identity_get_fingerprint (self->identity),
+              self->active_peer, NULL)))
     wzp_path_manager_learn_peer (self->path, theirs, peer_nat);
   else
     wzp_path_manager_update_peer (self->path, theirs, peer_nat);

@@ -143,7 +143,11 @@ class TestSameLanEarly(DirectCase):
     """The default on one LAN: the callee dials the caller's host
     candidates when it answers, its signed answer first; the caller is
     active, and media flows on the LAN, before the relay's call-setup
-    (which needs two relay round trips after the offer: 80 ms here)."""
+    (which needs two relay round trips after the offer: 80 ms here).
+    "Before" is read from the order of events (both log the path they
+    were on when call-setup came: direct), not from a clock: under
+    sanitizers on a loaded machine, 5 ms of margin are not enough.  The
+    times are printed; bench-setup-vs-webrtc.py measures them."""
     KINDS = ("samelan", "samelan")
     RUNS = 5
 
@@ -157,14 +161,28 @@ class TestSameLanEarly(DirectCase):
             a_active = ra["active_mono_ms"] - offer
             b_active = rb["active_mono_ms"] - offer
             a_audio = a_active + ra["first_media_ms"]
+            # The path each side was on when it became active (the path
+            # manager reports "relay" as it starts, then "direct" as both
+            # agree, all before the call is active).
+            at_active = [[p for at, p, _ in r["paths"] if at == 0][-1:]
+                         for r in (ra, rb)]
             lines.append("caller active %.1f ms after its offer, callee %.1f "
-                         "ms, caller's first frame %.1f ms; first path %s" % (
-                             a_active, b_active, a_audio, ra["paths"][-1][1]))
+                         "ms, caller's first frame %.1f ms; path when active "
+                         "%s" % (a_active, b_active, a_audio,
+                                 "/".join(at_active[0]) or "none"))
             self.assertIn("answered on the LAN", self.h.stderr_text(a),
                           self.logs(a, b))
-            # Before the relay's call-setup could have come (80 ms).
-            self.assertLess(a_audio, 75, lines[-1] + self.logs(a, b))
-            self.assertLess(b_active, 75, lines[-1] + self.logs(a, b))
+            # Media started on the LAN, on both sides.
+            self.assertEqual(at_active, [["direct"], ["direct"]],
+                             lines[-1] + repr((ra["paths"], rb["paths"])))
+            # Both were direct when the relay's call-setup came.
+            for n in (a, b):
+                self.assertIn("after an early start: path direct",
+                              self.h.stderr_text(n),
+                              lines[-1] + self.logs(a, b))
+            # A bound that catches a hang, not a timing: without the early
+            # start the first frame comes ~105 ms after the offer.
+            self.assertLess(a_audio, 1000, lines[-1] + self.logs(a, b))
             self.assertEqual(ra["received_relay"], 0, lines[-1])
         print("\n%s:\n  %s" % (self.id(), "\n  ".join(lines)))
 
