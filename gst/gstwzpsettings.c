@@ -11,6 +11,7 @@
 
 #include "gstwzpsettings.h"
 #include "wzp-identity.h"
+#include "wzp-call.h"
 
 #define DEFAULT_ANSWER GST_WZP_ANSWER_AUTO
 #define DEFAULT_PATH_POLICY GST_WZP_PATH_POLICY_AUTO
@@ -81,11 +82,16 @@ gst_wzp_settings_install_properties (GObjectClass * klass)
    * GstWzpSrc:relay:
    *
    * The relay to register with, as HOST:PORT (an IPv6 address in
-   * brackets: `[2001:db8::1]:4433`).  Required.
+   * brackets: `[2001:db8::1]:4433`).  Required.  The relays of a cluster
+   * are a list, `relay1:4433,relay2:4433`, and a host name may have
+   * several addresses: the call registers at one (picked by a hash of its
+   * identity, so clients spread) and moves to the next when it is lost
+   * (docs/CLUSTER.md).
    */
   g_object_class_install_property (klass, GST_WZP_PROP_RELAY,
       g_param_spec_string ("relay", "Relay",
-          "Relay address as HOST:PORT (required)", NULL, CONN_FLAGS));
+          "Relay address as HOST:PORT, or several separated by commas "
+          "(required)", NULL, CONN_FLAGS));
 
   /**
    * GstWzpSrc:relay-fingerprint:
@@ -383,19 +389,11 @@ gst_wzp_settings_get_property (const GstWzpSettings * settings,
   }
 }
 
+/* HOST:PORT, or the relays of a cluster separated by commas. */
 static gboolean
 relay_is_valid (const gchar * relay)
 {
-  const gchar *colon = strrchr (relay, ':');
-  gchar *end = NULL;
-  long port;
-
-  if (!colon || colon == relay)
-    return FALSE;
-  if (relay[0] == '[' && colon[-1] != ']')
-    return FALSE;
-  port = strtol (colon + 1, &end, 10);
-  return end && *end == '\0' && end != colon + 1 && port > 0 && port < 65536;
+  return wzp_relay_list_check (relay, NULL);
 }
 
 void
@@ -434,8 +432,8 @@ gst_wzp_settings_validate (const GstWzpSettings * settings)
   if (!relay_is_valid (settings->relay))
     return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,
         "Invalid relay \"%s\": expected HOST:PORT (for example "
-        "relay.example.org:%d, or [::1]:%d)", settings->relay,
-        GST_WZP_DEFAULT_PORT, GST_WZP_DEFAULT_PORT);
+        "relay.example.org:%d, or [::1]:%d), or several separated by commas",
+        settings->relay, GST_WZP_DEFAULT_PORT, GST_WZP_DEFAULT_PORT);
   if (settings->relay_fingerprint &&
       !fingerprint_is_valid (settings->relay_fingerprint))
     return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,

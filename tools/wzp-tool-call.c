@@ -477,11 +477,16 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *answer = NULL;
   g_autofree char *policy = NULL;
   g_autofree char *bind = NULL;
+  g_autofree char *relay_order = NULL;
   gint timeout_s = 30;
   CallRun r = { 0 };
   GOptionEntry entries[] = {
     {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay,
-        "Relay address (default 127.0.0.1:4433)", "ADDR"},
+        "Relay address HOST:PORT (default 127.0.0.1:4433), or the relays "
+          "of a cluster: HOST:PORT,HOST:PORT,...", "ADDRS"},
+    {"relay-order", 0, 0, G_OPTION_ARG_STRING, &relay_order,
+        "Which relay of a list first: hash (default: spread clients by "
+          "identity) or listed (in the order given)", "ORDER"},
     {"relay-fingerprint", 0, 0, G_OPTION_ARG_STRING, &relay_fp,
         "Refuse a relay with another identity", "FP"},
     {"identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity_path,
@@ -500,7 +505,9 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"report-keys", 0, 0, G_OPTION_ARG_NONE, &report_keys,
         "Tests only: list every room sender key in the report", NULL},
     {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
-        "auto or reject (default auto)", "POLICY"},
+        "auto, reject, or ask: let an incoming call ring, unanswered, "
+          "until the caller or the relay's ring timeout ends it (default "
+          "auto)", "POLICY"},
     {"path-policy", 0, 0, G_OPTION_ARG_STRING, &policy,
         "auto, direct-only or relay-only (default auto)", "POLICY"},
     {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind,
@@ -535,6 +542,18 @@ wzp_tool_cmd_call (int argc, char **argv)
     g_printerr ("wzp call: unknown path policy '%s'\n", policy);
     return 2;
   }
+  if (!g_str_equal (answer, "auto") && !g_str_equal (answer, "reject") &&
+      !g_str_equal (answer, "ask")) {
+    g_printerr ("wzp call: --answer is auto, reject or ask, not '%s'\n",
+        answer);
+    return 2;
+  }
+  if (relay_order && !g_str_equal (relay_order, "hash") &&
+      !g_str_equal (relay_order, "listed")) {
+    g_printerr ("wzp call: --relay-order is hash or listed, not '%s'\n",
+        relay_order);
+    return 2;
+  }
   if (!(id = wzp_tool_load_identity (identity_path, &error)))
     return wzp_tool_fail (error);
 
@@ -549,8 +568,11 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_object_set (r.call, "relay-fingerprint", relay_fp, "peer", peer, "room",
       room, "room-owner", room_owner, "room-invite", room_invite,
       "room-open", room_open, "bind-address", bind, "path-policy", path_policy,
+      "relay-selection", g_strcmp0 (relay_order, "listed") == 0 ?
+      WZP_RELAY_SELECTION_LISTED : WZP_RELAY_SELECTION_HASH,
       "answer-policy", g_str_equal (answer, "reject") ?
-      WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
+      WZP_ANSWER_POLICY_REJECT : g_str_equal (answer, "ask") ?
+      WZP_ANSWER_POLICY_ASK : WZP_ANSWER_POLICY_AUTO, NULL);
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);

@@ -13,6 +13,7 @@
  *   wzp-call-incoming.c   a verified incoming call until it is answered
  *   wzp-call-relay-leg.c  the relay leg of an active call: channel, proof
  *                         for resume-call, silence
+ *   wzp-call-relays.c     the relay list: parse, resolve, order
  *   wzp-call-error.c      error domain and texts for users
  */
 #pragma once
@@ -21,6 +22,7 @@
 #include "wzp-call-offer.h"
 #include "wzp-call-incoming.h"
 #include "wzp-call-relay-leg.h"
+#include "wzp-call-relays.h"
 #include "wzp-call-room.h"
 #include "wzp-call-private.h"
 #include "wzp-signal-client.h"
@@ -47,6 +49,9 @@ G_BEGIN_DECLS
 #define WATCHDOG_INTERVAL (250 * WZP_NSEC_PER_MSEC)
 /* Frames queued by other threads before the context sends them. */
 #define SEND_QUEUE_MAX 64
+/* A resume-call not answered within this is asked again (in a cluster
+ * the node it went to may have died since). */
+#define RESUME_RETRY (1 * WZP_NSEC_PER_SEC)
 /* How long the signaling connection stays open after we hung up, so the
  * hang-up message is delivered (and retransmitted if lost). */
 #define HANGUP_LINGER (500 * WZP_NSEC_PER_MSEC)
@@ -79,11 +84,20 @@ struct _WzpCall
   gboolean gather_loopback;
   guint relay_timeout_ms;
   guint media_timeout_ms;
+  WzpRelaySelection relay_selection;
   WzpPathTimings *timings;
 
   /* context-thread state */
   WzpEndpoint *endpoint;
   WzpSignalClient *signal;
+  /* The media leg to the relay node hosting our call or room, when it is
+   * not the one we are registered at (docs/CLUSTER.md). */
+  WzpSignalClient *media_leg;
+  GSource *resume_timer;
+  /* Relayed media that came before our call-setup (in a cluster the
+   * peer's setup may take a shorter way than ours): opened once the keys
+   * are there. */
+  GQueue early_media;           /* of EarlyPacket */
   WzpPathManager *path;
   WzpCandidates *local_candidates;
   GSource *register_timeout;
@@ -167,9 +181,19 @@ void _wzp_call_decide_incoming (WzpCall * self, gboolean accept);
 /* The peer hung up (relay or direct connection). */
 void _wzp_call_peer_hung_up (WzpCall * self, const char *how);
 
+/* Drops the media leg, if any. */
+void _wzp_call_drop_media_leg (WzpCall * self);
+
 /* wzp-call-media.c */
 void _wzp_call_on_relay_media (WzpSignalClient * client, guint32 channel,
     const guint8 * data, gsize len, gpointer user_data);
+/* Relayed media: on the media leg when there is one up, else on the
+ * signaling connection. */
+gboolean _wzp_call_send_relay_media (WzpCall * self, guint32 channel,
+    const guint8 * data, gsize len);
+/* After the setup derived the keys: opens what came early, on the
+ * call's channel; forgets the rest. */
+void _wzp_call_replay_early_media (WzpCall * self);
 gboolean _wzp_call_on_wake (gpointer user_data);
 gboolean _wzp_call_derive_keys (WzpCall * self, const guint8 * peer_eph,
     GError ** error);

@@ -65,6 +65,30 @@ deliver (WzpCall * self, const char *sender, WzpMediaOpener * opener,
   self->frame_func (&frame, self->frame_data);
 }
 
+/* At most this much media waits for its keys: 16 frames of 20 ms, far
+ * more than any skew between the two setups. */
+#define EARLY_MEDIA_MAX 16
+
+typedef struct
+{
+  guint32 channel;
+  gsize len;
+  guint8 data[];
+} EarlyPacket;
+
+void
+_wzp_call_replay_early_media (WzpCall * self)
+{
+  EarlyPacket *p;
+
+  while ((p = g_queue_pop_head (&self->early_media))) {
+    if (p->channel == self->channel && self->opener)
+      deliver (self, self->active_peer, self->opener, p->data, p->len,
+          WZP_PATH_RELAY);
+    g_free (p);
+  }
+}
+
 void
 _wzp_call_on_relay_media (WzpSignalClient * client, guint32 channel,
     const guint8 * data, gsize len, gpointer user_data)
@@ -79,6 +103,17 @@ _wzp_call_on_relay_media (WzpSignalClient * client, guint32 channel,
         &sender);
     if (opener)
       deliver (self, sender, opener, data, len, WZP_PATH_RELAY);
+    return;
+  }
+  if (self->opener == NULL && self->call_id &&
+      self->state == WZP_CALL_STATE_RINGING &&
+      g_queue_get_length (&self->early_media) < EARLY_MEDIA_MAX) {
+    EarlyPacket *p = g_malloc (sizeof (EarlyPacket) + len);
+
+    p->channel = channel;
+    p->len = len;
+    memcpy (p->data, data, len);
+    g_queue_push_tail (&self->early_media, p);
     return;
   }
   if (self->opener == NULL || channel != self->channel)
@@ -96,6 +131,19 @@ on_direct_media (const guint8 * data, gsize len, gpointer user_data)
 }
 
 /* --- sending media ---------------------------------------------------- */
+
+gboolean
+_wzp_call_send_relay_media (WzpCall * self, guint32 channel,
+    const guint8 * data, gsize len)
+{
+  /* Until the leg is up the relay we are registered at drops what it does
+   * not host: nothing is lost that the leg would have carried. */
+  if (self->media_leg && wzp_signal_client_get_state (self->media_leg) ==
+      WZP_SIGNAL_STATE_REGISTERED)
+    return wzp_signal_client_send_media (self->media_leg, channel, data, len);
+  return self->signal &&
+      wzp_signal_client_send_media (self->signal, channel, data, len);
+}
 
 static void
 send_one (WzpCall * self, Frame * f)
@@ -120,7 +168,7 @@ send_one (WzpCall * self, Frame * f)
     return;
   }
   if (self->room_state) {
-    sent = wzp_signal_client_send_media (self->signal,
+    sent = _wzp_call_send_relay_media (self,
         _wzp_call_room_get_channel (self->room_state), packet, n);
   } else {
     gboolean direct = self->path && wzp_path_manager_send (self->path,
@@ -128,8 +176,8 @@ send_one (WzpCall * self, Frame * f)
     /* During a switch both paths carry the frame; the receiver's replay
      * window drops the second copy. */
     if (!direct || wzp_path_manager_should_duplicate (self->path))
-      sent = wzp_signal_client_send_media (self->signal, self->channel,
-          packet, n) || direct;
+      sent = _wzp_call_send_relay_media (self, self->channel, packet, n) ||
+          direct;
     else
       sent = TRUE;
   }
@@ -339,6 +387,9 @@ current_rtt (WzpCall * self)
 
   if (wzp_call_get_path (self) == WZP_PATH_DIRECT && self->path)
     conn = wzp_path_manager_get_direct_connection (self->path);
+  else if (self->media_leg && wzp_signal_client_get_state (self->media_leg)
+      == WZP_SIGNAL_STATE_REGISTERED)
+    conn = wzp_signal_client_get_connection (self->media_leg);
   else if (self->signal)
     conn = wzp_signal_client_get_connection (self->signal);
   if (conn == NULL)
@@ -464,10 +515,8 @@ _wzp_call_inject_test_frame (WzpCall * self, const char *text, gboolean tamper)
     return FALSE;
   if (tamper) {
     packet[WZP_MEDIA_HEADER_LEN] ^= 0x01;
-    return wzp_signal_client_send_media (self->signal, self->channel, packet,
-        n);
+    return _wzp_call_send_relay_media (self, self->channel, packet, n);
   }
-  return wzp_signal_client_send_media (self->signal, self->channel, packet,
-      n) && wzp_signal_client_send_media (self->signal, self->channel,
-      packet, n);
+  return _wzp_call_send_relay_media (self, self->channel, packet, n) &&
+      _wzp_call_send_relay_media (self, self->channel, packet, n);
 }

@@ -2,6 +2,14 @@
  * the NAT probe, the signed offer and answer, incoming calls (answered
  * now or later), setup and the end of a call, and what happens when the
  * relay goes away and comes back.
+ *
+ * In a cluster (docs/CLUSTER.md) the relay node hosting a call or room
+ * may not be the one we are registered at: then the relay says where it
+ * is ("media-relay") and the call opens a media leg there, a second
+ * connection from the same socket that carries only the media.  When
+ * that node dies the leg is lost, and the call asks its own relay to
+ * carry it again (resume-call, asked again every second until answered):
+ * the cluster finds, or makes, the call's new home.
  */
 #include "config.h"
 
@@ -109,8 +117,26 @@ on_nat_type (GObject * obj, GParamSpec * pspec, gpointer user_data)
   WZP_DEBUG_OBJECT (self, "our NAT mapping: %s", my_nat (self));
 }
 
+static void resume_relay_leg (WzpCall * self);
+
+static gboolean
+resume_retry_cb (gpointer data)
+{
+  WzpCall *self = data;
+
+  g_clear_pointer (&self->resume_timer, g_source_unref);
+  if (self->state == WZP_CALL_STATE_ACTIVE && !self->room_state &&
+      (self->leg.state == WZP_RELAY_LEG_RESUMING ||
+          self->leg.state == WZP_RELAY_LEG_DOWN) &&
+      wzp_signal_client_get_state (self->signal) == WZP_SIGNAL_STATE_REGISTERED)
+    resume_relay_leg (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* Asks the relay to carry the active call's relay leg again (it may have
- * restarted, or ended the call when our connection died). */
+ * restarted, or ended the call when our connection died, or the cluster
+ * node hosting it died).  Asked again every RESUME_RETRY until the relay
+ * answers: in a cluster the request may go to a node that died since. */
 static void
 resume_relay_leg (WzpCall * self)
 {
@@ -118,6 +144,9 @@ resume_relay_leg (WzpCall * self)
 
   if (!_wzp_relay_leg_can_resume (&self->leg) || self->active_peer == NULL)
     return;
+  g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
+  self->resume_timer = wzp_clock_timeout_add (self->clock, self->context,
+      RESUME_RETRY, resume_retry_cb, self, NULL);
   if (!wzp_signal_client_resume_call (self->signal, self->active_peer,
           self->leg.peer_key, self->is_caller, &self->leg.proof, &error)) {
     WZP_WARNING_OBJECT (self, "cannot ask the relay to resume call %s: %s",
@@ -127,6 +156,107 @@ resume_relay_leg (WzpCall * self)
   _wzp_relay_leg_resuming (&self->leg);
   WZP_INFO_OBJECT (self, "asked the relay to carry call %s again",
       self->call_id);
+}
+
+/* --- the media leg (a cluster node hosting our call or room) ---------- */
+
+void
+_wzp_call_drop_media_leg (WzpCall * self)
+{
+  if (self->media_leg == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (self->media_leg, self);
+  wzp_signal_client_set_media_handler (self->media_leg, NULL, NULL, NULL);
+  wzp_signal_client_stop (self->media_leg);
+  g_clear_object (&self->media_leg);
+}
+
+static void
+on_leg_lost (WzpSignalClient * leg, GError * reason, gpointer user_data)
+{
+  WzpCall *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  WZP_WARNING_OBJECT (self, "media leg lost: %s", reason->message);
+  if (self->state != WZP_CALL_STATE_ACTIVE)
+    return;
+  /* The leg redials by itself; if the node died, our own relay finds the
+   * call's new home. */
+  if (self->room_state) {
+    if (!_wzp_call_room_join (self->room_state, &error))
+      WZP_WARNING_OBJECT (self, "cannot join room %s again: %s", self->room,
+          error->message);
+    return;
+  }
+  _wzp_relay_leg_down (&self->leg, wzp_clock_get_time (self->clock));
+  if (wzp_signal_client_get_state (self->signal) == WZP_SIGNAL_STATE_REGISTERED)
+    resume_relay_leg (self);
+}
+
+static void
+on_leg_up (WzpSignalClient * leg, GSocketAddress * observed, gpointer user_data)
+{
+  WzpCall *self = user_data;
+  g_autoptr (GSocketAddress) relay = NULL;
+  g_autofree char *where = NULL;
+
+  g_object_get (leg, "relay-address", &relay, NULL);
+  where = wzp_socket_address_to_string (relay);
+  WZP_INFO_OBJECT (self, "media leg to %s is up", where);
+}
+
+static gboolean
+leg_goes_to (WzpSignalClient * leg, GSocketAddress * addr, const char *fp)
+{
+  g_autoptr (GSocketAddress) relay = NULL;
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+
+  g_object_get (leg, "relay-address", &relay, NULL);
+  a = wzp_socket_address_to_string (relay);
+  b = wzp_socket_address_to_string (addr);
+  return g_strcmp0 (a, b) == 0 &&
+      g_strcmp0 (wzp_signal_client_get_relay_fingerprint (leg), fp) == 0;
+}
+
+/* Where the media of our call or room meets: @addr (a leg there), or our
+ * own relay (@addr NULL: no leg). */
+static void
+on_media_relay (WzpSignalClient * client, const char *scope,
+    GSocketAddress * addr, const char *fp, gpointer user_data)
+{
+  WzpCall *self = user_data;
+  g_autofree char *where = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (g_strcmp0 (scope, self->call_id) != 0 && (self->room_state == NULL ||
+          g_strcmp0 (scope, _wzp_call_room_get_id (self->room_state)) != 0))
+    return;
+  if (addr == NULL) {
+    if (self->media_leg)
+      WZP_INFO_OBJECT (self, "%s: media through our relay again", scope);
+    _wzp_call_drop_media_leg (self);
+    return;
+  }
+  if (self->media_leg && leg_goes_to (self->media_leg, addr, fp))
+    return;
+  _wzp_call_drop_media_leg (self);
+  where = wzp_socket_address_to_string (addr);
+  WZP_INFO_OBJECT (self, "%s is hosted by the relay node at %s (%s): "
+      "opening a media leg", scope, where, fp);
+  self->media_leg = g_object_new (WZP_TYPE_SIGNAL_CLIENT, "endpoint",
+      self->endpoint, "relay-address", addr, "relay-fingerprint", fp,
+      "media-leg", TRUE, "reconnect-max", ACTIVE_RECONNECT_MAX, NULL);
+  wzp_signal_client_set_media_handler (self->media_leg,
+      _wzp_call_on_relay_media, self, NULL);
+  g_signal_connect (self->media_leg, "connection-lost",
+      G_CALLBACK (on_leg_lost), self);
+  g_signal_connect (self->media_leg, "registered", G_CALLBACK (on_leg_up),
+      self);
+  if (!wzp_signal_client_start (self->media_leg, &error)) {
+    WZP_WARNING_OBJECT (self, "no media leg to %s: %s", where, error->message);
+    _wzp_call_drop_media_leg (self);
+  }
 }
 
 static void
@@ -238,6 +368,7 @@ on_call_resumed (WzpSignalClient * client, const char *call_id,
     WZP_INFO_OBJECT (self, "call %s: relay channel %u -> %u", call_id,
         self->channel, channel);
   self->channel = channel;
+  g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
   _wzp_relay_leg_up (&self->leg, channel, wzp_clock_get_time (self->clock));
   _wzp_call_set_relay_state (self, WZP_RELAY_STATE_RESUMED, NULL);
 }
@@ -439,6 +570,7 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
   _wzp_call_start_path (self, &info, setup->peer_reflexive, peer_nat);
   _wzp_call_start_watchdog (self);
   _wzp_offer_info_clear (&info);
+  _wzp_call_replay_early_media (self);
 }
 
 void
@@ -518,6 +650,10 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
   } else if (g_str_equal (reason, "no-answer")) {
     code = WZP_CALL_ERROR_NO_ANSWER;
     what = "did not answer";
+  } else if (g_str_equal (reason, "cluster-unavailable")) {
+    code = WZP_CALL_ERROR_CLUSTER_UNAVAILABLE;
+    what = "cannot be looked for: it is not at our relay, and our relay "
+        "cannot reach its cluster (cluster-unavailable)";
   }
   if (what) {
     _wzp_call_fail (self, code, "%s %s", self->active_peer, what);
@@ -589,6 +725,8 @@ _wzp_call_connect_signaling (WzpCall * self)
       self);
   g_signal_connect (self->signal, "call-resumed",
       G_CALLBACK (on_call_resumed), self);
+  g_signal_connect (self->signal, "media-relay", G_CALLBACK (on_media_relay),
+      self);
   g_signal_connect (self->signal, "connection-lost",
       G_CALLBACK (on_connection_lost), self);
   g_signal_connect (self->signal, "error", G_CALLBACK (on_signal_error), self);

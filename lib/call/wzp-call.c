@@ -42,6 +42,7 @@ enum
   PROP_GATHER_LOOPBACK,
   PROP_RELAY_TIMEOUT,
   PROP_MEDIA_TIMEOUT,
+  PROP_RELAY_SELECTION,
   PROP_STATE,
   PROP_PATH,
   PROP_RELAY_STATE,
@@ -97,6 +98,23 @@ wzp_answer_policy_get_type (void)
 
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("WzpAnswerPolicy",
+            values));
+  return type;
+}
+
+GType
+wzp_relay_selection_get_type (void)
+{
+  static GType type;
+  static const GEnumValue values[] = {
+    {WZP_RELAY_SELECTION_HASH, "Spread clients by a hash of identity and "
+          "relay", "hash"},
+    {WZP_RELAY_SELECTION_LISTED, "In the order given", "listed"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpRelaySelection",
             values));
   return type;
 }
@@ -280,6 +298,8 @@ _wzp_call_stop_everything (WzpCall * self)
 {
   g_clear_pointer (&self->register_timeout, wzp_clock_source_destroy_and_unref);
   g_clear_pointer (&self->watchdog, wzp_clock_source_destroy_and_unref);
+  g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
+  _wzp_call_drop_media_leg (self);
   g_clear_pointer (&self->incoming, _wzp_call_incoming_free);
   _wzp_call_set_ringing_id (self, NULL);
   if (self->direct) {
@@ -317,32 +337,20 @@ fingerprint_is_valid (const char *text)
   return canonical != NULL;
 }
 
+/* Registers through the first of @relays (ordered), the others in
+ * reserve. */
 static gboolean
-split_host_port (const char *text, char **host, guint16 * port)
+connect_relay (WzpCall * self, GPtrArray * relays, GError ** error)
 {
-  const char *colon;
-  guint64 p;
-  char *end = NULL;
+  g_autofree char *addr = wzp_socket_address_to_string
+      (g_ptr_array_index (relays, 0));
 
-  if (text == NULL || (colon = strrchr (text, ':')) == NULL ||
-      colon == text || strchr (text, ' '))
-    return FALSE;
-  p = g_ascii_strtoull (colon + 1, &end, 10);
-  if (end == colon + 1 || *end != '\0' || p == 0 || p > 65535)
-    return FALSE;
-  *host = g_strndup (text, colon - text);
-  *port = (guint16) p;
-  return TRUE;
-}
-
-static gboolean
-connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
-{
-  g_autofree char *addr = wzp_socket_address_to_string (relay);
-
-  WZP_DEBUG_OBJECT (self, "relay %s at %s", self->relay, addr);
-  self->signal = wzp_signal_client_new (self->endpoint, relay,
-      self->relay_fingerprint);
+  WZP_DEBUG_OBJECT (self, "relay %s at %s (%u addresses)", self->relay, addr,
+      relays->len);
+  self->signal = wzp_signal_client_new (self->endpoint,
+      g_ptr_array_index (relays, 0), self->relay_fingerprint);
+  for (guint i = 1; i < relays->len; i++)
+    wzp_signal_client_add_relay (self->signal, g_ptr_array_index (relays, i));
   _wzp_call_connect_signaling (self);
   wzp_signal_client_set_media_handler (self->signal, _wzp_call_on_relay_media,
       self, NULL);
@@ -358,51 +366,32 @@ connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
   return TRUE;
 }
 
-typedef struct
-{
-  WzpCall *call;
-  char *host;
-  guint16 port;
-} ResolveData;
-
 static void
-on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
+on_relays_ready (GPtrArray * relays, const GError * error, gpointer data)
 {
-  ResolveData *rd = user_data;
-  WzpCall *self = rd->call;
-  g_autoptr (GError) error = NULL;
-  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source),
-      result, &error);
-  g_autoptr (GSocketAddress) relay = NULL;
+  WzpCall *self = data;
+  g_autoptr (GError) local = NULL;
 
   if (!_wzp_call_is_over (self->state)) {
-    /* Prefer IPv4: every endpoint has an IPv4 socket. */
-    for (GList * l = addrs; l && relay == NULL; l = l->next)
-      if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
-        relay = g_inet_socket_address_new (l->data, rd->port);
-    if (relay == NULL && addrs)
-      relay = g_inet_socket_address_new (addrs->data, rd->port);
-    if (relay == NULL)
-      _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE,
-          "cannot resolve the relay host \"%s\": %s", rd->host,
-          error ? error->message : "no address");
-    else if (!connect_relay (self, relay, &error))
+    if (relays == NULL) {
       _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE, "%s",
-          error->message);
+          error ? error->message : "no relay address");
+    } else {
+      _wzp_relay_list_order (relays,
+          wzp_identity_get_fingerprint (self->identity), self->relay_selection);
+      if (!connect_relay (self, relays, &local))
+        _wzp_call_fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE, "%s",
+            local->message);
+    }
   }
-  g_resolver_free_addresses (addrs);
-  g_free (rd->host);
-  g_object_unref (rd->call);
-  g_free (rd);
+  g_object_unref (self);
 }
 
 gboolean
 wzp_call_start (WzpCall * self, GError ** error)
 {
-  g_autoptr (GSocketAddress) relay = NULL;
+  g_autoptr (GPtrArray) relays = NULL;
   g_autoptr (GSocketAddress) bind = NULL;
-  g_autofree char *relay_host = NULL;
-  guint16 relay_port = 0;
 
   g_return_val_if_fail (WZP_IS_CALL (self), FALSE);
   g_return_val_if_fail (self->state == WZP_CALL_STATE_IDLE, FALSE);
@@ -412,14 +401,9 @@ wzp_call_start (WzpCall * self, GError ** error)
         "no identity set");
     return FALSE;
   }
-  if (self->relay)
-    relay = wzp_socket_address_parse (self->relay, NULL);
-  if (relay == NULL && !split_host_port (self->relay, &relay_host, &relay_port)) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
-        "\"%s\" is not a relay address (expected HOST:PORT)",
-        self->relay ? self->relay : "");
+  relays = _wzp_relay_list_parse (self->relay, error);
+  if (relays == NULL)
     return FALSE;
-  }
   if (self->relay_fingerprint && !fingerprint_is_valid
       (self->relay_fingerprint)) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
@@ -481,21 +465,19 @@ wzp_call_start (WzpCall * self, GError ** error)
   self->register_timeout = wzp_clock_timeout_add (self->clock, self->context,
       self->relay_timeout_ms * WZP_NSEC_PER_MSEC, _wzp_call_register_timed_out,
       self, NULL);
-  if (relay)
-    return connect_relay (self, relay, error);
-
-  /* A host name: resolve without blocking the context. */
   {
-    g_autoptr (GResolver) resolver = g_resolver_get_default ();
-    ResolveData *rd = g_new0 (ResolveData, 1);
+    g_autoptr (GPtrArray) numeric = _wzp_relay_list_numeric (relays);
 
-    rd->call = g_object_ref (self);
-    rd->port = relay_port;
-    rd->host = g_steal_pointer (&relay_host);
-    g_main_context_push_thread_default (self->context);
-    g_resolver_lookup_by_name_async (resolver, rd->host, NULL, on_resolved, rd);
-    g_main_context_pop_thread_default (self->context);
+    if (numeric) {
+      _wzp_relay_list_order (numeric,
+          wzp_identity_get_fingerprint (self->identity), self->relay_selection);
+      return connect_relay (self, numeric, error);
+    }
   }
+  /* Host names resolve without blocking the context; the relays are
+   * dialed once every name has answered. */
+  _wzp_relay_list_resolve (relays, self->context, NULL, on_relays_ready,
+      g_object_ref (self));
   return TRUE;
 }
 
@@ -749,6 +731,9 @@ wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
     case PROP_MEDIA_TIMEOUT:
       self->media_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_RELAY_SELECTION:
+      self->relay_selection = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -809,6 +794,9 @@ wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MEDIA_TIMEOUT:
       g_value_set_uint (value, self->media_timeout_ms);
       break;
+    case PROP_RELAY_SELECTION:
+      g_value_set_enum (value, self->relay_selection);
+      break;
     case PROP_RELAY_STATE:
       g_value_set_enum (value, wzp_call_get_relay_state (self));
       break;
@@ -867,6 +855,7 @@ wzp_call_finalize (GObject * object)
   WzpCall *self = WZP_CALL (object);
 
   g_queue_clear_full (&self->send_queue, g_free);
+  g_queue_clear_full (&self->early_media, g_free);
   g_clear_pointer (&self->local_candidates, wzp_candidates_unref);
   g_clear_pointer (&self->sealer, wzp_media_sealer_free);
   g_clear_pointer (&self->opener, wzp_media_opener_free);
@@ -911,7 +900,11 @@ wzp_call_class_init (WzpCallClass * klass)
   props[PROP_IDENTITY] = g_param_spec_object ("identity", "Identity",
       "Our identity", WZP_TYPE_IDENTITY, rw);
   props[PROP_RELAY] = g_param_spec_string ("relay", "Relay",
-      "The relay's address, IP:PORT", NULL, rw);
+      "The relay's address, HOST:PORT; or several (the relays of a "
+      "cluster), separated by commas", NULL, rw);
+  props[PROP_RELAY_SELECTION] = g_param_spec_enum ("relay-selection",
+      "Relay selection", "Which relay of the list to register at first",
+      WZP_TYPE_RELAY_SELECTION, WZP_RELAY_SELECTION_HASH, rw);
   props[PROP_RELAY_FINGERPRINT] = g_param_spec_string ("relay-fingerprint",
       "Relay fingerprint", "Refuse a relay with another identity (optional)",
       NULL, rw);
@@ -975,6 +968,7 @@ wzp_call_init (WzpCall * self)
 {
   g_mutex_init (&self->lock);
   g_queue_init (&self->send_queue);
+  g_queue_init (&self->early_media);
   self->answer_policy = WZP_ANSWER_POLICY_AUTO;
   self->path_policy = WZP_PATH_POLICY_AUTO;
   self->relay_timeout_ms = DEFAULT_RELAY_TIMEOUT_MS;

@@ -70,6 +70,9 @@ WZP_API GQuark wzp_call_error_quark (void);
  *   connection to the relay died and no direct path carries the call
  * @WZP_CALL_ERROR_HUNG_UP: (the reason of an ended call) either side hung
  *   up
+ * @WZP_CALL_ERROR_CLUSTER_UNAVAILABLE: the peer is not registered at our
+ *   relay, and our relay cannot ask the other relays of its cluster now
+ *   (their Redis is away): try again in a few seconds
  */
 typedef enum
 {
@@ -89,6 +92,7 @@ typedef enum
   WZP_CALL_ERROR_INVALID_SETTINGS,
   WZP_CALL_ERROR_PEER_GONE,
   WZP_CALL_ERROR_HUNG_UP,
+  WZP_CALL_ERROR_CLUSTER_UNAVAILABLE,
 } WzpCallError;
 
 typedef enum
@@ -134,6 +138,32 @@ typedef enum
   WZP_RELAY_STATE_RESUMED,
   WZP_RELAY_STATE_FAILED,
 } WzpRelayState;
+
+/**
+ * WzpRelaySelection:
+ * @WZP_RELAY_SELECTION_HASH: order the relays by a hash of our identity
+ *   and each relay (rendezvous hashing): the clients of one list spread
+ *   evenly, each always starts at the same relay, and the clients of a
+ *   relay that dies spread over the others
+ * @WZP_RELAY_SELECTION_LISTED: try them in the order given (a primary,
+ *   then backups)
+ *
+ * Which relay of a list (#WzpCall:relay) a call registers at first; when
+ * it is lost the call moves on to the next one.
+ */
+typedef enum
+{
+  WZP_RELAY_SELECTION_HASH,
+  WZP_RELAY_SELECTION_LISTED,
+} WzpRelaySelection;
+
+WZP_API GType wzp_relay_selection_get_type (void);
+#define WZP_TYPE_RELAY_SELECTION (wzp_relay_selection_get_type ())
+
+/* Checks a relay setting ("HOST:PORT", or several separated by commas)
+ * without resolving it; a WZP_CALL_ERROR (INVALID_SETTINGS) says what is
+ * wrong. */
+WZP_API gboolean wzp_relay_list_check (const char *relay, GError ** error);
 
 WZP_API GType wzp_call_state_get_type (void);
 WZP_API GType wzp_answer_policy_get_type (void);
@@ -211,7 +241,10 @@ G_DECLARE_FINAL_TYPE (WzpCall, wzp_call, WZP, CALL, GObject)
 
 /* Construction: properties "context" (GMainContext, construct-only,
  * default the thread-default context), "clock" (WzpClock), "identity"
- * (WzpIdentity, required), "relay" (string HOST:PORT, required),
+ * (WzpIdentity, required), "relay" (string HOST:PORT, required; or the
+ * relays of a cluster, "HOST:PORT,HOST:PORT,...", and a host name may
+ * have several addresses), "relay-selection" (WzpRelaySelection: which
+ * of them first),
  * "relay-fingerprint" (string, optional pin), "peer" (string
  * fingerprint), "room" (string), "answer-policy", "path-policy",
  * "bind-address" (string, default any address, port 0), "media-timeout"

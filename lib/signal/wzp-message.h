@@ -119,6 +119,9 @@ typedef enum
   WZP_MSG_RESUME_CALL,
   /* both directions */
   WZP_MSG_ROOM_MESSAGE,
+  /* cluster (docs/CLUSTER.md): client -> relay, relay -> client */
+  WZP_MSG_LEG,
+  WZP_MSG_MOVE,
   WZP_MSG_N_TYPES
 } WzpMessageType;
 
@@ -214,6 +217,8 @@ WZP_API JsonObject *wzp_message_new_room_update (const char *room,
     const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 WZP_API JsonObject *wzp_message_new_room_message (const char *room,
     const char *to, const char *from, JsonObject * body);
+WZP_API JsonObject *wzp_message_new_leg (void);
+WZP_API JsonObject *wzp_message_new_move (JsonArray * relays);
 WZP_API JsonObject *wzp_room_member_new (const char *fingerprint,
     const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 

@@ -18,8 +18,11 @@ struct _WzpSignalClient
   GObject parent;
 
   WzpEndpoint *endpoint;
-  GSocketAddress *relay;
+  GSocketAddress *relay;        /* the one we dial: relays[relay_index] */
+  GPtrArray *relays;            /* of GSocketAddress, in the order to try */
+  guint relay_index;
   char *relay_fingerprint;
+  gboolean media_leg;
   WzpIdentity *identity;        /* NULL: the endpoint's */
   guint64 reconnect_initial;
   guint64 reconnect_max;
@@ -31,6 +34,7 @@ struct _WzpSignalClient
   WzpConnection *conn;
   gulong message_id;
   gulong closed_id;
+  gulong connected_id;
   guint32 next_req;
   GSource *reconnect_timer;
   guint64 backoff;
@@ -66,6 +70,7 @@ enum
   PROP_IDENTITY,
   PROP_KEEP_ALIVE,
   PROP_IDLE_TIMEOUT,
+  PROP_MEDIA_LEG,
   N_PROPS
 };
 
@@ -84,6 +89,7 @@ enum
   SIGNAL_ERROR,
   SIGNAL_CONNECTION_LOST,
   SIGNAL_CALL_RESUMED,
+  SIGNAL_MEDIA_RELAY,
   N_SIGNALS
 };
 
@@ -100,6 +106,9 @@ gboolean _wzp_signal_client_send_msg (WzpSignalClient * self,
 void _wzp_signal_client_cancel_timer (GSource ** timer);
 void _wzp_signal_client_give_up (WzpSignalClient * self,
     WzpSignalError code, const char *message);
+/* A draining relay named other relays: try them next. */
+void _wzp_signal_client_insert_relays (WzpSignalClient * self,
+    GPtrArray * addresses);
 
 /* wzp-signal-client-handlers.c */
 void _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,
