@@ -741,7 +741,7 @@ _wzp_relay_forward_room_media (WzpRelay * self, RelayClient * c,
     RelayClient *to;
     if (strcmp (key, c->fp) == 0)
       continue;
-    to = _wzp_relay_lookup (self, key);
+    to = _wzp_relay_media_target (self, key);
     if (to)
       forward (self, to, data, len);
   }

@@ -196,11 +196,13 @@ class Cluster:
 
     def party(self, who, relays, peer=None, policy="relay-only",
               hangup_after=None, duration=None, answer=None, extra=(),
-              wait=True, timeout=20):
+              wait=True, timeout=20, name=None):
         """`wzp call` as who, registering at relays[0] (then the others in
         order); with peer it calls peer, else it waits for calls.  With
-        wait, returns once it is registered (waiting) or ringing."""
+        wait, returns once it is registered (waiting) or ringing.  The
+        process (and its log) is called name, by default who."""
         self.identity(who)
+        name = name or who
         argv = [self.wzp, "call", "-r", self.relay_list(relays),
                 "--relay-order", "listed", "-i", self.keys[who],
                 "--path-policy", policy, "--timeout", str(timeout)]
@@ -213,15 +215,15 @@ class Cluster:
         if answer:
             argv += ["--answer", answer]
         argv += list(extra)
-        errpath = os.path.join(self.workdir, who + ".log")
+        errpath = os.path.join(self.workdir, name + ".log")
         err = open(errpath, "w")
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err,
                              text=True, env=self.env, start_new_session=True)
         err.close()
-        self.parties[who] = p
-        self.errfiles[who] = errpath
+        self.parties[name] = p
+        self.errfiles[name] = errpath
         if wait:
-            self.wait_log(who, r"^wzp call: (waiting|ringing|active)",
+            self.wait_log(name, r"^wzp call: (waiting|ringing|active)",
                           timeout=10)
         return p
 
@@ -300,8 +302,9 @@ class Cluster:
             self.redis.wait(timeout=10)
         reports = []
         for name, path in self.errfiles.items():
-            if SANITIZER_REPORT.search(open(path, errors="replace").read()):
-                reports.append(name)
+            with open(path, errors="replace") as f:
+                if SANITIZER_REPORT.search(f.read()):
+                    reports.append(name)
         return reports
 
     @staticmethod
