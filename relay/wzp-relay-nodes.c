@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include "wzp-relay-nodes.h"
+#include "wzp-relay-redis.h"
 #include "wzp-relay-envelope.h"
 #include "wzp-log.h"
 

@@ -13,8 +13,7 @@
 #pragma once
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
-#include "wzp-relay-redis.h"
+#include "wzp-clock.h"
 
 G_BEGIN_DECLS
 
@@ -37,6 +36,8 @@ typedef struct
 } RelayNode;
 
 typedef struct _RelayNodes RelayNodes;
+/* wzp-relay-redis.h (the node record's codec needs no Redis). */
+typedef struct _RelayRedis RelayRedis;
 
 /* Fills @self's load (registrations, calls, rooms, connections, draining)
  * right before each heartbeat. */
