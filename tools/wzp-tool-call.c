@@ -17,6 +17,8 @@
  *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
  *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R,
  *     "relay_states": [[ms since start, "lost", reason]...],
+ *     with --answer-delay: "answered_mono_ms" (CLOCK_MONOTONIC of the
+ *     answer) or null,
  *     "relay_losses": N, "error_detail": libwzp's message or null,
  *     rooms only: "room_members": [fp...] (admitted, at the end),
  *     "room_senders": {fp: frames received}, "rekeys": [{"at_ms", "reason",
@@ -75,6 +77,9 @@ typedef struct
   guint32 seq;
   gint duration_s;
   gint hangup_after_s;
+  gint answer_delay_ms;
+  gint64 answered_at;
+  char *answering;              /* the call id to answer after the delay */
   JsonArray *gaps;
   JsonArray *paths;
   JsonArray *relay_states;
@@ -311,6 +316,29 @@ on_relay_state (WzpCall * call, WzpRelayState state, GError * reason,
 }
 
 static gboolean
+answer_now (gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  if (r->answering && wzp_call_answer (r->call, r->answering))
+    r->answered_at = g_get_monotonic_time ();
+  g_clear_pointer (&r->answering, g_free);
+  return G_SOURCE_REMOVE;
+}
+
+/* --answer-delay: the user picks up after a while. */
+static void
+on_incoming (WzpCall * call, const char *caller, const char *call_id,
+    gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_free (r->answering);
+  r->answering = g_strdup (call_id);
+  g_timeout_add (r->answer_delay_ms, answer_now, r);
+}
+
+static gboolean
 on_unix_signal (gpointer user_data)
 {
   CallRun *r = user_data;
@@ -435,6 +463,13 @@ print_report (CallRun * r, WzpIdentity * id, const char *relay,
           r->relay_states));
   json_builder_set_member_name (b, "relay_losses");
   json_builder_add_int_value (b, st.relay_losses);
+  if (r->answer_delay_ms > 0) {
+    json_builder_set_member_name (b, "answered_mono_ms");
+    if (r->answered_at)
+      json_builder_add_double_value (b, r->answered_at / 1000.0);
+    else
+      json_builder_add_null_value (b);
+  }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -515,6 +550,8 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"duration", 'd', 0, G_OPTION_ARG_INT, &r.duration_s,
           "Seconds of media once active, then exit (default: until hung up)",
         "S"},
+    {"answer-delay", 0, 0, G_OPTION_ARG_INT, &r.answer_delay_ms,
+        "Answer an incoming call this many ms after it rings", "MS"},
     {"hangup-after", 0, 0, G_OPTION_ARG_INT, &r.hangup_after_s,
         "Hang up this many seconds after the call is active", "S"},
     {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
@@ -571,8 +608,11 @@ wzp_tool_cmd_call (int argc, char **argv)
       "relay-selection", g_strcmp0 (relay_order, "listed") == 0 ?
       WZP_RELAY_SELECTION_LISTED : WZP_RELAY_SELECTION_HASH,
       "answer-policy", g_str_equal (answer, "reject") ?
-      WZP_ANSWER_POLICY_REJECT : g_str_equal (answer, "ask") ?
-      WZP_ANSWER_POLICY_ASK : WZP_ANSWER_POLICY_AUTO, NULL);
+      WZP_ANSWER_POLICY_REJECT : g_str_equal (answer, "ask") ||
+      r.answer_delay_ms > 0 ? WZP_ANSWER_POLICY_ASK : WZP_ANSWER_POLICY_AUTO,
+      NULL);
+  if (r.answer_delay_ms > 0)
+    g_signal_connect (r.call, "incoming-call", G_CALLBACK (on_incoming), &r);
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);
@@ -645,5 +685,6 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_clear_pointer (&r.room_keys, json_array_unref);
   json_array_unref (r.relay_states);
   g_clear_error (&r.error);
+  g_free (r.answering);
   return rc;
 }
