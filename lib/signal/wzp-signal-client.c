@@ -221,6 +221,7 @@ drop_connection (WzpSignalClient * self, const char *reason)
 {
   WzpConnection *conn = self->conn;
 
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
   if (conn == NULL)
     return;
   self->conn = NULL;
@@ -461,6 +462,60 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   g_object_unref (self);
 }
 
+/* How often the silence of the relay is looked at. */
+#define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
+
+/* QUIC restarts its idle timer when it sends a keep-alive after the last
+ * packet it received, so a connection that only sends keep-alives (an
+ * idle client) learns that the relay died idle-timeout after its next
+ * keep-alive: up to 4 s, not 3.  A cluster client must be registered
+ * somewhere else within 5 s of a node's death, so the client counts the
+ * silence itself: idle-timeout without a packet from the relay (which
+ * answers every keep-alive) and the connection is lost. */
+static gboolean
+watch_silence (gpointer data)
+{
+  WzpSignalClient *self = data;
+  WzpConnectionStats st;
+  guint64 now = wzp_clock_get_time (_wzp_signal_client_get_clock (self));
+
+  wzp_timer_source_set_deadline (self->silence_timer, now + SILENCE_CHECK);
+  if (self->conn == NULL ||
+      wzp_connection_get_state (self->conn) != WZP_CONNECTION_STATE_CONNECTED)
+    return G_SOURCE_CONTINUE;
+  wzp_connection_get_stats (self->conn, &st);
+  if (st.packets_received != self->rx_seen) {
+    self->rx_seen = st.packets_received;
+    self->rx_changed_at = now;
+    return G_SOURCE_CONTINUE;
+  }
+  if (now - self->rx_changed_at < self->idle_timeout)
+    return G_SOURCE_CONTINUE;
+  WZP_INFO_OBJECT (self, "nothing heard from the relay for %" G_GUINT64_FORMAT
+      " ms: closing the connection", self->idle_timeout / WZP_NSEC_PER_MSEC);
+  /* Emits "closed" (on_closed) before it returns. */
+  wzp_connection_close (self->conn, WZP_CLOSE_NORMAL,
+      "nothing heard from the relay");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_silence_watch (WzpSignalClient * self)
+{
+  WzpClock *clock = _wzp_signal_client_get_clock (self);
+
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
+  self->rx_seen = 0;
+  self->rx_changed_at = wzp_clock_get_time (clock);
+  self->silence_timer = wzp_timer_source_new (clock);
+  g_source_set_callback (self->silence_timer, watch_silence, self, NULL);
+  g_source_set_name (self->silence_timer, "WzpSignalClient silence");
+  g_source_attach (self->silence_timer,
+      wzp_endpoint_get_context (self->endpoint));
+  wzp_timer_source_set_deadline (self->silence_timer, self->rx_changed_at +
+      SILENCE_CHECK);
+}
+
 /* A media leg is ready when its handshake is done. */
 static void
 on_leg_connected (WzpConnection * conn, gpointer user_data)
@@ -504,6 +559,8 @@ connect_now (WzpSignalClient * self)
   wzp_connection_set_datagram_handler (self->conn,
       _wzp_signal_client_on_datagram, self, NULL);
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_CONNECTING);
+  if (self->keep_alive && self->keep_alive < self->idle_timeout)
+    start_silence_watch (self);
   if (self->media_leg) {
     /* No challenge to wait for: the handshake proves who we are, and the
      * message rides with our last handshake flight, before our media. */
@@ -909,6 +966,7 @@ wzp_signal_client_dispose (GObject * object)
 
   _wzp_signal_client_cancel_timer (&self->reconnect_timer);
   _wzp_signal_client_cancel_timer (&self->probe_timer);
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
   drop_connection (self, "bye");
   wzp_signal_client_set_media_handler (self, NULL, NULL, NULL);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->dispose (object);

@@ -11,9 +11,11 @@ tested here.
   * TestRoom: a room with three members on three nodes; everyone hears
     everyone.
   * TestKillNode: kill -9 of the node hosting a relayed call (and the node
-    of one party of a direct call, and of an idle client): its clients
-    re-register elsewhere within 5 s, the direct call does not notice, the
-    relayed call's media is back within 5 s.
+    of one party of a direct call, of the caller of a relayed call hosted
+    elsewhere, and of an idle client): its clients re-register elsewhere
+    within 5 s, the direct call does not notice, the relayed call's media
+    is back within 5 s, and the call hosted elsewhere does not notice
+    either (its media goes through the caller's media leg to the home).
   * TestRedisRestart: Redis killed mid-call and restarted: the call goes
     on; while Redis is away a call within one node works and one across
     nodes fails with cluster-unavailable; within 5 s of its return calls
@@ -203,39 +205,48 @@ class TestKillNode(ClusterCase):
         self.c.party("dave", ["b", "c"], policy="auto", duration=30)
         self.c.party("carol", ["a", "c"], peer="dave", policy="auto",
                      hangup_after=30)
+        # Relayed, hosted at a: frank (b) calls gina (a).
+        self.c.party("gina", ["a", "c"], duration=30)
+        self.c.party("frank", ["b", "c"], peer="gina", hangup_after=30)
         # Idle at b.
         self.c.party("eve", ["b", "c"], duration=30)
         self.c.wait_log("alice", r"^wzp call: active", timeout=10)
         self.c.wait_log("carol", r"^wzp call: path direct", timeout=10)
+        self.c.wait_log("frank", r"^wzp call: active", timeout=10)
         time.sleep(1.0)
         t_kill = self.c.kill_relay("b") * 1000.0
         for n in ("bob", "dave"):
             self.c.wait_log(n, r"^wzp call: relay lost", timeout=8)
         self.c.wait_log("alice", r"^wzp call: relay resumed", timeout=10)
         self.c.wait_log("bob", r"^wzp call: relay resumed", timeout=10)
+        self.c.wait_log("frank", r"^wzp call: relay resumed", timeout=10)
         time.sleep(1.5)
-        for n in ("alice", "bob", "carol", "dave", "eve"):
+        everyone = ("alice", "bob", "carol", "dave", "eve", "frank", "gina")
+        for n in everyone:
             self.c.hang_up(n)
-        r = {n: self.c.report(n) for n in ("alice", "bob", "carol", "dave",
-                                           "eve")}
+        r = {n: self.c.report(n) for n in everyone}
         msg = self.msg()
-        for n in ("alice", "bob", "carol", "dave"):
+        for n in ("alice", "bob", "carol", "dave", "frank", "gina"):
             self.assertIsNone(r[n]["error"], n + msg)
             self.assertEqual(r[n]["state"], "ended", n + msg)
         # b's clients registered at c within 5 s of the kill.
-        for n in ("bob", "dave", "eve"):
+        for n in ("bob", "dave", "eve", "frank"):
             again = [t for t in state_times(r[n], "registered") if t > t_kill]
             again += [t for t in state_times(r[n], "resumed") if t > t_kill]
             self.assertTrue(again, n + msg)
+            print("%s: registered again %.0f ms after the kill" % (
+                n, min(again) - t_kill))
             self.assertLess(min(again) - t_kill, 5000, n + msg)
         # The relayed call's media came back within 5 s, both ways.
         for n in ("alice", "bob"):
             back = gap_end_after(r[n], t_kill)
             self.assertIsNotNone(back, n + msg)
+            print("%s: media back %.0f ms after the kill" % (n, back - t_kill))
             self.assertLess(back - t_kill, 5000, "%s: media back %.0f ms "
                             "after the kill%s" % (n, back - t_kill, msg))
-        # The direct call did not notice.
-        for n in ("carol", "dave"):
+        # The direct call did not notice, nor did the relayed call hosted
+        # at a (frank's media leg to a never went away).
+        for n in ("carol", "dave", "frank", "gina"):
             gaps = gaps_between(r[n], t_kill - 500, t_kill + 6000)
             self.assertTrue(all(g < 300 for _end, g in gaps),
                             "%s: gaps %s%s" % (n, gaps, msg))
@@ -283,6 +294,8 @@ class TestRedisRestart(ClusterCase):
                 time.sleep(0.5)
         self.assertIsNotNone(works_at, "calls across nodes never worked "
                              "again (%d tries)%s" % (tries, self.msg()))
+        print("calls across nodes work again %.0f ms after Redis is back "
+              "(%d tries)" % (works_at - t_up, tries))
         self.assertLess(works_at - t_up, 5000, self.msg())
         # Everything is announced again: both nodes, alice and bob.
         keys = self.c.redis_cli("--scan", "--pattern", "wzp:*").split()
