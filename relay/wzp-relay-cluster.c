@@ -1637,8 +1637,8 @@ relay_cluster_metrics (RelayCluster * self, GString * out)
   COUNTER ("wzp_relay_cluster_redis_disconnects_total", "Times the Redis "
       "connection went away", rs.disconnects);
   g_string_append (out, "# HELP wzp_relay_cluster_calls_total Cross-node "
-      "calls: out = placed here and hosted at another node, in = hosted "
-      "here for another node's caller\n"
+      "calls: out = placed here and sent to another node, in = call "
+      "requests of another node's clients handled here\n"
       "# TYPE wzp_relay_cluster_calls_total counter\n");
   g_string_append_printf (out, "wzp_relay_cluster_calls_total{direction="
       "\"out\"} %" G_GUINT64_FORMAT "\n", self->stats.calls_out);

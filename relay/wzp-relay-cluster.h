@@ -52,7 +52,7 @@ typedef struct
 typedef struct
 {
   guint64 calls_out;            /* calls placed here, hosted elsewhere */
-  guint64 calls_in;             /* calls hosted here for another node's caller */
+  guint64 calls_in;             /* call requests of other nodes' clients */
   guint64 unavailable;          /* requests refused while Redis was away */
   guint64 forwarded;            /* client requests sent to a home */
   guint64 lookups;              /* presence lookups in Redis */

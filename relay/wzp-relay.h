@@ -80,7 +80,7 @@ typedef struct
   guint64 legs;                 /* media legs of clients of other nodes */
   guint64 cluster_nodes;        /* nodes seen alive, this one included; 0 alone */
   guint64 cluster_calls_out;    /* calls placed here, hosted at another node */
-  guint64 cluster_calls_in;     /* calls hosted here for another node's caller */
+  guint64 cluster_calls_in;     /* call requests of other nodes' clients */
   /*< private > */
   guint64 padding[4];
 } WzpRelayStats;

@@ -280,6 +280,44 @@ test_relay_list_parse (void)
   g_assert_true (wzp_relay_list_check ("a:1,b:2", NULL));
 }
 
+typedef struct
+{
+  GPtrArray *got;
+  gboolean done;
+} Resolved;
+
+static void
+on_resolved (GPtrArray * addresses, const GError * error, gpointer data)
+{
+  Resolved *r = data;
+
+  g_assert_no_error ((GError *) error);
+  r->got = g_ptr_array_ref (addresses);
+  r->done = TRUE;
+}
+
+/* A host name is every address it has (IPv4 first), and IP addresses
+ * keep their place. */
+static void
+test_relay_list_resolve (void)
+{
+  g_autoptr (GPtrArray) list = _wzp_relay_list_parse ("10.0.0.9:1,"
+      "localhost:4433", NULL);
+  Resolved r = { 0 };
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+
+  _wzp_relay_list_resolve (list, NULL, NULL, on_resolved, &r);
+  while (!r.done)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (r.got->len, >=, 2);
+  first = wzp_socket_address_to_string (g_ptr_array_index (r.got, 0));
+  second = wzp_socket_address_to_string (g_ptr_array_index (r.got, 1));
+  g_assert_cmpstr (first, ==, "10.0.0.9:1");
+  g_assert_cmpstr (second, ==, "127.0.0.1:4433");
+  g_ptr_array_unref (r.got);
+}
+
 static GPtrArray *
 addresses (guint n)
 {
@@ -366,5 +404,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/redis-url", test_redis_url);
   g_test_add_func ("/cluster/relay-list/parse", test_relay_list_parse);
   g_test_add_func ("/cluster/relay-list/order", test_relay_list_order);
+  g_test_add_func ("/cluster/relay-list/resolve", test_relay_list_resolve);
   return g_test_run ();
 }
