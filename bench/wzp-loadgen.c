@@ -43,7 +43,7 @@
 
 #include "wzp-signal-client.h"
 #include "wzp-identity.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define MAGIC 0x775a5042u       /* "wZPB" */
 #define HIST_BUCKET_NS 10000    /* 10 us */

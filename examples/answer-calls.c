@@ -1,6 +1,7 @@
 /* answer-calls.c — answer wzp calls on the sound card, asking first
  *
  *   answer-calls --relay HOST:4433 --identity me.key [--accept-from FP]
+ *       [--source PIPELINE] [--sink PIPELINE]
  *
  * Registers with the relay and waits (answer=ask).  When a call rings,
  * the application asks its user on the terminal, from its own main loop,
@@ -10,8 +11,11 @@
  * --accept-from, calls from that fingerprint are answered at once and
  * others rejected.  The microphone goes autoaudiosrc ! opusenc ! wzpsink,
  * the far end wzpsrc ! opusdec ! autoaudiosink; both elements share one
- * call through session=answer-calls.  When the call ends, the pipeline is
- * restarted to wait for the next one.
+ * call through session=answer-calls (--source and --sink replace the
+ * sound card, e.g. "audiotestsrc is-live=true" and "fakesink").  When the
+ * call ends, the pipeline is restarted to wait for the next one.  An
+ * error (the relay refused us, this identity registered elsewhere, no
+ * microphone...) ends the program with exit status 1.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -22,6 +26,7 @@ static GstElement *pipeline;
 static GstElement *src;
 static GMainLoop *loop;
 static gchar *ringing;          /* the call id we are asking about */
+static gboolean failed;         /* an error ended us */
 
 static void
 decide (gboolean accept)
@@ -112,6 +117,7 @@ on_message (GstBus * bus, GstMessage * msg, gpointer data)
       gst_message_parse_error (msg, &error, NULL);
       g_printerr ("error: %s\n", error->message);
       g_error_free (error);
+      failed = TRUE;
       g_main_loop_quit (loop);
       break;
     }
@@ -125,6 +131,7 @@ int
 main (int argc, char **argv)
 {
   gchar *relay = NULL, *identity = NULL, *desc, *fp = NULL;
+  gchar *source = NULL, *sink = NULL;
   GError *error = NULL;
   GIOChannel *in;
   GOptionContext *ctx;
@@ -134,6 +141,10 @@ main (int argc, char **argv)
         "Identity file (created if missing)", NULL},
     {"accept-from", 'a', 0, G_OPTION_ARG_STRING, &accept_from,
         "Only accept calls from this fingerprint", NULL},
+    {"source", 0, 0, G_OPTION_ARG_STRING, &source,
+        "What we say (default autoaudiosrc)", "PIPELINE"},
+    {"sink", 0, 0, G_OPTION_ARG_STRING, &sink,
+        "Where what we hear goes (default autoaudiosink)", "PIPELINE"},
     {NULL}
   };
 
@@ -148,12 +159,13 @@ main (int argc, char **argv)
   }
   g_option_context_free (ctx);
 
-  desc = g_strdup_printf ("autoaudiosrc ! audioconvert ! audioresample ! "
+  desc = g_strdup_printf ("%s ! audioconvert ! audioresample ! "
       "opusenc ! wzpsink name=sink session=answer-calls relay=%s "
       "identity=\"%s\" answer=ask "
       "wzpsrc name=src session=answer-calls relay=%s identity=\"%s\" "
-      "answer=ask ! opusdec plc=true ! audioconvert ! audioresample ! "
-      "autoaudiosink", relay, identity, relay, identity);
+      "answer=ask ! opusdec plc=true ! audioconvert ! audioresample ! %s",
+      source ? source : "autoaudiosrc", relay, identity, relay, identity,
+      sink ? sink : "autoaudiosink");
   pipeline = gst_parse_launch (desc, &error);
   g_free (desc);
   if (!pipeline) {
@@ -183,5 +195,10 @@ main (int argc, char **argv)
   gst_object_unref (pipeline);
   g_main_loop_unref (loop);
   g_free (ringing);
-  return 0;
+  g_free (relay);
+  g_free (identity);
+  g_free (accept_from);
+  g_free (source);
+  g_free (sink);
+  return failed ? 1 : 0;
 }

@@ -1,10 +1,8 @@
 /* gstwzp.c — the "wzp" plugin: wzpsrc, wzpsink and wzproomsrc
  *
- * plugin_init sets up the shared debug category and forwards libwzp's own
- * log categories (wzpquic, wzpsignal, wzpcall, ...) into GStreamer, so
- * GST_DEBUG=wzp*:6 shows the elements and the library together (see
- * gst_wzp_element_init() in gstwzpelement.c), then registers both
- * elements.
+ * plugin_init forwards libwzp's own log categories (wzpquic, wzpsignal,
+ * wzpcall, ...) into GStreamer, so GST_DEBUG=wzp*:6 shows the elements
+ * and the library together (gstwzplog.c), then registers the elements.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,7 +12,7 @@
 
 #include <gst/gst.h>
 
-#include "gstwzpelement.h"
+#include "gstwzplog.h"
 #include "gstwzpsrc.h"
 #include "gstwzpsink.h"
 #include "gstwzproomsrc.h"
@@ -24,7 +22,7 @@ plugin_init (GstPlugin * plugin)
 {
   gboolean ret = FALSE;
 
-  gst_wzp_element_init (plugin);
+  gst_wzp_log_init ();
   ret |= GST_ELEMENT_REGISTER (wzpsrc, plugin);
   ret |= GST_ELEMENT_REGISTER (wzpsink, plugin);
   ret |= GST_ELEMENT_REGISTER (wzproomsrc, plugin);

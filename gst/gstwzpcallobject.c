@@ -7,8 +7,8 @@
 #endif
 
 #include "gstwzpcallobject.h"
+#include "gstwzplog.h"
 
-GST_DEBUG_CATEGORY_EXTERN (gst_wzp_call_debug);
 #define GST_CAT_DEFAULT gst_wzp_call_debug
 
 /* How long the last user waits for a hang-up to leave before the call's
@@ -250,14 +250,14 @@ on_path_changed (WzpCall * call, WzpPathKind path, const char *reason,
       wzp_path_kind_to_string (path), reason ? reason : "");
 
   g_mutex_lock (&self->lock);
-  g_atomic_int_set (&self->path, (GstWzpPath) path);
+  g_atomic_int_set (&self->path, path);
   wake_users_locked (self);
   elements = snapshot_elements (self);
   g_mutex_unlock (&self->lock);
 
   s = gst_structure_new ("wzp-path-changed",
-      "path", G_TYPE_STRING, gst_wzp_enum_to_nick (GST_TYPE_WZP_PATH,
-          (GstWzpPath) path), "reason", G_TYPE_STRING, reason, NULL);
+      "path", G_TYPE_STRING, wzp_path_kind_to_string (path),
+      "reason", G_TYPE_STRING, reason, NULL);
   post_to_all (elements, s);
   gst_structure_free (s);
   g_list_free_full (elements, gst_object_unref);
@@ -400,8 +400,7 @@ call_thread (gpointer data)
 
   self->call = wzp_call_new (self->context, self->identity, s->relay);
   g_object_set (self->call,
-      "answer-policy", (WzpAnswerPolicy) s->answer,
-      "path-policy", (WzpPathPolicy) s->path_policy,
+      "answer-policy", s->answer, "path-policy", s->path_policy,
       "media-timeout", s->media_timeout_ms, NULL);
   if (s->relay_fingerprint)
     g_object_set (self->call, "relay-fingerprint", s->relay_fingerprint, NULL);
@@ -539,7 +538,7 @@ call_object_create (const GstWzpSettings * settings, const gchar * key,
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->state = WZP_CALL_STATE_IDLE;
-  self->path = GST_WZP_PATH_NONE;
+  self->path = WZP_PATH_NONE;
   self->members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->relay_state = WZP_RELAY_STATE_NONE;
   self->notify_pool = g_thread_pool_new (emit_incoming, NULL, 1, FALSE, NULL);
@@ -576,16 +575,6 @@ call_object_create (const GstWzpSettings * settings, const gchar * key,
   return self;
 }
 
-static gboolean
-same_call_settings (const GstWzpSettings * a, const GstWzpSettings * b)
-{
-  return !g_strcmp0 (a->relay, b->relay)
-      && !g_strcmp0 (a->identity, b->identity)
-      && !g_strcmp0 (a->peer, b->peer) && !g_strcmp0 (a->room, b->room)
-      && a->answer == b->answer && a->path_policy == b->path_policy
-      && a->media_timeout_ms == b->media_timeout_ms;
-}
-
 GstWzpCallObject *
 gst_wzp_call_object_acquire (const GstWzpSettings * settings,
     GstElement * element, const GstWzpCallUserFuncs * funcs,
@@ -606,7 +595,7 @@ gst_wzp_call_object_acquire (const GstWzpSettings * settings,
   self = g_hash_table_lookup (registry, key);
   if (self) {
     GST_INFO_OBJECT (element, "sharing call %s", key);
-    if (!same_call_settings (&self->settings, settings))
+    if (!gst_wzp_settings_same_call (&self->settings, settings))
       GST_WARNING_OBJECT (element, "session %s is already in use with other "
           "settings; the first element's settings apply", key);
   } else {
@@ -684,7 +673,7 @@ gst_wzp_call_object_get_state (GstWzpCallObject * self)
   return g_atomic_int_get (&self->state);
 }
 
-GstWzpPath
+WzpPathKind
 gst_wzp_call_object_get_path (GstWzpCallObject * self)
 {
   return g_atomic_int_get (&self->path);
@@ -697,35 +686,11 @@ gst_wzp_call_object_get_relay_state (GstWzpCallObject * self)
 }
 
 gboolean
-gst_wzp_call_object_decide (GstElement * element, const gchar * call_id,
+gst_wzp_call_object_decide (GstWzpCallObject * self, const gchar * call_id,
     gboolean accept)
 {
-  GHashTableIter iter;
-  gpointer value;
-  gboolean ok = FALSE, found = FALSE;
-
-  /* Under the registry lock, so the call object cannot go away meanwhile
-   * (release takes it before freeing). */
-  g_mutex_lock (&registry_lock);
-  if (registry) {
-    g_hash_table_iter_init (&iter, registry);
-    while (!found && g_hash_table_iter_next (&iter, NULL, &value)) {
-      GstWzpCallObject *self = value;
-      GList *l;
-
-      g_mutex_lock (&self->lock);
-      for (l = self->users; l && !found; l = l->next)
-        found = ((CallUser *) l->data)->element == element;
-      g_mutex_unlock (&self->lock);
-      if (found && self->call)
-        ok = accept ? wzp_call_answer (self->call, call_id) :
-            wzp_call_reject (self->call, call_id);
-    }
-  }
-  g_mutex_unlock (&registry_lock);
-  GST_INFO_OBJECT (element, "%s call %s: %s", accept ? "answer" : "reject",
-      call_id, ok ? "done" : found ? "no such call ringing" : "no call");
-  return ok;
+  return accept ? wzp_call_answer (self->call, call_id) :
+      wzp_call_reject (self->call, call_id);
 }
 
 gchar *
@@ -817,8 +782,7 @@ gst_wzp_call_object_get_stats (GstWzpCallObject * self)
   wzp_call_get_stats (self->call, &st);
   gst_structure_set (s,
       "state", G_TYPE_STRING, wzp_call_state_to_string (st.state),
-      "path", G_TYPE_STRING, gst_wzp_enum_to_nick (GST_TYPE_WZP_PATH,
-          (GstWzpPath) st.path),
+      "path", G_TYPE_STRING, wzp_path_kind_to_string (st.path),
       "rtt-ms", G_TYPE_DOUBLE, st.rtt_ns / 1e6,
       "packets-sent", G_TYPE_UINT64, st.frames_sent,
       "bytes-sent", G_TYPE_UINT64, st.bytes_sent,
@@ -850,21 +814,15 @@ gst_wzp_call_object_get_stats (GstWzpCallObject * self)
  * Errors a user can act on
  */
 
-GstFlowReturn
-gst_wzp_post_call_failure (GstElement * element, GstWzpCallObject * call,
-    gboolean * error_posted)
+GstWzpError *
+gst_wzp_call_object_dup_error (GstWzpCallObject * self)
 {
   GstWzpError *error;
 
-  if (*error_posted)
-    return GST_FLOW_ERROR;
-  g_mutex_lock (&call->lock);
-  error = call->error ? gst_wzp_error_copy (call->error) :
-      call_error (NULL, NULL, &call->settings, __FILE__, GST_FUNCTION,
+  g_mutex_lock (&self->lock);
+  error = self->error ? gst_wzp_error_copy (self->error) :
+      call_error (NULL, NULL, &self->settings, __FILE__, GST_FUNCTION,
       __LINE__);
-  g_mutex_unlock (&call->lock);
-  gst_wzp_error_post (element, error);
-  gst_wzp_error_free (error);
-  *error_posted = TRUE;
-  return GST_FLOW_ERROR;
+  g_mutex_unlock (&self->lock);
+  return error;
 }

@@ -4,7 +4,9 @@
  * or the same relay, identity file, peer and room) share one
  * GstWzpCallObject and through it one WzpCall: one registration with the
  * relay, one UDP socket.  The object is refcounted in a process-wide
- * registry, like GstSRTObject is shared by srtsrc and srtsink.
+ * registry.  (srtsrc and srtsink do not share a connection like this:
+ * they share code, GstSRTObject, one instance per element, as the wzp
+ * elements share GstWzpObject, gstwzpobject.h.)
  *
  * Threading: the WzpCall lives on a GMainContext run by a thread the
  * object owns (libwzp is single-threaded on its context).  Users get
@@ -31,7 +33,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include "wzp-call.h"
+#include <wzp/wzp.h>
 #include "gstwzpsettings.h"
 #include "gstwzperror.h"
 
@@ -72,7 +74,7 @@ void gst_wzp_call_object_release (GstWzpCallObject * self,
     GstElement * element);
 
 WzpCallState gst_wzp_call_object_get_state (GstWzpCallObject * self);
-GstWzpPath gst_wzp_call_object_get_path (GstWzpCallObject * self);
+WzpPathKind gst_wzp_call_object_get_path (GstWzpCallObject * self);
 WzpRelayState gst_wzp_call_object_get_relay_state (GstWzpCallObject * self);
 gchar *gst_wzp_call_object_dup_peer (GstWzpCallObject * self);
 gchar *gst_wzp_call_object_dup_call_id (GstWzpCallObject * self);
@@ -95,17 +97,14 @@ GstStructure *gst_wzp_call_object_get_stats (GstWzpCallObject * self);
  * call. */
 GstStructure *gst_wzp_stats_new_empty (void);
 
-/* Answers (@accept) or rejects the incoming call @call_id of the call
- * @element uses.  Any thread.  FALSE when @element has no call or that
- * call is not ringing there. */
-gboolean gst_wzp_call_object_decide (GstElement * element,
+/* Answers (@accept) or rejects the incoming call @call_id.  Any thread.
+ * FALSE when that call is not ringing. */
+gboolean gst_wzp_call_object_decide (GstWzpCallObject * self,
     const gchar * call_id, gboolean accept);
 
-/* For wzpsrc and wzpsink when the call failed: posts the error once per
- * element (@error_posted remembers) and returns GST_FLOW_ERROR.  The
- * error's text is one a user can act on (wzp_call_error_describe()), its
- * location the place in libwzp that failed the call. */
-GstFlowReturn gst_wzp_post_call_failure (GstElement * element,
-    GstWzpCallObject * call, gboolean * error_posted);
+/* Why the call failed, for an element to post: a text a user can act on
+ * (wzp_call_error_describe()), located at the line in libwzp that failed
+ * the call.  Free with gst_wzp_error_free(). */
+GstWzpError *gst_wzp_call_object_dup_error (GstWzpCallObject * self);
 
 G_END_DECLS

@@ -20,10 +20,8 @@
 #include <gst/audio/audio.h>
 
 #include "gstwzproomdemux.h"
-#include "gstwzpcallobject.h"
 #include "gstwzpcaps.h"
-#include "gstwzpelement.h"
-#include "wzp-jitter.h"
+#include "gstwzpplayout.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_wzp_room_demux_debug);
 #define GST_CAT_DEFAULT gst_wzp_room_demux_debug
@@ -48,10 +46,7 @@ typedef struct
   gboolean stop;                /* the task must return */
   gboolean started;             /* sticky events pushed */
   gboolean eos_pushed;
-  gboolean discont;
-  gint64 position;              /* running time output covers up to */
-  guint64 granule;
-  guint64 concealed;
+  GstWzpPlayout playout;
   guint64 silence_gaps;
 } Member;
 
@@ -59,18 +54,15 @@ struct _GstWzpRoomDemux
 {
   GstElement parent;
 
+  /* wzproomsrc's: its settings, and the call we acquire through it */
+  GstWzpObject *wzp;
+
   /* object lock */
-  GstWzpSettings settings;
-  guint latency_ms;
-  guint max_latency_ms;
   gboolean anchor_wanted;
 
   /* pads are added and removed under this */
   GMutex reconcile_lock;
   gboolean running;             /* between READY->PAUSED and back */
-
-  GMutex call_lock;
-  GstWzpCallObject *call;
 
   /* leaf lock: everything below */
   GMutex lock;
@@ -83,15 +75,10 @@ struct _GstWzpRoomDemux
   gboolean eos;                 /* EOS sent to us (gst-launch -e) */
   gboolean ended;               /* the call ended or failed */
   gboolean reconcile_pending;
-  gboolean error_posted;
+  guint latency_ms;
+  guint max_latency_ms;
   guint64 not_playing;
-  GstCaps *opus_caps;
 };
-
-static GstStaticPadTemplate member_template =
-GST_STATIC_PAD_TEMPLATE ("src_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
-    GST_STATIC_CAPS ("audio/x-opus, rate = (int) 48000, channels = (int) 1, "
-        "channel-mapping-family = (int) 0"));
 
 static GstStaticPadTemplate anchor_template =
 GST_STATIC_PAD_TEMPLATE ("anchor", GST_PAD_SRC, GST_PAD_SOMETIMES,
@@ -116,14 +103,14 @@ member_new (GstWzpRoomDemux * self, const gchar * fp)
   m->fp = g_strdup (fp);
   if (fp)
     m->jitter = wzp_jitter_new (self->latency_ms, self->max_latency_ms);
-  m->discont = TRUE;
+  gst_wzp_playout_init (&m->playout, 0);
   return m;
 }
 
 static void
 member_free (Member * m)
 {
-  g_clear_pointer (&m->jitter, wzp_jitter_free);
+  g_clear_pointer (&m->jitter, wzp_jitter_unref);
   if (m->pad)
     gst_object_unref (m->pad);
   g_free (m->fp);
@@ -142,12 +129,8 @@ request_reconcile (GstWzpRoomDemux * self)
 static gint64
 running_time_now (GstWzpRoomDemux * self)
 {
-  GstClockTime now;
-
-  if (!self->clock || !self->playing)
-    return -1;
-  now = gst_clock_get_time (self->clock);
-  return now < self->base_time ? 0 : (gint64) (now - self->base_time);
+  return self->playing ? gst_wzp_running_time_now (self->clock,
+      self->base_time) : -1;
 }
 
 /* -------------------------------------------------------------------------
@@ -175,7 +158,7 @@ demux_frame (const WzpCallFrame * frame, gpointer user_data)
   payload = g_bytes_new (frame->data, frame->len);
   if (wzp_jitter_push (m->jitter, frame->seq, frame->timestamp, payload,
           now) == WZP_JITTER_RESET)
-    m->discont = TRUE;
+    m->playout.discont = TRUE;
   g_bytes_unref (payload);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
@@ -226,15 +209,11 @@ static void
 check_call_state (GstElement * element, gpointer user_data)
 {
   GstWzpRoomDemux *self = GST_WZP_ROOM_DEMUX (element);
-  WzpCallState state = WZP_CALL_STATE_IDLE;
+  WzpCallState state = gst_wzp_object_get_call_state (self->wzp);
   gboolean post = FALSE;
 
-  g_mutex_lock (&self->call_lock);
-  if (self->call)
-    state = gst_wzp_call_object_get_state (self->call);
-  if (state == WZP_CALL_STATE_FAILED && !self->error_posted)
-    gst_wzp_post_call_failure (element, self->call, &self->error_posted);
-  g_mutex_unlock (&self->call_lock);
+  if (state == WZP_CALL_STATE_FAILED)
+    gst_wzp_object_post_failure (self->wzp);
   if (state == WZP_CALL_STATE_ENDED || state == WZP_CALL_STATE_FAILED) {
     g_mutex_lock (&self->lock);
     post = !self->ended;
@@ -268,7 +247,7 @@ demux_add_stats (GstStructure * s, gpointer user_data)
     lost += js.lost;
     late += js.late;
     dups += js.duplicates;
-    concealed += m->concealed;
+    concealed += m->playout.concealed;
     g_value_init (&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed (&v, gst_structure_new ("application/x-wzp-member",
             "fingerprint", G_TYPE_STRING, m->fp,
@@ -276,7 +255,7 @@ demux_add_stats (GstStructure * s, gpointer user_data)
             "packets-received", G_TYPE_UINT64, js.pushed,
             "lost", G_TYPE_UINT64, js.lost,
             "late", G_TYPE_UINT64, js.late,
-            "concealed", G_TYPE_UINT64, m->concealed,
+            "concealed", G_TYPE_UINT64, m->playout.concealed,
             "jitter-ms", G_TYPE_DOUBLE, js.jitter_ns / 1e6,
             "latency-ms", G_TYPE_DOUBLE, js.latency_ns / 1e6, NULL));
     gst_value_list_append_and_take_value (&list, &v);
@@ -287,11 +266,31 @@ demux_add_stats (GstStructure * s, gpointer user_data)
   gst_structure_take_value (s, "members", &list);
 }
 
-static const GstWzpCallUserFuncs demux_funcs = {
-  .frame = demux_frame,
-  .wake = demux_wake,
-  .add_stats = demux_add_stats,
-  .member = demux_member,
+/* "latency" or "max-latency" of wzproomsrc changed (any thread). */
+static void
+demux_latency_changed (guint latency_ms, guint max_latency_ms,
+    gpointer user_data)
+{
+  GstWzpRoomDemux *self = user_data;
+  GHashTableIter it;
+  gpointer value;
+
+  g_mutex_lock (&self->lock);
+  self->latency_ms = latency_ms;
+  self->max_latency_ms = max_latency_ms;
+  g_hash_table_iter_init (&it, self->members);
+  while (g_hash_table_iter_next (&it, NULL, &value))
+    wzp_jitter_set_latency (((Member *) value)->jitter, latency_ms,
+        max_latency_ms);
+  g_mutex_unlock (&self->lock);
+}
+
+static const GstWzpObjectFuncs demux_funcs = {
+  .call.frame = demux_frame,
+  .call.wake = demux_wake,
+  .call.add_stats = demux_add_stats,
+  .call.member = demux_member,
+  .latency_changed = demux_latency_changed,
 };
 
 /* -------------------------------------------------------------------------
@@ -309,44 +308,21 @@ push_sticky (GstWzpRoomDemux * self, Member * m, GstPad * pad)
       m->fp ? m->fp : "anchor");
   gst_pad_push_event (pad, gst_event_new_stream_start (stream_id));
   g_free (stream_id);
-  caps = m->fp ? gst_caps_ref (self->opus_caps)
+  /* A member's channel count is unknown until it speaks, and its pad
+   * reports silence before that: mono unless downstream wants stereo
+   * (libopus decodes a stereo member into mono and back). */
+  caps = m->fp ? gst_wzp_opus_caps_negotiate (pad, 1)
       : gst_caps_from_string (ANCHOR_CAPS);
+  if (caps == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("%s: downstream accepts none of %s", GST_PAD_NAME (pad),
+            GST_WZP_OPUS_CAPS));
+    return FALSE;
+  }
   gst_pad_push_event (pad, gst_event_new_caps (caps));
   gst_caps_unref (caps);
   gst_segment_init (&segment, GST_FORMAT_TIME);
   return gst_pad_push_event (pad, gst_event_new_segment (&segment));
-}
-
-/* A frame or a lost run from the jitter buffer; lock held. */
-static GstMiniObject *
-item_to_output (GstWzpRoomDemux * self, Member * m, WzpJitterItem * item)
-{
-  gint64 latency = (gint64) self->latency_ms * GST_MSECOND;
-  GstClockTime pts = item->deadline_ns > latency
-      ? (GstClockTime) (item->deadline_ns - latency) : 0;
-  GstBuffer *buf;
-
-  /* Never back in time (the buffer's target latency may shrink). */
-  if ((gint64) pts < m->position)
-    pts = m->position;
-  m->position = pts + item->duration_ns;
-  if (item->kind == WZP_JITTER_ITEM_LOST) {
-    m->concealed += item->n_packets;
-    m->granule += item->duration_samples;
-    m->discont = TRUE;
-    return GST_MINI_OBJECT_CAST (gst_event_new_gap (pts, item->duration_ns));
-  }
-  buf = gst_buffer_new_wrapped_bytes (item->payload);
-  GST_BUFFER_PTS (buf) = pts;
-  GST_BUFFER_DURATION (buf) = item->duration_ns;
-  GST_BUFFER_OFFSET (buf) = m->granule;
-  m->granule += item->duration_samples;
-  GST_BUFFER_OFFSET_END (buf) = m->granule;
-  if (m->discont) {
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-    m->discont = FALSE;
-  }
-  return GST_MINI_OBJECT_CAST (buf);
 }
 
 static void
@@ -372,7 +348,8 @@ member_loop (gpointer user_data)
     push_sticky (self, m, pad);
     g_mutex_lock (&self->lock);
     now = running_time_now (self);
-    m->position = MAX (now - (gint64) self->latency_ms * GST_MSECOND, 0);
+    m->playout.position = MAX (now - (gint64) self->latency_ms * GST_MSECOND,
+        0);
   }
 
   now = running_time_now (self);
@@ -380,7 +357,8 @@ member_loop (gpointer user_data)
     WzpJitterItem item;
 
     if (wzp_jitter_pop (m->jitter, now, &item)) {
-      out = item_to_output (self, m, &item);
+      out = gst_wzp_playout_output (&m->playout, &item,
+          (gint64) self->latency_ms * GST_MSECOND);
       wzp_jitter_item_clear (&item);
     }
   }
@@ -391,10 +369,10 @@ member_loop (gpointer user_data)
   } else if (out == NULL && now >= 0) {
     /* Nothing due: say so, so a mixer need not wait for this member. */
     gint64 covered = now - (gint64) self->latency_ms * GST_MSECOND;
-    if (covered - m->position >= SILENCE_GAP_NS) {
-      out = GST_MINI_OBJECT_CAST (gst_event_new_gap (m->position,
-              covered - m->position));
-      m->position = covered;
+    if (covered - m->playout.position >= SILENCE_GAP_NS) {
+      out = GST_MINI_OBJECT_CAST (gst_event_new_gap (m->playout.position,
+              covered - m->playout.position));
+      m->playout.position = covered;
       m->silence_gaps++;
     }
   }
@@ -405,8 +383,8 @@ member_loop (gpointer user_data)
     if (now < 0) {
       wait_until = g_get_monotonic_time () + IDLE_WAIT_US;
     } else {
-      gint64 next = m->position + (gint64) self->latency_ms * GST_MSECOND +
-          SILENCE_GAP_NS;
+      gint64 next = m->playout.position +
+          (gint64) self->latency_ms * GST_MSECOND + SILENCE_GAP_NS;
       if (deadline >= 0)
         next = MIN (next, deadline);
       wait_until = g_get_monotonic_time () + MAX (next - now, 0) / 1000 + 1;
@@ -460,14 +438,8 @@ member_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   GstWzpRoomDemux *self = GST_WZP_ROOM_DEMUX (parent);
 
-  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    GstClockTime min, max;
-
-    GST_OBJECT_LOCK (self);
-    min = self->latency_ms * GST_MSECOND;
-    max = MAX (self->latency_ms, self->max_latency_ms) * GST_MSECOND;
-    GST_OBJECT_UNLOCK (self);
-    gst_query_set_latency (query, TRUE, min, max);
+  if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY && self->wzp) {
+    gst_wzp_object_answer_latency_query (self->wzp, query);
     return TRUE;
   }
   return gst_pad_query_default (pad, parent, query);
@@ -588,7 +560,7 @@ reconcile (GstElement * element, gpointer user_data)
       /* Back in the room after its pad ended: a new pad, a new stream. */
       m->rejoined = m->gone = FALSE;
       wzp_jitter_flush (m->jitter);
-      m->discont = TRUE;
+      m->playout.discont = TRUE;
       g_ptr_array_add (add, m);
     } else {
       g_ptr_array_add (forget, m);
@@ -618,47 +590,35 @@ out:
 static gboolean
 start (GstWzpRoomDemux * self)
 {
-  GstWzpSettings settings;
-  GstWzpCallObject *call;
-  GstWzpError *error = NULL;
+  guint latency, max_latency;
   gboolean anchor;
 
   GST_OBJECT_LOCK (self);
-  gst_wzp_settings_copy (&settings, &self->settings);
   anchor = self->anchor_wanted;
   GST_OBJECT_UNLOCK (self);
-
-  if (!settings.room) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No room set: set room=NAME (and room-owner, room-invite)"), (NULL));
-    gst_wzp_settings_clear (&settings);
+  if (self->wzp == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, STATE_CHANGE, (NULL),
+        ("not configured: wzproomsrc makes and configures this element"));
     return FALSE;
   }
+  gst_wzp_object_get_latency (self->wzp, &latency, &max_latency);
   g_mutex_lock (&self->lock);
   self->eos = self->ended = FALSE;
   self->not_playing = 0;
+  self->latency_ms = latency;
+  self->max_latency_ms = max_latency;
   g_mutex_unlock (&self->lock);
-  self->error_posted = FALSE;
 
   g_mutex_lock (&self->reconcile_lock);
   self->running = TRUE;
   g_mutex_unlock (&self->reconcile_lock);
 
-  call = gst_wzp_call_object_acquire (&settings, GST_ELEMENT (self),
-      &demux_funcs, self, &error);
-  if (!call) {
-    gst_wzp_error_post (GST_ELEMENT (self), error);
-    gst_wzp_error_free (error);
-    gst_wzp_settings_clear (&settings);
+  if (!gst_wzp_object_start (self->wzp, GST_ELEMENT (self), &demux_funcs, self)) {
     g_mutex_lock (&self->reconcile_lock);
     self->running = FALSE;
     g_mutex_unlock (&self->reconcile_lock);
     return FALSE;
   }
-  gst_wzp_settings_clear (&settings);
-  g_mutex_lock (&self->call_lock);
-  self->call = call;
-  g_mutex_unlock (&self->call_lock);
   if (anchor) {
     Member *m;
 
@@ -675,17 +635,13 @@ start (GstWzpRoomDemux * self)
 static void
 stop (GstWzpRoomDemux * self)
 {
-  GstWzpCallObject *call;
   GPtrArray *all = g_ptr_array_new ();
   GHashTableIter it;
   gpointer value;
 
-  g_mutex_lock (&self->call_lock);
-  call = g_steal_pointer (&self->call);
-  g_mutex_unlock (&self->call_lock);
-  /* After release no callback from the call runs. */
-  if (call)
-    gst_wzp_call_object_release (call, GST_ELEMENT (self));
+  /* After this no callback from the call runs. */
+  if (self->wzp)
+    gst_wzp_object_stop (self->wzp);
 
   g_mutex_lock (&self->reconcile_lock);
   self->running = FALSE;
@@ -714,14 +670,10 @@ stop (GstWzpRoomDemux * self)
 static void
 set_playing (GstWzpRoomDemux * self, gboolean playing)
 {
-  GstClock *clock;
   GstClockTime base_time;
+  GstClock *clock = gst_wzp_element_get_clock (GST_ELEMENT (self),
+      &base_time);
 
-  GST_OBJECT_LOCK (self);
-  clock = GST_ELEMENT_CLOCK (self) ? gst_object_ref (GST_ELEMENT_CLOCK (self))
-      : NULL;
-  base_time = GST_ELEMENT_CAST (self)->base_time;
-  GST_OBJECT_UNLOCK (self);
   g_mutex_lock (&self->lock);
   gst_object_replace ((GstObject **) & self->clock, (GstObject *) clock);
   self->base_time = base_time;
@@ -792,49 +744,13 @@ gst_wzp_room_demux_send_event (GstElement * element, GstEvent * event)
  */
 
 void
-gst_wzp_room_demux_configure (GstWzpRoomDemux * self,
-    const GstWzpSettings * settings, guint latency_ms, guint max_latency_ms,
+gst_wzp_room_demux_configure (GstWzpRoomDemux * self, GstWzpObject * wzp,
     gboolean anchor)
 {
   GST_OBJECT_LOCK (self);
-  gst_wzp_settings_clear (&self->settings);
-  gst_wzp_settings_copy (&self->settings, settings);
-  self->latency_ms = latency_ms;
-  self->max_latency_ms = max_latency_ms;
+  self->wzp = wzp;
   self->anchor_wanted = anchor;
   GST_OBJECT_UNLOCK (self);
-}
-
-void
-gst_wzp_room_demux_set_latency (GstWzpRoomDemux * self, guint latency_ms,
-    guint max_latency_ms)
-{
-  GHashTableIter it;
-  gpointer value;
-
-  GST_OBJECT_LOCK (self);
-  self->latency_ms = latency_ms;
-  self->max_latency_ms = max_latency_ms;
-  GST_OBJECT_UNLOCK (self);
-  g_mutex_lock (&self->lock);
-  g_hash_table_iter_init (&it, self->members);
-  while (g_hash_table_iter_next (&it, NULL, &value))
-    wzp_jitter_set_latency (((Member *) value)->jitter, latency_ms,
-        max_latency_ms);
-  g_mutex_unlock (&self->lock);
-}
-
-gboolean
-gst_wzp_room_demux_get_call_property (GstWzpRoomDemux * self,
-    const GstWzpSettings * settings, guint prop_id, GValue * value)
-{
-  gboolean handled;
-
-  g_mutex_lock (&self->call_lock);
-  handled = gst_wzp_element_get_call_property (self->call, settings, prop_id,
-      value);
-  g_mutex_unlock (&self->call_lock);
-  return handled;
 }
 
 const gchar *
@@ -883,11 +799,8 @@ gst_wzp_room_demux_finalize (GObject * object)
 {
   GstWzpRoomDemux *self = GST_WZP_ROOM_DEMUX (object);
 
-  gst_wzp_settings_clear (&self->settings);
   g_hash_table_unref (self->members);
-  gst_caps_unref (self->opus_caps);
   g_mutex_clear (&self->reconcile_lock);
-  g_mutex_clear (&self->call_lock);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -905,7 +818,8 @@ gst_wzp_room_demux_class_init (GstWzpRoomDemuxClass * klass)
   element_class->change_state =
       GST_DEBUG_FUNCPTR (gst_wzp_room_demux_change_state);
   element_class->send_event = GST_DEBUG_FUNCPTR (gst_wzp_room_demux_send_event);
-  gst_element_class_add_static_pad_template (element_class, &member_template);
+  gst_element_class_add_pad_template (element_class,
+      gst_wzp_opus_pad_template_new ("src_%s", GST_PAD_SRC, GST_PAD_SOMETIMES));
   gst_element_class_add_static_pad_template (element_class, &anchor_template);
   gst_element_class_set_static_metadata (element_class,
       "wzp room member streams", "Source/Network/Audio",
@@ -916,13 +830,10 @@ gst_wzp_room_demux_class_init (GstWzpRoomDemuxClass * klass)
 static void
 gst_wzp_room_demux_init (GstWzpRoomDemux * self)
 {
-  gst_wzp_settings_init (&self->settings);
   g_mutex_init (&self->reconcile_lock);
-  g_mutex_init (&self->call_lock);
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->members = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) member_free);
-  self->opus_caps = gst_wzp_opus_caps_new ();
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
 }

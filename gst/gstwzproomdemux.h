@@ -17,7 +17,7 @@
 #pragma once
 
 #include <gst/gst.h>
-#include "gstwzpsettings.h"
+#include "gstwzpobject.h"
 
 G_BEGIN_DECLS
 
@@ -25,17 +25,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GstWzpRoomDemux, gst_wzp_room_demux, GST,
     WZP_ROOM_DEMUX, GstElement)
 
-/* Settings for the next READY->PAUSED; @anchor adds the anchor pad. */
+/* For the next READY->PAUSED: @wzp (wzproomsrc's, not owned) has the
+ * settings and acquires the call for us; @anchor adds the anchor pad. */
 void gst_wzp_room_demux_configure (GstWzpRoomDemux * self,
-    const GstWzpSettings * settings, guint latency_ms, guint max_latency_ms,
-    gboolean anchor);
-void gst_wzp_room_demux_set_latency (GstWzpRoomDemux * self,
-    guint latency_ms, guint max_latency_ms);
-
-/* The common read-only properties (path, stats, call-id, fingerprint,
- * peer) from the call; TRUE when @prop_id is one of them. */
-gboolean gst_wzp_room_demux_get_call_property (GstWzpRoomDemux * self,
-    const GstWzpSettings * settings, guint prop_id, GValue * value);
+    GstWzpObject * wzp, gboolean anchor);
 
 /* The fingerprint a member pad carries, or NULL for the anchor. */
 const gchar *gst_wzp_room_demux_pad_get_member (GstPad * pad);

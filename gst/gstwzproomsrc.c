@@ -43,17 +43,14 @@
 #endif
 
 #include "gstwzproomsrc.h"
+#include "gstwzpcaps.h"
+#include "gstwzplog.h"
+#include "gstwzpobject.h"
 #include "gstwzproomdemux.h"
-#include "gstwzpelement.h"
-#include "gstwzpsettings.h"
-#include "gstwzpuri.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_wzp_room_src_debug);
 #define GST_CAT_DEFAULT gst_wzp_room_src_debug
 
-#define DEFAULT_LATENCY 60
-#define DEFAULT_MAX_LATENCY 500
-#define MAX_LATENCY_MS 10000
 #define DEFAULT_MIX FALSE
 /* What the mixer waits, beyond the members' latency, for a member's
  * decoded frame before it mixes without it: the time to decode and to
@@ -62,9 +59,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_wzp_room_src_debug);
 
 enum
 {
-  PROP_LATENCY = GST_WZP_PROP_LAST_COMMON,
-  PROP_MAX_LATENCY,
-  PROP_MIX,
+  PROP_MIX = GST_WZP_PROP_LAST,
 };
 
 typedef struct
@@ -78,10 +73,10 @@ struct _GstWzpRoomSrc
 {
   GstBin parent;
 
+  /* the settings, and the call (which the demux acquires) */
+  GstWzpObject *wzp;
+
   /* object lock */
-  GstWzpSettings settings;
-  guint latency_ms;
-  guint max_latency_ms;
   gboolean mix;
 
   /* constant after init */
@@ -95,18 +90,13 @@ struct _GstWzpRoomSrc
   GHashTable *branches;         /* demux pad -> Branch */
 };
 
-static GstStaticPadTemplate member_template =
-GST_STATIC_PAD_TEMPLATE ("src_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
-    GST_STATIC_CAPS ("audio/x-opus, rate = (int) 48000, channels = (int) 1, "
-        "channel-mapping-family = (int) 0"));
-
 static GstStaticPadTemplate mix_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS ("audio/x-raw"));
 
 #define gst_wzp_room_src_parent_class parent_class
 G_DEFINE_TYPE (GstWzpRoomSrc, gst_wzp_room_src, GST_TYPE_BIN);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (wzproomsrc, "wzproomsrc",
-    GST_RANK_NONE, GST_TYPE_WZP_ROOM_SRC, gst_wzp_element_init (plugin));
+    GST_RANK_NONE, GST_TYPE_WZP_ROOM_SRC, gst_wzp_log_init ());
 
 /* -------------------------------------------------------------------------
  * Members coming and going (the demux's pad-added / pad-removed)
@@ -273,13 +263,10 @@ gst_wzp_room_src_change_state (GstElement * element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     GstWzpSettings settings;
     GstWzpError *error = NULL;
-    guint latency, max_latency;
     gboolean mix;
 
+    gst_wzp_object_get_settings (self->wzp, &settings);
     GST_OBJECT_LOCK (self);
-    gst_wzp_settings_copy (&settings, &self->settings);
-    latency = self->latency_ms;
-    max_latency = self->max_latency_ms;
     mix = self->mix;
     GST_OBJECT_UNLOCK (self);
     if (!settings.room && !settings.peer)
@@ -293,17 +280,15 @@ gst_wzp_room_src_change_state (GstElement * element, GstStateChange transition)
       error = gst_wzp_error_new_full (GST_CORE_ERROR,
           GST_CORE_ERROR_MISSING_PLUGIN, __FILE__, GST_FUNCTION, __LINE__,
           NULL, "mix=true needs audiomixer (gst-plugins-base)");
-    else
-      error = gst_wzp_settings_validate (&settings);
+    gst_wzp_settings_clear (&settings);
     if (error) {
       gst_wzp_error_post (element, error);
       gst_wzp_error_free (error);
-      gst_wzp_settings_clear (&settings);
       return GST_STATE_CHANGE_FAILURE;
     }
-    gst_wzp_room_demux_configure (GST_WZP_ROOM_DEMUX (self->demux), &settings,
-        latency, max_latency, mix);
-    gst_wzp_settings_clear (&settings);
+    /* The demux checks the settings and joins when it starts. */
+    gst_wzp_room_demux_configure (GST_WZP_ROOM_DEMUX (self->demux), self->wzp,
+        mix);
   }
   return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
@@ -317,22 +302,9 @@ gst_wzp_room_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstWzpRoomSrc *self = GST_WZP_ROOM_SRC (object);
-  gboolean handled, latency_changed = FALSE;
-  guint latency, max_latency;
 
-  if (prop_id == GST_WZP_PROP_URI) {
-    GError *error = NULL;
-
-    /* As wzpsrc: an invalid URI is remembered and reported at start. */
-    if (!gst_wzp_uri_to_properties (object, g_value_get_string (value), &error))
-      GST_WARNING_OBJECT (self, "invalid uri: %s", error->message);
-    GST_OBJECT_LOCK (self);
-    gst_wzp_settings_set_uri_error (&self->settings,
-        g_value_get_string (value), error);
-    GST_OBJECT_UNLOCK (self);
-    g_clear_error (&error);
+  if (gst_wzp_object_set_property (self->wzp, prop_id, value))
     return;
-  }
   if (prop_id == PROP_MIX) {
     GST_OBJECT_LOCK (self);
     self->mix = g_value_get_boolean (value);
@@ -340,26 +312,7 @@ gst_wzp_room_src_set_property (GObject * object, guint prop_id,
     set_mix (self, g_value_get_boolean (value));
     return;
   }
-  GST_OBJECT_LOCK (self);
-  handled = gst_wzp_settings_set_property (&self->settings, prop_id, value);
-  if (!handled && (prop_id == PROP_LATENCY || prop_id == PROP_MAX_LATENCY)) {
-    if (prop_id == PROP_LATENCY)
-      self->latency_ms = g_value_get_uint (value);
-    else
-      self->max_latency_ms = g_value_get_uint (value);
-    handled = latency_changed = TRUE;
-  }
-  latency = self->latency_ms;
-  max_latency = self->max_latency_ms;
-  GST_OBJECT_UNLOCK (self);
-  if (latency_changed) {
-    gst_wzp_room_demux_set_latency (GST_WZP_ROOM_DEMUX (self->demux), latency,
-        max_latency);
-    gst_element_post_message (GST_ELEMENT (self),
-        gst_message_new_latency (GST_OBJECT (self)));
-  }
-  if (!handled)
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static void
@@ -367,30 +320,16 @@ gst_wzp_room_src_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec)
 {
   GstWzpRoomSrc *self = GST_WZP_ROOM_SRC (object);
-  GstWzpSettings settings;
-  gboolean handled = TRUE;
 
-  if (prop_id == GST_WZP_PROP_URI) {
-    g_value_take_string (value, gst_wzp_uri_from_properties (object));
+  if (gst_wzp_object_get_property (self->wzp, prop_id, value))
+    return;
+  if (prop_id == PROP_MIX) {
+    GST_OBJECT_LOCK (self);
+    g_value_set_boolean (value, self->mix);
+    GST_OBJECT_UNLOCK (self);
     return;
   }
-  GST_OBJECT_LOCK (self);
-  if (prop_id == PROP_LATENCY)
-    g_value_set_uint (value, self->latency_ms);
-  else if (prop_id == PROP_MAX_LATENCY)
-    g_value_set_uint (value, self->max_latency_ms);
-  else if (prop_id == PROP_MIX)
-    g_value_set_boolean (value, self->mix);
-  else
-    handled = gst_wzp_settings_get_property (&self->settings, prop_id, value);
-  gst_wzp_settings_copy (&settings, &self->settings);
-  GST_OBJECT_UNLOCK (self);
-  if (!handled)
-    handled = gst_wzp_room_demux_get_call_property (GST_WZP_ROOM_DEMUX
-        (self->demux), &settings, prop_id, value);
-  gst_wzp_settings_clear (&settings);
-  if (!handled)
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+  G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static void
@@ -398,7 +337,6 @@ gst_wzp_room_src_finalize (GObject * object)
 {
   GstWzpRoomSrc *self = GST_WZP_ROOM_SRC (object);
 
-  gst_wzp_settings_clear (&self->settings);
   g_hash_table_unref (self->branches);
   g_mutex_clear (&self->branches_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -413,37 +351,13 @@ gst_wzp_room_src_class_init (GstWzpRoomSrcClass * klass)
   GST_DEBUG_CATEGORY_INIT (gst_wzp_room_src_debug, "wzproomsrc", 0,
       "wzp room source");
 
+  /* The connection settings, the call's properties, latency and
+   * max-latency (of each member), documented in gstwzpobject.c; then our
+   * own. */
+  gst_wzp_object_class_init (klass, GST_WZP_OBJECT_RECEIVES);
   gobject_class->set_property = gst_wzp_room_src_set_property;
   gobject_class->get_property = gst_wzp_room_src_get_property;
   gobject_class->finalize = gst_wzp_room_src_finalize;
-
-  gst_wzp_settings_install_properties (gobject_class);
-
-  /**
-   * GstWzpRoomSrc:latency:
-   *
-   * Each member's jitter buffer's minimum (and starting) latency in ms,
-   * and the latency the member pads report.  May be changed while
-   * playing.
-   */
-  g_object_class_install_property (gobject_class, PROP_LATENCY,
-      g_param_spec_uint ("latency", "Latency",
-          "Jitter buffer minimum latency of each member in ms", 0,
-          MAX_LATENCY_MS, DEFAULT_LATENCY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-
-  /**
-   * GstWzpRoomSrc:max-latency:
-   *
-   * The most a member's adaptive jitter buffer may delay playout, in ms.
-   */
-  g_object_class_install_property (gobject_class, PROP_MAX_LATENCY,
-      g_param_spec_uint ("max-latency", "Maximum latency",
-          "Jitter buffer maximum latency of each member in ms", 0,
-          MAX_LATENCY_MS, DEFAULT_MAX_LATENCY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstWzpRoomSrc:mix:
@@ -459,7 +373,8 @@ gst_wzp_room_src_class_init (GstWzpRoomSrcClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
-  gst_element_class_add_static_pad_template (element_class, &member_template);
+  gst_element_class_add_pad_template (element_class,
+      gst_wzp_opus_pad_template_new ("src_%s", GST_PAD_SRC, GST_PAD_SOMETIMES));
   gst_element_class_add_static_pad_template (element_class, &mix_template);
   gst_element_class_set_static_metadata (element_class, "wzp room source",
       "Source/Network/Audio",
@@ -472,9 +387,7 @@ gst_wzp_room_src_class_init (GstWzpRoomSrcClass * klass)
 static void
 gst_wzp_room_src_init (GstWzpRoomSrc * self)
 {
-  gst_wzp_settings_init (&self->settings);
-  self->latency_ms = DEFAULT_LATENCY;
-  self->max_latency_ms = DEFAULT_MAX_LATENCY;
+  self->wzp = gst_wzp_object_new (GST_ELEMENT (self));
   g_mutex_init (&self->branches_lock);
   self->branches = g_hash_table_new (NULL, NULL);
   self->demux = g_object_new (GST_TYPE_WZP_ROOM_DEMUX, "name", "members", NULL);

@@ -20,7 +20,10 @@
  * it reports.  Frames that never came become GAP events (with DISCONT on
  * the next buffer), so `opusdec plc=true` conceals them; while nothing
  * arrives at all (an outage), GAP events go on in real time.  Output caps
- * carry OpusHead/OpusTags stream headers, so oggmux can record directly.
+ * carry OpusHead/OpusTags stream headers, so oggmux can record directly;
+ * their rate (8 to 48 kHz: what opusdec decodes to) and channel count are
+ * what downstream asks for, else 48 kHz and the sender's channel count
+ * (negotiated before the first frame goes out).
  *
  * When the call ends (either side hangs up, or the far end's connection
  * died) wzpsrc sends EOS, so a recording is finalized; a failed call is
@@ -39,92 +42,43 @@
 #include "config.h"
 #endif
 
-#include <string.h>
 #include "gstwzpsrc.h"
 #include "gstwzpcaps.h"
-#include "gstwzpelement.h"
-#include "wzp-jitter.h"
+#include "gstwzplog.h"
+#include "gstwzpobject.h"
+#include "gstwzpplayout.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_wzp_src_debug);
 #define GST_CAT_DEFAULT gst_wzp_src_debug
 
-#define DEFAULT_LATENCY 60
-#define DEFAULT_MAX_LATENCY 500
-#define MAX_LATENCY_MS 10000
 /* A room member silent this long gives the floor to another one. */
 #define SPEAKER_SWITCH_NS (GST_SECOND)
 /* Re-check the call state at least this often while nothing arrives. */
 #define IDLE_WAIT_US (200 * G_TIME_SPAN_MILLISECOND)
 
-enum
-{
-  PROP_LATENCY = GST_WZP_PROP_LAST_COMMON,
-  PROP_MAX_LATENCY,
-};
-
 struct _GstWzpSrc
 {
   GstPushSrc parent;
 
-  /* object lock */
-  GstWzpSettings settings;
-  guint latency_ms;
-  guint max_latency_ms;
+  GstWzpObject *wzp;
 
-  /* protects the pointer for application threads */
-  GMutex call_lock;
-  GstWzpCallObject *call;
-
-  /* leaf lock: everything below */
-  GMutex lock;
-  GCond cond;
-  gboolean flushing;
+  /* the streaming lock (gst_wzp_object_lock): everything below */
   WzpJitter *jitter;
+  gint64 latency_ns;
   GstClock *clock;
   GstClockTime base_time;
   gchar *speaker;
   gint64 speaker_last_ns;
-  gboolean discont;
-  guint64 granule;
-  guint64 concealed;
+  GstWzpPlayout playout;
+  gint channels;                /* of the first frame played; 0 before */
   guint64 not_playing;
-
-  /* streaming thread */
-  GstCaps *caps;
-  gboolean error_posted;
 };
 
-static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
-    GST_PAD_SRC,
-    GST_PAD_ALWAYS,
-    GST_STATIC_CAPS ("audio/x-opus, rate = (int) 48000, channels = (int) 1, "
-        "channel-mapping-family = (int) 0"));
-
-static void gst_wzp_src_uri_handler_init (gpointer g_iface,
-    gpointer iface_data);
-
-#define gst_wzp_src_parent_class parent_class
-G_DEFINE_TYPE_WITH_CODE (GstWzpSrc, gst_wzp_src, GST_TYPE_PUSH_SRC,
-    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER, gst_wzp_src_uri_handler_init));
-GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (wzpsrc, "wzpsrc", GST_RANK_NONE,
-    GST_TYPE_WZP_SRC, gst_wzp_element_init (plugin));
-
-/* Running time now on the pipeline clock; lock held.  -1 without clock. */
-static gint64
-running_time_now (GstWzpSrc * self)
-{
-  GstClockTime now;
-
-  if (!self->clock)
-    return -1;
-  now = gst_clock_get_time (self->clock);
-  if (now < self->base_time)
-    return 0;
-  return (gint64) (now - self->base_time);
-}
+GST_WZP_DEFINE_URI_ELEMENT (GstWzpSrc, gst_wzp_src, GST_TYPE_PUSH_SRC,
+    wzpsrc, GST_TYPE_WZP_SRC);
 
 /* -------------------------------------------------------------------------
- * Call user functions (the call's thread, call object's lock held)
+ * From the call (its thread, the call object's lock held)
  */
 
 static void
@@ -135,18 +89,18 @@ src_frame (const WzpCallFrame * frame, gpointer user_data)
   GBytes *payload;
   gint64 now;
 
-  g_mutex_lock (&self->lock);
-  now = running_time_now (self);
+  gst_wzp_object_lock (self->wzp);
+  now = gst_wzp_running_time_now (self->clock, self->base_time);
   if (now < 0) {
     /* Live source: what arrives before PLAYING is not played. */
     self->not_playing++;
-    g_mutex_unlock (&self->lock);
+    gst_wzp_object_unlock (self->wzp);
     return;
   }
 
   if (frame->sender && g_strcmp0 (frame->sender, self->speaker)) {
     if (self->speaker && now - self->speaker_last_ns < SPEAKER_SWITCH_NS) {
-      g_mutex_unlock (&self->lock);
+      gst_wzp_object_unlock (self->wzp);
       return;
     }
     GST_INFO_OBJECT (self, "playing %s", frame->sender);
@@ -154,7 +108,7 @@ src_frame (const WzpCallFrame * frame, gpointer user_data)
       wzp_jitter_flush (self->jitter);
     g_free (self->speaker);
     self->speaker = g_strdup (frame->sender);
-    self->discont = TRUE;
+    self->playout.discont = TRUE;
   }
   self->speaker_last_ns = now;
 
@@ -166,19 +120,9 @@ src_frame (const WzpCallFrame * frame, gpointer user_data)
       GST_STIME_FORMAT ": %d", frame->seq, frame->timestamp, frame->len,
       GST_STIME_ARGS (now), result);
   if (result == WZP_JITTER_RESET)
-    self->discont = TRUE;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-}
-
-static void
-src_wake (gpointer user_data)
-{
-  GstWzpSrc *self = user_data;
-
-  g_mutex_lock (&self->lock);
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
+    self->playout.discont = TRUE;
+  gst_wzp_object_broadcast (self->wzp);
+  gst_wzp_object_unlock (self->wzp);
 }
 
 static void
@@ -188,10 +132,10 @@ src_add_stats (GstStructure * s, gpointer user_data)
   WzpJitterStats js;
   guint64 duplicates = 0, concealed;
 
-  g_mutex_lock (&self->lock);
+  gst_wzp_object_lock (self->wzp);
   wzp_jitter_get_stats (self->jitter, &js);
-  concealed = self->concealed;
-  g_mutex_unlock (&self->lock);
+  concealed = self->playout.concealed;
+  gst_wzp_object_unlock (self->wzp);
 
   gst_structure_get_uint64 (s, "duplicates", &duplicates);
   gst_structure_set (s,
@@ -203,10 +147,22 @@ src_add_stats (GstStructure * s, gpointer user_data)
       "latency-ms", G_TYPE_DOUBLE, js.latency_ns / 1e6, NULL);
 }
 
-static const GstWzpCallUserFuncs src_funcs = {
-  .frame = src_frame,
-  .wake = src_wake,
-  .add_stats = src_add_stats,
+/* "latency" or "max-latency" changed while started (any thread). */
+static void
+src_latency_changed (guint latency_ms, guint max_latency_ms, gpointer user_data)
+{
+  GstWzpSrc *self = user_data;
+
+  gst_wzp_object_lock (self->wzp);
+  wzp_jitter_set_latency (self->jitter, latency_ms, max_latency_ms);
+  self->latency_ns = (gint64) latency_ms *GST_MSECOND;
+  gst_wzp_object_unlock (self->wzp);
+}
+
+static const GstWzpObjectFuncs src_funcs = {
+  .call.frame = src_frame,
+  .call.add_stats = src_add_stats,
+  .latency_changed = src_latency_changed,
 };
 
 /* -------------------------------------------------------------------------
@@ -217,106 +173,85 @@ static gboolean
 gst_wzp_src_start (GstBaseSrc * bsrc)
 {
   GstWzpSrc *self = GST_WZP_SRC (bsrc);
-  GstWzpSettings settings;
-  GstWzpCallObject *call;
-  GstWzpError *error = NULL;
   guint latency, max_latency;
 
-  GST_OBJECT_LOCK (self);
-  gst_wzp_settings_copy (&settings, &self->settings);
-  latency = self->latency_ms;
-  max_latency = self->max_latency_ms;
-  GST_OBJECT_UNLOCK (self);
-
-  g_mutex_lock (&self->lock);
+  gst_wzp_object_get_latency (self->wzp, &latency, &max_latency);
+  gst_wzp_object_lock (self->wzp);
   self->jitter = wzp_jitter_new (latency, max_latency);
+  self->latency_ns = (gint64) latency *GST_MSECOND;
   /* While nothing arrives (the relay restarts, the far end went quiet)
    * GAP events go on in real time, so downstream and recordings keep in
    * step with the call. */
   wzp_jitter_set_conceal_silence (self->jitter, TRUE);
-  self->discont = TRUE;
-  self->granule = 0;
-  self->concealed = 0;
+  gst_wzp_playout_init (&self->playout, 0);
+  self->channels = 0;
   self->not_playing = 0;
   g_clear_pointer (&self->speaker, g_free);
-  g_mutex_unlock (&self->lock);
-  self->error_posted = FALSE;
-  if (!self->caps)
-    self->caps = gst_wzp_opus_caps_new ();
+  gst_wzp_object_unlock (self->wzp);
 
-  call = gst_wzp_call_object_acquire (&settings, GST_ELEMENT (self),
-      &src_funcs, self, &error);
-  if (!call) {
-    gst_wzp_error_post (GST_ELEMENT (self), error);
-    gst_wzp_error_free (error);
-    gst_wzp_settings_clear (&settings);
-    g_mutex_lock (&self->lock);
-    g_clear_pointer (&self->jitter, wzp_jitter_free);
-    g_mutex_unlock (&self->lock);
-    return FALSE;
-  }
-  gst_wzp_settings_clear (&settings);
-
-  g_mutex_lock (&self->call_lock);
-  self->call = call;
-  g_mutex_unlock (&self->call_lock);
-  return TRUE;
+  if (gst_wzp_object_start (self->wzp, GST_ELEMENT (self), &src_funcs, self))
+    return TRUE;
+  gst_wzp_object_lock (self->wzp);
+  g_clear_pointer (&self->jitter, wzp_jitter_unref);
+  gst_wzp_object_unlock (self->wzp);
+  return FALSE;
 }
 
 static gboolean
 gst_wzp_src_stop (GstBaseSrc * bsrc)
 {
   GstWzpSrc *self = GST_WZP_SRC (bsrc);
-  GstWzpCallObject *call;
 
-  g_mutex_lock (&self->call_lock);
-  call = g_steal_pointer (&self->call);
-  g_mutex_unlock (&self->call_lock);
+  /* After this no frame arrives any more. */
+  gst_wzp_object_stop (self->wzp);
 
-  /* After release no frame callback runs any more. */
-  if (call)
-    gst_wzp_call_object_release (call, GST_ELEMENT (self));
-
-  g_mutex_lock (&self->lock);
-  g_clear_pointer (&self->jitter, wzp_jitter_free);
+  gst_wzp_object_lock (self->wzp);
+  g_clear_pointer (&self->jitter, wzp_jitter_unref);
   g_clear_object (&self->clock);
   g_clear_pointer (&self->speaker, g_free);
   if (self->not_playing)
     GST_DEBUG_OBJECT (self, "%" G_GUINT64_FORMAT " frames arrived before "
         "PLAYING", self->not_playing);
-  g_mutex_unlock (&self->lock);
+  gst_wzp_object_unlock (self->wzp);
   return TRUE;
 }
 
+/* Output caps: what downstream takes, at 48 kHz unless it asks for
+ * another rate, with the sender's channel count unless it asks for
+ * another one (libopus decodes either into either). */
 static gboolean
-gst_wzp_src_unlock (GstBaseSrc * bsrc)
+negotiate_channels (GstWzpSrc * self, gint channels)
 {
-  GstWzpSrc *self = GST_WZP_SRC (bsrc);
+  GstCaps *caps;
+  gboolean ok;
 
-  g_mutex_lock (&self->lock);
-  self->flushing = TRUE;
-  g_cond_broadcast (&self->cond);
-  g_mutex_unlock (&self->lock);
-  return TRUE;
-}
-
-static gboolean
-gst_wzp_src_unlock_stop (GstBaseSrc * bsrc)
-{
-  GstWzpSrc *self = GST_WZP_SRC (bsrc);
-
-  g_mutex_lock (&self->lock);
-  self->flushing = FALSE;
-  g_mutex_unlock (&self->lock);
-  return TRUE;
+  caps = gst_wzp_opus_caps_negotiate (GST_BASE_SRC_PAD (self), channels);
+  if (caps == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
+        ("downstream accepts none of %s", GST_WZP_OPUS_CAPS));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "output caps %" GST_PTR_FORMAT, caps);
+  ok = gst_base_src_set_caps (GST_BASE_SRC (self), caps);
+  gst_caps_unref (caps);
+  return ok;
 }
 
 static gboolean
 gst_wzp_src_negotiate (GstBaseSrc * bsrc)
 {
   GstWzpSrc *self = GST_WZP_SRC (bsrc);
+  gint channels;
 
-  return gst_base_src_set_caps (bsrc, self->caps);
+  gst_wzp_object_lock (self->wzp);
+  channels = self->channels;
+  gst_wzp_object_unlock (self->wzp);
+  /* Until the first frame, the sender's channel count is unknown:
+   * create() negotiates before it outputs that frame (no GAP comes
+   * before the first frame). */
+  if (channels == 0)
+    return TRUE;
+  return negotiate_channels (self, channels);
 }
 
 static gboolean
@@ -325,71 +260,52 @@ gst_wzp_src_query (GstBaseSrc * bsrc, GstQuery * query)
   GstWzpSrc *self = GST_WZP_SRC (bsrc);
 
   if (GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
-    GstClockTime min, max;
-
-    GST_OBJECT_LOCK (self);
-    min = self->latency_ms * GST_MSECOND;
-    max = MAX (self->latency_ms, self->max_latency_ms) * GST_MSECOND;
-    GST_OBJECT_UNLOCK (self);
-    GST_DEBUG_OBJECT (self, "latency min %" GST_TIME_FORMAT " max %"
-        GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
-    gst_query_set_latency (query, TRUE, min, max);
+    gst_wzp_object_answer_latency_query (self->wzp, query);
     return TRUE;
   }
-  return GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query);
+  return GST_BASE_SRC_CLASS (gst_wzp_src_parent_class)->query (bsrc, query);
 }
-
 
 static void
 refresh_clock (GstWzpSrc * self)
 {
-  GstClock *clock;
   GstClockTime base_time;
+  GstClock *clock = gst_wzp_element_get_clock (GST_ELEMENT (self),
+      &base_time);
 
-  GST_OBJECT_LOCK (self);
-  clock = GST_ELEMENT_CLOCK (self) ? gst_object_ref (GST_ELEMENT_CLOCK (self))
-      : NULL;
-  base_time = GST_ELEMENT_CAST (self)->base_time;
-  GST_OBJECT_UNLOCK (self);
-
-  g_mutex_lock (&self->lock);
+  gst_wzp_object_lock (self->wzp);
   gst_object_replace ((GstObject **) & self->clock, (GstObject *) clock);
   self->base_time = base_time;
-  g_mutex_unlock (&self->lock);
+  gst_wzp_object_unlock (self->wzp);
   if (clock)
     gst_object_unref (clock);
 }
 
-/* Turns a jitter item into a buffer or a GAP event; lock held. */
-static GstBuffer *
-item_to_output (GstWzpSrc * self, WzpJitterItem * item, GstEvent ** gap)
+/* The first frame says how many channels the sender encodes. */
+static gint
+first_frame_channels (GstWzpSrc * self, GstBuffer * buf)
 {
-  gint64 latency_ns = (gint64) self->latency_ms * GST_MSECOND;
-  GstClockTime pts = item->deadline_ns > latency_ns
-      ? (GstClockTime) (item->deadline_ns - latency_ns) : 0;
-  GstBuffer *buf;
+  guint8 toc = 0;
 
-  if (item->kind == WZP_JITTER_ITEM_LOST) {
-    GST_DEBUG_OBJECT (self, "lost %u frames from seq %u at %" GST_TIME_FORMAT,
-        item->n_packets, item->seq, GST_TIME_ARGS (pts));
-    self->concealed += item->n_packets;
-    self->granule += item->duration_samples;
-    self->discont = TRUE;
-    *gap = gst_event_new_gap (pts, item->duration_ns);
-    return NULL;
-  }
+  if (self->channels == 0 && gst_buffer_extract (buf, 0, &toc, 1) == 1)
+    self->channels = gst_wzp_opus_packet_channels (&toc, 1);
+  return self->channels;
+}
 
-  buf = gst_buffer_new_wrapped_bytes (item->payload);
-  GST_BUFFER_PTS (buf) = pts;
-  GST_BUFFER_DURATION (buf) = item->duration_ns;
-  GST_BUFFER_OFFSET (buf) = self->granule;
-  self->granule += item->duration_samples;
-  GST_BUFFER_OFFSET_END (buf) = self->granule;
-  if (self->discont) {
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-    self->discont = FALSE;
-  }
-  return buf;
+/* Waits for the next thing to output; the streaming lock is held.  FALSE
+ * when flushing. */
+static gboolean
+wait_for_output (GstWzpSrc * self, gint64 now)
+{
+  gint64 deadline = wzp_jitter_next_deadline (self->jitter);
+
+  if (deadline < 0 || now < 0)
+    return gst_wzp_object_wait (self->wzp,
+        g_get_monotonic_time () + IDLE_WAIT_US);
+  if (deadline > now)
+    return gst_wzp_object_wait (self->wzp,
+        g_get_monotonic_time () + (deadline - now) / 1000 + 1);
+  return !gst_wzp_object_is_flushing (self->wzp);
 }
 
 static GstFlowReturn
@@ -397,61 +313,64 @@ gst_wzp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstWzpSrc *self = GST_WZP_SRC (psrc);
   GstFlowReturn ret = GST_FLOW_OK;
+  GstMiniObject *out = NULL;
   WzpCallState state;
 
   refresh_clock (self);
 
-  g_mutex_lock (&self->lock);
+  gst_wzp_object_lock (self->wzp);
   for (;;) {
     WzpJitterItem item;
-    gint64 now, deadline;
-    GstEvent *gap = NULL;
+    gint64 now = gst_wzp_running_time_now (self->clock, self->base_time);
 
-    if (self->flushing) {
+    state = gst_wzp_call_object_get_state (gst_wzp_object_get_call (self->wzp));
+    if (gst_wzp_object_is_flushing (self->wzp)) {
       ret = GST_FLOW_FLUSHING;
       break;
     }
-    state = gst_wzp_call_object_get_state (self->call);
     if (state == WZP_CALL_STATE_FAILED) {
       ret = GST_FLOW_ERROR;
       break;
     }
-
-    now = running_time_now (self);
     if (now >= 0 && wzp_jitter_pop (self->jitter, now, &item)) {
-      *outbuf = item_to_output (self, &item, &gap);
+      out = gst_wzp_playout_output (&self->playout, &item, self->latency_ns);
       wzp_jitter_item_clear (&item);
-      if (*outbuf) {
-        GST_LOG_OBJECT (self, "output %" GST_PTR_FORMAT, *outbuf);
+      if (GST_IS_BUFFER (out))
         break;
-      }
-      /* Never push downstream with our lock held. */
-      g_mutex_unlock (&self->lock);
-      gst_pad_push_event (GST_BASE_SRC_PAD (self), gap);
-      g_mutex_lock (&self->lock);
+      /* A GAP: never push downstream with our lock held. */
+      gst_wzp_object_unlock (self->wzp);
+      gst_pad_push_event (GST_BASE_SRC_PAD (self), GST_EVENT_CAST (out));
+      gst_wzp_object_lock (self->wzp);
       continue;
     }
-
     if (state == WZP_CALL_STATE_ENDED) {
       GST_INFO_OBJECT (self, "the call has ended: EOS");
       ret = GST_FLOW_EOS;
       break;
     }
-
-    deadline = wzp_jitter_next_deadline (self->jitter);
-    if (deadline < 0 || now < 0) {
-      g_cond_wait_until (&self->cond, &self->lock,
-          g_get_monotonic_time () + IDLE_WAIT_US);
-    } else if (deadline > now) {
-      g_cond_wait_until (&self->cond, &self->lock,
-          g_get_monotonic_time () + (deadline - now) / 1000 + 1);
+    if (!wait_for_output (self, now)) {
+      ret = GST_FLOW_FLUSHING;
+      break;
     }
   }
-  g_mutex_unlock (&self->lock);
+  if (ret == GST_FLOW_OK && !gst_pad_has_current_caps (GST_BASE_SRC_PAD (self))) {
+    gint channels = first_frame_channels (self, GST_BUFFER_CAST (out));
+
+    gst_wzp_object_unlock (self->wzp);
+    if (!negotiate_channels (self, channels)) {
+      gst_buffer_unref (GST_BUFFER_CAST (out));
+      return GST_FLOW_NOT_NEGOTIATED;
+    }
+    gst_wzp_object_lock (self->wzp);
+  }
+  gst_wzp_object_unlock (self->wzp);
 
   if (ret == GST_FLOW_ERROR)
-    return gst_wzp_post_call_failure (GST_ELEMENT (self), self->call,
-        &self->error_posted);
+    return gst_wzp_object_post_failure (self->wzp);
+  if (ret == GST_FLOW_OK) {
+    *outbuf = GST_BUFFER_CAST (out);
+    GST_LOG_OBJECT (self, "output %" GST_PTR_FORMAT, *outbuf);
+  }
   return ret;
 }
 
@@ -460,230 +379,38 @@ gst_wzp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
  */
 
 static void
-gst_wzp_src_set_property (GObject * object, guint prop_id,
-    const GValue * value, GParamSpec * pspec)
-{
-  GstWzpSrc *self = GST_WZP_SRC (object);
-  gboolean handled, latency_changed = FALSE;
-  guint latency = 0, max_latency = 0;
-
-  if (prop_id == GST_WZP_PROP_URI) {
-    GError *error = NULL;
-
-    /* set_property cannot fail: an invalid URI is remembered and
-     * reported when the element starts (a settings error). */
-    gboolean ok = gst_uri_handler_set_uri (GST_URI_HANDLER (self),
-        g_value_get_string (value), &error);
-
-    if (!ok)
-      GST_WARNING_OBJECT (self, "invalid uri: %s", error->message);
-    GST_OBJECT_LOCK (self);
-    gst_wzp_settings_set_uri_error (&self->settings,
-        g_value_get_string (value), error);
-    GST_OBJECT_UNLOCK (self);
-    g_clear_error (&error);
-    return;
-  }
-
-  GST_OBJECT_LOCK (self);
-  handled = gst_wzp_settings_set_property (&self->settings, prop_id, value);
-  if (!handled && (prop_id == PROP_LATENCY || prop_id == PROP_MAX_LATENCY)) {
-    if (prop_id == PROP_LATENCY)
-      self->latency_ms = g_value_get_uint (value);
-    else
-      self->max_latency_ms = g_value_get_uint (value);
-    latency = self->latency_ms;
-    max_latency = self->max_latency_ms;
-    latency_changed = handled = TRUE;
-  }
-  GST_OBJECT_UNLOCK (self);
-
-  if (latency_changed) {
-    gboolean running;
-
-    g_mutex_lock (&self->lock);
-    running = self->jitter != NULL;
-    if (running)
-      wzp_jitter_set_latency (self->jitter, latency, max_latency);
-    g_mutex_unlock (&self->lock);
-    if (running)
-      gst_element_post_message (GST_ELEMENT (self),
-          gst_message_new_latency (GST_OBJECT (self)));
-  }
-  if (!handled)
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-}
-
-static void
-gst_wzp_src_get_property (GObject * object, guint prop_id, GValue * value,
-    GParamSpec * pspec)
-{
-  GstWzpSrc *self = GST_WZP_SRC (object);
-  GstWzpSettings settings;
-  gboolean handled;
-
-  if (prop_id == GST_WZP_PROP_URI) {
-    g_value_take_string (value,
-        gst_uri_handler_get_uri (GST_URI_HANDLER (self)));
-    return;
-  }
-
-  GST_OBJECT_LOCK (self);
-  handled = gst_wzp_settings_get_property (&self->settings, prop_id, value);
-  if (!handled && prop_id == PROP_LATENCY) {
-    g_value_set_uint (value, self->latency_ms);
-    handled = TRUE;
-  } else if (!handled && prop_id == PROP_MAX_LATENCY) {
-    g_value_set_uint (value, self->max_latency_ms);
-    handled = TRUE;
-  }
-  gst_wzp_settings_copy (&settings, &self->settings);
-  GST_OBJECT_UNLOCK (self);
-
-  if (!handled || prop_id == GST_WZP_PROP_PEER) {
-    g_mutex_lock (&self->call_lock);
-    handled = gst_wzp_element_get_call_property (self->call, &settings,
-        prop_id, value);
-    g_mutex_unlock (&self->call_lock);
-  }
-  gst_wzp_settings_clear (&settings);
-  if (!handled)
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-}
-
-static void
-gst_wzp_src_finalize (GObject * object)
-{
-  GstWzpSrc *self = GST_WZP_SRC (object);
-
-  gst_wzp_settings_clear (&self->settings);
-  g_clear_pointer (&self->caps, gst_caps_unref);
-  g_mutex_clear (&self->call_lock);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
-  G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static void
 gst_wzp_src_class_init (GstWzpSrcClass * klass)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseSrcClass *bsrc_class = GST_BASE_SRC_CLASS (klass);
-  GstPushSrcClass *psrc_class = GST_PUSH_SRC_CLASS (klass);
 
   GST_DEBUG_CATEGORY_INIT (gst_wzp_src_debug, "wzpsrc", 0, "wzp call source");
 
-  gobject_class->set_property = gst_wzp_src_set_property;
-  gobject_class->get_property = gst_wzp_src_get_property;
-  gobject_class->finalize = gst_wzp_src_finalize;
+  bsrc_class->start = GST_DEBUG_FUNCPTR (gst_wzp_src_start);
+  bsrc_class->stop = GST_DEBUG_FUNCPTR (gst_wzp_src_stop);
+  bsrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_wzp_src_negotiate);
+  bsrc_class->query = GST_DEBUG_FUNCPTR (gst_wzp_src_query);
+  GST_PUSH_SRC_CLASS (klass)->create = GST_DEBUG_FUNCPTR (gst_wzp_src_create);
 
-  gst_wzp_settings_install_properties (gobject_class);
+  /* The connection settings, the call's properties, latency and
+   * max-latency, the incoming-call / answer / reject signals
+   * (gstwzpobject.c has their documentation), unlock and unlock_stop. */
+  gst_wzp_object_class_init (klass, GST_WZP_OBJECT_ANSWERS |
+      GST_WZP_OBJECT_RECEIVES);
 
-  /**
-   * GstWzpSrc:latency:
-   *
-   * The jitter buffer's minimum (and starting) latency in milliseconds,
-   * and the latency wzpsrc reports.  The buffer adapts upwards to
-   * #GstWzpSrc:max-latency when the network jitters; the extra delay then
-   * shows as a later PTS.  May be changed while playing.
-   */
-  g_object_class_install_property (gobject_class, PROP_LATENCY,
-      g_param_spec_uint ("latency", "Latency",
-          "Jitter buffer minimum latency in ms (the latency reported)", 0,
-          MAX_LATENCY_MS, DEFAULT_LATENCY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-
-  /**
-   * GstWzpSrc:max-latency:
-   *
-   * The most the adaptive jitter buffer may delay playout, in ms.
-   */
-  g_object_class_install_property (gobject_class, PROP_MAX_LATENCY,
-      g_param_spec_uint ("max-latency", "Maximum latency",
-          "Jitter buffer maximum latency in ms", 0, MAX_LATENCY_MS,
-          DEFAULT_MAX_LATENCY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-          GST_PARAM_MUTABLE_PLAYING));
-
-  /**
-   * GstWzpSrc::incoming-call:
-   * @src: the wzpsrc
-   * @caller: fingerprint of the caller
-   * @call_id: the call's id, to give to #GstWzpSrc::answer or
-   *   #GstWzpSrc::reject
-   *
-   * With #GstWzpSrc:answer set to `ask`: a call rings.  A notification:
-   * it is emitted on a thread of its own (not the call's, not the
-   * streaming thread), and the call keeps running (and ringing) until the
-   * application answers or rejects it, now or later, or the caller gives
-   * up.  A wzpsink that shares the call emits it too.  The same news
-   * comes as a `wzp-incoming-call` element message, for applications
-   * that ask their user from their main loop.
-   */
-  /**
-   * GstWzpSrc::answer:
-   * @src: the wzpsrc
-   * @call_id: the ringing call (from #GstWzpSrc::incoming-call)
-   *
-   * Action signal: accept the ringing call.  Any thread, any time while
-   * it rings.
-   *
-   * Returns: %TRUE if that call was ringing here
-   */
-  /**
-   * GstWzpSrc::reject:
-   * @src: the wzpsrc
-   * @call_id: the ringing call
-   *
-   * Action signal: reject the ringing call; the element goes on waiting
-   * for the next one.
-   *
-   * Returns: %TRUE if that call was ringing here
-   */
-  gst_wzp_element_install_signals (G_TYPE_FROM_CLASS (klass));
-
-  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_pad_template (element_class,
+      gst_wzp_opus_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS));
   gst_element_class_set_static_metadata (element_class, "wzp call source",
       "Source/Network/Audio",
       "Receives Opus audio from an end-to-end encrypted wzp call",
       "wzp developers <wzp@example.invalid>");
-
-  bsrc_class->start = GST_DEBUG_FUNCPTR (gst_wzp_src_start);
-  bsrc_class->stop = GST_DEBUG_FUNCPTR (gst_wzp_src_stop);
-  bsrc_class->unlock = GST_DEBUG_FUNCPTR (gst_wzp_src_unlock);
-  bsrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_wzp_src_unlock_stop);
-  bsrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_wzp_src_negotiate);
-  bsrc_class->query = GST_DEBUG_FUNCPTR (gst_wzp_src_query);
-  psrc_class->create = GST_DEBUG_FUNCPTR (gst_wzp_src_create);
 }
 
 static void
 gst_wzp_src_init (GstWzpSrc * self)
 {
-  gst_wzp_settings_init (&self->settings);
-  self->latency_ms = DEFAULT_LATENCY;
-  self->max_latency_ms = DEFAULT_MAX_LATENCY;
-  g_mutex_init (&self->call_lock);
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
+  self->wzp = gst_wzp_object_new (GST_ELEMENT (self));
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
   gst_base_src_set_do_timestamp (GST_BASE_SRC (self), FALSE);
-}
-
-static GstURIType
-gst_wzp_src_uri_get_type (GType type)
-{
-  return GST_URI_SRC;
-}
-
-static void
-gst_wzp_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
-{
-  GstURIHandlerInterface *iface = g_iface;
-
-  gst_wzp_element_uri_handler_init (iface);
-  iface->get_type = gst_wzp_src_uri_get_type;
 }

@@ -163,9 +163,14 @@ value_to_string (const GValue * value)
 {
   if (G_VALUE_HOLDS_STRING (value))
     return g_value_dup_string (value);
-  if (G_VALUE_HOLDS_ENUM (value))
-    return g_strdup (gst_wzp_enum_to_nick (G_VALUE_TYPE (value),
-            g_value_get_enum (value)));
+  if (G_VALUE_HOLDS_ENUM (value)) {
+    GEnumClass *klass = g_type_class_ref (G_VALUE_TYPE (value));
+    GEnumValue *v = g_enum_get_value (klass, g_value_get_enum (value));
+    gchar *nick = g_strdup (v ? v->value_nick : NULL);
+
+    g_type_class_unref (klass);
+    return nick;
+  }
   if (G_VALUE_HOLDS_BOOLEAN (value))
     return g_strdup (g_value_get_boolean (value) ? "true" : "false");
   return gst_value_serialize (value);

@@ -12,7 +12,7 @@
 #include "config.h"
 
 #include "wzp-relay-bus.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

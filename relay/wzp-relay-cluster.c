@@ -24,7 +24,7 @@
 #include "wzp-relay-bus.h"
 #include "wzp-relay-envelope.h"
 #include "wzp-random.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -181,6 +181,25 @@ local_client (RelayCluster * self, const char *fp)
   return g_hash_table_lookup (self->relay->registrations, fp);
 }
 
+/* The media leg @fp opened to us (a client of another node). */
+static RelayClient *
+leg_client (RelayCluster * self, const char *fp)
+{
+  return g_hash_table_lookup (self->relay->legs, fp);
+}
+
+/* A local client's RTT to us (what the home of its call sees of it). */
+static guint64
+client_rtt (RelayClient * c)
+{
+  WzpConnectionStats st;
+
+  if (c->conn == NULL)
+    return c->remote_rtt;
+  wzp_connection_get_stats (c->conn, &st);
+  return st.rtt_ns;
+}
+
 /* --- routes ----------------------------------------------------------- */
 
 static void
@@ -330,8 +349,7 @@ forward_client (RelayCluster * self, RelayClient * c, const char *node,
   memcpy (env->public_key, c->public_key, WZP_PUBLIC_KEY_LEN);
   env->observed = g_strdup (c->observed);
   env->nat = c->nat;
-  env->rtt_us = MIN (_wzp_relay_client_rtt (c) / WZP_NSEC_PER_USEC,
-      60 * G_USEC_PER_SEC);
+  env->rtt_us = MIN (client_rtt (c) / WZP_NSEC_PER_USEC, 60 * G_USEC_PER_SEC);
   env->raw = wzp_message_to_bytes (msg);
   self->stats.forwarded++;
   WZP_DEBUG ("cluster: %s's %s goes to node %s", c->fp,
@@ -1245,7 +1263,7 @@ strike_reply (RelayRedis * r, RelayRedisStatus status, redisReply * reply,
   if (status != RELAY_REDIS_OK || reply->type == REDIS_REPLY_ERROR)
     goto out;
   if (reply->type == REDIS_REPLY_STRING || local_client (self, s->fp) ||
-      _wzp_relay_lookup_leg (self->relay, s->fp)) {
+      leg_client (self, s->fp)) {
     g_hash_table_remove (self->strikes, s->fp);
     goto out;
   }
@@ -1271,7 +1289,7 @@ look_for (RelayCluster * self, GHashTable * seen, const char *fp)
   g_autofree char *key = NULL;
   Strike *s;
 
-  if (local_client (self, fp) || _wzp_relay_lookup_leg (self->relay, fp) ||
+  if (local_client (self, fp) || leg_client (self, fp) ||
       !g_hash_table_add (seen, (gpointer) fp))
     return;
   key = key_of (PRESENCE_PREFIX, fp);
@@ -1350,7 +1368,7 @@ on_store_state (RelayRedis * r, gboolean up, gpointer data)
   WZP_INFO ("cluster: Redis is there (%s): announcing node %s, its %u "
       "clients, calls and rooms", self->where, self->me.id,
       g_hash_table_size (self->relay->registrations));
-  relay_nodes_beat (self->nodes);
+  relay_nodes_redis_back (self->nodes);
   sweep (self);
   relay_bus_flush (self->bus);
   ping (self);
@@ -1373,12 +1391,10 @@ load_cb (RelayNode * me, gpointer data)
 
 RelayCluster *
 relay_cluster_new (WzpRelay * relay, const RelayClusterHooks * hooks,
-    GError ** error)
+    GSocketAddress * listen, GSocketAddress * probe, GError ** error)
 {
   RelayCluster *self;
   RelayRedisTarget target = { 0 };
-  g_autoptr (GSocketAddress) listen = NULL;
-  g_autoptr (GSocketAddress) probe = NULL;
   g_autofree char *addr = NULL;
   g_autofree char *probe_text = NULL;
   guint8 id[RELAY_NODE_ID_LEN / 2];
@@ -1393,7 +1409,6 @@ relay_cluster_new (WzpRelay * relay, const RelayClusterHooks * hooks,
   if (relay->advertise_address && *relay->advertise_address) {
     addr = g_strdup (relay->advertise_address);
   } else {
-    listen = wzp_relay_get_listen_address (relay);
     if (listen == NULL || g_inet_address_get_is_any
         (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (listen)))) {
       g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_ADDRESS,
@@ -1414,7 +1429,6 @@ relay_cluster_new (WzpRelay * relay, const RelayClusterHooks * hooks,
       return NULL;
     }
   }
-  probe = wzp_relay_get_probe_address (relay);
   if (probe) {
     GInetAddress *host = g_inet_socket_address_get_address
         (G_INET_SOCKET_ADDRESS (probe));
@@ -1442,7 +1456,8 @@ relay_cluster_new (WzpRelay * relay, const RelayClusterHooks * hooks,
     g_snprintf (self->me.id + 2 * i, 3, "%02x", id[i]);
   self->me.addr = g_steal_pointer (&addr);
   self->me.probe = g_steal_pointer (&probe_text);
-  self->me.fingerprint = g_strdup (wzp_relay_get_fingerprint (relay));
+  self->me.fingerprint = g_strdup (wzp_identity_get_fingerprint
+      (relay->identity));
   self->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       routes_free);
   self->cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

@@ -63,8 +63,12 @@ typedef struct
 
 #ifdef WZP_HAVE_HIREDIS
 
+/* @listen and @probe (nullable): the bound signaling and probe
+ * addresses (the node record names them unless advertise-address says
+ * otherwise). */
 RelayCluster *relay_cluster_new (WzpRelay * relay,
-    const RelayClusterHooks * hooks, GError ** error);
+    const RelayClusterHooks * hooks, GSocketAddress * listen,
+    GSocketAddress * probe, GError ** error);
 void relay_cluster_start (RelayCluster * self);
 /* Leaves the cluster (our keys go now, not at their TTL). */
 void relay_cluster_free (RelayCluster * self);
@@ -117,7 +121,7 @@ void relay_cluster_metrics (RelayCluster * self, GString * out);
  * these do nothing (a relay refuses redis-url at start). */
 static inline RelayCluster *
 relay_cluster_new (WzpRelay * relay, const RelayClusterHooks * hooks,
-    GError ** error)
+    GSocketAddress * listen, GSocketAddress * probe, GError ** error)
 {
   g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_CLUSTER,
       "this wzp-relay was built without hiredis: no Redis cluster");

@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "wzp-relay-drain.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #ifdef WZP_HAVE_HIREDIS
 #include "wzp-relay-cluster.h"
 #endif

@@ -17,7 +17,7 @@
 
 #include <glib.h>
 #include "wzp-clock.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-source.h"
 
 G_BEGIN_DECLS

@@ -16,7 +16,7 @@
 #include "wzp-relay-nodes.h"
 #include "wzp-relay-redis.h"
 #include "wzp-relay-envelope.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -37,6 +37,10 @@ struct _RelayNodes
   GSource *timer;
   gboolean listing;             /* a listing is in flight */
   gboolean withdrawn;
+  /* Until then a node missing from a listing is kept: Redis just came
+   * back (empty, after a restart) and the others announce themselves
+   * again on their next beat, not before our first listing. */
+  guint64 keep_until;
   guint64 bad_records;
 };
 
@@ -125,13 +129,25 @@ mget_reply (RelayRedis * r, RelayRedisStatus status, redisReply * reply,
   }
   {
     GHashTableIter it;
-    gpointer key;
+    gpointer key, value;
+    gboolean keep = wzp_clock_get_time (self->clock) < self->keep_until;
 
     g_hash_table_iter_init (&it, self->alive);
-    while (g_hash_table_iter_next (&it, &key, NULL))
-      if (!g_hash_table_contains (alive, key) &&
-          strcmp (key, self->self->id) != 0)
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      RelayNode *n;
+
+      if (g_hash_table_contains (alive, key) ||
+          strcmp (key, self->self->id) == 0)
+        continue;
+      if (!keep) {
         WZP_INFO ("cluster: node %s is gone", (const char *) key);
+        continue;
+      }
+      WZP_DEBUG ("cluster: node %s did not announce itself again yet since "
+          "Redis came back: kept", (const char *) key);
+      n = relay_node_copy (value);
+      g_hash_table_replace (alive, n->id, n);
+    }
   }
   g_hash_table_unref (self->alive);
   self->alive = alive;
@@ -221,6 +237,14 @@ relay_nodes_beat (RelayNodes * self)
   if (!self->listing && relay_redis_commandv (self->store, list_reply, self,
           "ZRANGE", NODES_KEY, "0", "-1", NULL))
     self->listing = TRUE;
+}
+
+void
+relay_nodes_redis_back (RelayNodes * self)
+{
+  self->keep_until = wzp_clock_get_time (self->clock) +
+      RELAY_NODE_TTL_MS * WZP_NSEC_PER_MSEC;
+  relay_nodes_beat (self);
 }
 
 static gboolean

@@ -48,8 +48,13 @@ RelayNodes *relay_nodes_new (RelayRedis * store, const RelayNode * self,
     gpointer user_data);
 void relay_nodes_free (RelayNodes * self);
 void relay_nodes_start (RelayNodes * self);
-/* Announces now (Redis came back, or we start draining). */
+/* Announces now (we start draining). */
 void relay_nodes_beat (RelayNodes * self);
+/* Redis is (back) there: announces now, and keeps the nodes we knew for
+ * RELAY_NODE_TTL_MS even if a listing misses them (a restarted Redis is
+ * empty until each node's next beat; one that died meanwhile is dropped
+ * after that, as its key never comes back). */
+void relay_nodes_redis_back (RelayNodes * self);
 /* Removes our key: we are leaving (the others see it at their next beat). */
 void relay_nodes_withdraw (RelayNodes * self);
 

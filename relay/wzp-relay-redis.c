@@ -20,7 +20,7 @@
 #include "config.h"
 
 #include "wzp-relay-redis.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <gio/gio.h>
 #include <hiredis/async.h>

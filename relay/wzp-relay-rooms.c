@@ -24,7 +24,7 @@
 #include "wzp-relay-private.h"
 #include "wzp-relay-cluster.h"
 #include "wzp-room-invite.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

@@ -30,7 +30,7 @@
 #include "wzp-relay-private.h"
 #include "wzp-relay-cluster.h"
 #include "wzp-relay-drain.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-random.h"
 
 #include <string.h>
@@ -102,16 +102,6 @@ enum
 static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (WzpRelay, wzp_relay, G_TYPE_OBJECT);
-
-GQuark
-wzp_relay_error_quark (void)
-{
-  static GQuark q;
-
-  if (G_UNLIKELY (q == 0))
-    q = g_quark_from_static_string ("wzp-relay-error-quark");
-  return q;
-}
 
 /* --- closing a connection after its last message went out ------------- */
 
@@ -835,7 +825,11 @@ wzp_relay_start (WzpRelay * self, GError ** error)
       !_wzp_relay_metrics_start (self, error))
     goto fail;
   if (self->redis_url && *self->redis_url) {
-    self->cluster = relay_cluster_new (self, &cluster_hooks, error);
+    g_autoptr (GSocketAddress) listen = wzp_relay_get_listen_address (self);
+    g_autoptr (GSocketAddress) probe = wzp_relay_get_probe_address (self);
+
+    self->cluster = relay_cluster_new (self, &cluster_hooks, listen, probe,
+        error);
     if (self->cluster == NULL) {
       if (error && *error && (*error)->domain != WZP_RELAY_ERROR) {
         GError *e = *error;

@@ -18,7 +18,7 @@
 #include <gio/gio.h>
 #include "wzp-version.h"
 #include "wzp-clock.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 #include "wzp-endpoint.h"
 
 G_BEGIN_DECLS
@@ -125,10 +125,8 @@ guint64 wzp_relay_get_refusal_count (WzpRelay * self, const char *reason);
 WZP_API
 char *wzp_relay_metrics_text (WzpRelay * self);
 
-WZP_API
 gboolean wzp_relay_drain (WzpRelay * self, guint64 timeout_ns);
 
-WZP_API
 gboolean wzp_relay_is_clustered (WzpRelay * self);
 
 G_END_DECLS

@@ -20,7 +20,7 @@
 #include <glib-unix.h>
 
 #include "wzp-path.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 static GMainLoop *loop;
 static guint64 t0;

@@ -18,7 +18,7 @@
 
 #include "wzp-relay-config.h"
 #include "wzp-address.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #ifdef WZP_HAVE_HIREDIS
 #include "wzp-relay-redis.h"
 #endif

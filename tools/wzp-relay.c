@@ -33,7 +33,7 @@
 
 #include "wzp-relay.h"
 #include "wzp-relay-config.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 static GMainLoop *loop;
 static WzpRelay *the_relay;

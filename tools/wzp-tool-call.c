@@ -35,9 +35,11 @@
  *
  * Exit status: 0 the call was active and ended (hung up by either side,
  * --duration, the peer gone); 1 it failed or never became active (relay
- * unreachable or lost, peer offline, busy, rejected, no answer...); 2 bad
- * arguments or settings; 3 the relay refused us, is not the pinned
- * --relay-fingerprint, or this identity registered elsewhere.
+ * unreachable or lost, peer offline, busy, rejected, no answer, not
+ * active within --timeout...); 2 bad arguments or settings; 3 the relay
+ * refused us, is not the pinned --relay-fingerprint, or this identity
+ * registered elsewhere.  --timeout only bounds the time to become active:
+ * an active call goes on.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,7 +52,7 @@
 #include "wzp-call.h"
 #include "wzp-call-private.h"
 #include "wzp-tool.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define FRAME_INTERVAL_MS 20
 #define FRAME_BYTES 80
@@ -80,6 +82,8 @@ typedef struct
   gint answer_delay_ms;
   gint64 answered_at;
   char *answering;              /* the call id to answer after the delay */
+  gint timeout_s;
+  gboolean timed_out;           /* not active within --timeout */
   JsonArray *gaps;
   JsonArray *paths;
   JsonArray *relay_states;
@@ -182,6 +186,24 @@ stop_loop (gpointer user_data)
   if (r->end_at == 0)
     r->end_at = g_get_monotonic_time ();
   g_main_loop_quit (r->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* --timeout: a call that is not active by then is given up (hung up, exit
+ * 1); an active one goes on, until hung up or --duration. */
+static gboolean
+active_timeout (gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  if (r->active_at != 0 || r->end_at != 0)
+    return G_SOURCE_REMOVE;
+  g_printerr ("wzp call: not active within %d s (--timeout): giving up\n",
+      r->timeout_s);
+  r->timed_out = TRUE;
+  r->end_at = g_get_monotonic_time ();
+  wzp_call_hangup (r->call);
+  g_timeout_add (300, stop_loop, r);
   return G_SOURCE_REMOVE;
 }
 
@@ -555,7 +577,8 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"hangup-after", 0, 0, G_OPTION_ARG_INT, &r.hangup_after_s,
         "Hang up this many seconds after the call is active", "S"},
     {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
-        "Give up if not active within S seconds (default 30)", "S"},
+        "Give up a call that is not active within S seconds (default 30; "
+          "an active call goes on)", "S"},
     {NULL}
   };
   g_autoptr (WzpIdentity) id = NULL;
@@ -655,13 +678,17 @@ wzp_tool_cmd_call (int argc, char **argv)
     r.room_keys = json_array_new ();
     _wzp_call_set_room_key_func (r.call, on_room_key, &r);
   }
-  if (timeout_s > 0 && r.duration_s == 0 && peer)
-    g_timeout_add_seconds (timeout_s, stop_loop, &r);
+  r.timeout_s = timeout_s;
+  if (timeout_s > 0 && peer)
+    g_timeout_add_seconds (timeout_s, active_timeout, &r);
   g_main_loop_run (r.loop);
 
   if (r.error)
     error_text = wzp_call_error_describe (r.error, relay, peer ? peer :
         wzp_call_get_peer_fingerprint (r.call));
+  else if (r.timed_out)
+    error_text = g_strdup_printf ("The call was not active within %d s "
+        "(--timeout)", timeout_s);
   else if (r.active_at == 0)
     error_text = g_strdup ("The call never became active");
   print_report (&r, id, relay, error_text);

@@ -18,7 +18,7 @@
 
 #include "wzp-endpoint.h"
 #include "wzp-identity.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-tool.h"
 
 typedef int (*CommandFunc) (int argc, char **argv);

@@ -30,59 +30,81 @@ wzp_addr_to_gsocketaddress (const WzpAddr * addr)
       addr->len);
 }
 
-/* Numeric addresses only: this runs on the packet path and in message
- * validation, where a DNS lookup would be both slow and wrong. */
+/* The one HOST:PORT parser: GLib's (g_network_address_parse(), which
+ * knows brackets and IPv6), plus what GLib lets through and we do not
+ * want: an empty host, a missing port (GLib takes "host" alone, and an
+ * unbracketed IPv6 address, as port 0), and a port that is not digits
+ * (GLib would look a service name up in /etc/services). */
+gboolean
+wzp_host_port_parse (const char *text, char **host, guint16 * port,
+    GError ** error)
+{
+  g_autoptr (GSocketConnectable) address = NULL;
+  g_autoptr (GError) local = NULL;
+  const char *colon, *p;
+  const char *hostname;
+
+  if (text == NULL)
+    goto bad;
+  colon = strrchr (text, ':');
+  if (colon == NULL || colon[1] == '\0')
+    goto bad;
+  if (text[0] == '[' ? colon[-1] != ']' : strchr (text, ':') != colon)
+    goto bad;
+  for (p = colon + 1; *p; p++)
+    if (!g_ascii_isdigit (*p))
+      goto bad;
+  address = g_network_address_parse (text, 0, &local);
+  if (address == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "'%s' is not HOST:PORT: %s", text, local->message);
+    return FALSE;
+  }
+  hostname = g_network_address_get_hostname (G_NETWORK_ADDRESS (address));
+  if (*hostname == '\0' || strpbrk (hostname, " \t\r\n"))
+    goto bad;
+  if (host)
+    *host = g_strdup (hostname);
+  if (port)
+    *port = g_network_address_get_port (G_NETWORK_ADDRESS (address));
+  return TRUE;
+
+bad:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+      "'%s' is not HOST:PORT (an IPv6 address in brackets: [2001:db8::1]:PORT)",
+      text ? text : "(null)");
+  return FALSE;
+}
+
+/* Numeric addresses only (candidates in messages, bind addresses): a DNS
+ * lookup would be both slow and wrong there. */
 gboolean
 wzp_addr_parse (WzpAddr * addr, const char *text, GError ** error)
 {
   g_autofree char *host = NULL;
-  const char *port_str;
-  char *end = NULL;
-  guint64 port;
+  guint16 port = 0;
+  gboolean bracketed = text && text[0] == '[';
+  struct sockaddr_in *sin = (struct sockaddr_in *) &addr->storage;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &addr->storage;
 
   memset (addr, 0, sizeof *addr);
-  if (text == NULL || *text == '\0')
+  if (!wzp_host_port_parse (text, &host, &port, NULL))
     goto bad;
-
-  if (text[0] == '[') {
-    const char *close = strchr (text, ']');
-    if (close == NULL || close[1] != ':')
-      goto bad;
-    host = g_strndup (text + 1, close - text - 1);
-    port_str = close + 2;
-  } else {
-    const char *colon = strrchr (text, ':');
-    if (colon == NULL || strchr (text, ':') != colon)
-      goto bad;
-    host = g_strndup (text, colon - text);
-    port_str = colon + 1;
+  if (!bracketed && inet_pton (AF_INET, host, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons (port);
+    addr->len = sizeof *sin;
+    return TRUE;
   }
-
-  if (*port_str == '\0' || !g_ascii_isdigit (*port_str))
-    goto bad;
-  port = g_ascii_strtoull (port_str, &end, 10);
-  if (*end != '\0' || port > 65535)
-    goto bad;
-
-  {
-    struct sockaddr_in *sin = (struct sockaddr_in *) &addr->storage;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &addr->storage;
-
-    if (text[0] != '[' && inet_pton (AF_INET, host, &sin->sin_addr) == 1) {
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons ((guint16) port);
-      addr->len = sizeof *sin;
-      return TRUE;
-    }
-    if (text[0] == '[' && inet_pton (AF_INET6, host, &sin6->sin6_addr) == 1) {
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons ((guint16) port);
-      addr->len = sizeof *sin6;
-      return TRUE;
-    }
+  if (bracketed && inet_pton (AF_INET6, host, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons (port);
+    addr->len = sizeof *sin6;
+    return TRUE;
   }
 
 bad:
+  memset (addr, 0, sizeof *addr);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
       "'%s' is not an address: expected 1.2.3.4:PORT or [2001:db8::1]:PORT",
       text ? text : "(null)");

@@ -23,34 +23,31 @@ typedef struct
 /* Longest text form: "[" + 45 + "]:" + 5 + NUL */
 #define WZP_ADDR_STRLEN 56
 
-WZP_API
 gboolean wzp_addr_from_gsocketaddress (WzpAddr * addr, GSocketAddress * gaddr);
 
-WZP_API
 GSocketAddress *wzp_addr_to_gsocketaddress (const WzpAddr * addr);
 
-WZP_API
+/* The one HOST:PORT parser of libwzp (GLib's, with an explicit port and
+ * a host required): "relay.example.org:4433", "1.2.3.4:5",
+ * "[2001:db8::1]:5".  @host gets the host without brackets. */
+gboolean wzp_host_port_parse (const char *text, char **host, guint16 * port,
+    GError ** error);
+
+/* Numeric "1.2.3.4:5" or "[2001:db8::1]:5" only. */
 gboolean wzp_addr_parse (WzpAddr * addr, const char *text, GError ** error);
 
-WZP_API
 char *wzp_addr_to_string (const WzpAddr * addr, char buf[WZP_ADDR_STRLEN]);
 
-WZP_API
 gboolean wzp_addr_equal (const WzpAddr * a, const WzpAddr * b);
 
-WZP_API
 int wzp_addr_family (const WzpAddr * addr);
 
-WZP_API
 guint16 wzp_addr_port (const WzpAddr * addr);
 
-WZP_API
 void wzp_addr_set_port (WzpAddr * addr, guint16 port);
 
-WZP_API
 GSocketAddress *wzp_socket_address_parse (const char *text, GError ** error);
 
-WZP_API
 char *wzp_socket_address_to_string (GSocketAddress * address);
 
 G_END_DECLS

@@ -21,7 +21,6 @@ G_BEGIN_DECLS
 #define WZP_TIME_NONE G_MAXUINT64
 
 #define WZP_TYPE_CLOCK (wzp_clock_get_type ())
-WZP_API
 G_DECLARE_DERIVABLE_TYPE (WzpClock, wzp_clock, WZP, CLOCK, GObject)
 
 struct _WzpClockClass
@@ -33,58 +32,45 @@ struct _WzpClockClass
   gpointer padding[4];
 };
 
-WZP_API
 WzpClock *wzp_clock_get_system (void);
 
-WZP_API
 guint64 wzp_clock_get_time (WzpClock * clock);
 
-WZP_API
 gboolean wzp_clock_is_system (WzpClock * clock);
 
 /* A GSource that fires once at a deadline on the given clock; re-arm it
  * with wzp_timer_source_set_deadline().  It never fires while disarmed
  * (deadline WZP_TIME_NONE) and it disarms itself before dispatching. */
-WZP_API
 GSource *wzp_timer_source_new (WzpClock * clock);
 
-WZP_API
 void wzp_timer_source_set_deadline (GSource * source, guint64 deadline_ns);
 
-WZP_API
 guint64 wzp_timer_source_get_deadline (GSource * source);
 
 /* One-shot convenience: attaches a timer to @context that calls @func once
  * @delay_ns from now.  Returns a new reference to the source: destroy it to
  * cancel the timer, unref it when done. */
-WZP_API
 GSource *wzp_clock_timeout_add (WzpClock * clock, GMainContext * context,
     guint64 delay_ns, GSourceFunc func, gpointer data, GDestroyNotify notify);
 
 /* Destroys and unrefs a source from wzp_clock_timeout_add(): for
  * g_clear_pointer(). */
-WZP_API
 void wzp_clock_source_destroy_and_unref (GSource * source);
 
 /* Funcs for a source that is dispatched whenever its ready time says so
  * (g_source_set_ready_time (s, 0) from any thread wakes the context):
  * cross-thread wake-ups and deferred flushes. */
-WZP_API GSourceFuncs wzp_ready_source_funcs;
+extern GSourceFuncs wzp_ready_source_funcs;
 
 #define WZP_TYPE_TEST_CLOCK (wzp_test_clock_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpTestClock, wzp_test_clock, WZP, TEST_CLOCK, WzpClock)
 
-WZP_API
 WzpClock *wzp_test_clock_new (guint64 start_ns);
 
-WZP_API
 void wzp_test_clock_set_time (WzpTestClock * clock, guint64 now_ns);
 
-WZP_API
 void wzp_test_clock_advance (WzpTestClock * clock, guint64 delta_ns);
 
-WZP_API
 guint64 wzp_test_clock_get_next_deadline (WzpTestClock * clock);
 
 G_END_DECLS

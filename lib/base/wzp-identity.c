@@ -7,8 +7,8 @@
  */
 #include "config.h"
 
-#include "wzp-identity.h"
-#include "wzp-log.h"
+#include "wzp-identity-private.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 #include <errno.h>
@@ -33,6 +33,13 @@ struct _WzpIdentity
   GBytes *certificate;          /* lazily made */
 };
 
+/**
+ * WzpIdentity:
+ *
+ * An Ed25519 identity: what a party is known by.  Others dial its
+ * fingerprint (wzp_identity_get_fingerprint()).  Keep the file private:
+ * whoever has it can take the identity.
+ */
 G_DEFINE_TYPE (WzpIdentity, wzp_identity, G_TYPE_OBJECT);
 
 GQuark
@@ -43,6 +50,30 @@ wzp_identity_error_quark (void)
   if (G_UNLIKELY (q == 0))
     q = g_quark_from_static_string ("wzp-identity-error-quark");
   return q;
+}
+
+GType
+wzp_identity_error_get_type (void)
+{
+  static gsize type;
+  static const GEnumValue values[] = {
+    {WZP_IDENTITY_ERROR_IO, "WZP_IDENTITY_ERROR_IO", "io"},
+    {WZP_IDENTITY_ERROR_INVALID_KEY, "WZP_IDENTITY_ERROR_INVALID_KEY",
+        "invalid-key"},
+    {WZP_IDENTITY_ERROR_INVALID_FINGERPRINT,
+        "WZP_IDENTITY_ERROR_INVALID_FINGERPRINT", "invalid-fingerprint"},
+    {WZP_IDENTITY_ERROR_INVALID_CERTIFICATE,
+        "WZP_IDENTITY_ERROR_INVALID_CERTIFICATE", "invalid-certificate"},
+    {WZP_IDENTITY_ERROR_FAILED, "WZP_IDENTITY_ERROR_FAILED", "failed"},
+    {WZP_IDENTITY_ERROR_PERMISSIONS, "WZP_IDENTITY_ERROR_PERMISSIONS",
+        "permissions"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpIdentityError",
+            values));
+  return type;
 }
 
 static void
@@ -127,8 +158,11 @@ wzp_identity_new_from_seed (const guint8 seed[WZP_PRIVATE_KEY_LEN],
 /**
  * wzp_identity_generate:
  *
- * Returns: (transfer full): a new random identity.  Aborts if the system
- * random generator fails, as nothing sensible can continue without it.
+ * Makes a new random identity (not saved: see wzp_identity_save()).
+ * Aborts if the system random generator fails, as nothing sensible can
+ * continue without it.
+ *
+ * Returns: (transfer full): a new identity
  */
 WzpIdentity *
 wzp_identity_generate (void)
@@ -200,15 +234,12 @@ read_key_file (const char *path, WzpIdentityLoadFlags flags, char **contents,
   return TRUE;
 }
 
-/**
- * wzp_identity_load_full:
- * @flags: %WZP_IDENTITY_LOAD_ALLOW_INSECURE to accept a file that group
- *   or others can access
+/* wzp_identity_load_full: (private: wzp-identity-private.h)
  *
  * Loads the identity in @path.  A file whose mode gives group or others
- * any access is refused with %WZP_IDENTITY_ERROR_PERMISSIONS unless
- * @flags or the environment (`WZP_ALLOW_INSECURE_IDENTITY=1`) allows it.
- */
+ * any access is refused with WZP_IDENTITY_ERROR_PERMISSIONS unless @flags
+ * (WZP_IDENTITY_LOAD_ALLOW_INSECURE) or the environment
+ * (`WZP_ALLOW_INSECURE_IDENTITY=1`) allows it. */
 WzpIdentity *
 wzp_identity_load_full (const char *path, WzpIdentityLoadFlags flags,
     GError ** error)
@@ -245,8 +276,13 @@ wzp_identity_load_full (const char *path, WzpIdentityLoadFlags flags,
 
 /**
  * wzp_identity_load:
+ * @path: (type filename): an identity file (PEM, as wzp_identity_save()
+ *   writes it)
+ * @error: %WZP_IDENTITY_ERROR_IO, %WZP_IDENTITY_ERROR_PERMISSIONS (the
+ *   file is accessible by group or others; `WZP_ALLOW_INSECURE_IDENTITY=1`
+ *   accepts it anyway) or %WZP_IDENTITY_ERROR_INVALID_KEY
  *
- * wzp_identity_load_full() without flags.
+ * Returns: (transfer full): the identity in @path, or %NULL
  */
 WzpIdentity *
 wzp_identity_load (const char *path, GError ** error)
@@ -254,6 +290,17 @@ wzp_identity_load (const char *path, GError ** error)
   return wzp_identity_load_full (path, WZP_IDENTITY_LOAD_NONE, error);
 }
 
+/**
+ * wzp_identity_save:
+ * @self: an identity
+ * @path: (type filename): where to write it
+ * @error: %WZP_IDENTITY_ERROR_IO
+ *
+ * Writes the identity's private key as PEM, readable by its owner only
+ * (0600), atomically (a crash leaves the old file or the new one).
+ *
+ * Returns: %TRUE on success
+ */
 gboolean
 wzp_identity_save (WzpIdentity * self, const char *path, GError ** error)
 {
@@ -289,11 +336,15 @@ wzp_identity_save (WzpIdentity * self, const char *path, GError ** error)
 
 /**
  * wzp_identity_load_or_create:
+ * @path: (type filename): an identity file
  * @created: (out) (optional): set to whether a new file was written
+ * @error: as wzp_identity_load() and wzp_identity_save()
  *
  * Loads @path, or creates a new identity there when the file does not
  * exist.  A file that exists but cannot be read is an error: silently
  * replacing it would change the user's fingerprint.
+ *
+ * Returns: (transfer full): the identity, or %NULL
  */
 WzpIdentity *
 wzp_identity_load_or_create (const char *path, gboolean * created,
@@ -303,11 +354,9 @@ wzp_identity_load_or_create (const char *path, gboolean * created,
       created, error);
 }
 
-/**
- * wzp_identity_load_or_create_full:
- * @flags: as for wzp_identity_load_full()
- * @created: (out) (optional): set to whether a new file was written
- */
+/* wzp_identity_load_or_create_full: (private) @flags as for
+ * wzp_identity_load_full(); @created (optional) says whether a new file
+ * was written. */
 WzpIdentity *
 wzp_identity_load_or_create_full (const char *path,
     WzpIdentityLoadFlags flags, gboolean * created, GError ** error)
@@ -329,6 +378,13 @@ wzp_identity_load_or_create_full (const char *path,
   return self;
 }
 
+/**
+ * wzp_identity_get_fingerprint:
+ * @self: an identity
+ *
+ * Returns: the fingerprint others dial: eight groups of four lowercase
+ *   hex digits joined by ':' (SHA-256 of the public key, first 16 bytes)
+ */
 const char *
 wzp_identity_get_fingerprint (WzpIdentity * self)
 {
@@ -545,12 +601,13 @@ wzp_fingerprint_from_public_key (const guint8 public_key[WZP_PUBLIC_KEY_LEN])
 
 /**
  * wzp_fingerprint_normalize:
+ * @text: a fingerprint as a user typed it
+ * @error: %WZP_IDENTITY_ERROR_INVALID_FINGERPRINT
  *
  * Accepts what users type: 32 hex digits, any case, optionally grouped
  * with ':', '-' or spaces.
  *
- * Returns: (transfer full): the canonical form, or %NULL with
- * %WZP_IDENTITY_ERROR_INVALID_FINGERPRINT.
+ * Returns: (transfer full): the canonical form, or %NULL
  */
 char *
 wzp_fingerprint_normalize (const char *text, GError ** error)
@@ -586,6 +643,14 @@ bad:
   return NULL;
 }
 
+/**
+ * wzp_fingerprint_equal:
+ * @a: (nullable): a fingerprint in any form wzp_fingerprint_normalize()
+ *   accepts
+ * @b: (nullable): another
+ *
+ * Returns: %TRUE when both are valid and name the same identity
+ */
 gboolean
 wzp_fingerprint_equal (const char *a, const char *b)
 {

@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +37,13 @@ static const char *level_names[] = {
   "NONE", "ERROR", "WARN", "FIXME", "INFO", "DEBUG", "LOG", "TRACE",
 };
 
+/**
+ * wzp_log_level_name:
+ * @level: a level
+ *
+ * Returns: "ERROR", "WARN", "FIXME", "INFO", "DEBUG", "LOG" or "TRACE"
+ *   (as GStreamer writes them), "NONE", or "?"
+ */
 const char *
 wzp_log_level_name (WzpLogLevel level)
 {
@@ -45,6 +52,15 @@ wzp_log_level_name (WzpLogLevel level)
   return level_names[level];
 }
 
+/**
+ * wzp_log_get_categories: (skip)
+ * @n_categories: (out): how many
+ *
+ * The library's categories, one per layer, to map them to a logging
+ * system's own (the GStreamer plugin makes a GstDebugCategory of each).
+ *
+ * Returns: (array length=n_categories) (transfer none): the categories
+ */
 WzpLogCategory **
 wzp_log_get_categories (guint * n_categories)
 {
@@ -95,7 +111,8 @@ parse_level (const char *s, WzpLogLevel * out)
 
 /**
  * wzp_log_parse_spec:
- * @spec: "LEVEL" or "PATTERN:LEVEL[,PATTERN:LEVEL…]", as in GST_DEBUG
+ * @spec: (nullable): "LEVEL" or "PATTERN:LEVEL[,PATTERN:LEVEL…]", as in
+ *   GST_DEBUG (WZP_DEBUG is read at start with this)
  *
  * Entries apply in order, so later ones override earlier ones.
  */
@@ -136,9 +153,13 @@ wzp_log_init_from_env (void)
 
 /**
  * wzp_log_set_handler:
- * @handler: (nullable): where messages go; %NULL restores stderr
+ * @handler: (nullable) (scope forever): where messages go; %NULL restores
+ *   stderr
+ * @user_data: (closure handler): for @handler
  *
- * The GStreamer plugin uses this to route library messages into
+ * Routes every message that passes its category's threshold to
+ * @handler, for the rest of the process (one handler at a time).  The
+ * GStreamer plugin uses this to route library messages into
  * GstDebugCategories of the same names.
  */
 void

@@ -12,13 +12,10 @@
 
 G_BEGIN_DECLS
 
-WZP_API
 void wzp_random_bytes (guint8 * buf, gsize len);
 
-WZP_API
 guint32 wzp_random_u32 (void);
 
-WZP_API
 char *wzp_random_hex (gsize n_bytes);
 
 G_END_DECLS

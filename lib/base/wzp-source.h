@@ -32,14 +32,11 @@ typedef struct
 /* "192.0.2.1" or "2001:db8:1:2::/64" */
 #define WZP_SOURCE_STRLEN 48
 
-WZP_API
 void wzp_source_from_addr (WzpSource * source, const WzpAddr * addr);
 
-WZP_API
 char *wzp_source_to_string (const WzpSource * source,
     char buf[WZP_SOURCE_STRLEN]);
 
-WZP_API
 gboolean wzp_source_equal (const WzpSource * a, const WzpSource * b);
 
 /**
@@ -50,28 +47,21 @@ gboolean wzp_source_equal (const WzpSource * a, const WzpSource * b);
  */
 typedef struct _WzpSourceCounter WzpSourceCounter;
 
-WZP_API
 WzpSourceCounter *wzp_source_counter_new (void);
 
-WZP_API
 void wzp_source_counter_free (WzpSourceCounter * counter);
 
-WZP_API
 guint wzp_source_counter_get (WzpSourceCounter * counter,
     const WzpSource * source);
 
-WZP_API
 guint wzp_source_counter_add (WzpSourceCounter * counter,
     const WzpSource * source);
 
-WZP_API
 void wzp_source_counter_remove (WzpSourceCounter * counter,
     const WzpSource * source);
 
-WZP_API
 guint wzp_source_counter_get_n_sources (WzpSourceCounter * counter);
 
-WZP_API
 void wzp_source_counter_clear (WzpSourceCounter * counter);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpSourceCounter, wzp_source_counter_free);

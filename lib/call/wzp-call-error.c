@@ -19,6 +19,43 @@ wzp_call_error_quark (void)
   return q;
 }
 
+GType
+wzp_call_error_get_type (void)
+{
+  static gsize type;
+  static const GEnumValue values[] = {
+    {WZP_CALL_ERROR_RELAY_UNREACHABLE, "WZP_CALL_ERROR_RELAY_UNREACHABLE",
+        "relay-unreachable"},
+    {WZP_CALL_ERROR_RELAY_REFUSED, "WZP_CALL_ERROR_RELAY_REFUSED",
+        "relay-refused"},
+    {WZP_CALL_ERROR_PEER_OFFLINE, "WZP_CALL_ERROR_PEER_OFFLINE",
+        "peer-offline"},
+    {WZP_CALL_ERROR_BUSY, "WZP_CALL_ERROR_BUSY", "busy"},
+    {WZP_CALL_ERROR_REJECTED, "WZP_CALL_ERROR_REJECTED", "rejected"},
+    {WZP_CALL_ERROR_NO_ANSWER, "WZP_CALL_ERROR_NO_ANSWER", "no-answer"},
+    {WZP_CALL_ERROR_BAD_PEER, "WZP_CALL_ERROR_BAD_PEER", "bad-peer"},
+    {WZP_CALL_ERROR_NO_PATH, "WZP_CALL_ERROR_NO_PATH", "no-path"},
+    {WZP_CALL_ERROR_FAILED, "WZP_CALL_ERROR_FAILED", "failed"},
+    {WZP_CALL_ERROR_NOT_ADMITTED, "WZP_CALL_ERROR_NOT_ADMITTED",
+        "not-admitted"},
+    {WZP_CALL_ERROR_RELAY_IDENTITY, "WZP_CALL_ERROR_RELAY_IDENTITY",
+        "relay-identity"},
+    {WZP_CALL_ERROR_SUPERSEDED, "WZP_CALL_ERROR_SUPERSEDED", "superseded"},
+    {WZP_CALL_ERROR_RELAY_LOST, "WZP_CALL_ERROR_RELAY_LOST", "relay-lost"},
+    {WZP_CALL_ERROR_INVALID_SETTINGS, "WZP_CALL_ERROR_INVALID_SETTINGS",
+        "invalid-settings"},
+    {WZP_CALL_ERROR_PEER_GONE, "WZP_CALL_ERROR_PEER_GONE", "peer-gone"},
+    {WZP_CALL_ERROR_HUNG_UP, "WZP_CALL_ERROR_HUNG_UP", "hung-up"},
+    {WZP_CALL_ERROR_CLUSTER_UNAVAILABLE, "WZP_CALL_ERROR_CLUSTER_UNAVAILABLE",
+        "cluster-unavailable"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpCallError", values));
+  return type;
+}
+
 /**
  * wzp_call_error_describe:
  * @error: a failed or ended call's reason

@@ -1,36 +1,48 @@
-/* wzp-call-internal.h — what the files of WzpCall share (private)
+/* wzp-call-internal.h — WzpCall's instance struct and what its core file
+ * shares with the file that installs its properties (private)
  *
- *   wzp-call.c            the object: properties, state, start and stop,
- *                         the thread-safe entry points' queue
- *   wzp-call-signaling.c  registration, offer/answer, setup, end of call,
- *                         losing and regaining the relay
- *   wzp-call-media.c      sealing, sending, opening; keys; the path manager;
- *                         the watchdog (RTT, media timeout)
- *   wzp-call-room.c       rooms: admission, members (wzp-call-room-keys.c:
- *                         their sender keys)
- * and helpers that call nobody back:
- *   wzp-call-offer.c      the signed offer and answer
+ * WzpCall is a core file and helpers that call nothing back into it
+ * (tests/check-cycles.py checks that from the object files):
+ *
+ *   wzp-call.c            the core: the object, its state, starting and
+ *                         stopping, the relay's events (registration,
+ *                         incoming calls, setup, end, losing and regaining
+ *                         the relay), the media, the path manager, the
+ *                         watchdog, and acting on the queued requests
+ * helpers, each driven by the core:
+ *   wzp-call-props.c      the properties (specs, docs, reading and
+ *                         writing), the signals, the getters, the
+ *                         settings check
+ *   wzp-call-requests.c   what other threads ask: frames to send, hang-up,
+ *                         answer, reject (queued; the core acts on them)
+ *   wzp-call-enums.c      the enum GTypes and their names
+ *   wzp-call-handshake.c  the key exchange: offer, answer, setup check
+ *   wzp-call-media.c      keys, sealing and sending, opening, counters
+ *   wzp-call-room.c       a room (its keys: wzp-call-room-keys.c); it
+ *                         reports back through WzpCallRoomEvents
  *   wzp-call-incoming.c   a verified incoming call until it is answered
- *   wzp-call-relay-leg.c  the relay leg of an active call: channel, proof
- *                         for resume-call, silence
+ *   wzp-call-relay-leg.c  the relay leg of an active call
  *   wzp-call-relays.c     the relay list: parse, resolve, order
- *   wzp-call-error.c      error domain and texts for users
+ *   wzp-call-media-leg.c  the media leg to the cluster node hosting the
+ *                         call or room, when it is not ours
+ *   wzp-call-offer.c      the signed offer and answer
+ *   wzp-call-error.c      the error domain and the texts users see
  */
 #pragma once
 
 #include "wzp-call.h"
-#include "wzp-call-offer.h"
+#include "wzp-call-handshake.h"
 #include "wzp-call-incoming.h"
+#include "wzp-call-media.h"
 #include "wzp-call-relay-leg.h"
 #include "wzp-call-relays.h"
+#include "wzp-call-media-leg.h"
 #include "wzp-call-room.h"
 #include "wzp-call-private.h"
 #include "wzp-signal-client.h"
 #include "wzp-path.h"
 #include "wzp-candidates.h"
 #include "wzp-endpoint.h"
-#include "wzp-media-crypto.h"
-#include "wzp-random.h"
 
 G_BEGIN_DECLS
 
@@ -55,6 +67,43 @@ G_BEGIN_DECLS
 /* How long the signaling connection stays open after we hung up, so the
  * hang-up message is delivered (and retransmitted if lost). */
 #define HANGUP_LINGER (500 * WZP_NSEC_PER_MSEC)
+
+enum
+{
+  PROP_0,
+  PROP_CONTEXT,
+  PROP_IDENTITY,
+  PROP_RELAY,
+  PROP_RELAY_FINGERPRINT,
+  PROP_PEER,
+  PROP_ROOM,
+  PROP_ROOM_OWNER,
+  PROP_ROOM_INVITE,
+  PROP_ROOM_OPEN,
+  PROP_ANSWER_POLICY,
+  PROP_PATH_POLICY,
+  PROP_BIND_ADDRESS,
+  PROP_GATHER_LOOPBACK,
+  PROP_RELAY_TIMEOUT,
+  PROP_MEDIA_TIMEOUT,
+  PROP_RELAY_SELECTION,
+  PROP_STATE,
+  PROP_PATH,
+  PROP_RELAY_STATE,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_STATE_CHANGED,
+  SIGNAL_INCOMING_CALL,
+  SIGNAL_PATH_CHANGED,
+  SIGNAL_RELAY_STATE_CHANGED,
+  SIGNAL_ROOM_MEMBER_JOINED,
+  SIGNAL_ROOM_MEMBER_LEFT,
+  SIGNAL_ROOM_REKEYED,
+  N_SIGNALS
+};
 
 typedef enum
 {
@@ -87,17 +136,13 @@ struct _WzpCall
   WzpRelaySelection relay_selection;
   WzpPathTimings *timings;
 
-  /* context-thread state */
+  /* the context's thread */
   WzpEndpoint *endpoint;
   WzpSignalClient *signal;
   /* The media leg to the relay node hosting our call or room, when it is
    * not the one we are registered at (docs/CLUSTER.md). */
   WzpSignalClient *media_leg;
   GSource *resume_timer;
-  /* Relayed media that came before our call-setup (in a cluster the
-   * peer's setup may take a shorter way than ours): opened once the keys
-   * are there. */
-  GQueue early_media;           /* of EarlyPacket */
   WzpPathManager *path;
   WzpCandidates *local_candidates;
   GSource *register_timeout;
@@ -106,15 +151,10 @@ struct _WzpCall
   gboolean hangup_sent;
   gboolean call_placed;
   char *call_id;
-  guint8 call_id_bin[WZP_CALL_ID_BYTES];
-  gboolean is_caller;
   char *active_peer;
   guint32 channel;
-  WzpX25519Key *eph;
-  guint8 caller_eph[WZP_EPH_KEY_LEN];
-  guint8 punch_token[WZP_PATH_TOKEN_LEN];
-  WzpMediaSealer *sealer;
-  WzpMediaOpener *opener;
+  WzpCallHandshake handshake;
+  WzpCallMedia media;
   WzpCallRoom *room_state;
   WzpCallIncoming *incoming;    /* ringing here, not answered yet */
   WzpRelayLeg leg;
@@ -128,19 +168,25 @@ struct _WzpCall
   gpointer frame_data;
   GDestroyNotify frame_notify;
 
-  /* shared with other threads, under lock */
+  /* shared with other threads, under the lock (the media counters have
+   * their own) */
   GMutex lock;
   WzpCallState state;
   WzpPathKind current_path;
   WzpRelayState relay_state;
-  WzpCallStats stats;
+  guint64 rtt_ns;
+  guint64 path_changes;
+  guint64 setup_ns;
+  guint64 relay_losses;
   GQueue send_queue;            /* of Frame */
   gboolean hangup_requested;
+  gboolean warned_too_long;     /* a frame over WZP_CALL_MAX_FRAME came */
   char *ringing_call_id;        /* the incoming call an answer may name */
   AnswerRequest answer;
   GSource *wake;
 };
 
+/* A frame queued by wzp_call_send_frame(). */
 typedef struct
 {
   guint32 timestamp;
@@ -149,59 +195,21 @@ typedef struct
   guint8 data[];
 } Frame;
 
-/* wzp-call.c */
-gboolean _wzp_call_is_over (WzpCallState s);
-/* Takes @reason. */
-void _wzp_call_set_state (WzpCall * self, WzpCallState state,
-    GError * reason);
-/* Takes @reason; records where (for wzp_call_get_failure_origin()). */
-void _wzp_call_fail_at (WzpCall * self, const char *file,
-    const char *function, int line, GError * reason);
-void _wzp_call_set_path (WzpCall * self, WzpPathKind path,
-    const char *reason);
-/* Takes @reason. */
-void _wzp_call_set_relay_state (WzpCall * self, WzpRelayState state,
-    GError * reason);
-void _wzp_call_set_ringing_id (WzpCall * self, const char *call_id);
-void _wzp_call_stop_everything (WzpCall * self);
-void _wzp_call_emit_incoming (WzpCall * self, const char *caller,
-    const char *call_id);
-/* Ends the call with an error.  A macro, so g_error_new() checks the
- * format where it is written, and the failure's origin is that line. */
-#define _wzp_call_fail(self, code, ...) \
-  _wzp_call_fail_at ((self), __FILE__, G_STRFUNC, __LINE__, \
-      g_error_new (WZP_CALL_ERROR, (code), __VA_ARGS__))
-
-/* wzp-call-signaling.c */
-void _wzp_call_connect_signaling (WzpCall * self);
+/* wzp-call.c: gathers our host candidates (again: after a network
+ * change) into local_candidates. */
 void _wzp_call_gather_candidates (WzpCall * self);
-gboolean _wzp_call_register_timed_out (gpointer user_data);
-/* The application's answer to the ringing incoming call (context). */
-void _wzp_call_decide_incoming (WzpCall * self, gboolean accept);
-/* The peer hung up (relay or direct connection). */
-void _wzp_call_peer_hung_up (WzpCall * self, const char *how);
 
-/* Drops the media leg, if any. */
-void _wzp_call_drop_media_leg (WzpCall * self);
-
-/* wzp-call-media.c */
-void _wzp_call_on_relay_media (WzpSignalClient * client, guint32 channel,
-    const guint8 * data, gsize len, gpointer user_data);
-/* Relayed media: on the media leg when there is one up, else on the
- * signaling connection. */
-gboolean _wzp_call_send_relay_media (WzpCall * self, guint32 channel,
-    const guint8 * data, gsize len);
-/* After the setup derived the keys: opens what came early, on the
- * call's channel; forgets the rest. */
-void _wzp_call_replay_early_media (WzpCall * self);
-gboolean _wzp_call_on_wake (gpointer user_data);
-gboolean _wzp_call_derive_keys (WzpCall * self, const guint8 * peer_eph,
+/* wzp-call-props.c */
+void _wzp_call_install_properties (GObjectClass * klass, GParamSpec ** props);
+void _wzp_call_install_signals (GObjectClass * klass, guint * signals);
+void _wzp_call_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec);
+void _wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec);
+/* Checks the settings wzp_call_start() needs; @relays gets the entries
+ * of the relay list (WzpRelayEntry).  A WZP_CALL_ERROR_INVALID_SETTINGS
+ * (or _NOT_ADMITTED: a room's invitation). */
+gboolean _wzp_call_check_settings (WzpCall * self, GPtrArray ** relays,
     GError ** error);
-void _wzp_call_start_path (WzpCall * self, const WzpOfferInfo * peer,
-    GSocketAddress * peer_reflexive, WzpNatType peer_nat);
-void _wzp_call_start_watchdog (WzpCall * self);
-/* Closes the direct connection with "hangup", so a peer the relay cannot
- * tell learns it there. */
-void _wzp_call_hang_up_direct (WzpCall * self);
 
 G_END_DECLS

@@ -5,7 +5,7 @@
 #include "wzp-call.h"
 #include "wzp-message.h"
 #include "wzp-call-proof.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

@@ -20,7 +20,7 @@
 #pragma once
 
 #include <json-glib/json-glib.h>
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 #include "wzp-message.h"            /* WZP_CALL_ID_BYTES */
 
 G_BEGIN_DECLS

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "wzp-call.h"
+#include "wzp-clock.h"
 #include "wzp-endpoint.h"
 #include "wzp-path.h"
 #include "wzp-media-crypto.h"
@@ -9,6 +10,9 @@
 G_BEGIN_DECLS
 
 WzpEndpoint *_wzp_call_get_endpoint (WzpCall * self);
+/* Before wzp_call_start(): where time comes from (tests: a WzpTestClock);
+ * the system clock otherwise. */
+void _wzp_call_set_clock (WzpCall * self, WzpClock * clock);
 /* Before wzp_call_start(): path timings for tests (shorter races). */
 void _wzp_call_set_path_timings (WzpCall * self,
     const WzpPathTimings * timings);

@@ -3,7 +3,7 @@
 
 #include "wzp-call-relays.h"
 #include "wzp-address.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -22,45 +22,23 @@ entry_free (gpointer p)
   g_free (e);
 }
 
+/* One HOST:PORT, by libwzp's one parser (wzp_host_port_parse()). */
 static WzpRelayEntry *
 parse_entry (const char *text, GError ** error)
 {
   g_autofree char *t = g_strstrip (g_strdup (text));
-  const char *colon = strrchr (t, ':');
   g_autofree char *host = NULL;
-  guint64 port;
+  guint16 port = 0;
   WzpRelayEntry *e;
 
-  if (colon == NULL || colon == t ||
-      !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL)) {
+  if (!wzp_host_port_parse (t, &host, &port, NULL) || port == 0) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
-        "\"%s\" is not a relay address (expected HOST:PORT)", t);
-    return NULL;
-  }
-  host = g_strndup (t, colon - t);
-  if (host[0] == '[') {
-    gsize n = strlen (host);
-    if (n < 3 || host[n - 1] != ']') {
-      g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
-          "\"%s\" is not a relay address (an IPv6 address goes in "
-          "brackets: [2001:db8::1]:4433)", t);
-      return NULL;
-    }
-    memmove (host, host + 1, n - 2);
-    host[n - 2] = '\0';
-  } else if (strchr (host, ':')) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
-        "\"%s\" is not a relay address (an IPv6 address goes in brackets: "
-        "[2001:db8::1]:4433)", t);
-    return NULL;
-  }
-  if (host[0] == '\0' || strchr (host, ' ')) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
-        "\"%s\" is not a relay address (expected HOST:PORT)", t);
+        "\"%s\" is not a relay address (expected HOST:PORT; an IPv6 "
+        "address goes in brackets: [2001:db8::1]:4433)", t);
     return NULL;
   }
   e = g_new0 (WzpRelayEntry, 1);
-  e->port = (guint16) port;
+  e->port = port;
   {
     g_autoptr (GInetAddress) ip = g_inet_address_new_from_string (host);
     if (ip)

@@ -28,7 +28,7 @@
 #include "wzp-message.h"
 #include "wzp-media-packet.h"
 #include "wzp-random.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -184,7 +184,7 @@ switch_key (WzpCallRoom * room)
   WZP_INFO ("room %s: sealing with stream %08x from seq %" G_GUINT64_FORMAT
       " (%s; %u of %u members acknowledged, after %.1f ms)", room->id,
       room->stream_id, next, room->rotate_reason, acked, members, took / 1e6);
-  g_signal_emit_by_name (room->call, "room-rekeyed", room->rotate_reason,
+  room->events->rekeyed (room->user_data, room->rotate_reason,
       room->stream_id, took, acked, members);
 }
 

@@ -10,7 +10,6 @@
 
 #include "wzp-call-room.h"
 #include "wzp-clock.h"
-#include "wzp-call-private.h"
 
 G_BEGIN_DECLS
 
@@ -58,7 +57,8 @@ typedef struct
 
 struct _WzpCallRoom
 {
-  WzpCall *call;                /* not owned */
+  const WzpCallRoomEvents *events;      /* what we tell the call */
+  gpointer user_data;
   WzpSignalClient *signal;      /* not owned */
   WzpIdentity *identity;
   WzpClock *clock;
@@ -89,6 +89,12 @@ struct _WzpCallRoom
   WzpCallRoomKeyFunc key_func;
   gpointer key_data;
 };
+
+/* Fails the call this room belongs to (a macro, so the failure's origin
+ * is the line that failed it). */
+#define _wzp_call_room_fail(room, code, ...) \
+  (room)->events->failed ((room)->user_data, __FILE__, G_STRFUNC, __LINE__, \
+      g_error_new (WZP_CALL_ERROR, (code), __VA_ARGS__))
 
 /* wzp-call-room-keys.c */
 void _wzp_room_keys_member_init (WzpCallRoom * room, WzpRoomMember * m);

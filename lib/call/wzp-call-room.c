@@ -21,26 +21,15 @@
  */
 #include "config.h"
 
-#include "wzp-call-internal.h"
 #include "wzp-call-room-private.h"
 #include "wzp-call-offer.h"
 #include "wzp-message.h"
 #include "wzp-media-packet.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
 #define WZP_CAT_DEFAULT wzp_cat_call
-
-enum
-{
-  SIGNAL_MEMBER_JOINED,
-  SIGNAL_MEMBER_LEFT,
-  SIGNAL_REKEYED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
 
 static gint64
 now_unix (void)
@@ -143,7 +132,7 @@ remove_member (WzpCallRoom * self, WzpRoomMember * m)
 
   _wzp_room_keys_member_clear (self, m);
   g_hash_table_remove (self->members, fp);
-  g_signal_emit (self->call, signals[SIGNAL_MEMBER_LEFT], 0, fp);
+  self->events->member_left (self->user_data, fp);
 }
 
 static GBytes *
@@ -234,7 +223,7 @@ add_member (WzpCallRoom * self, const char *fp, GBytes * public_key,
   }
   g_hash_table_replace (self->members, m->fingerprint, m);
   WZP_INFO ("room %s: admitted %s", self->id, m->fingerprint);
-  g_signal_emit (self->call, signals[SIGNAL_MEMBER_JOINED], 0, m->fingerprint);
+  self->events->member_joined (self->user_data, m->fingerprint);
   return TRUE;
 }
 
@@ -262,7 +251,7 @@ expiry_due (gpointer user_data)
   g_clear_pointer (&self->expiry_timer, g_source_unref);
   if (self->invite && now_unix () >= self->invite->expires) {
     g_ptr_array_unref (expired);
-    _wzp_call_fail (self->call, WZP_CALL_ERROR_NOT_ADMITTED,
+    _wzp_call_room_fail (self, WZP_CALL_ERROR_NOT_ADMITTED,
         "our invitation to room %s expired", self->id);
     return G_SOURCE_REMOVE;
   }
@@ -348,7 +337,7 @@ on_room_joined (WzpSignalClient * client, const char *room, guint channel,
   }
   _wzp_room_keys_rotate (self, "we joined", FALSE);
   schedule_expiry (self);
-  _wzp_call_room_joined (self->call);
+  self->events->joined (self->user_data);
 }
 
 static void
@@ -406,12 +395,12 @@ on_signal_error (WzpSignalClient * client, GError * error, gpointer user_data)
       !g_error_matches (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_RELAY))
     return;
   if (g_str_has_prefix (error->message, "not-invited"))
-    _wzp_call_fail (self->call, WZP_CALL_ERROR_NOT_ADMITTED,
+    _wzp_call_room_fail (self, WZP_CALL_ERROR_NOT_ADMITTED,
         "the relay refused to let us into room %s: %s", self->id,
         error->message);
   else if (g_str_has_prefix (error->message, "room-full") ||
       g_str_has_prefix (error->message, "bad-message"))
-    _wzp_call_fail (self->call, WZP_CALL_ERROR_FAILED,
+    _wzp_call_room_fail (self, WZP_CALL_ERROR_FAILED,
         "cannot join room %s: %s", self->id, error->message);
 }
 
@@ -435,9 +424,10 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
 /* --- the object ------------------------------------------------------- */
 
 WzpCallRoom *
-_wzp_call_room_new (WzpCall * call, WzpSignalClient * signal,
-    WzpIdentity * identity, WzpClock * clock, GMainContext * context,
-    const char *name, const char *owner, const char *invite, gboolean open)
+_wzp_call_room_new (const WzpCallRoomEvents * events, gpointer user_data,
+    WzpSignalClient * signal, WzpIdentity * identity, WzpClock * clock,
+    GMainContext * context, const char *name, const char *owner,
+    const char *invite, gboolean open)
 {
   WzpCallRoom *self = g_new0 (WzpCallRoom, 1);
   GChecksum *c = g_checksum_new (G_CHECKSUM_SHA256);
@@ -445,7 +435,8 @@ _wzp_call_room_new (WzpCall * call, WzpSignalClient * signal,
   gsize len = sizeof digest;
   g_autofree char *canonical_owner = NULL;
 
-  self->call = call;
+  self->events = events;
+  self->user_data = user_data;
   self->signal = signal;
   self->identity = g_object_ref (identity);
   self->clock = g_object_ref (clock);
@@ -579,48 +570,9 @@ _wzp_call_room_free (WzpCallRoom * self)
 }
 
 void
-_wzp_call_set_room_key_func (WzpCall * call, WzpCallRoomKeyFunc func,
+_wzp_call_room_set_key_func (WzpCallRoom * self, WzpCallRoomKeyFunc func,
     gpointer user_data)
 {
-  if (call->room_state) {
-    call->room_state->key_func = func;
-    call->room_state->key_data = user_data;
-  }
-}
-
-void
-_wzp_call_room_install_signals (GObjectClass * klass)
-{
-  GType type = G_TYPE_FROM_CLASS (klass);
-
-  /**
-   * WzpCall::room-member-joined:
-   * @fingerprint: the member
-   *
-   * A member of our room was admitted: the owner (or, in an open room,
-   * anyone) let it in, and it gets our sender key.
-   */
-  signals[SIGNAL_MEMBER_JOINED] = g_signal_new ("room-member-joined", type,
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  /**
-   * WzpCall::room-member-left:
-   * @fingerprint: the member
-   *
-   * An admitted member left, its invitation expired, or we left.
-   */
-  signals[SIGNAL_MEMBER_LEFT] = g_signal_new ("room-member-left", type,
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
-  /**
-   * WzpCall::room-rekeyed:
-   * @reason: what changed ("a member joined", "a member left", ...)
-   * @stream_id: our new stream
-   * @duration_ns: from the change to the switch
-   * @acked: members that had acknowledged the key at the switch
-   * @members: admitted members at the switch
-   *
-   * We switched sealing to a new sender key.
-   */
-  signals[SIGNAL_REKEYED] = g_signal_new ("room-rekeyed", type,
-      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 5, G_TYPE_STRING,
-      G_TYPE_UINT, G_TYPE_UINT64, G_TYPE_UINT, G_TYPE_UINT);
+  self->key_func = func;
+  self->key_data = user_data;
 }

@@ -13,7 +13,7 @@
  */
 #pragma once
 
-#include "wzp-call.h"
+#include "wzp-call-private.h"
 #include "wzp-signal-client.h"
 #include "wzp-media-crypto.h"
 #include "wzp-room-invite.h"
@@ -22,6 +22,29 @@ G_BEGIN_DECLS
 
 typedef struct _WzpCallRoom WzpCallRoom;
 
+/**
+ * WzpCallRoomEvents:
+ * @joined: the relay let us in (the first time, and after a rejoin)
+ * @failed: the room cannot go on (not admitted, our invitation expired);
+ *   @file, @function and @line say where; takes @reason
+ * @member_joined: a member was admitted
+ * @member_left: an admitted member left (or its invitation expired)
+ * @rekeyed: we switched to a new sender key
+ *
+ * How a room tells its call what happened (the room calls nothing of the
+ * call's directly).  All on the call's context.
+ */
+typedef struct
+{
+  void (*joined) (gpointer user_data);
+  void (*failed) (gpointer user_data, const char *file, const char *function,
+      int line, GError * reason);
+  void (*member_joined) (gpointer user_data, const char *fingerprint);
+  void (*member_left) (gpointer user_data, const char *fingerprint);
+  void (*rekeyed) (gpointer user_data, const char *reason, guint stream_id,
+      guint64 duration_ns, guint acked, guint members);
+} WzpCallRoomEvents;
+
 /* Checks the room settings before a call starts: a valid name; an owner
  * fingerprint or @open; an invitation for us unless we own the room or it
  * is open.  Sets a WZP_CALL_ERROR. */
@@ -29,9 +52,11 @@ gboolean _wzp_call_room_check_settings (const char *name, const char *owner,
     const char *invite, gboolean open, WzpIdentity * identity,
     GError ** error);
 
-WzpCallRoom *_wzp_call_room_new (WzpCall * call, WzpSignalClient * signal,
-    WzpIdentity * identity, WzpClock * clock, GMainContext * context,
-    const char *name, const char *owner, const char *invite, gboolean open);
+/* @events and @user_data must outlive the room. */
+WzpCallRoom *_wzp_call_room_new (const WzpCallRoomEvents * events,
+    gpointer user_data, WzpSignalClient * signal, WzpIdentity * identity,
+    WzpClock * clock, GMainContext * context, const char *name,
+    const char *owner, const char *invite, gboolean open);
 void _wzp_call_room_free (WzpCallRoom * room);
 gboolean _wzp_call_room_join (WzpCallRoom * room, GError ** error);
 gboolean _wzp_call_room_leave (WzpCallRoom * room, GError ** error);
@@ -43,11 +68,8 @@ guint _wzp_call_room_get_n_members (WzpCallRoom * room);
 WzpMediaOpener *_wzp_call_room_opener_for (WzpCallRoom * room,
     guint32 channel, const guint8 *data, gsize len, const char **sender);
 
-/* The room signals of WzpCall (see wzp-call.h), installed by its
- * class_init. */
-void _wzp_call_room_install_signals (GObjectClass * klass);
-
-/* Implemented by wzp-call.c. */
-void _wzp_call_room_joined (WzpCall * call);
+/* Test hook: @func sees every sender key made or received. */
+void _wzp_call_room_set_key_func (WzpCallRoom * room, WzpCallRoomKeyFunc func,
+    gpointer user_data);
 
 G_END_DECLS

@@ -14,6 +14,11 @@
  * the moment the relay sets the call up; the path moves to direct when
  * both peers agree, and back when the direct path goes quiet.
  *
+ * The relay may be a list, the relays of a cluster (docs/CLUSTER.md):
+ * the call registers at one (#WzpCall:relay-selection) and moves on to
+ * the next when it is lost; when the cluster hosts the call or room on
+ * another relay node the call opens a media leg there.
+ *
  * The relay: its connection is watched (keep-alives, and a relay that
  * restarted resets the old connection at once); #WzpCall:relay-state
  * says whether it is there.  After a loss the call reconnects and
@@ -36,11 +41,15 @@
 #include <gio/gio.h>
 #include "wzp-version.h"
 #include "wzp-identity.h"
-#include "wzp-clock.h"
-#include "wzp-path.h"
+#include "wzp-path-types.h"
 
 G_BEGIN_DECLS
 
+/**
+ * WZP_CALL_ERROR:
+ *
+ * The error domain of calls (#WzpCallError).
+ */
 #define WZP_CALL_ERROR (wzp_call_error_quark ())
 WZP_API GQuark wzp_call_error_quark (void);
 
@@ -66,13 +75,18 @@ WZP_API GQuark wzp_call_error_quark (void);
  *   an active call had neither media nor the relay for
  *   #WzpCall:media-timeout
  * @WZP_CALL_ERROR_INVALID_SETTINGS: wzp_call_start() refused the settings
- * @WZP_CALL_ERROR_PEER_GONE: (the reason of an ended call) the peer's
+ * @WZP_CALL_ERROR_PEER_GONE: the reason of an ended call: the peer's
  *   connection to the relay died and no direct path carries the call
- * @WZP_CALL_ERROR_HUNG_UP: (the reason of an ended call) either side hung
+ * @WZP_CALL_ERROR_HUNG_UP: the reason of an ended call: either side hung
  *   up
  * @WZP_CALL_ERROR_CLUSTER_UNAVAILABLE: the peer is not registered at our
  *   relay, and our relay cannot ask the other relays of its cluster now
  *   (their Redis is away): try again in a few seconds
+ *
+ * The errors of a failed call (the reason of #WzpCall::state-changed to
+ * %WZP_CALL_STATE_FAILED), of wzp_call_start(), and the reasons of an
+ * ended one.  wzp_call_error_describe() turns them into a text a user can
+ * act on.
  */
 typedef enum
 {
@@ -95,26 +109,47 @@ typedef enum
   WZP_CALL_ERROR_CLUSTER_UNAVAILABLE,
 } WzpCallError;
 
+#define WZP_TYPE_CALL_ERROR (wzp_call_error_get_type ())
+WZP_API GType wzp_call_error_get_type (void);
+
+/**
+ * WzpCallState:
+ * @WZP_CALL_STATE_IDLE: not started
+ * @WZP_CALL_STATE_CONNECTING: reaching and registering with the relay
+ * @WZP_CALL_STATE_WAITING: registered, waiting for an incoming call
+ * @WZP_CALL_STATE_RINGING: outgoing: the callee rings; incoming: deciding
+ *   (answer policy "ask"); a room: joining
+ * @WZP_CALL_STATE_ACTIVE: set up: media flows
+ * @WZP_CALL_STATE_ENDED: hung up by either side (the reason says who)
+ * @WZP_CALL_STATE_FAILED: ended by an error (#WzpCallError, in
+ *   #WzpCall::state-changed)
+ */
 typedef enum
 {
-  WZP_CALL_STATE_IDLE,          /* not started */
-  WZP_CALL_STATE_CONNECTING,    /* reaching and registering with the relay */
-  WZP_CALL_STATE_WAITING,       /* registered, waiting for an incoming call */
-  WZP_CALL_STATE_RINGING,       /* outgoing: callee rings; incoming: deciding */
-  WZP_CALL_STATE_ACTIVE,        /* set up: media flows */
-  WZP_CALL_STATE_ENDED,         /* hung up by either side */
-  WZP_CALL_STATE_FAILED,        /* ended by an error (see the signal's GError) */
+  WZP_CALL_STATE_IDLE,
+  WZP_CALL_STATE_CONNECTING,
+  WZP_CALL_STATE_WAITING,
+  WZP_CALL_STATE_RINGING,
+  WZP_CALL_STATE_ACTIVE,
+  WZP_CALL_STATE_ENDED,
+  WZP_CALL_STATE_FAILED,
 } WzpCallState;
 
-/* WzpPathKind and WzpPathPolicy (with their GTypes and to_string) live in
- * wzp-path.h, with the path manager that decides them. */
+/* WzpPathKind and WzpPathPolicy (with their GTypes and to_string) are in
+ * wzp-path-types.h. */
 
+/**
+ * WzpAnswerPolicy:
+ * @WZP_ANSWER_POLICY_AUTO: accept every incoming call
+ * @WZP_ANSWER_POLICY_REJECT: reject every incoming call
+ * @WZP_ANSWER_POLICY_ASK: tell #WzpCall::incoming-call, then let the call
+ *   ring until wzp_call_answer() or wzp_call_reject()
+ */
 typedef enum
 {
-  WZP_ANSWER_POLICY_AUTO,       /* accept every incoming call */
-  WZP_ANSWER_POLICY_REJECT,     /* reject every incoming call */
-  WZP_ANSWER_POLICY_ASK,        /* tell WzpCall::incoming-call, then wait
-                                 * for wzp_call_answer() / _reject() */
+  WZP_ANSWER_POLICY_AUTO,
+  WZP_ANSWER_POLICY_REJECT,
+  WZP_ANSWER_POLICY_ASK,
 } WzpAnswerPolicy;
 
 /**
@@ -157,20 +192,14 @@ typedef enum
   WZP_RELAY_SELECTION_LISTED,
 } WzpRelaySelection;
 
-WZP_API GType wzp_relay_selection_get_type (void);
-#define WZP_TYPE_RELAY_SELECTION (wzp_relay_selection_get_type ())
-
-/* Checks a relay setting ("HOST:PORT", or several separated by commas)
- * without resolving it; a WZP_CALL_ERROR (INVALID_SETTINGS) says what is
- * wrong. */
-WZP_API gboolean wzp_relay_list_check (const char *relay, GError ** error);
-
-WZP_API GType wzp_call_state_get_type (void);
-WZP_API GType wzp_answer_policy_get_type (void);
-WZP_API GType wzp_relay_state_get_type (void);
 #define WZP_TYPE_CALL_STATE (wzp_call_state_get_type ())
+WZP_API GType wzp_call_state_get_type (void);
 #define WZP_TYPE_ANSWER_POLICY (wzp_answer_policy_get_type ())
+WZP_API GType wzp_answer_policy_get_type (void);
 #define WZP_TYPE_RELAY_STATE (wzp_relay_state_get_type ())
+WZP_API GType wzp_relay_state_get_type (void);
+#define WZP_TYPE_RELAY_SELECTION (wzp_relay_selection_get_type ())
+WZP_API GType wzp_relay_selection_get_type (void);
 
 WZP_API const char *wzp_call_state_to_string (WzpCallState state);
 WZP_API const char *wzp_relay_state_to_string (WzpRelayState state);
@@ -181,9 +210,13 @@ WZP_API const char *wzp_relay_state_to_string (WzpRelayState state);
  * @seq: the sender's packet sequence number (consecutive per sender)
  * @timestamp: sender's media timestamp, 48 kHz units
  * @marker: first frame of a talkspurt
- * @data: the Opus frame, valid only during the callback
- * @arrival_ns: when it arrived, on the call's #WzpClock
+ * @data: (array length=len): the Opus frame, valid only during the
+ *   callback
+ * @len: its length in bytes
+ * @arrival_ns: when it arrived, in nanoseconds of the monotonic clock
  * @path: the path it arrived on
+ *
+ * A media frame, as #WzpCallFrameFunc gets it.
  */
 typedef struct
 {
@@ -199,64 +232,76 @@ typedef struct
 
 /**
  * WzpCallFrameFunc:
+ * @frame: the frame, valid during the call only
+ * @user_data: (closure): what wzp_call_set_frame_handler() was given
  *
  * Receives each authenticated, de-duplicated media frame, on the call's
  * context.  Frames come in arrival order; reordering is the jitter
- * buffer's job.
+ * buffer's job (#WzpJitter).
  */
 typedef void (*WzpCallFrameFunc) (const WzpCallFrame * frame,
     gpointer user_data);
 
 /**
  * WzpCallStats:
+ * @state: the call's state
+ * @path: the path media takes now
+ * @rtt_ns: smoothed round-trip time of the connection that carries media
+ *   now (to the relay, or to the peer on the direct path)
+ * @frames_sent: media frames sent
+ * @bytes_sent: bytes of those frames
+ * @frames_received: frames received (authenticated, de-duplicated)
+ * @bytes_received: bytes of those frames
+ * @frames_dropped_send: frames dropped: the transport could not queue
+ *   them (congestion), they could not be sealed, or they were larger than
+ *   a packet carries (%WZP_CALL_MAX_FRAME bytes)
+ * @duplicates: packets dropped by the replay window: copies from the
+ *   other path during a switch, or replays
+ * @forged: packets that failed authentication (or were malformed)
+ * @replayed: the replay window's own count (the same events as
+ *   @duplicates)
+ * @path_changes: how often the path changed
+ * @setup_ns: from setup to the first frame received, or 0
+ * @relay_state: whether the relay is there
+ * @relay_losses: how often the connection to the relay was lost
  *
- * Counters since the call started; see docs/ELEMENTS.md for how wzpsrc
- * and wzpsink publish them.
+ * Counters since the call started (wzp_call_get_stats()); see
+ * docs/ELEMENTS.md for how wzpsrc and wzpsink publish them.
  */
 typedef struct
 {
   WzpCallState state;
   WzpPathKind path;
-  guint64 rtt_ns;               /* on the current path */
+  guint64 rtt_ns;
   guint64 frames_sent;
   guint64 bytes_sent;
   guint64 frames_received;
   guint64 bytes_received;
-  guint64 frames_dropped_send;  /* could not be queued (congestion) */
-  guint64 duplicates;           /* dropped by the replay window: copies from
-                                 * the other path during a switch, or replays */
-  guint64 forged;               /* failed authentication (or malformed) */
-  guint64 replayed;             /* the replay window's own count (same events) */
+  guint64 frames_dropped_send;
+  guint64 duplicates;
+  guint64 forged;
+  guint64 replayed;
   guint64 path_changes;
-  guint64 setup_ns;             /* setup to first frame received, or 0 */
+  guint64 setup_ns;
   WzpRelayState relay_state;
-  guint64 relay_losses;         /* times the relay connection was lost */
+  guint64 relay_losses;
   /*< private > */
   guint64 padding[6];
 } WzpCallStats;
+
+/**
+ * WZP_CALL_MAX_FRAME:
+ *
+ * The largest media frame a call carries, in bytes (what one QUIC
+ * datagram holds after the media header and the AEAD tag).  Opus frames
+ * of voice are far smaller: 20 ms at 64 kbit/s is 160 bytes.
+ */
+#define WZP_CALL_MAX_FRAME 1200
 
 #define WZP_TYPE_CALL (wzp_call_get_type ())
 WZP_API
 G_DECLARE_FINAL_TYPE (WzpCall, wzp_call, WZP, CALL, GObject)
 
-/* Construction: properties "context" (GMainContext, construct-only,
- * default the thread-default context), "clock" (WzpClock), "identity"
- * (WzpIdentity, required), "relay" (string HOST:PORT, required; or the
- * relays of a cluster, "HOST:PORT,HOST:PORT,...", and a host name may
- * have several addresses), "relay-selection" (WzpRelaySelection: which
- * of them first),
- * "relay-fingerprint" (string, optional pin), "peer" (string
- * fingerprint), "room" (string), "answer-policy", "path-policy",
- * "bind-address" (string, default any address, port 0), "media-timeout"
- * (ms without media and without the relay before an active call fails;
- * 0: never; default 10000), "relay-state" (read-only).
- *
- * Rooms: "room" (string, the room's name), "room-owner" (string, the
- * owner's fingerprint), "room-invite" (string, the owner's invitation for
- * us as a token from `wzp invite`, or "@FILE"; not needed by the owner),
- * "room-open" (boolean: a room without owner that anyone with the name
- * may join, and that is therefore not confidential from the relay).  A
- * room needs an owner or room-open. */
 WZP_API WzpCall *wzp_call_new (GMainContext * context, WzpIdentity * identity,
     const char *relay);
 
@@ -264,59 +309,26 @@ WZP_API gboolean wzp_call_start (WzpCall * self, GError ** error);
 
 /* Any thread. */
 WZP_API void wzp_call_hangup (WzpCall * self);
-
-/* Any thread: answer or reject the incoming call @call_id (answer-policy
- * "ask"), now or whenever the user decides.  FALSE when that call is not
- * (or no longer) waiting for an answer. */
 WZP_API gboolean wzp_call_answer (WzpCall * self, const char *call_id);
 WZP_API gboolean wzp_call_reject (WzpCall * self, const char *call_id);
-
-/* Any thread.  Seals and sends one Opus frame on the current path.
- * Returns FALSE only when the call is not active (the frame is dropped
- * and counted otherwise: congestion never blocks the caller). */
 WZP_API gboolean wzp_call_send_frame (WzpCall * self, guint32 timestamp,
     gboolean marker, const guint8 * data, gsize len);
-
-/* Context thread: set before start. */
-WZP_API void wzp_call_set_frame_handler (WzpCall * self,
-    WzpCallFrameFunc func, gpointer user_data, GDestroyNotify notify);
-
-/* Any thread. */
 WZP_API void wzp_call_get_stats (WzpCall * self, WzpCallStats * stats);
 WZP_API WzpCallState wzp_call_get_state (WzpCall * self);
 WZP_API WzpPathKind wzp_call_get_path (WzpCall * self);
-
 WZP_API WzpRelayState wzp_call_get_relay_state (WzpCall * self);
 
-/* Context thread. */
+/* The call's context only. */
+WZP_API void wzp_call_set_frame_handler (WzpCall * self,
+    WzpCallFrameFunc func, gpointer user_data, GDestroyNotify notify);
 WZP_API const char *wzp_call_get_peer_fingerprint (WzpCall * self);
 WZP_API const char *wzp_call_get_call_id (WzpCall * self);
-
-/* Context thread: where in libwzp the call was failed (for the debug
- * location of a GStreamer error); FALSE if it did not fail. */
 WZP_API gboolean wzp_call_get_failure_origin (WzpCall * self,
     const char **file, const char **function, int *line);
 
-/* A text a user can act on for an error of this call (WZP_CALL_ERROR or
- * another domain), naming @relay and @peer where it helps; what the
- * GStreamer elements post and `wzp call` prints. */
 WZP_API char *wzp_call_error_describe (const GError * error,
     const char *relay, const char *peer);
 
-/* Signals (emitted on the context):
- *   "state-changed" (WzpCallState state, GError *reason_or_NULL)
- *   "incoming-call" (const char *caller_fingerprint, const char *call_id):
- *       only with answer-policy "ask"; a notification: answer later with
- *       wzp_call_answer() / wzp_call_reject() (also from the handler).
- *       The call rings until then, or until the caller gives up.
- *   "path-changed" (WzpPathKind path, const char *reason)
- *   "room-member-joined" (const char *fingerprint): a member was admitted
- *       (it gets our sender key; frames from it may follow)
- *   "room-member-left" (const char *fingerprint)
- *   "room-rekeyed" (const char *reason, guint stream_id, guint64
- *       duration_ns, guint acked, guint members): we switched to a new
- *       sender key after a membership change
- *   "relay-state-changed" (WzpRelayState state, GError *reason_or_NULL)
- */
+WZP_API gboolean wzp_relay_list_check (const char *relay, GError ** error);
 
 G_END_DECLS

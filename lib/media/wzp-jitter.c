@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "wzp-jitter.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 
@@ -33,6 +33,8 @@ typedef struct
 
 struct _WzpJitter
 {
+  gint ref_count;
+
   gint64 min_latency_ns;
   gint64 max_latency_ns;
   gint64 latency_ns;
@@ -89,6 +91,14 @@ clamp_latency (WzpJitter * jb)
 }
 
 /**
+ * WzpJitter:
+ *
+ * An adaptive jitter buffer with explicit time.  Reference-counted; not
+ * thread-safe: one thread at a time.
+ */
+G_DEFINE_BOXED_TYPE (WzpJitter, wzp_jitter, wzp_jitter_ref, wzp_jitter_unref);
+
+/**
  * wzp_jitter_new:
  * @min_latency_ms: the latency never goes below this; it starts here
  * @max_latency_ms: nor above this (raised to @min_latency_ms if smaller)
@@ -100,6 +110,7 @@ wzp_jitter_new (guint min_latency_ms, guint max_latency_ms)
 {
   WzpJitter *jb = g_new0 (WzpJitter, 1);
 
+  jb->ref_count = 1;
   g_queue_init (&jb->queue);
   jb->frame_samples = WZP_JITTER_DEFAULT_FRAME_SAMPLES;
   wzp_jitter_set_latency (jb, min_latency_ms, max_latency_ms);
@@ -107,10 +118,31 @@ wzp_jitter_new (guint min_latency_ms, guint max_latency_ms)
   return jb;
 }
 
-void
-wzp_jitter_free (WzpJitter * jb)
+/**
+ * wzp_jitter_ref:
+ * @jb: a jitter buffer
+ *
+ * Returns: (transfer full): @jb
+ */
+WzpJitter *
+wzp_jitter_ref (WzpJitter * jb)
 {
-  if (!jb)
+  g_return_val_if_fail (jb != NULL, NULL);
+  g_atomic_int_inc (&jb->ref_count);
+  return jb;
+}
+
+/**
+ * wzp_jitter_unref:
+ * @jb: (transfer full): a jitter buffer
+ *
+ * Drops a reference; the last one frees the buffer and what it holds.
+ */
+void
+wzp_jitter_unref (WzpJitter * jb)
+{
+  g_return_if_fail (jb != NULL);
+  if (!g_atomic_int_dec_and_test (&jb->ref_count))
     return;
   g_queue_clear_full (&jb->queue, (GDestroyNotify) slot_free);
   g_free (jb);
@@ -118,6 +150,9 @@ wzp_jitter_free (WzpJitter * jb)
 
 /**
  * wzp_jitter_set_latency:
+ * @jb: a jitter buffer
+ * @min_latency_ms: the lowest latency
+ * @max_latency_ms: the highest (raised to @min_latency_ms if smaller)
  *
  * Changes the bounds; the current latency is clamped into them.
  */
@@ -137,6 +172,7 @@ wzp_jitter_set_latency (WzpJitter * jb, guint min_latency_ms,
 
 /**
  * wzp_jitter_get_latency_ns:
+ * @jb: a jitter buffer
  *
  * Returns: the current target latency: how long after its earliest
  * possible arrival a frame is played.
@@ -163,6 +199,7 @@ restart (WzpJitter * jb)
 
 /**
  * wzp_jitter_set_conceal_silence:
+ * @jb: a jitter buffer
  * @conceal: whether to conceal silence
  *
  * With %TRUE, once something was played, a stream that stops arriving
@@ -182,6 +219,7 @@ wzp_jitter_set_conceal_silence (WzpJitter * jb, gboolean conceal)
 
 /**
  * wzp_jitter_flush:
+ * @jb: a jitter buffer
  *
  * Drops everything held; the next packet starts a new stream (pts 0).
  */
@@ -544,6 +582,7 @@ wzp_jitter_pop (WzpJitter * jb, gint64 now_ns, WzpJitterItem * out)
 
 /**
  * wzp_jitter_next_deadline:
+ * @jb: a jitter buffer
  *
  * Returns: when wzp_jitter_pop() will next have something, on the caller's
  * clock (possibly already past), or -1 if nothing is held.  A push may
@@ -562,6 +601,11 @@ wzp_jitter_next_deadline (WzpJitter * jb)
   return probe.deadline_ns;
 }
 
+/**
+ * wzp_jitter_get_stats:
+ * @jb: a jitter buffer
+ * @stats: (out caller-allocates): its counters now
+ */
 void
 wzp_jitter_get_stats (WzpJitter * jb, WzpJitterStats * stats)
 {
@@ -575,6 +619,7 @@ wzp_jitter_get_stats (WzpJitter * jb, WzpJitterStats * stats)
 
 /**
  * wzp_jitter_item_clear:
+ * @item: an item wzp_jitter_pop() filled
  *
  * Releases the item's payload; the item may be reused.
  */

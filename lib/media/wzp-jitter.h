@@ -25,7 +25,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 #include "wzp-version.h"
 
 G_BEGIN_DECLS
@@ -116,8 +116,15 @@ typedef struct
 WZP_API
 WzpJitter *wzp_jitter_new (guint min_latency_ms, guint max_latency_ms);
 
+#define WZP_TYPE_JITTER (wzp_jitter_get_type ())
 WZP_API
-void wzp_jitter_free (WzpJitter * jb);
+GType wzp_jitter_get_type (void);
+
+WZP_API
+WzpJitter *wzp_jitter_ref (WzpJitter * jb);
+
+WZP_API
+void wzp_jitter_unref (WzpJitter * jb);
 
 WZP_API
 void wzp_jitter_set_latency (WzpJitter * jb, guint min_latency_ms,
@@ -148,6 +155,6 @@ void wzp_jitter_get_stats (WzpJitter * jb, WzpJitterStats * stats);
 WZP_API
 void wzp_jitter_item_clear (WzpJitterItem * item);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpJitter, wzp_jitter_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpJitter, wzp_jitter_unref)
 
 G_END_DECLS

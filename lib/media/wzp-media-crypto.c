@@ -5,7 +5,7 @@
 #include "wzp-bytes.h"
 #include "wzp-media-crypto.h"
 #include "wzp-media-crypto-private.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

@@ -63,7 +63,6 @@ typedef enum
   WZP_MEDIA_ERROR_BAD_KEY,
 } WzpMediaError;
 
-WZP_API
 GQuark wzp_media_error_quark (void);
 
 /**
@@ -80,17 +79,13 @@ typedef struct
   guint8 pub[WZP_X25519_KEY_LEN];
 } WzpX25519Key;
 
-WZP_API
 WzpX25519Key *wzp_x25519_generate (GError ** error);
 
-WZP_API
 WzpX25519Key *wzp_x25519_key_new_from_private (const guint8
     priv[WZP_X25519_KEY_LEN], GError ** error);
 
-WZP_API
 const guint8 *wzp_x25519_key_get_public (const WzpX25519Key * key);
 
-WZP_API
 void wzp_x25519_key_free (WzpX25519Key * key);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpX25519Key, wzp_x25519_key_free)
@@ -113,7 +108,6 @@ typedef struct
   guint32 stream_id;
 } WzpMediaKey;
 
-WZP_API
 gboolean wzp_media_keys_derive_pair (const guint8 my_priv[WZP_X25519_KEY_LEN],
     const guint8 peer_pub[WZP_X25519_KEY_LEN],
     const guint8 call_id[WZP_MEDIA_CALL_ID_LEN],
@@ -122,26 +116,21 @@ gboolean wzp_media_keys_derive_pair (const guint8 my_priv[WZP_X25519_KEY_LEN],
     gboolean i_am_caller, WzpMediaKey * tx, WzpMediaKey * rx,
     GError ** error);
 
-WZP_API
 gboolean wzp_media_key_generate (guint32 stream_id, WzpMediaKey * out,
     GError ** error);
 
-WZP_API
 void wzp_media_key_from_bytes (const guint8 bytes[WZP_MEDIA_KEY_BYTES],
     WzpMediaKey * out);
 
-WZP_API
 void wzp_media_key_to_bytes (const WzpMediaKey * key,
     guint8 out[WZP_MEDIA_KEY_BYTES]);
 
-WZP_API
 void wzp_media_key_clear (WzpMediaKey * key);
 
 /* Sealing */
 
 typedef struct _WzpMediaSealer WzpMediaSealer;
 
-WZP_API
 WzpMediaSealer *wzp_media_sealer_new (const WzpMediaKey * key,
     GError ** error);
 
@@ -150,21 +139,16 @@ WzpMediaSealer *wzp_media_sealer_new (const WzpMediaKey * key,
  * previous key, so receivers' jitter buffers see one stream across key
  * changes; nonces stay unique because they only need to be unique per
  * key. */
-WZP_API
 WzpMediaSealer *wzp_media_sealer_new_at (const WzpMediaKey * key,
     guint32 first_seq, GError ** error);
-WZP_API
 void wzp_media_sealer_free (WzpMediaSealer * sealer);
 
-WZP_API
 gssize wzp_media_sealer_seal (WzpMediaSealer * sealer, guint8 codec,
     guint8 flags, guint32 timestamp, const guint8 * payload, gsize len,
     guint8 * out, gsize out_size, GError ** error);
 
-WZP_API
 guint32 wzp_media_sealer_get_stream_id (WzpMediaSealer * sealer);
 
-WZP_API
 guint64 wzp_media_sealer_get_next_seq (WzpMediaSealer * sealer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpMediaSealer, wzp_media_sealer_free)
@@ -190,23 +174,18 @@ typedef struct
 
 typedef struct _WzpMediaOpener WzpMediaOpener;
 
-WZP_API
 WzpMediaOpener *wzp_media_opener_new (const WzpMediaKey * key,
     GError ** error);
 
-WZP_API
 void wzp_media_opener_free (WzpMediaOpener * opener);
 
-WZP_API
 gssize wzp_media_opener_open (WzpMediaOpener * opener, const guint8 * packet,
     gsize len, WzpMediaHeader * hdr_out, guint8 * out, gsize out_size,
     GError ** error);
 
-WZP_API
 void wzp_media_opener_get_stats (WzpMediaOpener * opener,
     WzpMediaOpenerStats * stats);
 
-WZP_API
 guint32 wzp_media_opener_get_stream_id (WzpMediaOpener * opener);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpMediaOpener, wzp_media_opener_free)

@@ -4,7 +4,7 @@
  */
 #include "wzp-bytes.h"
 #include "wzp-media-packet.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_media
 

@@ -85,18 +85,14 @@ typedef enum
   WZP_MEDIA_PACKET_ERROR_FLAGS,
 } WzpMediaPacketError;
 
-WZP_API
 GQuark wzp_media_packet_error_quark (void);
 
-WZP_API
 void wzp_media_header_write (const WzpMediaHeader * hdr,
     guint8 out[WZP_MEDIA_HEADER_LEN]);
 
-WZP_API
 gboolean wzp_media_header_parse (const guint8 * data, gsize len,
     WzpMediaHeader * out, GError ** error);
 
-WZP_API
 gboolean wzp_media_codec_is_known (guint8 codec);
 
 G_END_DECLS

@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_path
 

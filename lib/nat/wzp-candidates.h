@@ -42,13 +42,11 @@ typedef enum
   WZP_NAT_TYPE_EDM,
 } WzpNatType;
 
-WZP_API GType wzp_nat_type_get_type (void);
+GType wzp_nat_type_get_type (void);
 #define WZP_TYPE_NAT_TYPE (wzp_nat_type_get_type ())
 
-WZP_API
 const char *wzp_nat_type_to_string (WzpNatType type);
 
-WZP_API
 gboolean wzp_nat_type_from_string (const char *text, WzpNatType * type);
 
 typedef enum
@@ -58,7 +56,6 @@ typedef enum
   WZP_CANDIDATE_PEER_REFLEXIVE,
 } WzpCandidateKind;
 
-WZP_API
 const char *wzp_candidate_kind_to_string (WzpCandidateKind kind);
 
 typedef struct
@@ -100,63 +97,47 @@ typedef enum
  */
 typedef struct _WzpCandidates WzpCandidates;
 
-WZP_API GType wzp_candidates_get_type (void);
+GType wzp_candidates_get_type (void);
 #define WZP_TYPE_CANDIDATES (wzp_candidates_get_type ())
 
-WZP_API
 WzpCandidates *wzp_candidates_new (void);
 
-WZP_API
 WzpCandidates *wzp_candidates_ref (WzpCandidates * self);
 
-WZP_API
 void wzp_candidates_unref (WzpCandidates * self);
 
-WZP_API
 WzpCandidates *wzp_candidates_copy (const WzpCandidates * self);
 
-WZP_API
 gboolean wzp_candidates_add (WzpCandidates * self, WzpCandidateKind kind,
     const WzpAddr * addr);
 
-WZP_API
 gboolean wzp_candidates_add_reflexive (WzpCandidates * self,
     GSocketAddress * address);
 
-WZP_API
 gboolean wzp_candidates_add_string (WzpCandidates * self,
     WzpCandidateKind kind, const char *text, GError ** error);
 
-WZP_API
 gboolean wzp_candidates_contains (const WzpCandidates * self,
     const WzpAddr * addr);
 
-WZP_API
 guint wzp_candidates_get_count (const WzpCandidates * self);
 
-WZP_API
 const WzpCandidate *wzp_candidates_get (const WzpCandidates * self, guint i);
 
-WZP_API
 gboolean wzp_candidates_gather_host (WzpCandidates * self,
     WzpEndpoint * endpoint, WzpGatherFlags flags, GError ** error);
 
-WZP_API
 WzpCandidates *wzp_candidates_gather (WzpEndpoint * endpoint,
     WzpGatherFlags flags, GError ** error);
 
-WZP_API
 char **wzp_candidates_to_strv (const WzpCandidates * self);
 
-WZP_API
 gboolean wzp_candidates_add_strv (WzpCandidates * self,
     WzpCandidateKind kind, const char *const *strv, GError ** error);
 
-WZP_API
 WzpCandidates *wzp_candidates_new_from_strv (WzpCandidateKind kind,
     const char *const *strv, GError ** error);
 
-WZP_API
 char *wzp_candidates_to_string (const WzpCandidates * self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpCandidates, wzp_candidates_unref)

@@ -141,7 +141,6 @@ void _wzp_path_send_ok (WzpPathManager * self);
  * direct connection (probes, acks, media) is dropped, so the peer hears
  * nothing while QUIC itself (ACKs, keep-alives) keeps the connection up:
  * a direct path gone quiet. */
-WZP_API
 void _wzp_path_manager_set_blackhole (WzpPathManager * self,
     gboolean blackhole);
 

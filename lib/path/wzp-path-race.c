@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "wzp-identity.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_path
 

@@ -24,50 +24,12 @@
 #pragma once
 
 #include <gio/gio.h>
-#include "wzp-version.h"
+#include "wzp-path-types.h"
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
 
 G_BEGIN_DECLS
 
-/**
- * WzpPathKind:
- * @WZP_PATH_NONE: no path for media (not started, or direct-only policy
- *   without a working direct path)
- * @WZP_PATH_RELAY: media goes through the relay
- * @WZP_PATH_DIRECT: media goes on the direct connection
- */
-typedef enum
-{
-  WZP_PATH_NONE,
-  WZP_PATH_RELAY,
-  WZP_PATH_DIRECT,
-} WzpPathKind;
-
-/**
- * WzpPathPolicy:
- * @WZP_PATH_POLICY_AUTO: relay first, direct when both agree, back to the
- *   relay when direct goes quiet
- * @WZP_PATH_POLICY_DIRECT_ONLY: no media until a direct path exists; no
- *   relay fallback
- * @WZP_PATH_POLICY_RELAY_ONLY: never try a direct path
- */
-typedef enum
-{
-  WZP_PATH_POLICY_AUTO,
-  WZP_PATH_POLICY_DIRECT_ONLY,
-  WZP_PATH_POLICY_RELAY_ONLY,
-} WzpPathPolicy;
-
-WZP_API GType wzp_path_kind_get_type (void);
-WZP_API GType wzp_path_policy_get_type (void);
-#define WZP_TYPE_PATH_KIND (wzp_path_kind_get_type ())
-#define WZP_TYPE_PATH_POLICY (wzp_path_policy_get_type ())
-
-WZP_API const char *wzp_path_kind_to_string (WzpPathKind path);
-WZP_API const char *wzp_path_policy_to_string (WzpPathPolicy policy);
-WZP_API gboolean wzp_path_policy_from_string (const char *text,
-    WzpPathPolicy * policy);
 
 /**
  * WzpPathRole:
@@ -83,9 +45,8 @@ typedef enum
   WZP_PATH_ROLE_ACCEPTOR,
 } WzpPathRole;
 
-WZP_API const char *wzp_path_role_to_string (WzpPathRole role);
+const char *wzp_path_role_to_string (WzpPathRole role);
 
-WZP_API
 WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
     const char *local_fingerprint, const char *peer_fingerprint,
     const char **reason);
@@ -144,7 +105,6 @@ typedef struct
 #define WZP_PATH_DEFAULT_RERACE_MAX_INTERVAL (60 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_SWITCH_OVERLAP (200 * WZP_NSEC_PER_MSEC)
 
-WZP_API
 void wzp_path_timings_init (WzpPathTimings * timings);
 
 /**
@@ -181,7 +141,6 @@ typedef struct
   gpointer padding[8];
 } WzpPathConfig;
 
-WZP_API
 void wzp_path_config_init (WzpPathConfig * config);
 
 /**
@@ -243,7 +202,7 @@ typedef void (*WzpPathMediaFunc) (const guint8 * data, gsize len,
     gpointer user_data);
 
 #define WZP_PATH_ERROR (wzp_path_error_quark ())
-WZP_API GQuark wzp_path_error_quark (void);
+GQuark wzp_path_error_quark (void);
 
 typedef enum
 {
@@ -252,41 +211,30 @@ typedef enum
 } WzpPathError;
 
 #define WZP_TYPE_PATH_MANAGER (wzp_path_manager_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpPathManager, wzp_path_manager, WZP, PATH_MANAGER,
     GObject)
 
-WZP_API
 WzpPathManager *wzp_path_manager_new (WzpEndpoint * endpoint,
     const WzpPathConfig * config, GError ** error);
 
-WZP_API
 gboolean wzp_path_manager_start (WzpPathManager * self, GError ** error);
 
-WZP_API
 void wzp_path_manager_stop (WzpPathManager * self);
 
-WZP_API
 gboolean wzp_path_manager_send (WzpPathManager * self, const guint8 * data,
     gsize len);
 
-WZP_API
 gboolean wzp_path_manager_should_duplicate (WzpPathManager * self);
 
-WZP_API
 void wzp_path_manager_set_media_handler (WzpPathManager * self,
     WzpPathMediaFunc func, gpointer user_data, GDestroyNotify notify);
 
-WZP_API
 WzpPathKind wzp_path_manager_get_path (WzpPathManager * self);
 
-WZP_API
 WzpPathRole wzp_path_manager_get_role (WzpPathManager * self);
 
-WZP_API
 void wzp_path_manager_get_stats (WzpPathManager * self, WzpPathStats * stats);
 
-WZP_API
 WzpConnection *wzp_path_manager_get_direct_connection (WzpPathManager * self);
 
 /* Signals (emitted on the endpoint's context):

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-random.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic

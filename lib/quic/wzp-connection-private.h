@@ -14,7 +14,7 @@
 
 #include "wzp-connection.h"
 #include "wzp-framer.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-quic-private.h"
 #include "wzp-send-buffer.h"
 

@@ -69,7 +69,6 @@ typedef enum
 } WzpConnectionError;
 
 #define WZP_CONNECTION_ERROR (wzp_connection_error_quark ())
-WZP_API
 GQuark wzp_connection_error_quark (void);
 
 /**
@@ -104,7 +103,6 @@ typedef struct
 } WzpConnectionStats;
 
 #define WZP_TYPE_CONNECTION (wzp_connection_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpConnection, wzp_connection, WZP, CONNECTION,
     GObject)
 
@@ -120,63 +118,46 @@ G_DECLARE_FINAL_TYPE (WzpConnection, wzp_connection, WZP, CONNECTION,
 typedef void (*WzpDatagramFunc) (WzpConnection * connection,
     const guint8 * data, gsize len, gpointer user_data);
 
-WZP_API
 gboolean wzp_connection_send_message (WzpConnection * self,
     const guint8 * data, gsize len, GError ** error);
 
-WZP_API
 gboolean wzp_connection_send_datagram (WzpConnection * self,
     const guint8 * data, gsize len);
 
-WZP_API
 void wzp_connection_set_datagram_handler (WzpConnection * self,
     WzpDatagramFunc func, gpointer user_data, GDestroyNotify notify);
 
-WZP_API
 void wzp_connection_close (WzpConnection * self, guint64 app_error_code,
     const char *reason);
 
-WZP_API
 WzpConnectionState wzp_connection_get_state (WzpConnection * self);
 
-WZP_API
 gboolean wzp_connection_is_server (WzpConnection * self);
 
-WZP_API
 const char *wzp_connection_get_peer_fingerprint (WzpConnection * self);
 
-WZP_API
 gboolean wzp_connection_get_peer_public_key (WzpConnection * self,
     guint8 out[32]);
 
-WZP_API
 GSocketAddress *wzp_connection_get_remote_address (WzpConnection * self);
 
-WZP_API
 WzpEndpoint *wzp_connection_get_endpoint (WzpConnection * self);
 
-WZP_API
 gsize wzp_connection_get_max_datagram_size (WzpConnection * self);
 
-WZP_API
 guint64 wzp_connection_get_last_datagram_ack_time (WzpConnection * self);
 
-WZP_API
 void wzp_connection_get_stats (WzpConnection * self,
     WzpConnectionStats * stats);
 
-WZP_API
 const GError *wzp_connection_get_close_error (WzpConnection * self);
 
-WZP_API
 gboolean wzp_connection_get_peer_close_code (WzpConnection * self,
     guint64 * code);
 
-WZP_API
 void wzp_connection_set_keep_alive (WzpConnection * self,
     guint64 interval_ns);
 
-WZP_API
 const char *wzp_connection_state_to_string (WzpConnectionState state);
 
 G_END_DECLS

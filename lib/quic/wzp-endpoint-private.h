@@ -14,7 +14,7 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include "wzp-endpoint.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-quic-private.h"
 #include "wzp-source.h"
 #include "wzp-stateless-reset.h"

@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-random.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic

@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <glib-unix.h>
 
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-random.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic

@@ -22,7 +22,7 @@
 #include "wzp-address.h"
 #include "wzp-clock.h"
 #include "wzp-connection.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 G_BEGIN_DECLS
 
@@ -112,13 +112,10 @@ typedef enum
 } WzpRetryMode;
 
 #define WZP_TYPE_RETRY_MODE (wzp_retry_mode_get_type ())
-WZP_API
 GType wzp_retry_mode_get_type (void);
 
-WZP_API
 const char *wzp_retry_mode_to_string (WzpRetryMode mode);
 
-WZP_API
 gboolean wzp_retry_mode_from_string (const char *text, WzpRetryMode * mode);
 
 /**
@@ -169,60 +166,45 @@ typedef struct
 } WzpEndpointStats;
 
 #define WZP_TYPE_ENDPOINT (wzp_endpoint_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpEndpoint, wzp_endpoint, WZP, ENDPOINT, GObject)
 
-WZP_API
 WzpEndpoint *wzp_endpoint_new (GMainContext * context,
     WzpIdentity * identity, WzpClock * clock, GError ** error);
 
-WZP_API
 gboolean wzp_endpoint_bind (WzpEndpoint * self, GSocketAddress * address,
     GError ** error);
 
-WZP_API
 gboolean wzp_endpoint_bind_any (WzpEndpoint * self, guint16 port,
     gboolean ipv6, GError ** error);
 
-WZP_API
 GSocketAddress *wzp_endpoint_get_local_address (WzpEndpoint * self,
     GSocketFamily family);
 
-WZP_API
 void wzp_connect_params_init (WzpConnectParams * params);
 
-WZP_API
 WzpConnection *wzp_endpoint_connect (WzpEndpoint * self,
     GSocketAddress * remote, const char *expected_fingerprint,
     GError ** error);
 
-WZP_API
 WzpConnection *wzp_endpoint_connect_full (WzpEndpoint * self,
     GSocketAddress * remote, const WzpConnectParams * params,
     GError ** error);
 
-WZP_API
 void wzp_endpoint_set_raw_handler (WzpEndpoint * self, WzpRawPacketFunc func,
     gpointer user_data, GDestroyNotify notify);
 
-WZP_API
 gboolean wzp_endpoint_send_raw (WzpEndpoint * self, const WzpAddr * to,
     const guint8 * data, gsize len);
 
-WZP_API
 void wzp_endpoint_close_all (WzpEndpoint * self, guint64 app_error_code,
     const char *reason);
 
-WZP_API
 void wzp_endpoint_get_stats (WzpEndpoint * self, WzpEndpointStats * stats);
 
-WZP_API
 WzpIdentity *wzp_endpoint_get_identity (WzpEndpoint * self);
 
-WZP_API
 WzpClock *wzp_endpoint_get_clock (WzpEndpoint * self);
 
-WZP_API
 GMainContext *wzp_endpoint_get_context (WzpEndpoint * self);
 
 G_END_DECLS

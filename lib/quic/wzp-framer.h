@@ -25,21 +25,16 @@ typedef void (*WzpFrameFunc) (const guint8 * frame, gsize len,
 typedef void (*WzpFrameOversizeFunc) (guint64 declared_len,
     gpointer user_data);
 
-WZP_API
 WzpFramer *wzp_framer_new (gsize max_frame_len);
 
-WZP_API
 void wzp_framer_free (WzpFramer * framer);
 
-WZP_API
 void wzp_framer_push (WzpFramer * framer, const guint8 * data, gsize len,
     WzpFrameFunc on_frame, WzpFrameOversizeFunc on_oversize,
     gpointer user_data);
 
-WZP_API
 gsize wzp_framer_get_buffered (WzpFramer * framer);
 
-WZP_API
 void wzp_frame_write_header (guint8 out[WZP_FRAME_HEADER_LEN], guint32 len);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpFramer, wzp_framer_free)

@@ -15,7 +15,7 @@
 #pragma once
 
 #include <glib.h>
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 G_BEGIN_DECLS
 

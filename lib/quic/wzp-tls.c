@@ -18,7 +18,7 @@
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-version.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_tls

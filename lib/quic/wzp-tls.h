@@ -18,7 +18,7 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 G_BEGIN_DECLS
 

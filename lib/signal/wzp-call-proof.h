@@ -20,7 +20,7 @@
 
 #include <json-glib/json-glib.h>
 #include "wzp-version.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 #include "wzp-message.h"
 
 G_BEGIN_DECLS
@@ -46,33 +46,33 @@ typedef struct
 
 /* The bytes an offer (@callee_eph NULL) or an answer signs; fingerprints
  * in canonical text form. */
-WZP_API GBytes *wzp_call_signed_data (const guint8 call_id[WZP_CALL_ID_BYTES],
+GBytes *wzp_call_signed_data (const guint8 call_id[WZP_CALL_ID_BYTES],
     const char *caller_fp, const char *callee_fp,
     const guint8 caller_eph[WZP_CALL_EPH_LEN], const guint8 * callee_eph);
 
 /* 32 hex digits to 16 bytes. */
-WZP_API gboolean wzp_call_id_to_bytes (const char *call_id,
+gboolean wzp_call_id_to_bytes (const char *call_id,
     guint8 out[WZP_CALL_ID_BYTES]);
 
 /* Checks both signatures of @proof under the two parties' keys. */
-WZP_API gboolean wzp_call_proof_verify (const WzpCallProof * proof,
+gboolean wzp_call_proof_verify (const WzpCallProof * proof,
     const char *caller_fp, const guint8 caller_key[WZP_PUBLIC_KEY_LEN],
     const char *callee_fp, const guint8 callee_key[WZP_PUBLIC_KEY_LEN],
     GError ** error);
 
-WZP_API gboolean wzp_call_proof_equal (const WzpCallProof * a,
+gboolean wzp_call_proof_equal (const WzpCallProof * a,
     const WzpCallProof * b);
 
 /* resume-call {call_id, peer, peer_public_key, role, caller_eph,
  * callee_eph, offer_sig, answer_sig} */
-WZP_API JsonObject *wzp_message_new_resume_call (const char *peer,
+JsonObject *wzp_message_new_resume_call (const char *peer,
     const guint8 peer_public_key[WZP_PUBLIC_KEY_LEN], gboolean we_called,
     const WzpCallProof * proof);
 /* Reads the proof fields of a resume-call (the call id from "call_id"). */
-WZP_API gboolean wzp_message_get_call_proof (JsonObject * msg,
+gboolean wzp_message_get_call_proof (JsonObject * msg,
     WzpCallProof * out, GError ** error);
 /* call-resumed {call_id, channel} */
-WZP_API JsonObject *wzp_message_new_call_resumed (const char *call_id,
+JsonObject *wzp_message_new_call_resumed (const char *call_id,
     guint32 channel);
 
 G_END_DECLS

@@ -4,7 +4,7 @@
  */
 #include "wzp-message.h"
 #include "wzp-address.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <math.h>
 #include <string.h>

@@ -18,7 +18,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 #include "wzp-version.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 G_BEGIN_DECLS
 
@@ -65,7 +65,7 @@ G_BEGIN_DECLS
 #define WZP_CLOSE_LIMIT 0x105
 
 #define WZP_MESSAGE_ERROR (wzp_message_error_quark ())
-WZP_API GQuark wzp_message_error_quark (void);
+GQuark wzp_message_error_quark (void);
 
 /**
  * WzpMessageError:
@@ -125,101 +125,101 @@ typedef enum
   WZP_MSG_N_TYPES
 } WzpMessageType;
 
-WZP_API const char *wzp_message_type_to_string (WzpMessageType type);
-WZP_API WzpMessageType wzp_message_type_from_string (const char *name);
+const char *wzp_message_type_to_string (WzpMessageType type);
+WzpMessageType wzp_message_type_from_string (const char *name);
 
 /* --- parsing ---------------------------------------------------------- */
 
-WZP_API JsonObject *wzp_message_parse (const guint8 * data, gsize len,
+JsonObject *wzp_message_parse (const guint8 * data, gsize len,
     WzpMessageType * type, GError ** error);
 
-WZP_API WzpMessageType wzp_message_get_msg_type (JsonObject * msg);
-WZP_API gboolean wzp_message_get_req (JsonObject * msg, guint32 * req);
-WZP_API gboolean wzp_message_get_re (JsonObject * msg, guint32 * re);
+WzpMessageType wzp_message_get_msg_type (JsonObject * msg);
+gboolean wzp_message_get_req (JsonObject * msg, guint32 * req);
+gboolean wzp_message_get_re (JsonObject * msg, guint32 * re);
 
 /* Typed getters.  With @required FALSE a missing or null field is not an
  * error: the output is set to NULL / 0 and TRUE returned.  Errors read
  * "call: field 'to' missing", "call: field 'to' is not a fingerprint". */
-WZP_API gboolean wzp_message_get_string (JsonObject * msg, const char *field,
+gboolean wzp_message_get_string (JsonObject * msg, const char *field,
     gboolean required, gsize max_len, const char **out, GError ** error);
-WZP_API gboolean wzp_message_get_uint (JsonObject * msg, const char *field,
+gboolean wzp_message_get_uint (JsonObject * msg, const char *field,
     gboolean required, guint64 max, guint64 * out, GError ** error);
-WZP_API gboolean wzp_message_get_fingerprint (JsonObject * msg,
+gboolean wzp_message_get_fingerprint (JsonObject * msg,
     const char *field, gboolean required, char **out, GError ** error);
-WZP_API gboolean wzp_message_get_bytes (JsonObject * msg, const char *field,
+gboolean wzp_message_get_bytes (JsonObject * msg, const char *field,
     gboolean required, gsize exact_len, gsize max_len, GBytes ** out,
     GError ** error);
-WZP_API gboolean wzp_message_get_opaque (JsonObject * msg, const char *field,
+gboolean wzp_message_get_opaque (JsonObject * msg, const char *field,
     gboolean required, gsize max_size, JsonObject ** out, GError ** error);
-WZP_API gboolean wzp_message_get_address (JsonObject * msg, const char *field,
+gboolean wzp_message_get_address (JsonObject * msg, const char *field,
     gboolean required, GSocketAddress ** out, GError ** error);
-WZP_API gboolean wzp_message_get_call_id (JsonObject * msg, const char *field,
+gboolean wzp_message_get_call_id (JsonObject * msg, const char *field,
     char **out, GError ** error);
-WZP_API gboolean wzp_message_get_room (JsonObject * msg, const char *field,
+gboolean wzp_message_get_room (JsonObject * msg, const char *field,
     const char **out, GError ** error);
-WZP_API gboolean wzp_message_get_array (JsonObject * msg, const char *field,
+gboolean wzp_message_get_array (JsonObject * msg, const char *field,
     guint max_len, JsonArray ** out, GError ** error);
 
-WZP_API gboolean wzp_call_id_is_valid (const char *call_id);
-WZP_API gsize wzp_json_object_serialized_size (JsonObject * object);
+gboolean wzp_call_id_is_valid (const char *call_id);
+gsize wzp_json_object_serialized_size (JsonObject * object);
 
 /* --- building --------------------------------------------------------- */
 
-WZP_API JsonObject *wzp_message_new (WzpMessageType type);
-WZP_API void wzp_message_set_req (JsonObject * msg, guint32 req);
-WZP_API void wzp_message_set_re (JsonObject * msg, guint32 re);
-WZP_API void wzp_message_set_bytes (JsonObject * msg, const char *field,
+JsonObject *wzp_message_new (WzpMessageType type);
+void wzp_message_set_req (JsonObject * msg, guint32 req);
+void wzp_message_set_re (JsonObject * msg, guint32 re);
+void wzp_message_set_bytes (JsonObject * msg, const char *field,
     const guint8 * data, gsize len);
-WZP_API GBytes *wzp_message_to_bytes (JsonObject * msg);
+GBytes *wzp_message_to_bytes (JsonObject * msg);
 
-WZP_API GBytes *wzp_register_signed_data (const guint8
+GBytes *wzp_register_signed_data (const guint8
     challenge[WZP_CHALLENGE_LEN], const guint8 public_key[WZP_PUBLIC_KEY_LEN]);
 
-WZP_API JsonObject *wzp_message_new_hello (const char *relay_fp,
+JsonObject *wzp_message_new_hello (const char *relay_fp,
     const guint8 challenge[WZP_CHALLENGE_LEN], const char *observed_addr,
     const char *probe_addr);
-WZP_API JsonObject *wzp_message_new_register (WzpIdentity * identity,
+JsonObject *wzp_message_new_register (WzpIdentity * identity,
     const guint8 challenge[WZP_CHALLENGE_LEN]);
-WZP_API JsonObject *wzp_message_new_registered (const char *fingerprint,
+JsonObject *wzp_message_new_registered (const char *fingerprint,
     const char *observed_addr);
-WZP_API JsonObject *wzp_message_new_error (const char *code,
+JsonObject *wzp_message_new_error (const char *code,
     const char *message, gint64 re);
-WZP_API JsonObject *wzp_message_new_reflect (void);
-WZP_API JsonObject *wzp_message_new_reflected (const char *observed_addr);
-WZP_API JsonObject *wzp_message_new_probe_request (const guint8
+JsonObject *wzp_message_new_reflect (void);
+JsonObject *wzp_message_new_reflected (const char *observed_addr);
+JsonObject *wzp_message_new_probe_request (const guint8
     token[WZP_PROBE_TOKEN_LEN]);
-WZP_API JsonObject *wzp_message_new_probe_result (const guint8
+JsonObject *wzp_message_new_probe_result (const guint8
     token[WZP_PROBE_TOKEN_LEN], const char *observed_addr);
-WZP_API JsonObject *wzp_message_new_call (const char *to,
+JsonObject *wzp_message_new_call (const char *to,
     const char *call_id, JsonObject * offer);
-WZP_API JsonObject *wzp_message_new_call_ringing (const char *call_id);
-WZP_API JsonObject *wzp_message_new_incoming_call (const char *call_id,
+JsonObject *wzp_message_new_call_ringing (const char *call_id);
+JsonObject *wzp_message_new_incoming_call (const char *call_id,
     const char *from, const guint8 from_public_key[WZP_PUBLIC_KEY_LEN],
     JsonObject * offer);
-WZP_API JsonObject *wzp_message_new_answer (const char *call_id,
+JsonObject *wzp_message_new_answer (const char *call_id,
     JsonObject * answer);
-WZP_API JsonObject *wzp_message_new_reject (const char *call_id);
-WZP_API JsonObject *wzp_message_new_hangup (const char *call_id);
-WZP_API JsonObject *wzp_message_new_call_setup (const char *call_id,
+JsonObject *wzp_message_new_reject (const char *call_id);
+JsonObject *wzp_message_new_hangup (const char *call_id);
+JsonObject *wzp_message_new_call_setup (const char *call_id,
     const char *peer, const guint8 peer_public_key[WZP_PUBLIC_KEY_LEN],
     JsonObject * peer_offer_or_answer, const char *peer_reflexive,
     guint32 channel, const char *role);
-WZP_API JsonObject *wzp_message_new_call_ended (const char *call_id,
+JsonObject *wzp_message_new_call_ended (const char *call_id,
     const char *reason);
-WZP_API JsonObject *wzp_message_new_join_room (const char *room,
+JsonObject *wzp_message_new_join_room (const char *room,
     JsonObject * key_blob);
-WZP_API JsonObject *wzp_message_new_leave_room (const char *room);
-WZP_API JsonObject *wzp_message_new_room_joined (const char *room,
+JsonObject *wzp_message_new_leave_room (const char *room);
+JsonObject *wzp_message_new_room_joined (const char *room,
     guint32 channel, JsonArray * members);
-WZP_API JsonObject *wzp_message_new_room_left (const char *room);
-WZP_API JsonObject *wzp_message_new_room_update (const char *room,
+JsonObject *wzp_message_new_room_left (const char *room);
+JsonObject *wzp_message_new_room_update (const char *room,
     const char *event, const char *fingerprint,
     const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
-WZP_API JsonObject *wzp_message_new_room_message (const char *room,
+JsonObject *wzp_message_new_room_message (const char *room,
     const char *to, const char *from, JsonObject * body);
-WZP_API JsonObject *wzp_message_new_leg (void);
-WZP_API JsonObject *wzp_message_new_move (JsonArray * relays);
-WZP_API JsonObject *wzp_room_member_new (const char *fingerprint,
+JsonObject *wzp_message_new_leg (void);
+JsonObject *wzp_message_new_move (JsonArray * relays);
+JsonObject *wzp_room_member_new (const char *fingerprint,
     const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 
 G_END_DECLS

@@ -39,7 +39,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include "wzp-version.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 G_BEGIN_DECLS
 
@@ -53,7 +53,7 @@ G_BEGIN_DECLS
 #define WZP_ROOM_INVITE_MAX_SIZE 512
 
 #define WZP_ROOM_INVITE_ERROR (wzp_room_invite_error_quark ())
-WZP_API GQuark wzp_room_invite_error_quark (void);
+GQuark wzp_room_invite_error_quark (void);
 
 /**
  * WzpRoomInviteError:
@@ -79,15 +79,15 @@ typedef enum
 
 /* --- room ids --------------------------------------------------------- */
 
-WZP_API gboolean wzp_room_name_is_valid (const char *name);
+gboolean wzp_room_name_is_valid (const char *name);
 
 /* "OWNER/NAME" for an owned room (@owner_fp canonical), "NAME" for an
  * open one (@owner_fp NULL).  NULL when the name or owner is invalid. */
-WZP_API char *wzp_room_id_new (const char *owner_fp, const char *name,
+char *wzp_room_id_new (const char *owner_fp, const char *name,
     GError ** error);
 
 /* Splits a room id; *@owner_fp is NULL for an open room. */
-WZP_API gboolean wzp_room_id_parse (const char *room_id, char **owner_fp,
+gboolean wzp_room_id_parse (const char *room_id, char **owner_fp,
     char **name, GError ** error);
 
 /* --- invitations ------------------------------------------------------ */
@@ -111,25 +111,25 @@ typedef struct
   guint8 sig[WZP_SIGNATURE_LEN];
 } WzpRoomInvite;
 
-WZP_API WzpRoomInvite *wzp_room_invite_new (WzpIdentity * owner,
+WzpRoomInvite *wzp_room_invite_new (WzpIdentity * owner,
     const char *room_name, const char *member_fp, gint64 expires,
     GError ** error);
-WZP_API WzpRoomInvite *wzp_room_invite_copy (const WzpRoomInvite * invite);
-WZP_API void wzp_room_invite_free (WzpRoomInvite * invite);
+WzpRoomInvite *wzp_room_invite_copy (const WzpRoomInvite * invite);
+void wzp_room_invite_free (WzpRoomInvite * invite);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpRoomInvite, wzp_room_invite_free)
 
 /* Strict parse of the JSON object, signature verified. */
-WZP_API WzpRoomInvite *wzp_room_invite_from_json (JsonObject * object,
+WzpRoomInvite *wzp_room_invite_from_json (JsonObject * object,
     GError ** error);
-WZP_API JsonObject *wzp_room_invite_to_json (const WzpRoomInvite * invite);
+JsonObject *wzp_room_invite_to_json (const WzpRoomInvite * invite);
 
-WZP_API WzpRoomInvite *wzp_room_invite_from_token (const char *token,
+WzpRoomInvite *wzp_room_invite_from_token (const char *token,
     GError ** error);
-WZP_API char *wzp_room_invite_to_token (const WzpRoomInvite * invite);
+char *wzp_room_invite_to_token (const WzpRoomInvite * invite);
 
 /* TRUE when @invite admits @member_fp to the room @room_id at
  * @now_unix (seconds). */
-WZP_API gboolean wzp_room_invite_check (const WzpRoomInvite * invite,
+gboolean wzp_room_invite_check (const WzpRoomInvite * invite,
     const char *room_id, const char *member_fp, gint64 now_unix,
     GError ** error);
 

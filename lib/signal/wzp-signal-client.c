@@ -13,7 +13,7 @@
 #include "wzp-message.h"
 #include "wzp-address.h"
 #include "wzp-random.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #include <string.h>
 

@@ -59,7 +59,7 @@ G_BEGIN_DECLS
 #define WZP_SIGNAL_MAX_RELAYS 32
 
 #define WZP_SIGNAL_ERROR (wzp_signal_error_quark ())
-WZP_API GQuark wzp_signal_error_quark (void);
+GQuark wzp_signal_error_quark (void);
 
 /**
  * WzpSignalError:
@@ -104,10 +104,10 @@ typedef enum
 
 /* WzpNatType lives in wzp-candidates.h. */
 
-WZP_API GType wzp_signal_state_get_type (void);
+GType wzp_signal_state_get_type (void);
 #define WZP_TYPE_SIGNAL_STATE (wzp_signal_state_get_type ())
 
-WZP_API const char *wzp_signal_state_to_string (WzpSignalState state);
+const char *wzp_signal_state_to_string (WzpSignalState state);
 
 /**
  * WzpCallSetup:
@@ -137,14 +137,13 @@ typedef struct
   WzpNatType peer_nat;
 } WzpCallSetup;
 
-WZP_API GType wzp_call_setup_get_type (void);
+GType wzp_call_setup_get_type (void);
 #define WZP_TYPE_CALL_SETUP (wzp_call_setup_get_type ())
-WZP_API WzpCallSetup *wzp_call_setup_copy (const WzpCallSetup * setup);
-WZP_API void wzp_call_setup_free (WzpCallSetup * setup);
+WzpCallSetup *wzp_call_setup_copy (const WzpCallSetup * setup);
+void wzp_call_setup_free (WzpCallSetup * setup);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpCallSetup, wzp_call_setup_free)
 
 #define WZP_TYPE_SIGNAL_CLIENT (wzp_signal_client_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpSignalClient, wzp_signal_client, WZP, SIGNAL_CLIENT,
     GObject)
 
@@ -160,85 +159,63 @@ G_DECLARE_FINAL_TYPE (WzpSignalClient, wzp_signal_client, WZP, SIGNAL_CLIENT,
 typedef void (*WzpSignalMediaFunc) (WzpSignalClient * client,
     guint32 channel, const guint8 * data, gsize len, gpointer user_data);
 
-WZP_API
 WzpSignalClient *wzp_signal_client_new (WzpEndpoint * endpoint,
     GSocketAddress * relay, const char *relay_fingerprint);
 
-WZP_API
 void wzp_signal_client_add_relay (WzpSignalClient * self,
     GSocketAddress * relay);
 
-WZP_API
 guint wzp_signal_client_get_n_relays (WzpSignalClient * self);
 
-WZP_API
 gboolean wzp_signal_client_start (WzpSignalClient * self, GError ** error);
 
-WZP_API
 void wzp_signal_client_stop (WzpSignalClient * self);
 
-WZP_API
 WzpSignalState wzp_signal_client_get_state (WzpSignalClient * self);
 
-WZP_API
 GSocketAddress *wzp_signal_client_get_observed_address (WzpSignalClient *
     self);
 
-WZP_API
 WzpNatType wzp_signal_client_get_nat_type (WzpSignalClient * self);
 
-WZP_API
 WzpConnection *wzp_signal_client_get_connection (WzpSignalClient * self);
 
-WZP_API
 const char *wzp_signal_client_get_relay_fingerprint (WzpSignalClient * self);
 
-WZP_API
 gboolean wzp_signal_client_reflect (WzpSignalClient * self, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_probe_nat (WzpSignalClient * self,
     GError ** error);
 
-WZP_API
 char *wzp_signal_client_place_call (WzpSignalClient * self,
     const char *callee_fingerprint, const char *call_id, JsonObject * offer,
     GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_answer (WzpSignalClient * self,
     const char *call_id, JsonObject * answer, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_reject (WzpSignalClient * self,
     const char *call_id, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_hangup (WzpSignalClient * self,
     const char *call_id, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_resume_call (WzpSignalClient * self,
     const char *peer, const guint8 * peer_public_key, gboolean we_called,
     const WzpCallProof * proof, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_join_room (WzpSignalClient * self,
     const char *room, JsonObject * key_blob, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_leave_room (WzpSignalClient * self,
     const char *room, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_send_room_message (WzpSignalClient * self,
     const char *room, const char *to, JsonObject * body, GError ** error);
 
-WZP_API
 gboolean wzp_signal_client_send_media (WzpSignalClient * self,
     guint32 channel, const guint8 * data, gsize len);
 
-WZP_API
 void wzp_signal_client_set_media_handler (WzpSignalClient * self,
     WzpSignalMediaFunc func, gpointer user_data, GDestroyNotify notify);
 

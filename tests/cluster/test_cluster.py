@@ -21,7 +21,9 @@ tested here.
     nodes fails with cluster-unavailable; within 5 s of its return both
     nodes are back and a client that registered meanwhile is known, a
     call across nodes works, and every node and client is announced
-    again.
+    again.  A node that announces itself again only after another's
+    first listing (stopped while Redis came back) is not taken for dead
+    meanwhile.
   * TestDrain: SIGTERM drains a node: its idle client moves at once, a
     newcomer is sent on, its call goes on until hung up, then it exits.
   * TestBadBus: what is not an envelope on a node's stream is dropped and
@@ -321,6 +323,46 @@ class TestRedisRestart(ClusterCase):
             gaps = gaps_between(rep, t_kill, ms())
             self.assertTrue(all(g < 500 for _e, g in gaps),
                             "%s: gaps %s%s" % (n, gaps, self.msg()))
+
+
+    def test_late_node_kept(self):
+        self.c.party("dave", ["b"], duration=30)
+        self.c.wait_log("dave", r"^wzp call: waiting", timeout=10)
+        self.c.kill_redis()
+        time.sleep(1.0)
+        b = self.c.relays["b"].proc
+        a = self.c.relays["a"]
+        # b sleeps through Redis's return: a's first listing since then
+        # (at once, when a reconnects) misses b, which has not written
+        # its record again yet.
+        b.send_signal(signal.SIGSTOP)
+        try:
+            self.c.start_redis()
+            deadline = time.monotonic() + 10
+            while a.metrics().get("wzp_relay_cluster_redis_up") != 1:
+                self.assertLess(time.monotonic(), deadline,
+                                "a never saw Redis again" + self.msg())
+                time.sleep(0.05)
+            time.sleep(0.3)
+            self.assertEqual(a.metrics().get("wzp_relay_cluster_nodes"), 2,
+                             "a took b for dead" + self.msg())
+        finally:
+            b.send_signal(signal.SIGCONT)
+        # b is back: it announces itself and dave; a call across works.
+        self.c.wait_nodes(2)
+        deadline = time.monotonic() + 10
+        while self.c.redis_cli("EXISTS", "wzp:presence:" +
+                               self.c.fps["dave"]).strip() != "1":
+            self.assertLess(time.monotonic(), deadline,
+                            "dave was never announced again" + self.msg())
+            time.sleep(0.05)
+        self.c.party("carol", ["a"], peer="dave", hangup_after=1)
+        carol = self.c.report("carol", timeout=10)
+        self.c.hang_up("dave")
+        dave = self.c.report("dave")
+        self.assertIsNone(carol["error"], self.msg())
+        self.assertGreater(carol["frames_received"], 10, self.msg())
+        self.assertGreater(dave["frames_received"], 10, self.msg())
 
 
 class TestDrain(ClusterCase):

@@ -44,7 +44,7 @@
 #include "wzp-signal-client.h"
 #include "wzp-test-relay-client.h"
 #include "wzp-test-util.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 static GMainContext *ctx;
 

@@ -8,7 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "fuzz-common.h"
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)

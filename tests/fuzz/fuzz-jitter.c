@@ -183,6 +183,6 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   }
   pop_all (&s);
   check_stats (&s);
-  wzp_jitter_free (s.jb);
+  wzp_jitter_unref (s.jb);
   return 0;
 }

@@ -20,7 +20,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "fuzz-common.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-message.h"
 #include "wzp-address.h"
 

@@ -26,7 +26,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "fuzz-common.h"
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 #include "wzp-call-offer.h"
 #include "wzp-candidates.h"
 #include "wzp-message.h"

@@ -1,9 +1,10 @@
-/* test-call.c — two wzp parties in one process, through an in-process
- * relay: A (wzpsink + wzpsrc sharing session "a") calls B (session "b",
+/* test-call.c — two wzp parties in one process, through a wzp-relay
+ * process: A (wzpsink + wzpsrc sharing session "a") calls B (session "b",
  * answer=ask, accepted by an incoming-call handler).  Frames pushed into
  * one side's wzpsink come out of the other side's wzpsrc; stats move;
- * A leaving hangs up and B's wzpsrc ends with EOS.  Failures, outages and
- * answering later are in test-fault.c.
+ * A leaving hangs up and B's wzpsrc ends with EOS.  Opus at every rate
+ * opusenc encodes from, mono and stereo, goes through and decodes.
+ * Failures, outages and answering later are in test-fault.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,8 +15,9 @@
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/base/gstbasesrc.h>
 
-#include "wzp-identity.h"
+#include <wzp/wzp.h>
 
 #define FRAME_NS (20 * GST_MSECOND)
 #define OPUS_CAPS "audio/x-opus, rate=(int)48000, channels=(int)1, " \
@@ -279,24 +281,29 @@ wait_for_state (GstElement * e, const gchar * state, guint timeout_ms)
   return FALSE;
 }
 
+/* @n 20 ms frames of a tone, encoded by opusenc from @rate and
+ * @channels; @caps_out (optional) gets opusenc's output caps. */
 static GList *
-encode_tone (guint n)
+encode_tone_at (gint rate, gint channels, guint n, GstCaps ** caps_out)
 {
   GstHarness *h = gst_harness_new ("opusenc");
   GList *frames = NULL;
   GstBuffer *out;
-  guint i, s;
+  guint samples = rate / 50, i, s;
+  gchar *caps = g_strdup_printf ("audio/x-raw, format=S16LE, rate=%d, "
+      "channels=%d, layout=interleaved", rate, channels);
 
-  gst_harness_set_src_caps_str (h, "audio/x-raw, format=S16LE, "
-      "rate=48000, channels=1, layout=interleaved");
+  gst_harness_set_src_caps_str (h, caps);
+  g_free (caps);
   for (i = 0; i < n + 2; i++) {
-    GstBuffer *buf = gst_buffer_new_allocate (NULL, 960 * 2, NULL);
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, samples * channels * 2,
+        NULL);
     GstMapInfo map;
 
     gst_buffer_map (buf, &map, GST_MAP_WRITE);
-    for (s = 0; s < 960; s++)
+    for (s = 0; s < samples * channels; s++)
       ((gint16 *) map.data)[s] = (gint16) (8000 * sin (2 * G_PI * 440 *
-              (i * 960 + s) / 48000.0));
+              (i * samples + s / channels) / (gdouble) rate));
     gst_buffer_unmap (buf, &map);
     GST_BUFFER_PTS (buf) = i * FRAME_NS;
     GST_BUFFER_DURATION (buf) = FRAME_NS;
@@ -306,8 +313,16 @@ encode_tone (guint n)
   while (g_list_length (frames) < n && (out = gst_harness_try_pull (h)))
     frames = g_list_append (frames, out);
   fail_unless_equals_int (g_list_length (frames), n);
+  if (caps_out)
+    *caps_out = gst_pad_get_current_caps (h->sinkpad);
   gst_harness_teardown (h);
   return frames;
+}
+
+static GList *
+encode_tone (guint n)
+{
+  return encode_tone_at (48000, 1, n, NULL);
 }
 
 /* Pushes @frames into @sink at real-time pace, PTS from 0. */
@@ -359,6 +374,29 @@ bus_has_state (GstBus * bus, const gchar * state)
     if (gst_structure_has_name (s, "wzp-call-state")
         && !g_strcmp0 (gst_structure_get_string (s, "state"), state))
       found = TRUE;
+    gst_message_unref (m);
+  }
+  return found;
+}
+
+/* The peer and call-id of the first "wzp-call-state" message with
+ * @state on @bus (messages before it are dropped). */
+static gboolean
+bus_state_fields (GstBus * bus, const gchar * state, gchar ** peer,
+    gchar ** call_id)
+{
+  GstMessage *m;
+  gboolean found = FALSE;
+
+  while (!found && (m = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    const GstStructure *s = gst_message_get_structure (m);
+
+    if (gst_structure_has_name (s, "wzp-call-state")
+        && !g_strcmp0 (gst_structure_get_string (s, "state"), state)) {
+      *peer = g_strdup (gst_structure_get_string (s, "peer"));
+      *call_id = g_strdup (gst_structure_get_string (s, "call-id"));
+      found = TRUE;
+    }
     gst_message_unref (m);
   }
   return found;
@@ -428,6 +466,23 @@ GST_START_TEST (test_call_between_two_pairs)
   fail_unless (wait_for_state (a_sink->element, "active", 10000));
   fail_unless (wait_for_state (b_src->src, "active", 10000));
   fail_unless_equals_string (incoming_caller, a_fp);
+  /* "ringing" names the other party and the call, on both sides. */
+  {
+    GstBus *a_bus = gst_element_get_bus (a_src->pipeline);
+    gchar *a_peer = NULL, *a_id = NULL, *b_peer = NULL, *b_id = NULL;
+
+    fail_unless (bus_state_fields (a_bus, "ringing", &a_peer, &a_id));
+    fail_unless (bus_state_fields (b_bus, "ringing", &b_peer, &b_id));
+    fail_unless_equals_string (a_peer, b_fp);
+    fail_unless_equals_string (b_peer, a_fp);
+    fail_unless (a_id != NULL && strlen (a_id) == 32, "call-id %s", a_id);
+    fail_unless_equals_string (b_id, a_id);
+    g_free (a_peer);
+    g_free (a_id);
+    g_free (b_peer);
+    g_free (b_id);
+    gst_object_unref (a_bus);
+  }
   fail_unless (bus_has_state (b_bus, "active"));
   g_object_get (b_src->src, "peer", &fp, NULL);
   fail_unless_equals_string (fp, a_fp);
@@ -515,6 +570,145 @@ GST_START_TEST (test_peer_offline)
 
 GST_END_TEST;
 
+/* What a decoder after wzpsrc outputs. */
+typedef struct
+{
+  GMutex lock;
+  gint src_rate, src_channels;  /* wzpsrc's caps */
+  gint rate, channels;          /* opusdec's output caps */
+  guint buffers;                /* decoded */
+} Decoded;
+
+static GstPadProbeReturn
+caps_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Decoded *d = data;
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+  gboolean src = GST_IS_BASE_SRC (GST_PAD_PARENT (pad));
+  GstCaps *caps;
+
+  if (GST_EVENT_TYPE (ev) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (ev, &caps);
+  g_mutex_lock (&d->lock);
+  gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate",
+      src ? &d->src_rate : &d->rate);
+  gst_structure_get_int (gst_caps_get_structure (caps, 0), "channels",
+      src ? &d->src_channels : &d->channels);
+  g_mutex_unlock (&d->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+decoded_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Decoded *d = data;
+
+  g_mutex_lock (&d->lock);
+  d->buffers++;
+  g_mutex_unlock (&d->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A sender at @rate with @channels calls B, whose wzpsrc feeds opusdec
+ * and then a sink that wants @rate: wzpsrc outputs the sender's channel
+ * count, and the audio comes out at @rate with @channels. */
+static void
+call_at_rate (const gchar * relay, const gchar * a_key, const gchar * b_key,
+    const gchar * b_fp, gint rate, gint channels)
+{
+  GstCaps *enc_caps = NULL;
+  GList *frames = encode_tone_at (rate, channels, 25, &enc_caps);
+  GstElement *a = gst_element_factory_make ("wzpsink", NULL);
+  GstHarness *a_sink;
+  gchar *desc = g_strdup_printf ("wzpsrc name=src relay=%s identity=%s "
+      "latency=40 ! opusdec ! audio/x-raw, rate=%d ! fakesink name=out "
+      "sync=false async=false", relay, b_key, rate);
+  GstElement *b = gst_parse_launch (desc, NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (b), "src");
+  GstElement *out = gst_bin_get_by_name (GST_BIN (b), "out");
+  GstPad *src_pad = gst_element_get_static_pad (src, "src");
+  GstPad *out_pad = gst_element_get_static_pad (out, "sink");
+  Decoded d = { 0 };
+  gint64 end;
+
+  g_mutex_init (&d.lock);
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      caps_probe, &d, NULL);
+  gst_pad_add_probe (out_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      caps_probe, &d, NULL);
+  gst_pad_add_probe (out_pad, GST_PAD_PROBE_TYPE_BUFFER, decoded_probe, &d,
+      NULL);
+  fail_if (gst_element_set_state (b, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (wait_for_state (src, "waiting", 10000));
+
+  g_object_set (a, "relay", relay, "identity", a_key, "peer", b_fp, "sync",
+      FALSE, NULL);
+  a_sink = gst_harness_new_with_element (a, "sink", NULL);
+  gst_harness_set_src_caps (a_sink, enc_caps);
+  fail_unless (wait_for_state (a, "active", 10000));
+  /* wzpsink takes opusenc's caps at this rate (not-negotiated before) */
+  send_frames (a_sink, frames);
+
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  for (;;) {
+    guint got;
+
+    g_mutex_lock (&d.lock);
+    got = d.buffers;
+    g_mutex_unlock (&d.lock);
+    if (got >= 15 || g_get_monotonic_time () > end)
+      break;
+    g_usleep (10 * 1000);
+  }
+  GST_INFO ("%d Hz x %d: wzpsrc %d Hz x %d, decoded %d Hz x %d, %u buffers",
+      rate, channels, d.src_rate, d.src_channels, d.rate, d.channels,
+      d.buffers);
+  fail_unless (d.buffers >= 15, "%d Hz x %d: %u decoded", rate, channels,
+      d.buffers);
+  fail_unless_equals_int (d.src_channels, channels);
+  fail_unless_equals_int (d.rate, rate);
+  fail_unless_equals_int (d.channels, channels);
+
+  gst_harness_teardown (a_sink);
+  gst_object_unref (a);
+  gst_element_set_state (b, GST_STATE_NULL);
+  gst_object_unref (src_pad);
+  gst_object_unref (out_pad);
+  gst_object_unref (src);
+  gst_object_unref (out);
+  gst_object_unref (b);
+  g_list_free_full (frames, (GDestroyNotify) gst_buffer_unref);
+  g_mutex_clear (&d.lock);
+  g_free (desc);
+}
+
+GST_START_TEST (test_every_rate_mono_and_stereo)
+{
+  TestRelay *relay = test_relay_start ();
+  gchar *dir = g_dir_make_tmp ("wzp-call-XXXXXX", NULL);
+  gchar *a_fp, *b_fp, *a_key, *b_key;
+  const gint rates[] = { 8000, 12000, 16000, 24000, 48000 };
+
+  a_key = make_identity (dir, "a.key", &a_fp);
+  b_key = make_identity (dir, "b.key", &b_fp);
+  for (guint r = 0; r < G_N_ELEMENTS (rates); r++)
+    for (gint channels = 1; channels <= 2; channels++)
+      call_at_rate (relay->address, a_key, b_key, b_fp, rates[r], channels);
+  test_relay_stop (relay);
+  g_unlink (a_key);
+  g_unlink (b_key);
+  g_rmdir (dir);
+  g_free (a_key);
+  g_free (b_key);
+  g_free (a_fp);
+  g_free (b_fp);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 wzp_call_suite (void)
 {
@@ -525,6 +719,7 @@ wzp_call_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_call_between_two_pairs);
   tcase_add_test (tc, test_peer_offline);
+  tcase_add_test (tc, test_every_rate_mono_and_stereo);
   return s;
 }
 

@@ -139,6 +139,36 @@ GST_START_TEST (test_property_flags_and_blurbs)
 
 GST_END_TEST;
 
+/* The enum properties are libwzp's own types, marked as plugin API so the
+ * documentation tools document them. */
+GST_START_TEST (test_enums_are_libwzps)
+{
+  const gchar *names[] = { "wzpsrc", "wzpsink", "wzproomsrc" };
+  const gchar *props[] = { "answer", "path-policy", "path" };
+  const gchar *types[] = { "WzpAnswerPolicy", "WzpPathPolicy",
+    "WzpPathKind"
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstElement *e = gst_element_factory_make (names[i], NULL);
+
+    for (guint k = 0; k < G_N_ELEMENTS (props); k++) {
+      GParamSpec *p = g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+          props[k]);
+      GstPluginAPIFlags flags;
+
+      fail_unless (p != NULL);
+      fail_unless_equals_string (g_type_name (p->value_type), types[k]);
+      fail_unless (gst_type_is_plugin_api (p->value_type, &flags));
+    }
+    gst_object_unref (e);
+  }
+  fail_unless (g_type_from_name ("GstWzpAnswer") == 0);
+  fail_unless (g_type_from_name ("GstWzpPath") == 0);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency_range)
 {
   GstElement *e = gst_element_factory_make ("wzpsrc", NULL);
@@ -294,6 +324,28 @@ GST_START_TEST (test_error_bad_relay)
       GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
   assert_error (elements[__i__], "relay=host:99999 identity=/tmp/x.key",
       GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
+  /* GLib's parser, plus a host and a port */
+  assert_error (elements[__i__], "relay=:4433 identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
+  assert_error (elements[__i__], "relay=[::1] identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
+  assert_error (elements[__i__], "relay=host:0 identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
+  /* a valid relay gets past the check to the next one */
+  assert_error (elements[__i__], "relay=[::1]:4433",
+      GST_RESOURCE_ERROR_SETTINGS, "No identity file set");
+  assert_error (elements[__i__], "relay=relay.example.org:4433",
+      GST_RESOURCE_ERROR_SETTINGS, "No identity file set");
+  /* the relays of a cluster: a list, each entry checked as one relay */
+  assert_error (elements[__i__],
+      "relay=\"10.0.0.1:4433,relay.example.org:4433,[::1]:4433\"",
+      GST_RESOURCE_ERROR_SETTINGS, "No identity file set");
+  assert_error (elements[__i__],
+      "relay=\"10.0.0.1:4433,nohost\" identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
+  assert_error (elements[__i__],
+      "relay=\"10.0.0.1:4433,,10.0.0.2:4433\" identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
 }
 
 GST_END_TEST;
@@ -389,6 +441,7 @@ wzp_elements_suite (void)
   tcase_add_loop_test (tc, test_defaults, 0, 2);
   tcase_add_loop_test (tc, test_set_get, 0, 2);
   tcase_add_loop_test (tc, test_property_flags_and_blurbs, 0, 2);
+  tcase_add_test (tc, test_enums_are_libwzps);
   tcase_add_test (tc, test_latency_range);
   tcase_add_loop_test (tc, test_stats_without_call, 0, 2);
   tcase_add_loop_test (tc, test_signal, 0, 2);

@@ -19,7 +19,7 @@
 #include <gst/gst.h>
 #include <gst/check/gstcheck.h>
 
-#include "wzp-identity.h"
+#include <wzp/wzp.h>
 
 #define SEC G_USEC_PER_SEC
 
@@ -560,8 +560,7 @@ GST_START_TEST (test_wrong_relay_fingerprint)
   fail_unless_equals_int (a->error->code, GST_RESOURCE_ERROR_NOT_AUTHORIZED);
   fail_unless (strstr (a->error->message, relay->fingerprint));
   fail_unless (strstr (a->error->message, other_fp));
-  fail_unless (strstr (a->error_debug, "wzp-call-signaling.c"), "%s",
-      a->error_debug);
+  fail_unless (strstr (a->error_debug, "wzp-call.c"), "%s", a->error_debug);
   fail_unless (saw (a, a->relay_states, "failed"));
 
   party_free (a);

@@ -27,7 +27,8 @@ test_rejects (void)
 {
   const char *bad[] = { "", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536",
     "1.2.3.4:-1", "1.2.3:5", "::1:5", "[::1]5", "[::1]:", "host:80",
-    "[1.2.3.4]:5", "1.2.3.4:5x", NULL
+    "[1.2.3.4]:5", "1.2.3.4:5x", "1.2.3.4:http", "1.2.3.4:+5", ":5",
+    "[::1]x:5", "[fe80::1%eth0]:5", NULL
   };
 
   for (guint i = 0; bad[i]; i++) {
@@ -35,6 +36,43 @@ test_rejects (void)
     g_autoptr (GError) error = NULL;
 
     g_assert_false (wzp_addr_parse (&a, bad[i], &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  }
+}
+
+/* The one HOST:PORT parser (names too), on which wzp_addr_parse() and
+ * WzpCall:relay build. */
+static void
+test_host_port (void)
+{
+  const struct
+  {
+    const char *text, *host;
+    guint16 port;
+  } good[] = {
+    {"relay.example.org:4433", "relay.example.org", 4433},
+    {"1.2.3.4:5", "1.2.3.4", 5},
+    {"[2001:db8::1]:65535", "2001:db8::1", 65535},
+    {"localhost:0", "localhost", 0},
+  };
+  const char *bad[] = { NULL, "", "host", "::1", "[::1]", ":5", "a b:5",
+    "host:http", "host:", "host:65536", "host:-1", "[::1]x:5", "ho:st:5",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++) {
+    g_autofree char *host = NULL;
+    guint16 port = 1;
+    g_autoptr (GError) error = NULL;
+
+    g_assert_true (wzp_host_port_parse (good[i].text, &host, &port, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (host, ==, good[i].host);
+    g_assert_cmpuint (port, ==, good[i].port);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) error = NULL;
+
+    g_assert_false (wzp_host_port_parse (bad[i], NULL, NULL, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   }
 }
@@ -65,6 +103,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/address/round-trip", test_round_trip);
   g_test_add_func ("/address/rejects", test_rejects);
+  g_test_add_func ("/address/host-port", test_host_port);
   g_test_add_func ("/address/equal-and-port", test_equal_and_port);
   return g_test_run ();
 }

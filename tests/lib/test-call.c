@@ -34,6 +34,8 @@ typedef struct
   gboolean answer_later;        /* ask: leave the call ringing */
   guint asked;
   char *asked_call_id;
+  char *ringing_peer;           /* when "ringing" was emitted */
+  char *ringing_call_id;
   GArray *relay_states;         /* of WzpRelayState */
   GArray *states;               /* of WzpCallState */
 } Party;
@@ -110,6 +112,12 @@ on_state (WzpCall * call, WzpCallState state, GError * reason,
   Party *p = user_data;
 
   g_array_append_val (p->states, state);
+  if (state == WZP_CALL_STATE_RINGING) {
+    g_free (p->ringing_peer);
+    g_free (p->ringing_call_id);
+    p->ringing_peer = g_strdup (wzp_call_get_peer_fingerprint (call));
+    p->ringing_call_id = g_strdup (wzp_call_get_call_id (call));
+  }
   if (state == WZP_CALL_STATE_FAILED || state == WZP_CALL_STATE_ENDED) {
     g_clear_error (&p->error);
     p->error = reason ? g_error_copy (reason) : NULL;
@@ -196,6 +204,8 @@ party_free (Party * p)
   g_array_unref (p->relay_states);
   g_array_unref (p->states);
   g_free (p->asked_call_id);
+  g_free (p->ringing_peer);
+  g_free (p->ringing_call_id);
   g_free (p);
 }
 
@@ -305,6 +315,25 @@ test_call_relay_then_direct (Fixture * f, gconstpointer data)
     gsize len;
     const char *got = g_bytes_get_data (b, &len);
     g_assert_cmpmem (got, len, want, strlen (want));
+  }
+
+  /* A frame no packet carries is dropped and counted, not sent, and the
+   * call goes on. */
+  {
+    guint8 big[WZP_CALL_MAX_FRAME + 1] = { 0 };
+    WzpCallStats before, after;
+
+    wzp_call_get_stats (alice->call, &before);
+    g_assert_true (wzp_call_send_frame (alice->call, 0, FALSE, big,
+            sizeof big));
+    g_assert_true (wzp_call_send_frame (alice->call, 960, FALSE, big,
+            WZP_CALL_MAX_FRAME));
+    wzp_test_run_for (f->ctx, 200);
+    wzp_call_get_stats (alice->call, &after);
+    g_assert_cmpuint (after.frames_dropped_send, ==,
+        before.frames_dropped_send + 1);
+    g_assert_cmpuint (after.frames_sent, ==, before.frames_sent + 1);
+    g_assert_true (is (alice, WZP_CALL_STATE_ACTIVE));
   }
 
   /* Hang-up ends the call on both sides. */
@@ -831,6 +860,13 @@ test_answer_later (Fixture * f, gconstpointer data)
   wzp_test_wait_until (f->ctx, bob->asked == 1, WAIT_MS);
   g_assert_true (is (bob, WZP_CALL_STATE_RINGING));
   g_assert_cmpstr (bob->asked_call_id, ==, wzp_call_get_call_id (alice->call));
+  /* "ringing" says who and which call, on both sides (it used to come
+   * with neither). */
+  g_assert_cmpstr (alice->ringing_peer, ==, fp (bob));
+  g_assert_cmpstr (alice->ringing_call_id, ==, bob->asked_call_id);
+  g_assert_cmpstr (bob->ringing_peer, ==, fp (alice));
+  g_assert_cmpstr (bob->ringing_call_id, ==, bob->asked_call_id);
+  g_assert_cmpstr (wzp_call_get_peer_fingerprint (bob->call), ==, fp (alice));
   g_assert_false (wzp_call_answer (bob->call,
           "0123456789abcdef0123456789abcdef"));
   /* Two seconds of ringing: both stay registered, nothing times out. */

@@ -12,7 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "wzp-identity.h"
+#include "wzp-identity-private.h"
 
 typedef struct
 {

@@ -3,7 +3,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "wzp-log.h"
+#include "wzp-log-private.h"
 
 #define WZP_CAT_DEFAULT wzp_cat_quic
 #define WZP_NSEC_PER_SEC_TEST G_GUINT64_CONSTANT (1000000000)

@@ -115,5 +115,34 @@ with tempfile.TemporaryDirectory() as tmp:
         fail("trailing silence not in the report: %s" % rep, relay)
     print("trailing gap: %s (max_gap_ms %d)" % (last, rep["max_gap_ms"]))
 
+    # -t bounds the time to become active, not the call: with -t 1 an
+    # active call goes on until it is hung up (it used to end at -t with
+    # exit 0).
+    b = party(["-r", addr, "-i", bkey])
+    wait_line(b, r"^wzp call: waiting")
+    t0 = time.monotonic()
+    rc, rep, err = call(["-r", addr, "-i", akey, "-p", bfp, "-t", "1",
+                         "--hangup-after", "3"])
+    took = time.monotonic() - t0
+    b.communicate(timeout=10)
+    if rc != 0 or rep is None or rep["state"] != "ended" or \
+            rep["end_ms"] < 2500 or took < 3:
+        fail("-t 1 ended an active call: exit %d after %.1f s, %s" % (
+            rc, took, rep), relay)
+    print("-t 1: the active call lasted %d ms, exit 0" % rep["end_ms"])
+
+    # Not active within -t (nobody at the relay's address: the relay
+    # timeout would take 10 s): given up at 1 s, exit 1, said so.
+    t0 = time.monotonic()
+    rc, rep, err = call(["-r", "127.0.0.1:9", "-i", akey, "-p", bfp, "-t",
+                         "1"])
+    took = time.monotonic() - t0
+    if rc != 1 or took > 5 or "not active within 1 s" not in (rep or {}).get(
+            "error", ""):
+        fail("-t 1 before active: exit %d after %.1f s, %s" % (rc, took, rep),
+             relay)
+    print("-t 1 before active: exit 1 after %.1f s: %s" % (took,
+                                                           rep["error"]))
+
     relay.send_signal(signal.SIGTERM)
     relay.wait(timeout=10)
