@@ -142,6 +142,17 @@ gboolean wzp_retry_mode_from_string (const char *text, WzpRetryMode * mode);
 typedef void (*WzpRawPacketFunc) (WzpEndpoint * endpoint,
     const WzpAddr * from, const guint8 * data, gsize len, gpointer user_data);
 
+/**
+ * WzpSourcePacketFunc:
+ *
+ * Receives every UDP payload from the one source address it was added
+ * for (wzp_endpoint_add_source_handler()), before anything looks at it as
+ * QUIC or raw: a relay's media port, whose channel packets are neither.
+ * @data is valid only during the call.
+ */
+typedef void (*WzpSourcePacketFunc) (WzpEndpoint * endpoint,
+    const WzpAddr * from, const guint8 * data, gsize len, gpointer user_data);
+
 typedef struct
 {
   guint64 packets_received;
@@ -207,6 +218,18 @@ void wzp_endpoint_set_raw_handler (WzpEndpoint * self, WzpRawPacketFunc func,
 
 WZP_API
 gboolean wzp_endpoint_send_raw (WzpEndpoint * self, const WzpAddr * to,
+    const guint8 * data, gsize len);
+
+WZP_API
+guint wzp_endpoint_add_source_handler (WzpEndpoint * self,
+    const WzpAddr * source, WzpSourcePacketFunc func, gpointer user_data,
+    GDestroyNotify notify);
+
+WZP_API
+void wzp_endpoint_remove_source_handler (WzpEndpoint * self, guint id);
+
+WZP_API
+gboolean wzp_endpoint_send_udp (WzpEndpoint * self, const WzpAddr * to,
     const guint8 * data, gsize len);
 
 WZP_API

@@ -29,6 +29,7 @@
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
 #include "wzp-call-proof.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
 
@@ -219,6 +220,14 @@ gboolean wzp_signal_client_send_room_message (WzpSignalClient * self,
 WZP_API
 gboolean wzp_signal_client_send_media (WzpSignalClient * self,
     guint32 channel, const guint8 * data, gsize len);
+
+WZP_API
+gboolean wzp_signal_client_get_channel (WzpSignalClient * self,
+    guint32 call_channel, WzpChannelInfo * info);
+
+WZP_API
+void wzp_signal_client_get_channel_stats (WzpSignalClient * self,
+    guint32 call_channel, WzpRelayChannelStats * stats);
 
 WZP_API
 void wzp_signal_client_set_media_handler (WzpSignalClient * self,

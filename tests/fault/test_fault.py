@@ -39,7 +39,8 @@ BUILD_ROOT = os.environ.get("WZP_BUILD_ROOT", "")
 SANITIZED = os.environ.get("WZP_SANITIZED") == "1"
 
 BANNER = re.compile(r"^wzp-relay \S+ fingerprint ((?:[0-9a-f]{4}:){7}[0-9a-f]{4})"
-                    r" listening on (\S+) \(probe (\S+)(?:, metrics http://(\S+)"
+                    r" listening on (\S+) \(probe (\S+)(?:, media \S+, \d+ workers?)?"
+                    r"(?:, metrics http://(\S+)"
                     r"/metrics)?\)$")
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
 
