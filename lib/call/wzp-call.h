@@ -201,8 +201,17 @@ typedef struct
   guint64 setup_ns;             /* setup to first frame received, or 0 */
   WzpRelayState relay_state;
   guint64 relay_losses;         /* times the relay connection was lost */
+  /* The relay's media channel (docs/PROTOCOL.md, Part A §7): frames sent
+   * and received on it (the rest of the relayed media rode QUIC
+   * datagrams), the times it stopped working, and where relayed media
+   * goes now (a #WzpRelayChannelState). */
+  guint64 relay_channel_sent;
+  guint64 relay_channel_received;
+  guint64 relay_channel_downs;
+  guint32 relay_channel_state;
   /*< private > */
-  guint64 padding[6];
+  guint32 padding32;
+  guint64 padding[2];
 } WzpCallStats;
 
 #define WZP_TYPE_CALL (wzp_call_get_type ())
