@@ -46,6 +46,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -173,11 +174,43 @@ class Server:
     def pid(self):
         return self.p.pid
 
+    def tool_pid(self):
+        """The process valgrind runs the server in: valgrind's launcher
+        may start it as a child."""
+        for _ in range(100):
+            for name in os.listdir("/proc"):
+                if not name.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{name}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    with open(f"/proc/{name}/cmdline", "rb") as f:
+                        cmd = f.read()
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == self.p.pid and b"valgrind" in cmd:
+                    return int(name)
+            with open(f"/proc/{self.p.pid}/cmdline", "rb") as f:
+                if b"valgrind.bin" in f.read():
+                    return self.p.pid
+            time.sleep(0.05)
+        raise RuntimeError("no valgrind process under %d" % self.p.pid)
+
     def collect(self, on):
-        subprocess.run(["callgrind_control", "-i", "on" if on else "off",
-                        str(self.p.pid)], capture_output=True, timeout=60)
+        r = subprocess.run(["callgrind_control", "-i", "on" if on else "off",
+                            str(self.tool_pid())], capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0 or "Error" in r.stdout + r.stderr:
+            raise RuntimeError("callgrind_control: %s%s" % (r.stdout,
+                                                            r.stderr))
 
     def stop(self):
+        if self.callgrind_out:
+            # The tool process writes its counts when it exits.
+            try:
+                os.kill(self.tool_pid(), signal.SIGTERM)
+            except (RuntimeError, ProcessLookupError):
+                pass
         self.p.send_signal(signal.SIGTERM)
         try:
             self.p.wait(30 if self.callgrind_out else 5)
@@ -194,11 +227,10 @@ class Server:
             if not path.startswith(self.callgrind_out):
                 continue
             with open(path) as f:
-                for line in f:
-                    if line.startswith("summary:") or \
-                            line.startswith("totals:"):
-                        total += int(line.split()[1])
-                        break
+                counts = dict(line.split(":", 1) for line in f
+                              if line.startswith(("totals:", "summary:")))
+            # "summary" is the last dump's; "totals" the whole run's.
+            total += int(counts.get("totals", counts.get("summary", "0")))
         return total
 
 
@@ -603,6 +635,7 @@ def main():
             json.dump({"modes": results, "workers": workers,
                        "callgrind": cg, "targets": tgt,
                        "steps": steps}, f, indent=1)
+    shutil.rmtree(tmp, ignore_errors=True)
     failed = any("error" in r for s in results.values() for r in s["rows"])
     return 1 if failed else 0
 

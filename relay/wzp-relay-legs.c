@@ -157,9 +157,10 @@ gboolean
 relay_leg_addr_to_sockaddr (const RelayLegAddr * a,
     struct sockaddr_storage *ss, socklen_t * len)
 {
-  memset (ss, 0, sizeof *ss);
+  /* Per forwarded packet: clear only what the family uses. */
   if (a->family == AF_INET) {
     struct sockaddr_in *in = (struct sockaddr_in *) ss;
+    memset (in, 0, sizeof *in);
     in->sin_family = AF_INET;
     in->sin_port = a->port;
     memcpy (&in->sin_addr, a->ip, 4);
@@ -168,6 +169,7 @@ relay_leg_addr_to_sockaddr (const RelayLegAddr * a,
   }
   if (a->family == AF_INET6) {
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ss;
+    memset (in6, 0, sizeof *in6);
     in6->sin6_family = AF_INET6;
     in6->sin6_port = a->port;
     memcpy (&in6->sin6_addr, a->ip, 16);

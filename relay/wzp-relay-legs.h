@@ -96,8 +96,15 @@ gboolean relay_leg_addr_to_sockaddr (const RelayLegAddr * a,
 static inline gboolean
 relay_leg_addr_equal (const RelayLegAddr * a, const RelayLegAddr * b)
 {
-  return a->family == b->family && a->port == b->port &&
-      memcmp (a->ip, b->ip, a->family == AF_INET ? 4 : 16) == 0;
+  guint32 x, y;
+
+  if (a->family != b->family || a->port != b->port)
+    return FALSE;
+  if (a->family != AF_INET)
+    return memcmp (a->ip, b->ip, 16) == 0;
+  memcpy (&x, a->ip, 4);
+  memcpy (&y, b->ip, 4);
+  return x == y;
 }
 
 static inline gboolean

@@ -119,20 +119,26 @@ typedef struct
   guint n;
 } TxBatch;
 
-static void
-tx_add (TxBatch * tx, guint8 * data, gsize len,
-    const struct sockaddr_storage *to, socklen_t to_len)
+/* The next message of the batch; the caller fills in its address. */
+static struct sockaddr_storage *
+tx_add (TxBatch * tx, guint8 * data, gsize len)
 {
   guint i = tx->n++;
 
   tx->iovs[i].iov_base = data;
   tx->iovs[i].iov_len = len;
-  memcpy (&tx->addrs[i], to, to_len);
-  memset (&tx->msgs[i], 0, sizeof tx->msgs[i]);
   tx->msgs[i].msg_hdr.msg_name = &tx->addrs[i];
-  tx->msgs[i].msg_hdr.msg_namelen = to_len;
   tx->msgs[i].msg_hdr.msg_iov = &tx->iovs[i];
   tx->msgs[i].msg_hdr.msg_iovlen = 1;
+  return &tx->addrs[i];
+}
+
+static void
+tx_add_to (TxBatch * tx, guint8 * data, gsize len,
+    const struct sockaddr_storage *to, socklen_t to_len)
+{
+  memcpy (tx_add (tx, data, len), to, to_len);
+  tx->msgs[tx->n - 1].msg_hdr.msg_namelen = to_len;
 }
 
 static void
@@ -220,8 +226,7 @@ handle (Worker * w, guint8 * data, gsize len,
   RelayLegVerdict v;
   guint32 be, channel;
   guint8 type;
-  struct sockaddr_storage to;
-  socklen_t to_len;
+  struct sockaddr_storage *to;
 
   if (G_UNLIKELY (len < WZP_CHANNEL_HEADER_LEN)) {
     drop (w, RELAY_MEDIA_DROP_MALFORMED, 0, now);
@@ -268,7 +273,7 @@ handle (Worker * w, guint8 * data, gsize len,
      * learns that the channel works both ways (and its RTT). */
     data[0] = WZP_CHANNEL_BIND_ACK;
     COUNT (&w->counters, binds, 1);
-    tx_add (tx, data, len, from, from_len);
+    tx_add_to (tx, data, len, from, from_len);
     return;
   }
 
@@ -283,8 +288,9 @@ handle (Worker * w, guint8 * data, gsize len,
   }
   /* The receiver sees its own channel and token. */
   wzp_channel_write_header (data, WZP_CHANNEL_MEDIA, me.peer, peer.token);
-  relay_leg_addr_to_sockaddr (&peer.addr, &to, &to_len);
-  tx_add (tx, data, len, &to, to_len);
+  to = tx_add (tx, data, len);
+  relay_leg_addr_to_sockaddr (&peer.addr, to,
+      &tx->msgs[tx->n - 1].msg_hdr.msg_namelen);
 }
 
 static gpointer
@@ -297,20 +303,26 @@ worker_main (gpointer user_data)
   struct iovec iovs[BATCH];
   struct sockaddr_storage from[BATCH];
   TxBatch *tx = g_new0 (TxBatch, 1);
+  guint used = BATCH;
 
+  memset (msgs, 0, sizeof msgs);
+  for (guint i = 0; i < BATCH; i++) {
+    iovs[i].iov_base = buffers + i * RX_BUFFER;
+    iovs[i].iov_len = RX_BUFFER;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_iov = &iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
   while (!atomic_load_explicit (&m->stop, memory_order_relaxed)) {
     guint64 now, bytes = 0;
     int n;
 
-    for (guint i = 0; i < BATCH; i++) {
-      iovs[i].iov_base = buffers + i * RX_BUFFER;
-      iovs[i].iov_len = RX_BUFFER;
-      memset (&msgs[i], 0, sizeof msgs[i]);
-      msgs[i].msg_hdr.msg_name = &from[i];
+    /* recvmmsg wrote these: the entries the last batch used. */
+    for (guint i = 0; i < used; i++) {
       msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_flags = 0;
     }
+    used = 0;
     /* Blocks for the first packet, then takes whatever else is queued. */
     n = recvmmsg (w->fd, msgs, BATCH, MSG_WAITFORONE, NULL);
     if (n <= 0) {
@@ -322,6 +334,7 @@ worker_main (gpointer user_data)
       }
       continue;
     }
+    used = n;
     now = relay_media_now ();
     for (int i = 0; i < n; i++) {
       bytes += msgs[i].msg_len;
