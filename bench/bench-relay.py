@@ -154,7 +154,7 @@ class Server:
         if callgrind:
             cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                    "--callgrind-out-file=" + callgrind] + cmd
-        cmd = ["taskset", "-c", cpus or args.relay_cpu] + cmd
+        cmd = rt_prefix(args) + ["taskset", "-c", cpus or args.relay_cpu] + cmd
         self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                   stderr=subprocess.DEVNULL,
                                   preexec_fn=more_files)
@@ -234,6 +234,12 @@ class Server:
         return total
 
 
+def rt_prefix(args):
+    """--rt: server and generator at a real-time priority, so that other
+    work on a shared machine cannot delay them (latency tails)."""
+    return ["chrt", "-f", "10"] if args.rt else []
+
+
 def free_port():
     import socket
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -282,7 +288,7 @@ def run_step(args, mode, calls, tmp, workers=1, cpus=None, callgrind=None,
         share = [calls // n + (1 if i < calls % n else 0) for i in range(n)]
         offset = 0
         for s in share:
-            cmd = ["taskset", "-c", args.loadgen_cpu,
+            cmd = rt_prefix(args) + ["taskset", "-c", args.loadgen_cpu,
                    os.path.join(args.build, "bench", "wzp-loadgen"),
                    "--relay", server.addr, "--calls", str(s), "--wait-go",
                    "--warmup", str(warmup), "--duration", str(duration),
@@ -449,23 +455,29 @@ def callgrind_runs(args, tmp, modes):
     window only (user space: the kernel's UDP work is not in it)."""
     out = {}
     calls = args.callgrind_calls
-    for mode in modes:
-        cg = os.path.join(tmp, "callgrind-%s.out" % mode)
+    runs = [(m, m, 1) for m in modes]
+    if "wzp" in modes:
+        # The same calls on two workers: does sharing the channel table
+        # between threads add work per packet?
+        runs.append(("wzp-2-workers", "wzp", 2))
+    for name, mode, workers in runs:
+        cg = os.path.join(tmp, "callgrind-%s.out" % name)
         for name in os.listdir(tmp):
             if name.startswith(os.path.basename(cg)):
                 os.unlink(os.path.join(tmp, name))
         try:
-            r = run_step(args, mode, calls, tmp, callgrind=cg, warmup=2,
-                         duration=3)
+            r = run_step(args, mode, calls, tmp, workers=workers,
+                         callgrind=cg, warmup=2, duration=3)
         except (TimeoutError, RuntimeError) as e:
-            out[mode] = {"error": str(e)}
+            out[name] = {"error": str(e)}
             continue
         hops = 2 if mode == "coturn" else 1
-        out[mode] = {"calls": calls, "instructions": r["instructions"],
+        out[name] = {"calls": calls, "workers": workers,
+                     "instructions": r["instructions"],
                      "forwarded": r["forwarded"], "loss": r["loss"],
                      "ir_per_packet": r["ir_per_packet"],
                      "ir_per_hop": r["ir_per_packet"] / hops}
-        print(f"  callgrind {mode}: {r['ir_per_packet']:.0f} instructions "
+        print(f"  callgrind {name}: {r['ir_per_packet']:.0f} instructions "
               f"per packet ({r['forwarded']} packets, loss "
               f"{r['loss']:.1f}%)", flush=True)
     return out
@@ -563,6 +575,9 @@ def main():
     ap.add_argument("--callgrind", action="store_true",
                     help="also count instructions per packet (valgrind)")
     ap.add_argument("--callgrind-calls", type=int, default=100)
+    ap.add_argument("--rt", action="store_true",
+                    help="run server and generator with SCHED_FIFO (chrt; "
+                    "root): on a machine shared with other work")
     ap.add_argument("--stop-loss", type=float, default=20.0,
                     help="stop a mode's ramp after a step with more loss")
     ap.add_argument("--json")

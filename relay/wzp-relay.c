@@ -24,6 +24,7 @@
 #include "wzp-log.h"
 #include "wzp-random.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define WZP_CAT_DEFAULT wzp_cat_relay
@@ -563,6 +564,18 @@ media_bind_address (WzpRelay * self, WzpAddr * addr, GError ** error)
   return TRUE;
 }
 
+/* The CPUs this process may run on: all online CPUs, unless taskset or a
+ * cgroup cpuset says otherwise (g_get_num_processors() counts them all). */
+static guint
+usable_cpus (void)
+{
+  cpu_set_t set;
+
+  if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) > 0)
+    return CPU_COUNT (&set);
+  return g_get_num_processors ();
+}
+
 /* Starts the media plane (its port and workers), unless there is none. */
 static gboolean
 start_media (WzpRelay * self, GError ** error)
@@ -570,7 +583,7 @@ start_media (WzpRelay * self, GError ** error)
   WzpAddr addr, bound;
   g_autoptr (GError) local = NULL;
   char text[WZP_ADDR_STRLEN];
-  guint workers = self->workers ? self->workers : g_get_num_processors ();
+  guint workers = self->workers ? self->workers : usable_cpus ();
 
   if (!media_bind_address (self, &addr, &local)) {
     if (local) {
