@@ -32,6 +32,7 @@
 void
 _wzp_relay_call_free (RelayCall * call)
 {
+  _wzp_relay_channels_close (call->relay, call);
   if (call->ring_timer) {
     g_source_destroy (call->ring_timer);
     g_source_unref (call->ring_timer);
@@ -233,6 +234,8 @@ setup_for (RelayCall * call, gboolean for_caller, RelayClient * peer)
 
   /* What the peer's own NAT probe told us (PROTOCOL.md §5). */
   json_object_set_string_member (m, "peer_nat", peer->nat);
+  /* Our media channel (PROTOCOL.md §7). */
+  _wzp_relay_channels_describe (call->relay, call, for_caller ? 0 : 1, m);
   return m;
 }
 
@@ -312,6 +315,7 @@ _wzp_relay_handle_answer (WzpRelay * self, RelayClient * c, JsonObject * msg)
   }
   update_call_stats (self);
   WZP_INFO_OBJECT (self, "call %s answered", call->id);
+  _wzp_relay_channels_open (self, call, caller, c);
   send_setup (self, call, caller, c);
 }
 
@@ -358,6 +362,8 @@ send_resumed (WzpRelay * self, RelayClient * c, RelayCall * call,
   JsonObject *m = wzp_message_new_call_resumed (call->id, call->channel.id);
   guint32 req;
 
+  _wzp_relay_channels_describe (self, call, strcmp (call->caller, c->fp) == 0
+      ? 0 : 1, m);
   if (request && wzp_message_get_req (request, &req))
     wzp_message_set_re (m, req);
   _wzp_relay_send (self, c, m);
@@ -378,6 +384,10 @@ resume_complete (WzpRelay * self, RelayClient * c, RelayCall * call,
   }
   call->state = CALL_ACTIVE;
   _wzp_relay_allocate_channel (self, &call->channel);
+  if (strcmp (call->caller, c->fp) == 0)
+    _wzp_relay_channels_open (self, call, c, first);
+  else
+    _wzp_relay_channels_open (self, call, first, c);
   update_call_stats (self);
   WZP_INFO_OBJECT (self, "call %s (%s -> %s) resumed on channel %u",
       call->id, call->caller, call->callee, call->channel.id);
@@ -434,7 +444,10 @@ _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
       return;
     }
     if (call->state == CALL_ACTIVE) {
-      /* We never lost it (the party's connection did): same channel. */
+      /* We never lost it (the party's connection did): same channel;
+       * its media channel latches again from the new connection. */
+      _wzp_relay_channels_rebind (self, call, strcmp (asker_role, "caller")
+          == 0 ? 0 : 1, c);
       send_resumed (self, c, call, msg);
       return;
     }
@@ -571,6 +584,10 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
   why = "peer not registered";
   if (to == NULL)
     goto drop;
+  /* A party whose channel works gets it there (the sender's does not). */
+  if (_wzp_relay_channels_deliver (self, call, to == call->parties[0] ? 0 : 1,
+          data, len))
+    return;
   forward (self, to, data, len);
   return;
 

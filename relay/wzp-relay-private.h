@@ -16,6 +16,9 @@
 #include "wzp-source.h"
 #include "wzp-relay-limits.h"
 #include "wzp-relay-deadlines.h"
+#include "wzp-relay-legs.h"
+#include "wzp-relay-media.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
 
@@ -95,6 +98,8 @@ typedef struct
    * fingerprint hashing or string compares. */
   RelayClient *parties[2];
   guint64 parties_gen;
+  /* The media plane's channels of caller and callee (0: none). */
+  guint32 legs[2];
 } RelayCall;
 
 typedef struct
@@ -121,6 +126,9 @@ struct _WzpRelay
   char *listen_address;
   char *probe_address;
   char *metrics_address;
+  char *media_address;          /* NULL: listen port + 2; "" or "none": no media port */
+  char *media_advertise;        /* what clients are told; NULL: the bound address */
+  guint workers;                /* 0: the CPUs we may run on */
   guint64 ring_timeout_ns;
   guint max_room_members;
   RelayLimits limits;
@@ -135,6 +143,11 @@ struct _WzpRelay
   WzpEndpoint *endpoint;
   WzpEndpoint *probe_endpoint;
   gpointer metrics_server;      /* SoupServer */
+  RelayLegs *legs;
+  RelayMedia *media;            /* NULL: no media port */
+  char *media_advertised;       /* "ip:port" in the "media" objects */
+  GHashTable *leg_calls;        /* leg id -> RelayCall */
+  guint64 media_rebinds;
   GSocketAddress *metrics_bound;
 
   GHashTable *clients;          /* WzpConnection -> RelayClient (owned) */
@@ -188,6 +201,21 @@ void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);
 void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
     const guint8 * data, gsize len);
+
+/* wzp-relay-channels.c */
+void _wzp_relay_channels_open (WzpRelay * self, RelayCall * call,
+    RelayClient * caller, RelayClient * callee);
+void _wzp_relay_channels_close (WzpRelay * self, RelayCall * call);
+void _wzp_relay_channels_describe (WzpRelay * self, RelayCall * call,
+    guint party, JsonObject * msg);
+void _wzp_relay_channels_rebind (WzpRelay * self, RelayCall * call,
+    guint party, RelayClient * c);
+void _wzp_relay_handle_channel_rebind (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_channels_fallback (guint32 to, guint32 gen,
+    const guint8 * payload, gsize len, gpointer user_data);
+gboolean _wzp_relay_channels_deliver (WzpRelay * self, RelayCall * call,
+    guint party, const guint8 * data, gsize len);
 
 /* wzp-relay-rooms.c */
 void _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c,

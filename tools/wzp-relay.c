@@ -1,6 +1,7 @@
 /* wzp-relay — the relay daemon
  *
  *   wzp-relay [--listen ADDR:PORT] [--probe-listen ADDR:PORT|none]
+ *             [--media-listen ADDR:PORT|none] [--workers N]
  *             [--identity FILE] [--metrics ADDR:PORT] [--config FILE]
  *             [--ring-timeout SECONDS] [--debug SPEC] [--LIMIT VALUE...]
  *             [--check-config] [--version]
@@ -121,6 +122,7 @@ main (int argc, char **argv)
   g_autoptr (GSocketAddress) bound = NULL;
   g_autoptr (GSocketAddress) probe_bound = NULL;
   g_autoptr (GSocketAddress) metrics_bound = NULL;
+  g_autoptr (GSocketAddress) media_bound = NULL;
   g_autofree char *bound_s = NULL;
   GError *error = NULL;
   gboolean created = FALSE;
@@ -179,7 +181,9 @@ main (int argc, char **argv)
     g_printerr ("wzp-relay: created a new identity in %s\n", identity_path);
   relay = g_object_new (WZP_TYPE_RELAY, "identity", id, "listen-address",
       listen, "probe-address", probe, "metrics-address",
-      wzp_relay_config_get (config, "metrics"), NULL);
+      wzp_relay_config_get (config, "metrics"), "media-address",
+      wzp_relay_config_get (config, "media-listen"), "media-advertise",
+      wzp_relay_config_get (config, "media-advertise"), NULL);
   wzp_relay_config_apply (config, relay);
   if (!wzp_relay_start (relay, &error))
     return fail (WZP_RELAY_EXIT_FAILED, "start", error);
@@ -193,16 +197,22 @@ main (int argc, char **argv)
   bound_s = wzp_socket_address_to_string (bound);
   probe_bound = wzp_relay_get_probe_address (relay);
   metrics_bound = wzp_relay_get_metrics_address (relay);
+  media_bound = wzp_relay_get_media_address (relay);
   {
     g_autofree char *p = probe_bound ?
         wzp_socket_address_to_string (probe_bound) : g_strdup ("none");
+    g_autofree char *media = media_bound ?
+        wzp_socket_address_to_string (media_bound) : g_strdup ("none");
+    guint workers = wzp_relay_get_media_workers (relay);
     g_autofree char *m = metrics_bound ?
         wzp_socket_address_to_string (metrics_bound) : NULL;
     g_autofree char *status = NULL;
 
-    g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s%s%s%s)\n",
-        WZP_VERSION, wzp_relay_get_fingerprint (relay), bound_s, p,
-        m ? ", metrics http://" : "", m ? m : "", m ? "/metrics" : "");
+    g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s, media "
+        "%s, %u worker%s%s%s%s)\n", WZP_VERSION,
+        wzp_relay_get_fingerprint (relay), bound_s, p, media, workers,
+        workers == 1 ? "" : "s", m ? ", metrics http://" : "", m ? m : "",
+        m ? "/metrics" : "");
     fflush (stdout);
     status = g_strdup_printf ("READY=1\nSTATUS=listening on %s, "
         "fingerprint %s", bound_s, wzp_relay_get_fingerprint (relay));

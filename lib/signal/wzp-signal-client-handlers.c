@@ -248,6 +248,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
               &error))
         goto bad;
+      _wzp_signal_client_channel_set (self, call_id, channel, msg);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_RESUMED], 0,
           call_id, (guint) channel);
       break;
@@ -256,6 +257,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       const char *reason;
       if (!wzp_message_get_string (msg, "reason", TRUE, 64, &reason, &error))
         goto bad;
+      _wzp_signal_client_channel_end (self, call_id);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_ENDED], 0,
           call_id, reason);
       break;
@@ -307,6 +309,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       s.peer_reflexive = reflexive;
       s.channel = (guint32) channel;
       s.role = (char *) role;
+      _wzp_signal_client_channel_set (self, call_id, s.channel, msg);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_SETUP], 0,
           &s);
       break;
