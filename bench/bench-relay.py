@@ -462,9 +462,9 @@ def callgrind_runs(args, tmp, modes):
         runs.append(("wzp-2-workers", "wzp", 2))
     for name, mode, workers in runs:
         cg = os.path.join(tmp, "callgrind-%s.out" % name)
-        for name in os.listdir(tmp):
-            if name.startswith(os.path.basename(cg)):
-                os.unlink(os.path.join(tmp, name))
+        for old in os.listdir(tmp):
+            if old.startswith(os.path.basename(cg)):
+                os.unlink(os.path.join(tmp, old))
         try:
             r = run_step(args, mode, calls, tmp, workers=workers,
                          callgrind=cg, warmup=2, duration=3)
