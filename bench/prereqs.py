@@ -76,6 +76,7 @@ PROGRAM_PACKAGE = {
     "redis-server": "redis-server",
     "redis-cli": "redis-tools",
     "valgrind": "valgrind",
+    "callgrind_control": "valgrind",
 }
 
 # Files of this project's build each benchmark runs (relative to the build
@@ -117,6 +118,9 @@ NEEDS = {
                              built=[TOOL, RELAY]),
     "bench-relay": dict(programs=["taskset"],
                         built=[RELAY, LOADGEN, FORWARDER]),
+    # Its coturn mode and its --callgrind counts.
+    "bench-relay-coturn": dict(programs=["turnserver"]),
+    "bench-relay-callgrind": dict(programs=["valgrind", "callgrind_control"]),
     "bench-room": dict(
         programs=["gst-launch-1.0"],
         elements=["audiotestsrc", "opusenc", "opusdec", "audiomixer",

@@ -58,7 +58,7 @@ run() {
   echo "run-all: $title: $(( $(date +%s) - t0 )) s"
 }
 
-run "Relay capacity" $py bench/bench-relay.py $quick
+run "Relay capacity" $py bench/bench-relay.py $quick --callgrind
 
 # bench-nat-setup.py writes its own section (--write); add the header.
 t0=$(date +%s)

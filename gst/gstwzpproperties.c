@@ -205,7 +205,8 @@ install_call_properties (GObjectClass * klass)
    * packets-sent, bytes-sent, packets-received, bytes-received,
    * dropped-send, lost, late, duplicates, concealed, jitter-ms,
    * latency-ms, forged, replayed, path-changes, setup-ms, relay-state,
-   * relay-losses (wzproomsrc adds members).  docs/ELEMENTS.md describes
+   * relay-losses, relay-channel, relay-channel-sent,
+   * relay-channel-received (wzproomsrc adds members).  docs/ELEMENTS.md describes
    * every field.
    */
   g_object_class_install_property (klass, GST_WZP_PROP_STATS,

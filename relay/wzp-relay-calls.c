@@ -42,6 +42,7 @@
 void
 _wzp_relay_call_free (RelayCall * call)
 {
+  _wzp_relay_channels_close (call->relay, call);
   if (call->ring_timer) {
     g_source_destroy (call->ring_timer);
     g_source_unref (call->ring_timer);
@@ -294,6 +295,8 @@ setup_for (RelayCall * call, gboolean for_caller, RelayClient * peer)
   /* A party of another node sends and receives through a leg to us. */
   _wzp_relay_add_media_relay (call->relay, m, for_caller ? call->caller :
       call->callee);
+  /* Our media channel (PROTOCOL.md §7). */
+  _wzp_relay_channels_describe (call->relay, call, for_caller ? 0 : 1, m);
   return m;
 }
 
@@ -304,8 +307,7 @@ static void
 send_setup_now (WzpRelay * self, RelayCall * call, RelayClient * caller,
     RelayClient * callee)
 {
-  JsonObject *to_caller = setup_for (call, TRUE, callee);
-  JsonObject *to_callee = setup_for (call, FALSE, caller);
+  JsonObject *to_caller, *to_callee;
   RelayClient *near;
   JsonObject *near_msg;
   guint64 delay;
@@ -313,6 +315,12 @@ send_setup_now (WzpRelay * self, RelayCall * call, RelayClient * caller,
    * nodes adds well under a millisecond inside a data centre). */
   guint64 a_rtt = _wzp_relay_client_rtt (caller);
   guint64 b_rtt = _wzp_relay_client_rtt (callee);
+
+  /* Now that every party has its connection here (a party of another
+   * node: its media leg), the media channels can latch to them. */
+  _wzp_relay_channels_open (self, call);
+  to_caller = setup_for (call, TRUE, callee);
+  to_callee = setup_for (call, FALSE, caller);
 
   delay = (a_rtt > b_rtt ? a_rtt - b_rtt : b_rtt - a_rtt) / 2;
   WZP_DEBUG_OBJECT (self, "call %s: RTT caller %" G_GUINT64_FORMAT
@@ -351,7 +359,7 @@ waits_for_leg (WzpRelay * self, RelayCall * call)
   for (guint i = 0; i < 2; i++) {
     const char *fp = i == 0 ? call->caller : call->callee;
     if (_wzp_relay_lookup (self, fp) == NULL &&
-        _wzp_relay_lookup_leg (self, fp) == NULL)
+        _wzp_relay_lookup_media_leg (self, fp) == NULL)
       return TRUE;
   }
   return FALSE;
@@ -399,13 +407,43 @@ send_setup (WzpRelay * self, RelayCall * call, RelayClient * caller,
   send_setup_now (self, call, caller, callee);
 }
 
+static void send_resumed (WzpRelay * self, RelayClient * c, RelayCall * call,
+    JsonObject * request);
+
+/* @fp's media leg is here (new, or a newer one).  A setup that waited
+ * for it goes out; a carried call's channel latches from the new leg; a
+ * call carried again before the leg came (its home died, the new home
+ * had no connection of this party) gets its media channels now, and both
+ * parties hear of them in a call-resumed they did not ask for. */
 void
 _wzp_relay_calls_leg_ready (WzpRelay * self, const char *fp)
 {
   RelayCall *call = g_hash_table_lookup (self->fp_calls, fp);
+  RelayClient *caller, *callee;
 
-  if (call && call->leg_timer && !waits_for_leg (self, call))
-    setup_after_leg (self, call);
+  if (call == NULL)
+    return;
+  if (call->leg_timer) {
+    if (!waits_for_leg (self, call))
+      setup_after_leg (self, call);
+    return;
+  }
+  if (call->state != CALL_ACTIVE || call->setup_timer)
+    return;
+  if (call->legs[0]) {
+    _wzp_relay_channels_rebind (self, call, strcmp (call->caller, fp) == 0 ?
+        0 : 1);
+    return;
+  }
+  caller = party (self, call, 0);
+  callee = party (self, call, 1);
+  if (caller == NULL || callee == NULL || !_wzp_relay_channels_open (self,
+          call))
+    return;
+  WZP_INFO_OBJECT (self, "call %s: media channels now that %s's media leg "
+      "is here", call->id, fp);
+  send_resumed (self, caller, call, NULL);
+  send_resumed (self, callee, call, NULL);
 }
 
 void
@@ -489,6 +527,8 @@ send_resumed (WzpRelay * self, RelayClient * c, RelayCall * call,
   JsonObject *m = wzp_message_new_call_resumed (call->id, call->channel.id);
   guint32 req;
 
+  _wzp_relay_channels_describe (self, call, strcmp (call->caller, c->fp) == 0
+      ? 0 : 1, m);
   if (request && wzp_message_get_req (request, &req))
     wzp_message_set_re (m, req);
   _wzp_relay_add_media_relay (self, m, c->fp);
@@ -513,6 +553,7 @@ resume_complete (WzpRelay * self, RelayClient * c, RelayCall * call,
   call->state = CALL_ACTIVE;
   set_hosted (self, call);
   _wzp_relay_allocate_channel (self, &call->channel);
+  _wzp_relay_channels_open (self, call);
   update_call_stats (self);
   WZP_INFO_OBJECT (self, "call %s (%s -> %s) resumed on channel %u",
       call->id, call->caller, call->callee, call->channel.id);
@@ -569,8 +610,11 @@ _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
       return;
     }
     if (call->state == CALL_ACTIVE) {
-      /* We never lost it (the party's connection did): same channel. */
+      /* We never lost it (the party's connection did): same channel;
+       * its media channel latches again from the new connection. */
       note_party (call, c);
+      _wzp_relay_channels_rebind (self, call, strcmp (asker_role, "caller")
+          == 0 ? 0 : 1);
       send_resumed (self, c, call, msg);
       return;
     }
@@ -698,9 +742,9 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
     call->parties[0] = _wzp_relay_media_target (self, call->caller);
     call->parties[1] = _wzp_relay_media_target (self, call->callee);
     call->senders[0] = _wzp_relay_lookup (self, call->caller);
-    call->senders[1] = _wzp_relay_lookup_leg (self, call->caller);
+    call->senders[1] = _wzp_relay_lookup_media_leg (self, call->caller);
     call->senders[2] = _wzp_relay_lookup (self, call->callee);
-    call->senders[3] = _wzp_relay_lookup_leg (self, call->callee);
+    call->senders[3] = _wzp_relay_lookup_media_leg (self, call->callee);
     call->parties_gen = self->registrations_gen;
   }
   /* @c is registered (or a media leg), so it is the current registration
@@ -716,6 +760,10 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
   why = "peer not registered";
   if (to == NULL)
     goto drop;
+  /* A party whose channel works gets it there (the sender's does not). */
+  if (_wzp_relay_channels_deliver (self, call, to == call->parties[0] ? 0 : 1,
+          data, len))
+    return;
   forward (self, to, data, len);
   return;
 

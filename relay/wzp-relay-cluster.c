@@ -185,7 +185,7 @@ local_client (RelayCluster * self, const char *fp)
 static RelayClient *
 leg_client (RelayCluster * self, const char *fp)
 {
-  return g_hash_table_lookup (self->relay->legs, fp);
+  return g_hash_table_lookup (self->relay->media_legs, fp);
 }
 
 /* A local client's RTT to us (what the home of its call sees of it). */

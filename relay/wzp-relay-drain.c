@@ -63,7 +63,7 @@ to_move (RelayDrain * self, gboolean all)
 
     if (c->moved || c->superseded || c->refused || !c->registered)
       continue;
-    if (all || (!c->leg && relay_drain_client_is_idle (self->relay, c->fp)))
+    if (all || (!c->media_leg && relay_drain_client_is_idle (self->relay, c->fp)))
       g_ptr_array_add (a, c);
   }
   return a;

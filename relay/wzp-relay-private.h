@@ -16,6 +16,9 @@
 #include "wzp-source.h"
 #include "wzp-relay-limits.h"
 #include "wzp-relay-deadlines.h"
+#include "wzp-relay-legs.h"
+#include "wzp-relay-media.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
 
@@ -53,7 +56,7 @@ typedef struct
   guint64 remote_rtt;
   /* A media leg: it carries the media of its fingerprint's calls and
    * rooms hosted here, and is not that fingerprint's registration. */
-  gboolean leg;
+  gboolean media_leg;
   /* We closed it to move it (draining), or another node took over its
    * registration: its calls and rooms move, they do not end. */
   gboolean moved;
@@ -118,6 +121,8 @@ typedef struct
   /* Set up, but the setup waits for a party of another node to open its
    * media leg here (at most RELAY_LEG_WAIT). */
   GSource *leg_timer;
+  /* The media plane's channels of caller and callee (0: none). */
+  guint32 legs[2];
 } RelayCall;
 
 typedef struct
@@ -144,6 +149,9 @@ struct _WzpRelay
   char *listen_address;
   char *probe_address;
   char *metrics_address;
+  char *media_address;          /* NULL: listen port + 2; "" or "none": no media port */
+  char *media_advertise;        /* what clients are told; NULL: the bound address */
+  guint workers;                /* 0: the CPUs we may run on */
   guint64 ring_timeout_ns;
   guint max_room_members;
   RelayLimits limits;
@@ -158,6 +166,11 @@ struct _WzpRelay
   WzpEndpoint *endpoint;
   WzpEndpoint *probe_endpoint;
   gpointer metrics_server;      /* SoupServer */
+  RelayLegs *legs;
+  RelayMedia *media;            /* NULL: no media port */
+  char *media_advertised;       /* "ip:port" in the "media" objects */
+  GHashTable *leg_calls;        /* leg id -> RelayCall */
+  guint64 media_rebinds;
   GSocketAddress *metrics_bound;
 
   GHashTable *clients;          /* WzpConnection -> RelayClient (owned) */
@@ -181,7 +194,7 @@ struct _WzpRelay
   char *advertise_address;
   guint64 drain_timeout_ns;
   gpointer cluster;             /* RelayCluster */
-  GHashTable *legs;             /* fp -> RelayClient (media legs) */
+  GHashTable *media_legs;       /* fp -> RelayClient (media legs) */
   /* Draining (wzp-relay-drain.c). */
   gboolean draining;
   gpointer drain;               /* RelayDrain */
@@ -208,7 +221,7 @@ RelayClient *_wzp_relay_lookup (WzpRelay * self, const char *fp);
 guint32 _wzp_relay_allocate_channel (WzpRelay * self, RelayChannel * owner);
 /* Where media for @fp goes here: its registration, else its media leg. */
 RelayClient *_wzp_relay_media_target (WzpRelay * self, const char *fp);
-RelayClient *_wzp_relay_lookup_leg (WzpRelay * self, const char *fp);
+RelayClient *_wzp_relay_lookup_media_leg (WzpRelay * self, const char *fp);
 /* Its RTT to its relay (the node it is registered at, for a stub). */
 guint64 _wzp_relay_client_rtt (RelayClient * c);
 /* A stub of @c that outlives the request (a call keeps it). */
@@ -236,6 +249,20 @@ void _wzp_relay_calls_leg_ready (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);
 void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
     const guint8 * data, gsize len);
+
+/* wzp-relay-channels.c */
+gboolean _wzp_relay_channels_open (WzpRelay * self, RelayCall * call);
+void _wzp_relay_channels_close (WzpRelay * self, RelayCall * call);
+void _wzp_relay_channels_describe (WzpRelay * self, RelayCall * call,
+    guint party, JsonObject * msg);
+void _wzp_relay_channels_rebind (WzpRelay * self, RelayCall * call,
+    guint party);
+void _wzp_relay_handle_channel_rebind (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_channels_fallback (guint32 to, guint32 gen,
+    const guint8 * payload, gsize len, gpointer user_data);
+gboolean _wzp_relay_channels_deliver (WzpRelay * self, RelayCall * call,
+    guint party, const guint8 * data, gsize len);
 
 /* wzp-relay-rooms.c */
 void _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c,

@@ -68,9 +68,9 @@ _wzp_relay_send_to (WzpRelay * self, const char *fp, JsonObject * msg)
 }
 
 RelayClient *
-_wzp_relay_lookup_leg (WzpRelay * self, const char *fp)
+_wzp_relay_lookup_media_leg (WzpRelay * self, const char *fp)
 {
-  return g_hash_table_lookup (self->legs, fp);
+  return g_hash_table_lookup (self->media_legs, fp);
 }
 
 RelayClient *
@@ -78,7 +78,7 @@ _wzp_relay_media_target (WzpRelay * self, const char *fp)
 {
   RelayClient *c = g_hash_table_lookup (self->registrations, fp);
 
-  return c ? c : g_hash_table_lookup (self->legs, fp);
+  return c ? c : g_hash_table_lookup (self->media_legs, fp);
 }
 
 guint64

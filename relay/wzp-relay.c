@@ -33,6 +33,7 @@
 #include "wzp-log-private.h"
 #include "wzp-random.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define WZP_CAT_DEFAULT wzp_cat_relay
@@ -52,6 +53,9 @@ enum
   PROP_LISTEN_ADDRESS,
   PROP_PROBE_ADDRESS,
   PROP_METRICS_ADDRESS,
+  PROP_MEDIA_ADDRESS,
+  PROP_MEDIA_ADVERTISE,
+  PROP_WORKERS,
   PROP_RING_TIMEOUT,
   PROP_MAX_REGISTRATIONS,
   PROP_MAX_ROOM_MEMBERS,
@@ -192,11 +196,11 @@ drop_leg (WzpRelay * self, RelayClient * c)
   if (!c->registered)
     return;
   c->registered = FALSE;
-  if (g_hash_table_lookup (self->legs, c->fp) != c)
+  if (g_hash_table_lookup (self->media_legs, c->fp) != c)
     return;
-  g_hash_table_remove (self->legs, c->fp);
+  g_hash_table_remove (self->media_legs, c->fp);
   self->registrations_gen++;
-  self->stats.legs = g_hash_table_size (self->legs);
+  self->stats.media_legs = g_hash_table_size (self->media_legs);
   WZP_INFO_OBJECT (self, "%s: media leg from %s closed", c->fp, c->observed);
 }
 
@@ -257,7 +261,7 @@ move_client (WzpRelay * self, RelayClient * c, const char *why)
 static void
 handle_leg (WzpRelay * self, RelayClient * c, JsonObject * msg)
 {
-  RelayClient *old = g_hash_table_lookup (self->legs, c->fp);
+  RelayClient *old = g_hash_table_lookup (self->media_legs, c->fp);
   JsonObject *reply;
   guint32 req;
 
@@ -270,9 +274,9 @@ handle_leg (WzpRelay * self, RelayClient * c, JsonObject * msg)
     uncount (self, old);
     close_later (self, old->conn, WZP_CLOSE_NORMAL, "a newer media leg");
   }
-  g_hash_table_replace (self->legs, c->fp, c);
+  g_hash_table_replace (self->media_legs, c->fp, c);
   self->registrations_gen++;
-  c->leg = TRUE;
+  c->media_leg = TRUE;
   c->registered = TRUE;
   if (!c->counted) {
     c->counted = TRUE;
@@ -282,7 +286,7 @@ handle_leg (WzpRelay * self, RelayClient * c, JsonObject * msg)
     relay_deadlines_remove (self->deadlines, c->deadline);
     c->deadline = NULL;
   }
-  self->stats.legs = g_hash_table_size (self->legs);
+  self->stats.media_legs = g_hash_table_size (self->media_legs);
   WZP_INFO_OBJECT (self, "%s: media leg from %s", c->fp, c->observed);
   reply = wzp_message_new_registered (c->fp, c->observed);
   if (wzp_message_get_req (msg, &req))
@@ -451,6 +455,9 @@ dispatch (WzpRelay * self, RelayClient * c, WzpMessageType type,
     case WZP_MSG_ROOM_MESSAGE:
       _wzp_relay_handle_room_message (self, c, msg);
       break;
+    case WZP_MSG_CHANNEL_REBIND:
+      _wzp_relay_handle_channel_rebind (self, c, msg);
+      break;
     default:{
       g_autofree char *text = g_strdup_printf ("'%s' is not a client request",
           wzp_message_type_to_string (type));
@@ -491,13 +498,19 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
     handle_leg (self, c, msg);
     return;
   }
-  if (type == WZP_MSG_REGISTER && !c->leg) {
+  if (type == WZP_MSG_REGISTER && !c->media_leg) {
     handle_register (self, c, msg);
     return;
   }
-  if (c->leg || type == WZP_MSG_REGISTER || type == WZP_MSG_LEG) {
+  /* A media leg carries its call's media channel here: when the channel
+   * stops answering, the leg is where it asks to bind it again. */
+  if (type == WZP_MSG_CHANNEL_REBIND && c->media_leg) {
+    _wzp_relay_handle_channel_rebind (self, c, msg);
+    return;
+  }
+  if (c->media_leg || type == WZP_MSG_REGISTER || type == WZP_MSG_LEG) {
     g_autofree char *text = g_strdup_printf ("'%s' is not for %s",
-        wzp_message_type_to_string (type), c->leg ? "a media leg" :
+        wzp_message_type_to_string (type), c->media_leg ? "a media leg" :
         "a registered connection");
     _wzp_relay_send_error (self, c, "unexpected-type", text, msg);
     return;
@@ -555,7 +568,7 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
 
   WZP_INFO_OBJECT (self, "connection from %s (%s) closed: %s", c->observed,
       c->fp, reason->message);
-  if (c->leg)
+  if (c->media_leg)
     drop_leg (self, c);
   else
     unregister (self, c);
@@ -676,7 +689,7 @@ static const RelayClusterHooks cluster_hooks = {
 static void
 drain_move (WzpRelay * self, RelayClient * c, const char *why)
 {
-  if (c->leg) {
+  if (c->media_leg) {
     c->moved = TRUE;
     close_later (self, c->conn, WZP_CLOSE_SHUTDOWN, "draining");
     return;
@@ -763,6 +776,9 @@ wzp_relay_is_clustered (WzpRelay * self)
 
 /* --- start / stop ----------------------------------------------------- */
 
+static void stop_media (WzpRelay * self);
+static void free_media (WzpRelay * self);
+
 static WzpEndpoint *
 make_endpoint (WzpRelay * self, const char *address, GError ** error)
 {
@@ -780,6 +796,112 @@ make_endpoint (WzpRelay * self, const char *address, GError ** error)
   if (ep == NULL || !wzp_endpoint_bind (ep, addr, error))
     return NULL;
   return g_steal_pointer (&ep);
+}
+
+/* The media port's address: media-address, or by default the listen
+ * address's host with port + 2 (0 when the listen port is 0); FALSE with
+ * nothing set for "none" or "". */
+static gboolean
+media_bind_address (WzpRelay * self, WzpAddr * addr, GError ** error)
+{
+  g_autoptr (GError) local = NULL;
+  const char *text = self->media_address;
+
+  if (text && (*text == '\0' || g_str_equal (text, "none")))
+    return FALSE;
+  if (text == NULL) {
+    guint16 port;
+
+    if (!wzp_addr_parse (addr, self->listen_address, NULL))
+      return FALSE;
+    port = wzp_addr_port (addr);
+    wzp_addr_set_port (addr, port == 0 ? 0 : port + 2);
+    return TRUE;
+  }
+  if (!wzp_addr_parse (addr, text, &local)) {
+    g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_ADDRESS,
+        "bad media address '%s': %s", text, local->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The CPUs this process may run on: all online CPUs, unless taskset or a
+ * cgroup cpuset says otherwise (g_get_num_processors() counts them all). */
+static guint
+usable_cpus (void)
+{
+  cpu_set_t set;
+
+  if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) > 0)
+    return CPU_COUNT (&set);
+  return g_get_num_processors ();
+}
+
+/* Starts the media plane (its port and workers), unless there is none. */
+static gboolean
+start_media (WzpRelay * self, GError ** error)
+{
+  WzpAddr addr, bound;
+  g_autoptr (GError) local = NULL;
+  char text[WZP_ADDR_STRLEN];
+  guint workers = self->workers ? self->workers : usable_cpus ();
+
+  if (!media_bind_address (self, &addr, &local)) {
+    if (local) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+    return TRUE;
+  }
+  free_media (self);
+  self->legs = relay_legs_new ();
+  self->media = relay_media_new (self->context, self->legs,
+      _wzp_relay_channels_fallback, self);
+  if (!relay_media_start (self->media, &addr, MAX (workers, 1), error)) {
+    stop_media (self);
+    return FALSE;
+  }
+  relay_media_get_address (self->media, &bound);
+  if (self->media_advertise && *self->media_advertise) {
+    WzpAddr adv;
+    if (!wzp_addr_parse (&adv, self->media_advertise, &local)) {
+      g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_ADDRESS,
+          "bad media advertise address '%s': %s", self->media_advertise,
+          local->message);
+      stop_media (self);
+      return FALSE;
+    }
+    /* "HOST:0": the bound port on that host. */
+    if (wzp_addr_port (&adv) == 0)
+      wzp_addr_set_port (&adv, wzp_addr_port (&bound));
+    self->media_advertised = g_strdup (wzp_addr_to_string (&adv, text));
+  } else {
+    /* A wildcard host tells clients "the host you reached me at". */
+    self->media_advertised = g_strdup (wzp_addr_to_string (&bound, text));
+  }
+  WZP_INFO_OBJECT (self, "media port %s (advertised as %s), %u worker%s",
+      wzp_addr_to_string (&bound, text), self->media_advertised,
+      relay_media_get_workers (self->media),
+      relay_media_get_workers (self->media) == 1 ? "" : "s");
+  return TRUE;
+}
+
+/* Stops the workers; the counters stay for the metrics. */
+static void
+stop_media (WzpRelay * self)
+{
+  if (self->media)
+    relay_media_stop (self->media);
+  g_clear_pointer (&self->media_advertised, g_free);
+}
+
+static void
+free_media (WzpRelay * self)
+{
+  g_clear_pointer (&self->media, relay_media_free);
+  g_clear_pointer (&self->legs, relay_legs_free);
+  g_clear_pointer (&self->media_advertised, g_free);
 }
 
 /**
@@ -821,6 +943,8 @@ wzp_relay_start (WzpRelay * self, GError ** error)
     wzp_endpoint_set_raw_handler (self->probe_endpoint,
         _wzp_relay_on_probe_packet, self, NULL);
   }
+  if (!start_media (self, error))
+    goto fail;
   if (self->metrics_address && *self->metrics_address &&
       !_wzp_relay_metrics_start (self, error))
     goto fail;
@@ -846,6 +970,7 @@ wzp_relay_start (WzpRelay * self, GError ** error)
   return TRUE;
 
 fail:
+  stop_media (self);
   g_clear_object (&self->probe_endpoint);
   g_clear_object (&self->endpoint);
   return FALSE;
@@ -873,11 +998,13 @@ wzp_relay_stop (WzpRelay * self)
   relay_deadlines_clear (self->deadlines);
   wzp_source_counter_clear (self->limits.registrations_by_source);
   g_hash_table_remove_all (self->registrations);
-  g_hash_table_remove_all (self->legs);
+  g_hash_table_remove_all (self->media_legs);
   g_hash_table_remove_all (self->fp_calls);
   g_hash_table_remove_all (self->calls);
   g_hash_table_remove_all (self->rooms);
   g_hash_table_remove_all (self->channels);
+  /* The workers first: nothing may read the legs once they are freed. */
+  stop_media (self);
   _wzp_relay_probes_clear (self);
   if (self->probe_endpoint)
     wzp_endpoint_set_raw_handler (self->probe_endpoint, NULL, NULL, NULL);
@@ -886,7 +1013,7 @@ wzp_relay_stop (WzpRelay * self)
   self->stats.connections = self->stats.registrations = 0;
   self->stats.calls_ringing = self->stats.calls_active = 0;
   self->stats.rooms = self->stats.room_members = 0;
-  self->stats.legs = 0;
+  self->stats.media_legs = 0;
   self->draining = FALSE;
   self->started = FALSE;
 }
@@ -943,6 +1070,33 @@ wzp_relay_get_endpoint (WzpRelay * self)
   return self->endpoint;
 }
 
+/**
+ * wzp_relay_get_media_address:
+ *
+ * Returns: (transfer full) (nullable): the bound media port (with the real
+ * port when 0 was asked for), or %NULL without a media port
+ */
+GSocketAddress *
+wzp_relay_get_media_address (WzpRelay * self)
+{
+  WzpAddr addr;
+
+  if (self->media == NULL || !relay_media_get_address (self->media, &addr))
+    return NULL;
+  return wzp_addr_to_gsocketaddress (&addr);
+}
+
+/**
+ * wzp_relay_get_media_workers:
+ *
+ * Returns: the media plane's running worker threads (0: none)
+ */
+guint
+wzp_relay_get_media_workers (WzpRelay * self)
+{
+  return self->media ? relay_media_get_workers (self->media) : 0;
+}
+
 /* --- GObject ---------------------------------------------------------- */
 
 /**
@@ -984,6 +1138,17 @@ wzp_relay_set_property (GObject * object, guint prop_id, const GValue * value,
     case PROP_METRICS_ADDRESS:
       g_free (self->metrics_address);
       self->metrics_address = g_value_dup_string (value);
+      break;
+    case PROP_MEDIA_ADDRESS:
+      g_free (self->media_address);
+      self->media_address = g_value_dup_string (value);
+      break;
+    case PROP_MEDIA_ADVERTISE:
+      g_free (self->media_advertise);
+      self->media_advertise = g_value_dup_string (value);
+      break;
+    case PROP_WORKERS:
+      self->workers = g_value_get_uint (value);
       break;
     case PROP_RING_TIMEOUT:
       self->ring_timeout_ns = g_value_get_uint64 (value);
@@ -1064,6 +1229,15 @@ wzp_relay_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_METRICS_ADDRESS:
       g_value_set_string (value, self->metrics_address);
+      break;
+    case PROP_MEDIA_ADDRESS:
+      g_value_set_string (value, self->media_address);
+      break;
+    case PROP_MEDIA_ADVERTISE:
+      g_value_set_string (value, self->media_advertise);
+      break;
+    case PROP_WORKERS:
+      g_value_set_uint (value, self->workers);
       break;
     case PROP_RING_TIMEOUT:
       g_value_set_uint64 (value, self->ring_timeout_ns);
@@ -1152,11 +1326,13 @@ wzp_relay_finalize (GObject * object)
 
   g_hash_table_unref (self->clients);
   g_hash_table_unref (self->registrations);
-  g_hash_table_unref (self->legs);
+  g_hash_table_unref (self->media_legs);
   g_hash_table_unref (self->fp_calls);
   g_hash_table_unref (self->calls);
   g_hash_table_unref (self->rooms);
   g_hash_table_unref (self->channels);
+  free_media (self);
+  g_hash_table_unref (self->leg_calls);
   _wzp_relay_probes_free (self);
   g_hash_table_unref (self->error_counts);
   relay_deadlines_free (self->deadlines);
@@ -1173,6 +1349,8 @@ wzp_relay_finalize (GObject * object)
     memset (self->redis_password, 0, strlen (self->redis_password));
   g_free (self->redis_password);
   g_free (self->advertise_address);
+  g_free (self->media_address);
+  g_free (self->media_advertise);
   g_clear_object (&self->identity);
   g_clear_object (&self->clock);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -1239,6 +1417,39 @@ wzp_relay_class_init (WzpRelayClass * klass)
    */
   props[PROP_METRICS_ADDRESS] = g_param_spec_string ("metrics-address",
       "Metrics address", "Prometheus endpoint IP:PORT", NULL, rw);
+  /**
+   * WzpRelay:media-address:
+   *
+   * "IP:PORT" of the media port: the UDP port where clients send and
+   * receive their calls' media as channel packets (docs/PROTOCOL.md, Part
+   * A §7); no QUIC arrives there.  %NULL: the listen address's host, port
+   * + 2 (port 0 when the listen port is 0); "" or "none": no media port
+   * (media rides QUIC datagrams on the signaling connections only).
+   */
+  props[PROP_MEDIA_ADDRESS] = g_param_spec_string ("media-address",
+      "Media address", "Media port IP:PORT (NULL: listen port + 2; none)",
+      NULL, rw);
+  /**
+   * WzpRelay:media-advertise:
+   *
+   * "IP:PORT" clients are told to send channel packets to, when it is not
+   * the address the media port is bound to (a relay behind a 1:1 NAT or a
+   * port forward); port 0 keeps the bound port.  %NULL: the bound
+   * address (a wildcard host, 0.0.0.0 or ::, tells clients to use the
+   * host they reached the relay at).
+   */
+  props[PROP_MEDIA_ADVERTISE] = g_param_spec_string ("media-advertise",
+      "Media advertise", "Media address clients use, if not the bound one",
+      NULL, rw);
+  /**
+   * WzpRelay:workers:
+   *
+   * Threads forwarding channel packets, each with its own socket on the
+   * media port (SO_REUSEPORT).  0: one per CPU this process may run on.
+   * Read at wzp_relay_start().
+   */
+  props[PROP_WORKERS] = g_param_spec_uint ("workers", "Workers",
+      "Media forwarding threads (0: one per CPU)", 0, 1024, 0, rw);
   /**
    * WzpRelay:ring-timeout:
    *
@@ -1453,13 +1664,14 @@ wzp_relay_init (WzpRelay * self)
   self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
   self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
-  self->legs = g_hash_table_new (g_str_hash, g_str_equal);
+  self->media_legs = g_hash_table_new (g_str_hash, g_str_equal);
   self->drain_timeout_ns = WZP_RELAY_DEFAULT_DRAIN_TIMEOUT;
   self->registrations_gen = 1;
   self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_call_free);
   self->fp_calls = g_hash_table_new (g_str_hash, g_str_equal);
   self->channels = g_hash_table_new (NULL, NULL);
+  self->leg_calls = g_hash_table_new (NULL, NULL);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_room_free);
   _wzp_relay_probes_init (self);

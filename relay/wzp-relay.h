@@ -77,7 +77,7 @@ typedef struct
   guint64 datagrams_forwarded;
   guint64 bytes_forwarded;
   guint64 datagrams_dropped;
-  guint64 legs;                 /* media legs of clients of other nodes */
+  guint64 media_legs;           /* media legs of clients of other nodes */
   guint64 cluster_nodes;        /* nodes seen alive, this one included; 0 alone */
   guint64 cluster_calls_out;    /* calls placed here, hosted at another node */
   guint64 cluster_calls_in;     /* call requests of other nodes' clients */
@@ -111,10 +111,56 @@ WZP_API
 GSocketAddress *wzp_relay_get_metrics_address (WzpRelay * self);
 
 WZP_API
+GSocketAddress *wzp_relay_get_media_address (WzpRelay * self);
+
+WZP_API
+guint wzp_relay_get_media_workers (WzpRelay * self);
+
+WZP_API
 WzpEndpoint *wzp_relay_get_endpoint (WzpRelay * self);
 
 WZP_API
 void wzp_relay_get_stats (WzpRelay * self, WzpRelayStats * stats);
+
+/**
+ * WzpRelayMediaStats:
+ *
+ * The media port's counters since start (all workers).  @forwarded:
+ * media packets sent on a channel; @to_quic: media packets whose receiver
+ * does not take channel packets, sent on its signaling connection instead
+ * (the fallback); @binds: BINDs answered; @dropped_*: packets not
+ * forwarded, by reason: not a channel packet (@dropped_malformed), no
+ * such channel, a wrong token, a source other than the one the channel
+ * is bound to (or, before it binds, not the IP of its party's signaling
+ * connection), no other party, the fallback queue full, the socket
+ * refused it.  @channels: legs open now; @rebinds: channel-rebind
+ * requests honoured.
+ */
+typedef struct
+{
+  guint64 received;
+  guint64 received_bytes;
+  guint64 forwarded;
+  guint64 forwarded_bytes;
+  guint64 to_quic;
+  guint64 binds;
+  guint64 dropped_malformed;
+  guint64 dropped_unknown_channel;
+  guint64 dropped_bad_token;
+  guint64 dropped_wrong_source;
+  guint64 dropped_no_peer;
+  guint64 dropped_queue_full;
+  guint64 dropped_send_failure;
+  guint64 channels;
+  guint64 rebinds;
+  /*< private > */
+  guint64 padding[8];
+} WzpRelayMediaStats;
+
+/* @worker: one worker's packet counters, or G_MAXUINT for all. */
+WZP_API
+void wzp_relay_get_media_stats (WzpRelay * self, guint worker,
+    WzpRelayMediaStats * stats);
 
 WZP_API
 guint64 wzp_relay_get_error_count (WzpRelay * self, const char *code);

@@ -56,6 +56,8 @@ static const struct
 } daemon_defaults[] = {
   {"listen", "0.0.0.0:4433"},
   {"probe-listen", "the listen address, port + 1"},
+  {"media-listen", "the listen address, port + 2"},
+  {"media-advertise", "the media port's own address"},
   {"identity", "$STATE_DIRECTORY/relay.key, or ./relay.key"},
   {"allow-insecure-identity", "false"},
   {"metrics", "none"},
@@ -70,6 +72,15 @@ static const Option options[] = {
       "Signaling address (default 0.0.0.0:4433)", NULL},
   {"probe-listen", "relay", T_STRING, 'p', "ADDR:PORT",
       "NAT probe address (default: listen port + 1; 'none' for none)", NULL},
+  {"media-listen", "relay", T_STRING, 0, "ADDR:PORT",
+      "Media port: calls' media as channel packets (default: listen port "
+        "+ 2; 'none' for none: media on QUIC datagrams only)", NULL},
+  {"media-advertise", "relay", T_STRING, 0, "ADDR:PORT",
+      "Media address clients are told, if not the bound one (NAT, port "
+        "forward)", NULL},
+  {"workers", "relay", T_UINT, 0, "N",
+        "Threads forwarding media, one socket each (default 0: one per CPU)",
+      "workers"},
   {"identity", "relay", T_FILE, 'i', "FILE",
       "Identity file, created if missing (default: "
         "$STATE_DIRECTORY/relay.key or ./relay.key)", NULL},

@@ -1,6 +1,7 @@
 /* wzp-relay — the relay daemon
  *
  *   wzp-relay [--listen ADDR:PORT] [--probe-listen ADDR:PORT|none]
+ *             [--media-listen ADDR:PORT|none] [--workers N]
  *             [--identity FILE] [--metrics ADDR:PORT] [--config FILE]
  *             [--ring-timeout SECONDS] [--debug SPEC] [--LIMIT VALUE...]
  *             [--redis URL [--advertise IP:PORT] [--drain-timeout S]]
@@ -151,6 +152,7 @@ main (int argc, char **argv)
   g_autoptr (GSocketAddress) bound = NULL;
   g_autoptr (GSocketAddress) probe_bound = NULL;
   g_autoptr (GSocketAddress) metrics_bound = NULL;
+  g_autoptr (GSocketAddress) media_bound = NULL;
   g_autofree char *bound_s = NULL;
   GError *error = NULL;
   gboolean created = FALSE;
@@ -209,7 +211,9 @@ main (int argc, char **argv)
     g_printerr ("wzp-relay: created a new identity in %s\n", identity_path);
   relay = g_object_new (WZP_TYPE_RELAY, "identity", id, "listen-address",
       listen, "probe-address", probe, "metrics-address",
-      wzp_relay_config_get (config, "metrics"), "redis-url",
+      wzp_relay_config_get (config, "metrics"), "media-address",
+      wzp_relay_config_get (config, "media-listen"), "media-advertise",
+      wzp_relay_config_get (config, "media-advertise"), "redis-url",
       wzp_relay_config_get (config, "redis"), "redis-password",
       wzp_relay_config_get (config, "redis-password"), "advertise-address",
       wzp_relay_config_get (config, "advertise"), NULL);
@@ -228,16 +232,22 @@ main (int argc, char **argv)
   bound_s = wzp_socket_address_to_string (bound);
   probe_bound = wzp_relay_get_probe_address (relay);
   metrics_bound = wzp_relay_get_metrics_address (relay);
+  media_bound = wzp_relay_get_media_address (relay);
   {
     g_autofree char *p = probe_bound ?
         wzp_socket_address_to_string (probe_bound) : g_strdup ("none");
+    g_autofree char *media = media_bound ?
+        wzp_socket_address_to_string (media_bound) : g_strdup ("none");
+    guint workers = wzp_relay_get_media_workers (relay);
     g_autofree char *m = metrics_bound ?
         wzp_socket_address_to_string (metrics_bound) : NULL;
     g_autofree char *status = NULL;
 
-    g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s%s%s%s)\n",
-        WZP_VERSION, wzp_relay_get_fingerprint (relay), bound_s, p,
-        m ? ", metrics http://" : "", m ? m : "", m ? "/metrics" : "");
+    g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s, media "
+        "%s, %u worker%s%s%s%s)\n", WZP_VERSION,
+        wzp_relay_get_fingerprint (relay), bound_s, p, media, workers,
+        workers == 1 ? "" : "s", m ? ", metrics http://" : "", m ? m : "",
+        m ? "/metrics" : "");
     if (wzp_relay_is_clustered (relay))
       g_print ("wzp-relay: a node of a cluster on Redis (docs/CLUSTER.md)\n");
     fflush (stdout);

@@ -20,6 +20,8 @@
  *     with --answer-delay: "answered_mono_ms" (CLOCK_MONOTONIC of the
  *     answer) or null,
  *     "relay_losses": N, "error_detail": libwzp's message or null,
+ *     "relay_channel": {"state": "up"|"down"|..., "sent": N, "received": N,
+ *                       "downs": N}   (media on the relay's media channel),
  *     rooms only: "room_members": [fp...] (admitted, at the end),
  *     "room_senders": {fp: frames received}, "rekeys": [{"at_ms", "reason",
  *     "ms" (membership change to switch), "acked", "members"}...],
@@ -50,6 +52,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wzp-call.h"
+#include "wzp-channel.h"
 #include "wzp-call-private.h"
 #include "wzp-tool.h"
 #include "wzp-log-private.h"
@@ -492,6 +495,18 @@ print_report (CallRun * r, WzpIdentity * id, const char *relay,
     else
       json_builder_add_null_value (b);
   }
+  json_builder_set_member_name (b, "relay_channel");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b,
+      wzp_relay_channel_state_to_string (st.relay_channel_state));
+  json_builder_set_member_name (b, "sent");
+  json_builder_add_int_value (b, st.relay_channel_sent);
+  json_builder_set_member_name (b, "received");
+  json_builder_add_int_value (b, st.relay_channel_received);
+  json_builder_set_member_name (b, "downs");
+  json_builder_add_int_value (b, st.relay_channel_downs);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);

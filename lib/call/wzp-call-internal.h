@@ -178,6 +178,7 @@ struct _WzpCall
   guint64 path_changes;
   guint64 setup_ns;
   guint64 relay_losses;
+  WzpRelayChannelStats relay_channel;  /* the relay media channel, last seen */
   GQueue send_queue;            /* of Frame */
   gboolean hangup_requested;
   gboolean warned_too_long;     /* a frame over WZP_CALL_MAX_FRAME came */

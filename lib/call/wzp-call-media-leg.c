@@ -5,6 +5,8 @@
 #include "wzp-address.h"
 #include "wzp-log-private.h"
 
+#include <string.h>
+
 #define WZP_CAT_DEFAULT wzp_cat_call
 
 static void
@@ -70,4 +72,24 @@ _wzp_call_media_leg_carrier (WzpSignalClient * leg, WzpSignalClient * signal)
   if (leg && wzp_signal_client_get_state (leg) == WZP_SIGNAL_STATE_REGISTERED)
     return leg;
   return signal;
+}
+
+void
+_wzp_call_media_leg_take_channel (WzpSignalClient * leg,
+    WzpSignalClient * signal, const char *call_id, guint32 call_channel)
+{
+  WzpChannelInfo info;
+
+  if (leg == NULL || signal == NULL || call_id == NULL ||
+      !wzp_signal_client_get_channel (signal, call_channel, &info))
+    return;
+  wzp_signal_client_take_channel (leg, call_id, call_channel, &info);
+  memset (&info, 0, sizeof info);
+}
+
+WzpSignalClient *
+_wzp_call_media_leg_channel_owner (WzpSignalClient * leg,
+    WzpSignalClient * signal)
+{
+  return leg ? leg : signal;
 }

@@ -323,6 +323,10 @@ wzp_call_get_stats (WzpCall * self, WzpCallStats * stats)
   stats->setup_ns = self->setup_ns;
   stats->relay_state = self->relay_state;
   stats->relay_losses = self->relay_losses;
+  stats->relay_channel_sent = self->relay_channel.sent;
+  stats->relay_channel_received = self->relay_channel.received;
+  stats->relay_channel_downs = self->relay_channel.downs;
+  stats->relay_channel_state = self->relay_channel.state;
   g_mutex_unlock (&self->lock);
   _wzp_call_media_get_counters (&self->media, stats);
 }

@@ -662,6 +662,8 @@ on_call_resumed (WzpSignalClient * client, const char *call_id,
         self->channel, channel);
   self->channel = channel;
   g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
+  _wzp_call_media_leg_take_channel (self->media_leg, self->signal, call_id,
+      channel);
   _wzp_relay_leg_up (&self->leg, channel, wzp_clock_get_time (self->clock));
   set_relay_state (self, WZP_RELAY_STATE_RESUMED, NULL);
 }
@@ -815,6 +817,8 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
   start_path (self, &info, setup->peer_reflexive, peer_nat);
   start_watchdog (self);
   _wzp_offer_info_clear (&info);
+  _wzp_call_media_leg_take_channel (self->media_leg, self->signal,
+      self->call_id, self->channel);
   replay_early_media (self);
 }
 
@@ -1082,15 +1086,21 @@ start_path (WzpCall * self, const WzpOfferInfo * peer,
 /* --- the watchdog of an active call ----------------------------------- */
 
 static guint64
-current_rtt (WzpCall * self)
+current_rtt (WzpCall * self, const WzpRelayChannelStats * ch)
 {
   WzpConnectionStats cs;
   WzpConnection *conn = NULL;
 
-  if (wzp_call_get_path (self) == WZP_PATH_DIRECT && self->path)
+  if (wzp_call_get_path (self) == WZP_PATH_DIRECT && self->path) {
     conn = wzp_path_manager_get_direct_connection (self->path);
-  else if (self->signal)
+  } else if (self->signal) {
+    /* Relayed media on the relay's media channel: its own round trip
+     * (BIND to BIND-ACK), not the mostly idle signaling connection's,
+     * whose ACKs the relay delays. */
+    if (ch->state == WZP_RELAY_CHANNEL_UP && ch->rtt_ns)
+      return ch->rtt_ns;
     conn = wzp_signal_client_get_connection (relay_carrier (self));
+  }
   if (conn == NULL)
     return 0;
   wzp_connection_get_stats (conn, &cs);
@@ -1102,15 +1112,24 @@ watchdog_tick (WzpCall * self)
 {
   guint64 now = wzp_clock_get_time (self->clock);
   guint64 rtt, silence;
+  WzpRelayChannelStats ch;
 
   if (self->state != WZP_CALL_STATE_ACTIVE)
     return;
   watch_direct (self);
-  rtt = current_rtt (self);
+  memset (&ch, 0, sizeof ch);
+  if (!self->room_state && self->signal)
+    wzp_signal_client_get_channel_stats (_wzp_call_media_leg_channel_owner
+        (self->media_leg, self->signal), self->channel, &ch);
+  rtt = current_rtt (self, &ch);
   g_mutex_lock (&self->lock);
   /* Keep the last value while the relay is away. */
   if (rtt)
     self->rtt_ns = rtt;
+  /* A call that ends takes its channel along: keep its last counts. */
+  if (ch.state != WZP_RELAY_CHANNEL_OFF || ch.sent || ch.received)
+    self->relay_channel = ch;
+  self->relay_channel.state = ch.state;
   g_mutex_unlock (&self->lock);
 
   silence = self->room_state ? 0 : _wzp_relay_leg_silence (&self->leg, now);

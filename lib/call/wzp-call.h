@@ -42,6 +42,7 @@
 #include "wzp-version.h"
 #include "wzp-identity.h"
 #include "wzp-path-types.h"
+#include "wzp-relay-channel-state.h"
 
 G_BEGIN_DECLS
 
@@ -264,6 +265,12 @@ typedef void (*WzpCallFrameFunc) (const WzpCallFrame * frame,
  * @setup_ns: from setup to the first frame received, or 0
  * @relay_state: whether the relay is there
  * @relay_losses: how often the connection to the relay was lost
+ * @relay_channel_sent: frames sent on the relay's media channel (the rest
+ *   of the relayed media rode the signaling connection's QUIC datagrams;
+ *   docs/PROTOCOL.md, Part A §7)
+ * @relay_channel_received: frames received on it
+ * @relay_channel_downs: how often the channel stopped working
+ * @relay_channel_state: where relayed media goes now
  *
  * Counters since the call started (wzp_call_get_stats()); see
  * docs/ELEMENTS.md for how wzpsrc and wzpsink publish them.
@@ -285,8 +292,13 @@ typedef struct
   guint64 setup_ns;
   WzpRelayState relay_state;
   guint64 relay_losses;
+  guint64 relay_channel_sent;
+  guint64 relay_channel_received;
+  guint64 relay_channel_downs;
+  WzpRelayChannelState relay_channel_state;
   /*< private > */
-  guint64 padding[6];
+  guint32 padding32;
+  guint64 padding[2];
 } WzpCallStats;
 
 /**

@@ -46,6 +46,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_JOIN_ROOM] = "join-room",
   [WZP_MSG_LEAVE_ROOM] = "leave-room",
   [WZP_MSG_RESUME_CALL] = "resume-call",
+  [WZP_MSG_CHANNEL_REBIND] = "channel-rebind",
   [WZP_MSG_ROOM_MESSAGE] = "room-message",
   [WZP_MSG_LEG] = "leg",
   [WZP_MSG_MOVE] = "move",

@@ -117,6 +117,7 @@ typedef enum
   WZP_MSG_JOIN_ROOM,
   WZP_MSG_LEAVE_ROOM,
   WZP_MSG_RESUME_CALL,
+  WZP_MSG_CHANNEL_REBIND,
   /* both directions */
   WZP_MSG_ROOM_MESSAGE,
   /* cluster (docs/CLUSTER.md): client -> relay, relay -> client */

@@ -334,6 +334,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
               &error) || !emit_media_relay (self, call_id, msg, TRUE, &error))
         goto bad;
+      _wzp_signal_client_channel_set (self, call_id, channel, msg);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_RESUMED], 0,
           call_id, (guint) channel);
       break;
@@ -342,6 +343,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       const char *reason;
       if (!wzp_message_get_string (msg, "reason", TRUE, 64, &reason, &error))
         goto bad;
+      _wzp_signal_client_channel_end (self, call_id);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_ENDED], 0,
           call_id, reason);
       break;
@@ -394,6 +396,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       s.peer_reflexive = reflexive;
       s.channel = (guint32) channel;
       s.role = (char *) role;
+      _wzp_signal_client_channel_set (self, call_id, s.channel, msg);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_SETUP], 0,
           &s);
       break;

@@ -10,8 +10,15 @@
 
 #include "wzp-signal-client.h"
 #include "wzp-message.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
+
+/* What the channels do when one stops answering: ask the relay, over the
+ * signaling connection, to bind it again.  Given by the core, so that the
+ * channels never call back into it. */
+typedef void (*WzpChannelRebindFunc) (WzpSignalClient * self,
+    guint32 channel);
 
 struct _WzpSignalClient
 {
@@ -59,6 +66,12 @@ struct _WzpSignalClient
   WzpSignalMediaFunc media_func;
   gpointer media_data;
   GDestroyNotify media_notify;
+
+  /* Relay media channels (wzp-signal-client-channels.c). */
+  gboolean use_channels;
+  GPtrArray *channels;
+  WzpChannelRebindFunc rebind_func;  /* asks the relay to bind again */
+  GArray *media_sources;
 };
 
 enum
@@ -76,6 +89,7 @@ enum
   PROP_KEEP_ALIVE,
   PROP_IDLE_TIMEOUT,
   PROP_MEDIA_LEG,
+  PROP_RELAY_CHANNELS,
   N_PROPS
 };
 
@@ -114,6 +128,19 @@ void _wzp_signal_client_give_up (WzpSignalClient * self,
 /* A draining relay named other relays: try them next. */
 void _wzp_signal_client_insert_relays (WzpSignalClient * self,
     GPtrArray * addresses);
+
+/* wzp-signal-client-channels.c */
+
+void _wzp_signal_client_channels_init (WzpSignalClient * self,
+    WzpChannelRebindFunc rebind);
+void _wzp_signal_client_channels_clear (WzpSignalClient * self);
+void _wzp_signal_client_channels_free (WzpSignalClient * self);
+void _wzp_signal_client_channel_set (WzpSignalClient * self,
+    const char *call_id, guint32 call_channel, JsonObject * msg);
+void _wzp_signal_client_channel_end (WzpSignalClient * self,
+    const char *call_id);
+gboolean _wzp_signal_client_channel_send (WzpSignalClient * self,
+    guint32 call_channel, const guint8 * data, gsize len, gboolean * sent);
 
 /* wzp-signal-client-handlers.c */
 void _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,

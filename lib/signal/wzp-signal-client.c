@@ -11,6 +11,7 @@
 
 #include "wzp-signal-client-private.h"
 #include "wzp-message.h"
+#include "wzp-channel.h"
 #include "wzp-address.h"
 #include "wzp-random.h"
 #include "wzp-log-private.h"
@@ -613,6 +614,7 @@ wzp_signal_client_stop (WzpSignalClient * self)
   self->probing = FALSE;
   _wzp_signal_client_cancel_timer (&self->reconnect_timer);
   _wzp_signal_client_cancel_timer (&self->probe_timer);
+  _wzp_signal_client_channels_clear (self);
   drop_connection (self, "bye");
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
 }
@@ -670,6 +672,22 @@ wzp_signal_client_reflect (WzpSignalClient * self, GError ** error)
 {
   return _wzp_signal_client_send_msg (self, wzp_message_new_reflect (), TRUE,
       error);
+}
+
+/* A relay media channel stopped answering (wzp-signal-client-channels.c):
+ * ask the relay, over this connection, to bind it again. */
+static void
+ask_rebind (WzpSignalClient * self, guint32 channel)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!_wzp_signal_client_send_msg (self,
+          wzp_message_new_channel_rebind (channel), TRUE, &error))
+    WZP_DEBUG_OBJECT (self, "cannot ask to re-bind channel %u: %s", channel,
+        error->message);
+  else
+    WZP_INFO_OBJECT (self, "relay channel %u stopped answering: asked the "
+        "relay to bind it again", channel);
 }
 
 /**
@@ -829,8 +847,11 @@ wzp_signal_client_send_room_message (WzpSignalClient * self,
 /**
  * wzp_signal_client_send_media:
  *
- * Sends [0x10][channel][data] as a QUIC datagram to the relay.  A
- * datagram that cannot be sent is dropped, never an error.
+ * Sends media for a call or room @channel through the relay: on the
+ * call's relay media channel when it works (a channel packet to the
+ * relay's media port), otherwise as a QUIC datagram [0x10][channel][data]
+ * on the signaling connection.  A packet that cannot be sent is dropped,
+ * never an error.
  *
  * Returns: %TRUE if queued
  */
@@ -841,10 +862,12 @@ wzp_signal_client_send_media (WzpSignalClient * self, guint32 channel,
   guint8 stack[1500];
   guint8 *buf = stack;
   guint32 be = GUINT32_TO_BE (channel);
-  gboolean ok;
+  gboolean ok, on_channel;
 
+  if (_wzp_signal_client_channel_send (self, channel, data, len, &on_channel))
+    return on_channel;
   if (self->conn == NULL || self->state != WZP_SIGNAL_STATE_REGISTERED)
-    return FALSE;
+    return on_channel;
   if (len + WZP_RELAY_MEDIA_HEADER_LEN > sizeof stack)
     buf = g_malloc (len + WZP_RELAY_MEDIA_HEADER_LEN);
   buf[0] = WZP_RELAY_MEDIA_TYPE;
@@ -855,7 +878,7 @@ wzp_signal_client_send_media (WzpSignalClient * self, guint32 channel,
       len + WZP_RELAY_MEDIA_HEADER_LEN);
   if (buf != stack)
     g_free (buf);
-  return ok;
+  return ok || on_channel;
 }
 
 void
@@ -906,6 +929,9 @@ wzp_signal_client_set_property (GObject * object, guint prop_id,
     case PROP_IDLE_TIMEOUT:
       self->idle_timeout = g_value_get_uint64 (value);
       break;
+    case PROP_RELAY_CHANNELS:
+      self->use_channels = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -954,6 +980,9 @@ wzp_signal_client_get_property (GObject * object, guint prop_id,
     case PROP_MEDIA_LEG:
       g_value_set_boolean (value, self->media_leg);
       break;
+    case PROP_RELAY_CHANNELS:
+      g_value_set_boolean (value, self->use_channels);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -967,6 +996,7 @@ wzp_signal_client_dispose (GObject * object)
   _wzp_signal_client_cancel_timer (&self->reconnect_timer);
   _wzp_signal_client_cancel_timer (&self->probe_timer);
   _wzp_signal_client_cancel_timer (&self->silence_timer);
+  _wzp_signal_client_channels_clear (self);
   drop_connection (self, "bye");
   wzp_signal_client_set_media_handler (self, NULL, NULL, NULL);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->dispose (object);
@@ -984,6 +1014,7 @@ wzp_signal_client_finalize (GObject * object)
   g_clear_object (&self->probe_address);
   g_free (self->relay_fingerprint);
   g_clear_object (&self->identity);
+  _wzp_signal_client_channels_free (self);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->finalize (object);
 }
 
@@ -1115,6 +1146,18 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       "Connection lost after this much silence from the relay (ns)",
       100 * WZP_NSEC_PER_MSEC, G_MAXUINT64, WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT,
       rw);
+  /**
+   * WzpSignalClient:relay-channels:
+   *
+   * Use the relay media channels the relay offers for calls (media as
+   * channel packets to its media port, falling back to QUIC datagrams on
+   * the signaling connection when they do not get through).  %FALSE:
+   * QUIC datagrams only; wzp_signal_client_get_channel() still tells the
+   * channel.  Read when a call is set up.
+   */
+  _wzp_signal_client_props[PROP_RELAY_CHANNELS] =
+      g_param_spec_boolean ("relay-channels", "Relay channels",
+      "Use the relay's media channels for calls", TRUE, rw);
   g_object_class_install_properties (gobject_class, N_PROPS,
       _wzp_signal_client_props);
 
@@ -1269,4 +1312,5 @@ wzp_signal_client_init (WzpSignalClient * self)
   self->reconnect_max = WZP_SIGNAL_DEFAULT_RECONNECT_MAX;
   self->keep_alive = WZP_SIGNAL_DEFAULT_KEEP_ALIVE;
   self->idle_timeout = WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT;
+  _wzp_signal_client_channels_init (self, ask_rebind);
 }

@@ -38,6 +38,7 @@
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
 #include "wzp-call-proof.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
 
@@ -215,6 +216,15 @@ gboolean wzp_signal_client_send_room_message (WzpSignalClient * self,
 
 gboolean wzp_signal_client_send_media (WzpSignalClient * self,
     guint32 channel, const guint8 * data, gsize len);
+
+gboolean wzp_signal_client_get_channel (WzpSignalClient * self,
+    guint32 call_channel, WzpChannelInfo * info);
+
+void wzp_signal_client_get_channel_stats (WzpSignalClient * self,
+    guint32 call_channel, WzpRelayChannelStats * stats);
+
+void wzp_signal_client_take_channel (WzpSignalClient * self,
+    const char *call_id, guint32 call_channel, const WzpChannelInfo * info);
 
 void wzp_signal_client_set_media_handler (WzpSignalClient * self,
     WzpSignalMediaFunc func, gpointer user_data, GDestroyNotify notify);

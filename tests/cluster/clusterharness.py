@@ -32,8 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
 BANNER = re.compile(r"^wzp-relay \S+ fingerprint ((?:[0-9a-f]{4}:){7}[0-9a-f]{4})"
-                    r" listening on (\S+) \(probe (\S+)(?:, metrics http://(\S+)"
-                    r"/metrics)?\)$")
+                    r" listening on (\S+) \(probe (\S+)(?:, media (\S+), \d+ "
+                    r"workers?)?(?:, metrics http://(\S+)/metrics)?\)$")
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
 
 
@@ -155,7 +155,7 @@ class Cluster:
             p.kill()
             raise RuntimeError("wzp-relay %s did not start: %r\n%s" % (
                 name, line, self.tail(errpath)))
-        r = Relay(name, p, m.group(1), m.group(2), m.group(4), errpath)
+        r = Relay(name, p, m.group(1), m.group(2), m.group(5), errpath)
         self.relays[name] = r
         return r
 

@@ -6,16 +6,20 @@ parties registered at chosen nodes.  docs/CLUSTER.md describes what is
 tested here.
 
   * TestCrossNode: a call across two nodes with media both ways, relay-only
-    and auto; ring timeout, busy, reject and an offline callee across
-    nodes; one identity registered at two nodes is superseded.
+    (both parties on the home node's media channels, the caller's run by
+    its media leg) and auto; the home stopped for a second: both parties
+    re-bind their channels (the caller over its media leg) and go on on
+    them; ring timeout, busy, reject and an offline callee across nodes;
+    one identity registered at two nodes is superseded.
   * TestRoom: a room with three members on three nodes; everyone hears
     everyone.
   * TestKillNode: kill -9 of the node hosting a relayed call (and the node
     of one party of a direct call, of the caller of a relayed call hosted
     elsewhere, and of an idle client): its clients re-register elsewhere
     within 5 s, the direct call does not notice, the relayed call's media
-    is back within 5 s, and the call hosted elsewhere does not notice
-    either (its media goes through the caller's media leg to the home).
+    is back within 5 s (on the media channels of its new home), and the
+    call hosted elsewhere does not notice either (its media goes through
+    the caller's media leg to the home).
   * TestRedisRestart: Redis killed mid-call and restarted: the call goes
     on; while Redis is away a call within one node works and one across
     nodes fails with cluster-unavailable; within 5 s of its return both
@@ -114,9 +118,52 @@ class TestCrossNode(ClusterCase):
                          1, self.msg())
         self.assertEqual(b['wzp_relay_cluster_calls_total{direction="in"}'],
                          1, self.msg())
-        self.assertGreater(b["wzp_relay_datagrams_forwarded_total"], 100)
-        # No media crossed alice's own node.
+        # Both parties' media took bob's node's media port (the fast path,
+        # docs/PROTOCOL.md Part A §7): alice's channel is that node's, run
+        # by her media leg there.
+        for n, r in (("alice", alice), ("bob", bob)):
+            ch = r["relay_channel"]
+            self.assertGreater(ch["sent"], 50, n + self.msg())
+            self.assertGreater(ch["received"], 50, n + self.msg())
+        self.assertGreater(
+            b['wzp_relay_media_forwarded_packets_total{via="channel"}'], 100,
+            self.msg())
+        # No media crossed alice's own node, on either path.
         self.assertEqual(a["wzp_relay_datagrams_forwarded_total"], 0)
+        self.assertEqual(
+            a['wzp_relay_media_forwarded_packets_total{via="channel"}'], 0)
+        self.assertEqual(a["wzp_relay_media_receive_bytes_total"], 0)
+
+    def test_channel_rebind_over_leg(self):
+        # The home (b) stops for a second: both channels stop answering,
+        # and each party asks to bind its channel again, bob on his
+        # registration, alice on her media leg (the home's only
+        # connection of hers).  Both are back on the channels after.
+        self.c.party("bob", ["b"], duration=14)
+        self.c.party("alice", ["a"], peer="bob", hangup_after=8)
+        self.c.wait_log("alice", r"^wzp call: active", timeout=10)
+        time.sleep(1.5)
+        b = self.c.relays["b"].proc
+        b.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(1.0)
+        finally:
+            b.send_signal(signal.SIGCONT)
+        alice = self.c.report("alice")
+        self.c.hang_up("bob")
+        bob = self.c.report("bob")
+        msg = self.msg()
+        for n, r, o in (("alice", alice, bob), ("bob", bob, alice)):
+            self.assertIsNone(r["error"], n + msg)
+            self.assertGreater(r["frames_received"], 0.5 * o["frames_sent"],
+                               n + msg)
+            self.assertEqual(r["relay_channel"]["state"], "up",
+                             "%s: %s%s" % (n, r["relay_channel"], msg))
+        log = self.c.log_text("relay-b")
+        self.assertIn("%s re-binds its media channel" % self.c.fps["alice"],
+                      log, msg)
+        self.assertGreater(self.c.relays["b"].metrics()[
+            "wzp_relay_media_rebinds_total"], 0, msg)
 
     def test_auto(self):
         alice, bob = self.call("auto")
@@ -248,6 +295,12 @@ class TestKillNode(ClusterCase):
             print("%s: media back %.0f ms after the kill" % (n, back - t_kill))
             self.assertLess(back - t_kill, 5000, "%s: media back %.0f ms "
                             "after the kill%s" % (n, back - t_kill, msg))
+        # The resumed call is on the media channels of its new home again
+        # (the party of another node got its channel once its media leg
+        # was there), and so is the call hosted at a.
+        for n in ("alice", "bob", "frank", "gina"):
+            self.assertEqual(r[n]["relay_channel"]["state"], "up",
+                             "%s: %s%s" % (n, r[n]["relay_channel"], msg))
         # The direct call did not notice, nor did the relayed call hosted
         # at a (frank's media leg to a never went away).
         for n in ("carol", "dave", "frank", "gina"):
