@@ -74,6 +74,7 @@ PROGRAM_PACKAGE = {
     "perf": "linux-perf",
     "turnserver": "coturn",
     "redis-server": "redis-server",
+    "redis-cli": "redis-tools",
     "valgrind": "valgrind",
     "callgrind_control": "valgrind",
 }
@@ -87,6 +88,7 @@ DELAYBRIDGE = "tests/nat/wzp-delaybridge"
 LOADGEN = "bench/wzp-loadgen"
 FORWARDER = "bench/udp-forwarder"
 FAULT = "tests/fault/wzp-fault"
+CALLGEN = "bench/wzp-callgen"
 
 _LAB = dict(root=True, programs=["ip", "nft", "ethtool"])
 _WEBRTC = ["webrtcbin", "dtlssrtpenc", "srtpenc", "nicesrc", "nicesink",
@@ -126,6 +128,10 @@ NEEDS = {
         built=[TOOL, RELAY, PLUGIN]),
     "bench-relay-flood": dict(programs=["valgrind"],
                               built=[TOOL, RELAY, FAULT]),
+    "bench-cluster": dict(root=True,
+                          programs=["ip", "nft", "ethtool", "redis-server",
+                                    "redis-cli"],
+                          built=[TOOL, RELAY, DELAYBRIDGE, CALLGEN]),
 }
 # Only with --profile.
 PROFILE_NEEDS = {"bench-call-cpu": dict(programs=["perf"])}

@@ -82,6 +82,7 @@ run "Registration and call setup under loss" \
 run "10-member room" $py bench/bench-room.py $quick
 run "Relay under a handshake flood" $py bench/bench-relay-flood.py $quick \
   --callgrind
+run "Relay cluster" $py bench/bench-cluster.py $quick
 
 seconds=$(( $(date +%s) - start ))
 $py bench/summary.py "$doc" "$out" "$command" "$seconds" "$load" \

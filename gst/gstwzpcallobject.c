@@ -146,6 +146,7 @@ resource_code (const GError * error)
   switch ((WzpCallError) error->code) {
     case WZP_CALL_ERROR_RELAY_UNREACHABLE:
     case WZP_CALL_ERROR_NO_PATH:
+    case WZP_CALL_ERROR_CLUSTER_UNAVAILABLE:
       return GST_RESOURCE_ERROR_OPEN_READ_WRITE;
     case WZP_CALL_ERROR_RELAY_REFUSED:
     case WZP_CALL_ERROR_RELAY_IDENTITY:

@@ -16,6 +16,14 @@
  * as a QUIC datagram, and a QUIC datagram for a party whose channel works
  * leaves on the channel.
  *
+ * In a cluster (docs/CLUSTER.md) a party registered at another node has
+ * no signaling connection here: its media leg to this node (the home of
+ * the call) stands in for it.  Its leg latches from the IP of that leg,
+ * its QUIC fallback is that leg, and it asks to re-bind over that leg.
+ * A party of another node without a leg here yet gets no channel: the
+ * call's channels open once the leg is there (the setup waits for it;
+ * a call carried again before the leg came gets them when it comes).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -31,28 +39,36 @@
 static gboolean
 client_address (RelayClient * c, WzpAddr * addr)
 {
-  g_autoptr (GSocketAddress) remote = c ?
+  g_autoptr (GSocketAddress) remote = c && c->conn ?
       wzp_connection_get_remote_address (c->conn) : NULL;
 
   return remote && wzp_addr_from_gsocketaddress (addr, remote);
 }
 
-/* Opens the two legs of @call (caller's, callee's), closing any it had:
- * a call carried again gets new tokens. */
-void
-_wzp_relay_channels_open (WzpRelay * self, RelayCall * call,
-    RelayClient * caller, RelayClient * callee)
+/* The address a party's channel may latch from: its signaling
+ * connection's here, else its media leg's. */
+static gboolean
+party_address (WzpRelay * self, const char *fp, WzpAddr * addr)
 {
-  RelayClient *parties[2] = { caller, callee };
+  return client_address (_wzp_relay_media_target (self, fp), addr);
+}
+
+/* Opens the two legs of @call (caller's, callee's), closing any it had:
+ * a call carried again gets new tokens.  FALSE when it has none (no media
+ * port, or a party has no connection here yet). */
+gboolean
+_wzp_relay_channels_open (WzpRelay * self, RelayCall * call)
+{
+  const char *parties[2] = { call->caller, call->callee };
 
   _wzp_relay_channels_close (self, call);
   if (self->media == NULL)
-    return;
+    return FALSE;
   for (guint i = 0; i < 2; i++) {
     guint8 token[WZP_CHANNEL_TOKEN_LEN];
     WzpAddr addr;
 
-    if (!client_address (parties[i], &addr))
+    if (!party_address (self, parties[i], &addr))
       goto fail;
     wzp_random_bytes (token, sizeof token);
     call->legs[i] = relay_legs_open (self->legs, token, &addr);
@@ -65,12 +81,14 @@ _wzp_relay_channels_open (WzpRelay * self, RelayCall * call,
   relay_legs_pair (self->legs, call->legs[0], call->legs[1]);
   WZP_DEBUG_OBJECT (self, "call %s: media channels %u (caller) and %u "
       "(callee)", call->id, call->legs[0], call->legs[1]);
-  return;
+  return TRUE;
 
 fail:
-  WZP_WARNING_OBJECT (self, "call %s: no media channels (the table is full, "
-      "or a party has no address): QUIC datagrams only", call->id);
+  WZP_INFO_OBJECT (self, "call %s: no media channels (the table is full, "
+      "or a party has no connection here yet): QUIC datagrams for now",
+      call->id);
   _wzp_relay_channels_close (self, call);
+  return FALSE;
 }
 
 void
@@ -101,15 +119,16 @@ _wzp_relay_channels_describe (WzpRelay * self, RelayCall * call,
   memset (&leg, 0, sizeof leg);
 }
 
-/* @c (a party of @call) comes from another connection now: its leg
- * latches again, from that connection's IP. */
+/* @party of @call (0 caller, 1 callee) comes from another connection now
+ * (its registration here, or its media leg): its leg latches again, from
+ * that connection's IP. */
 void
-_wzp_relay_channels_rebind (WzpRelay * self, RelayCall * call, guint party,
-    RelayClient * c)
+_wzp_relay_channels_rebind (WzpRelay * self, RelayCall * call, guint party)
 {
   WzpAddr addr;
 
-  if (call->legs[party] == 0 || !client_address (c, &addr))
+  if (call->legs[party] == 0 || !party_address (self, party ? call->callee :
+          call->caller, &addr))
     return;
   relay_legs_rebind (self->legs, call->legs[party], &addr);
 }
@@ -117,7 +136,8 @@ _wzp_relay_channels_rebind (WzpRelay * self, RelayCall * call, guint party,
 /* channel-rebind {channel}: the party's channel stopped working (its NAT
  * mapping may have changed); its next valid packet from the IP of this
  * (authenticated) connection binds it again.  Only the leg's own party
- * may ask; any other channel looks like no channel. */
+ * may ask (on its registration, or on its media leg to this node); any
+ * other channel looks like no channel. */
 void
 _wzp_relay_handle_channel_rebind (WzpRelay * self, RelayClient * c,
     JsonObject * msg)
@@ -167,7 +187,7 @@ _wzp_relay_channels_fallback (guint32 to, guint32 gen, const guint8 * payload,
     self->stats.datagrams_dropped++;
     return;
   }
-  c = _wzp_relay_lookup (self, call->legs[0] == to ? call->caller :
+  c = _wzp_relay_media_target (self, call->legs[0] == to ? call->caller :
       call->callee);
   if (c == NULL) {
     self->stats.datagrams_dropped++;

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
 #include "wzp-log-private.h"
 
 #include <string.h>
@@ -23,8 +24,16 @@
 void
 wzp_relay_get_stats (WzpRelay * self, WzpRelayStats * stats)
 {
+  RelayClusterStats cs;
+
   g_return_if_fail (WZP_IS_RELAY (self));
   *stats = self->stats;
+  if (self->cluster) {
+    relay_cluster_get_stats (self->cluster, &cs);
+    stats->cluster_nodes = relay_cluster_node_count (self->cluster);
+    stats->cluster_calls_out = cs.calls_out;
+    stats->cluster_calls_in = cs.calls_in;
+  }
 }
 
 static void
@@ -311,6 +320,13 @@ wzp_relay_metrics_text (WzpRelay * self)
   metric (out, "probes_pending", "gauge",
       "NAT probes waiting for their raw packet.",
       _wzp_relay_probes_pending (self));
+  metric (out, "legs", "gauge", "Media legs: connections of clients "
+      "registered at other nodes, for their calls and rooms hosted here.",
+      s->media_legs);
+  metric (out, "draining", "gauge", "1 while the node drains.",
+      self->draining ? 1 : 0);
+  if (self->cluster)
+    relay_cluster_metrics (self->cluster, out);
   endpoint_metrics (self, out);
   media_metrics (self, out);
   limit_metrics (self, out);

@@ -16,11 +16,20 @@
  * - calls and room memberships belong to fingerprints, so they survive a
  *   reconnect and end only when the current registration goes away.
  *
+ * In a cluster (WzpRelay:redis-url, wzp-relay-cluster.c) a client's
+ * requests about a call or room hosted at another node go there; what
+ * other nodes route here runs through the same handlers, with a stub for
+ * the client.  A media leg (a client's second connection, for the media
+ * of its calls hosted here) is not a registration.  Draining
+ * (wzp-relay-drain.c) refuses registrations and moves idle clients.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
+#include "wzp-relay-drain.h"
 #include "wzp-log-private.h"
 #include "wzp-random.h"
 
@@ -56,6 +65,11 @@ enum
   PROP_MAX_PENDING_PROBES_PER_CLIENT,
   PROP_MESSAGE_RATE,
   PROP_MESSAGE_BURST,
+  PROP_REDIS_URL,
+  PROP_REDIS_PASSWORD,
+  PROP_ADVERTISE_ADDRESS,
+  PROP_DRAIN_TIMEOUT,
+  PROP_DRAINING,
   /* passed on to the endpoint (endpoint_props) */
   PROP_MAX_CONNECTIONS,
   PROP_MAX_CONNECTIONS_PER_SOURCE,
@@ -83,17 +97,15 @@ G_STATIC_ASSERT (G_N_ELEMENTS (endpoint_props) == N_PROPS -
 
 static GParamSpec *props[N_PROPS];
 
-G_DEFINE_TYPE (WzpRelay, wzp_relay, G_TYPE_OBJECT);
-
-GQuark
-wzp_relay_error_quark (void)
+enum
 {
-  static GQuark q;
+  SIGNAL_DRAINED,
+  N_SIGNALS
+};
 
-  if (G_UNLIKELY (q == 0))
-    q = g_quark_from_static_string ("wzp-relay-error-quark");
-  return q;
-}
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (WzpRelay, wzp_relay, G_TYPE_OBJECT);
 
 /* --- closing a connection after its last message went out ------------- */
 
@@ -164,10 +176,32 @@ unregister (WzpRelay * self, RelayClient * c)
   g_hash_table_remove (self->registrations, c->fp);
   self->registrations_gen++;
   self->stats.registrations = g_hash_table_size (self->registrations);
-  WZP_INFO_OBJECT (self, "%s unregistered (%s)", c->fp, c->observed);
+  WZP_INFO_OBJECT (self, "%s unregistered (%s)%s", c->fp, c->observed,
+      c->moved ? ": moved to another node" : "");
+  relay_cluster_unregistered (self->cluster, c);
+  /* A client that moved to another node takes its calls and rooms along
+   * (it resumes them from there). */
+  if (c->moved)
+    return;
   /* Only the current registration's end ends the fingerprint's calls. */
   _wzp_relay_calls_peer_gone (self, c->fp);
   _wzp_relay_rooms_peer_gone (self, c->fp);
+}
+
+/* A media leg closed, or a newer one took over. */
+static void
+drop_leg (WzpRelay * self, RelayClient * c)
+{
+  uncount (self, c);
+  if (!c->registered)
+    return;
+  c->registered = FALSE;
+  if (g_hash_table_lookup (self->media_legs, c->fp) != c)
+    return;
+  g_hash_table_remove (self->media_legs, c->fp);
+  self->registrations_gen++;
+  self->stats.media_legs = g_hash_table_size (self->media_legs);
+  WZP_INFO_OBJECT (self, "%s: media leg from %s closed", c->fp, c->observed);
 }
 
 /* The relay's registration limits: a new identity needs room overall and
@@ -201,6 +235,64 @@ registration_allowed (WzpRelay * self, RelayClient * c, RelayClient * old,
   c->refused = TRUE;
   close_later (self, c->conn, WZP_CLOSE_LIMIT, relay_refusal_name (why));
   return FALSE;
+}
+
+/* Tells @c to register at another node (with the ones we know) and
+ * closes its connection with 0x103: draining. */
+static void
+move_client (WzpRelay * self, RelayClient * c, const char *why)
+{
+  JsonArray *relays = self->cluster ?
+      relay_cluster_other_relays (self->cluster) : json_array_new ();
+
+  WZP_INFO_OBJECT (self, "moving %s (%s) to another node: %s", c->fp,
+      c->observed, why);
+  c->moved = TRUE;
+  _wzp_relay_send (self, c, wzp_message_new_move (relays));
+  close_later (self, c->conn, WZP_CLOSE_SHUTDOWN, "draining");
+}
+
+/* A media leg: the client's second connection, to this node, for the
+ * media of its calls and rooms hosted here (docs/CLUSTER.md).  The TLS
+ * handshake proved its identity (a client certificate made from the
+ * identity key, verified against it); it needs no challenge, so its
+ * media may follow its first flight.  A leg counts against the
+ * registration limits like a registration. */
+static void
+handle_leg (WzpRelay * self, RelayClient * c, JsonObject * msg)
+{
+  RelayClient *old = g_hash_table_lookup (self->media_legs, c->fp);
+  JsonObject *reply;
+  guint32 req;
+
+  if (!registration_allowed (self, c, old, msg))
+    return;
+  if (old && old != c) {
+    WZP_DEBUG_OBJECT (self, "%s: a new media leg from %s replaces %s", c->fp,
+        c->observed, old->observed);
+    old->registered = FALSE;
+    uncount (self, old);
+    close_later (self, old->conn, WZP_CLOSE_NORMAL, "a newer media leg");
+  }
+  g_hash_table_replace (self->media_legs, c->fp, c);
+  self->registrations_gen++;
+  c->media_leg = TRUE;
+  c->registered = TRUE;
+  if (!c->counted) {
+    c->counted = TRUE;
+    relay_limits_registration_added (&self->limits, &c->source);
+  }
+  if (c->deadline) {
+    relay_deadlines_remove (self->deadlines, c->deadline);
+    c->deadline = NULL;
+  }
+  self->stats.media_legs = g_hash_table_size (self->media_legs);
+  WZP_INFO_OBJECT (self, "%s: media leg from %s", c->fp, c->observed);
+  reply = wzp_message_new_registered (c->fp, c->observed);
+  if (wzp_message_get_req (msg, &req))
+    wzp_message_set_re (reply, req);
+  _wzp_relay_send (self, c, reply);
+  _wzp_relay_calls_leg_ready (self, c->fp);
 }
 
 static void
@@ -246,6 +338,10 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   }
 
   old = g_hash_table_lookup (self->registrations, c->fp);
+  if (old != c && self->draining) {
+    move_client (self, c, "draining");
+    return;
+  }
   if (old != c && !registration_allowed (self, c, old, msg))
     return;
   if (old && old != c) {
@@ -264,6 +360,7 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
     self->registrations_gen++;
     self->stats.registrations_total++;
     WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
+    relay_cluster_registered (self->cluster, c);
   }
   c->registered = TRUE;
   if (!c->counted) {
@@ -321,37 +418,13 @@ message_allowed (WzpRelay * self, RelayClient * c)
   return FALSE;
 }
 
+/* A registered client's request (a local one, or a stub of a client of
+ * another node whose request that node routed here). */
 static void
-on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
+dispatch (WzpRelay * self, RelayClient * c, WzpMessageType type,
+    JsonObject * msg)
 {
-  RelayClient *c = user_data;
-  WzpRelay *self = c->relay;
-  g_autoptr (JsonObject) msg = NULL;
-  g_autoptr (GError) error = NULL;
-  WzpMessageType type;
-
-  self->stats.messages_received++;
-  if (c->superseded || c->refused)
-    return;
-  if (!message_allowed (self, c))
-    return;
-  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
-      g_bytes_get_size (bytes), &type, &error);
-  if (msg == NULL) {
-    _wzp_relay_send_error (self, c, parse_error_code (error), error->message,
-        NULL);
-    return;
-  }
-  WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
-  if (type != WZP_MSG_REGISTER && !c->registered) {
-    _wzp_relay_send_error (self, c, "not-registered",
-        "register first; only 'register' is allowed before", msg);
-    return;
-  }
   switch (type) {
-    case WZP_MSG_REGISTER:
-      handle_register (self, c, msg);
-      break;
     case WZP_MSG_REFLECT:
       _wzp_relay_handle_reflect (self, c, msg);
       break;
@@ -392,6 +465,60 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
       break;
     }
   }
+}
+
+static void
+on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
+{
+  RelayClient *c = user_data;
+  WzpRelay *self = c->relay;
+  g_autoptr (JsonObject) msg = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpMessageType type;
+
+  self->stats.messages_received++;
+  if (c->superseded || c->refused)
+    return;
+  if (!message_allowed (self, c))
+    return;
+  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes), &type, &error);
+  if (msg == NULL) {
+    _wzp_relay_send_error (self, c, parse_error_code (error), error->message,
+        NULL);
+    return;
+  }
+  WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
+  if (type != WZP_MSG_REGISTER && type != WZP_MSG_LEG && !c->registered) {
+    _wzp_relay_send_error (self, c, "not-registered",
+        "register first; only 'register' is allowed before", msg);
+    return;
+  }
+  if (type == WZP_MSG_LEG && !c->registered) {
+    handle_leg (self, c, msg);
+    return;
+  }
+  if (type == WZP_MSG_REGISTER && !c->media_leg) {
+    handle_register (self, c, msg);
+    return;
+  }
+  /* A media leg carries its call's media channel here: when the channel
+   * stops answering, the leg is where it asks to bind it again. */
+  if (type == WZP_MSG_CHANNEL_REBIND && c->media_leg) {
+    _wzp_relay_handle_channel_rebind (self, c, msg);
+    return;
+  }
+  if (c->media_leg || type == WZP_MSG_REGISTER || type == WZP_MSG_LEG) {
+    g_autofree char *text = g_strdup_printf ("'%s' is not for %s",
+        wzp_message_type_to_string (type), c->media_leg ? "a media leg" :
+        "a registered connection");
+    _wzp_relay_send_error (self, c, "unexpected-type", text, msg);
+    return;
+  }
+  /* About a call or room hosted at another node: it goes there. */
+  if (relay_cluster_route (self->cluster, c, type, msg))
+    return;
+  dispatch (self, c, type, msg);
 }
 
 static void
@@ -441,7 +568,10 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
 
   WZP_INFO_OBJECT (self, "connection from %s (%s) closed: %s", c->observed,
       c->fp, reason->message);
-  unregister (self, c);
+  if (c->media_leg)
+    drop_leg (self, c);
+  else
+    unregister (self, c);
   uncount (self, c);
   g_hash_table_remove (self->clients, conn);
   self->stats.connections = g_hash_table_size (self->clients);
@@ -510,6 +640,138 @@ on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer user_data)
   _wzp_relay_send (self, c, wzp_message_new_hello
       (wzp_identity_get_fingerprint (self->identity), c->challenge,
           c->observed, probe));
+}
+
+/* --- the cluster's and the drain's hooks ------------------------------ */
+
+static void
+cluster_dispatch (WzpRelay * self, RelayClient * c, WzpMessageType type,
+    JsonObject * msg)
+{
+  dispatch (self, c, type, msg);
+}
+
+/* @fp registered at another node: as when a new connection supersedes an
+ * old one here, its calls and rooms stay (they move with it). */
+static void
+cluster_superseded (WzpRelay * self, const char *fp)
+{
+  RelayClient *c = g_hash_table_lookup (self->registrations, fp);
+
+  if (c == NULL)
+    return;
+  WZP_INFO_OBJECT (self, "%s registered at another node: superseding its "
+      "registration here (%s)", fp, c->observed);
+  self->stats.registrations_superseded++;
+  c->moved = TRUE;
+  c->superseded = TRUE;
+  unregister (self, c);
+  _wzp_relay_send_error (self, c, "superseded",
+      "this identity registered again at another relay node", NULL);
+  close_later (self, c->conn, WZP_CLOSE_SUPERSEDED, "superseded");
+}
+
+static void
+cluster_gone (WzpRelay * self, const char *fp)
+{
+  if (g_hash_table_contains (self->registrations, fp))
+    return;
+  _wzp_relay_calls_peer_gone (self, fp);
+  _wzp_relay_rooms_peer_gone (self, fp);
+}
+
+static const RelayClusterHooks cluster_hooks = {
+  cluster_dispatch,
+  cluster_superseded,
+  cluster_gone,
+};
+
+static void
+drain_move (WzpRelay * self, RelayClient * c, const char *why)
+{
+  if (c->media_leg) {
+    c->moved = TRUE;
+    close_later (self, c->conn, WZP_CLOSE_SHUTDOWN, "draining");
+    return;
+  }
+  move_client (self, c, why);
+}
+
+static gboolean
+emit_drained (gpointer data)
+{
+  WzpRelay *self = data;
+
+  g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+drain_done (WzpRelay * self, gboolean forced)
+{
+  GSource *s;
+
+  /* Calls still here were moved: their parties resume them at another
+   * node, which must be able to claim them. */
+  if (forced) {
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init (&it, self->calls);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+      relay_cluster_call_hosted (self->cluster, key, FALSE);
+  }
+  /* After the moves' CONNECTION_CLOSEs (they wait for an idle). */
+  s = g_idle_source_new ();
+  g_source_set_priority (s, G_PRIORITY_LOW);
+  g_source_set_callback (s, emit_drained, g_object_ref (self), g_object_unref);
+  g_source_attach (s, self->context);
+  g_source_unref (s);
+}
+
+static const RelayDrainHooks drain_hooks = {
+  drain_move,
+  drain_done,
+};
+
+/**
+ * wzp_relay_drain:
+ * @timeout_ns: after this, the clients still in calls are moved too
+ *
+ * Starts draining a node of a cluster: new registrations are refused
+ * (told to move), idle clients are told to move at once (with the other
+ * nodes' addresses) and the others when their calls and rooms here end.
+ * #WzpRelay::drained is emitted when nothing is left, at the latest at
+ * @timeout_ns.  A relay without a cluster has nowhere to send its
+ * clients: it returns %FALSE and does nothing (stop it).
+ *
+ * Returns: %TRUE if draining (or drained already)
+ */
+gboolean
+wzp_relay_drain (WzpRelay * self, guint64 timeout_ns)
+{
+  g_return_val_if_fail (WZP_IS_RELAY (self), FALSE);
+
+  if (self->cluster == NULL || !self->started)
+    return FALSE;
+  if (self->draining)
+    return TRUE;
+  self->draining = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DRAINING]);
+  relay_cluster_set_draining (self->cluster, TRUE);
+  self->drain = relay_drain_new (self, timeout_ns, &drain_hooks);
+  return TRUE;
+}
+
+/**
+ * wzp_relay_is_clustered:
+ *
+ * Returns: whether this relay is a node of a cluster (#WzpRelay:redis-url)
+ */
+gboolean
+wzp_relay_is_clustered (WzpRelay * self)
+{
+  return self->cluster != NULL;
 }
 
 /* --- start / stop ----------------------------------------------------- */
@@ -686,6 +948,24 @@ wzp_relay_start (WzpRelay * self, GError ** error)
   if (self->metrics_address && *self->metrics_address &&
       !_wzp_relay_metrics_start (self, error))
     goto fail;
+  if (self->redis_url && *self->redis_url) {
+    g_autoptr (GSocketAddress) listen = wzp_relay_get_listen_address (self);
+    g_autoptr (GSocketAddress) probe = wzp_relay_get_probe_address (self);
+
+    self->cluster = relay_cluster_new (self, &cluster_hooks, listen, probe,
+        error);
+    if (self->cluster == NULL) {
+      if (error && *error && (*error)->domain != WZP_RELAY_ERROR) {
+        GError *e = *error;
+        *error = g_error_new (WZP_RELAY_ERROR, WZP_RELAY_ERROR_CLUSTER,
+            "redis-url: %s", e->message);
+        g_error_free (e);
+      }
+      _wzp_relay_metrics_stop (self);
+      goto fail;
+    }
+    relay_cluster_start (self->cluster);
+  }
   self->started = TRUE;
   return TRUE;
 
@@ -707,6 +987,9 @@ wzp_relay_stop (WzpRelay * self)
 {
   g_return_if_fail (WZP_IS_RELAY (self));
 
+  g_clear_pointer ((RelayDrain **) & self->drain, relay_drain_free);
+  /* Leaves the cluster first: our presence and node key go now. */
+  g_clear_pointer ((RelayCluster **) & self->cluster, relay_cluster_free);
   _wzp_relay_metrics_stop (self);
   if (self->endpoint)
     wzp_endpoint_close_all (self->endpoint, WZP_CLOSE_SHUTDOWN,
@@ -715,6 +998,7 @@ wzp_relay_stop (WzpRelay * self)
   relay_deadlines_clear (self->deadlines);
   wzp_source_counter_clear (self->limits.registrations_by_source);
   g_hash_table_remove_all (self->registrations);
+  g_hash_table_remove_all (self->media_legs);
   g_hash_table_remove_all (self->fp_calls);
   g_hash_table_remove_all (self->calls);
   g_hash_table_remove_all (self->rooms);
@@ -729,6 +1013,8 @@ wzp_relay_stop (WzpRelay * self)
   self->stats.connections = self->stats.registrations = 0;
   self->stats.calls_ringing = self->stats.calls_active = 0;
   self->stats.rooms = self->stats.room_members = 0;
+  self->stats.media_legs = 0;
+  self->draining = FALSE;
   self->started = FALSE;
 }
 
@@ -891,6 +1177,21 @@ wzp_relay_set_property (GObject * object, guint prop_id, const GValue * value,
     case PROP_MESSAGE_BURST:
       self->limits.message_burst = g_value_get_uint (value);
       break;
+    case PROP_REDIS_URL:
+      g_free (self->redis_url);
+      self->redis_url = g_value_dup_string (value);
+      break;
+    case PROP_REDIS_PASSWORD:
+      g_free (self->redis_password);
+      self->redis_password = g_value_dup_string (value);
+      break;
+    case PROP_ADVERTISE_ADDRESS:
+      g_free (self->advertise_address);
+      self->advertise_address = g_value_dup_string (value);
+      break;
+    case PROP_DRAIN_TIMEOUT:
+      self->drain_timeout_ns = g_value_get_uint64 (value);
+      break;
     default:
       if (prop_id >= FIRST_ENDPOINT_PROP && prop_id < N_PROPS) {
         guint i = prop_id - FIRST_ENDPOINT_PROP;
@@ -965,6 +1266,21 @@ wzp_relay_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MESSAGE_BURST:
       g_value_set_uint (value, self->limits.message_burst);
       break;
+    case PROP_REDIS_URL:
+      g_value_set_string (value, self->redis_url);
+      break;
+    case PROP_REDIS_PASSWORD:
+      g_value_set_string (value, self->redis_password);
+      break;
+    case PROP_ADVERTISE_ADDRESS:
+      g_value_set_string (value, self->advertise_address);
+      break;
+    case PROP_DRAIN_TIMEOUT:
+      g_value_set_uint64 (value, self->drain_timeout_ns);
+      break;
+    case PROP_DRAINING:
+      g_value_set_boolean (value, self->draining);
+      break;
     default:
       if (prop_id >= FIRST_ENDPOINT_PROP && prop_id < N_PROPS) {
         g_value_copy (&self->endpoint_values[prop_id - FIRST_ENDPOINT_PROP],
@@ -1010,6 +1326,7 @@ wzp_relay_finalize (GObject * object)
 
   g_hash_table_unref (self->clients);
   g_hash_table_unref (self->registrations);
+  g_hash_table_unref (self->media_legs);
   g_hash_table_unref (self->fp_calls);
   g_hash_table_unref (self->calls);
   g_hash_table_unref (self->rooms);
@@ -1027,6 +1344,11 @@ wzp_relay_finalize (GObject * object)
   g_free (self->listen_address);
   g_free (self->probe_address);
   g_free (self->metrics_address);
+  g_free (self->redis_url);
+  if (self->redis_password)
+    memset (self->redis_password, 0, strlen (self->redis_password));
+  g_free (self->redis_password);
+  g_free (self->advertise_address);
   g_free (self->media_address);
   g_free (self->media_advertise);
   g_clear_object (&self->identity);
@@ -1209,6 +1531,49 @@ wzp_relay_class_init (WzpRelayClass * klass)
       "Message burst", "Messages at once per connection", 1, G_MAXUINT,
       WZP_RELAY_DEFAULT_MESSAGE_BURST, rw);
   /**
+   * WzpRelay:redis-url:
+   *
+   * Join a cluster through this Redis: "redis://HOST[:PORT][/DB]" or
+   * "unix:/PATH" (docs/CLUSTER.md).  %NULL or empty: one relay.
+   */
+  props[PROP_REDIS_URL] = g_param_spec_string ("redis-url", "Redis URL",
+      "Redis of the relay cluster (redis://HOST:PORT[/DB], unix:/PATH)",
+      NULL, rw);
+  /**
+   * WzpRelay:redis-password:
+   *
+   * Redis's password (AUTH); overrides one in #WzpRelay:redis-url.
+   */
+  props[PROP_REDIS_PASSWORD] = g_param_spec_string ("redis-password",
+      "Redis password", "Password for Redis (AUTH)", NULL, rw);
+  /**
+   * WzpRelay:advertise-address:
+   *
+   * "IP:PORT" where clients and the other nodes of a cluster reach this
+   * relay's listen port; default: the listen address (which must then
+   * not be 0.0.0.0 or ::).
+   */
+  props[PROP_ADVERTISE_ADDRESS] = g_param_spec_string ("advertise-address",
+      "Advertise address", "Address clients and other nodes reach us at",
+      NULL, rw);
+  /**
+   * WzpRelay:drain-timeout:
+   *
+   * Nanoseconds wzp_relay_drain() waits for calls to end before it moves
+   * the clients still in them.
+   */
+  props[PROP_DRAIN_TIMEOUT] = g_param_spec_uint64 ("drain-timeout",
+      "Drain timeout", "Draining moves what is left after this (ns)",
+      0, G_MAXUINT64 / 2, WZP_RELAY_DEFAULT_DRAIN_TIMEOUT, rw);
+  /**
+   * WzpRelay:draining:
+   *
+   * Whether wzp_relay_drain() runs.
+   */
+  props[PROP_DRAINING] = g_param_spec_boolean ("draining", "Draining",
+      "Draining: no new registrations", FALSE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
    * WzpRelay:max-connections:
    *
    * Connections open at once (#WzpEndpoint:max-connections).
@@ -1279,6 +1644,15 @@ wzp_relay_class_init (WzpRelayClass * klass)
       "Handshake timeout", "Give up a handshake after this long (ns)",
       WZP_NSEC_PER_MSEC, G_MAXUINT64 / 2, WZP_DEFAULT_HANDSHAKE_TIMEOUT, rw);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
+
+  /**
+   * WzpRelay::drained:
+   *
+   * wzp_relay_drain() finished: no client, call or room is left (or its
+   * timeout moved them).  Stop the relay.
+   */
+  signals[SIGNAL_DRAINED] = g_signal_new ("drained", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -1290,6 +1664,8 @@ wzp_relay_init (WzpRelay * self)
   self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
   self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->media_legs = g_hash_table_new (g_str_hash, g_str_equal);
+  self->drain_timeout_ns = WZP_RELAY_DEFAULT_DRAIN_TIMEOUT;
   self->registrations_gen = 1;
   self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_call_free);

@@ -27,6 +27,8 @@ G_BEGIN_DECLS
 #define WZP_RELAY_DEFAULT_RING_TIMEOUT (30 * WZP_NSEC_PER_SEC)
 #define WZP_RELAY_DEFAULT_MAX_REGISTRATIONS 10000
 #define WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS 64
+/* A draining node moves what is left after this (docs/CLUSTER.md). */
+#define WZP_RELAY_DEFAULT_DRAIN_TIMEOUT (60 * WZP_NSEC_PER_SEC)
 
 #define WZP_RELAY_ERROR (wzp_relay_error_quark ())
 WZP_API GQuark wzp_relay_error_quark (void);
@@ -37,12 +39,15 @@ WZP_API GQuark wzp_relay_error_quark (void);
  * @WZP_RELAY_ERROR_STARTED: wzp_relay_start() was already called
  * @WZP_RELAY_ERROR_METRICS: the metrics server could not start (or this
  *   build has no libsoup)
+ * @WZP_RELAY_ERROR_CLUSTER: #WzpRelay:redis-url does not parse, or this
+ *   build has no hiredis
  */
 typedef enum
 {
   WZP_RELAY_ERROR_ADDRESS,
   WZP_RELAY_ERROR_STARTED,
   WZP_RELAY_ERROR_METRICS,
+  WZP_RELAY_ERROR_CLUSTER,
 } WzpRelayError;
 
 /**
@@ -72,8 +77,12 @@ typedef struct
   guint64 datagrams_forwarded;
   guint64 bytes_forwarded;
   guint64 datagrams_dropped;
+  guint64 media_legs;           /* media legs of clients of other nodes */
+  guint64 cluster_nodes;        /* nodes seen alive, this one included; 0 alone */
+  guint64 cluster_calls_out;    /* calls placed here, hosted at another node */
+  guint64 cluster_calls_in;     /* call requests of other nodes' clients */
   /*< private > */
-  guint64 padding[8];
+  guint64 padding[4];
 } WzpRelayStats;
 
 #define WZP_TYPE_RELAY (wzp_relay_get_type ())
@@ -161,5 +170,9 @@ guint64 wzp_relay_get_refusal_count (WzpRelay * self, const char *reason);
 
 WZP_API
 char *wzp_relay_metrics_text (WzpRelay * self);
+
+gboolean wzp_relay_drain (WzpRelay * self, guint64 timeout_ns);
+
+gboolean wzp_relay_is_clustered (WzpRelay * self);
 
 G_END_DECLS

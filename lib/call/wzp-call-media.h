@@ -25,6 +25,9 @@ typedef struct
   WzpMediaSealer *sealer;       /* a 1:1 call's, once keys are derived */
   WzpMediaOpener *opener;
   guint8 punch_token[WZP_PATH_TOKEN_LEN];
+  /* Relayed media that came before the keys (in a cluster the peer's
+   * setup may take a shorter way than ours): of WzpCallEarlyPacket. */
+  GQueue early;
 
   /* counters: any thread, under the lock */
   GMutex lock;
@@ -61,6 +64,25 @@ gssize _wzp_call_media_open (WzpCallMedia * media, WzpMediaOpener * opener,
 void _wzp_call_media_send (WzpCallMedia * media, WzpMediaSealer * sealer,
     WzpSignalClient * signal, guint32 channel, WzpPathManager * path,
     guint32 timestamp, gboolean marker, const guint8 * data, gsize len);
+
+/* At most this much media waits for its keys: 16 frames of 20 ms, far
+ * more than any skew between the two setups. */
+#define WZP_CALL_EARLY_MEDIA_MAX 16
+
+typedef struct
+{
+  guint32 channel;
+  gsize len;
+  guint8 data[];
+} WzpCallEarlyPacket;
+
+/* Keeps a copy of relayed media that came before the keys; FALSE (and
+ * nothing kept) when WZP_CALL_EARLY_MEDIA_MAX wait already. */
+gboolean _wzp_call_media_keep_early (WzpCallMedia * media, guint32 channel,
+    const guint8 * data, gsize len);
+
+/* The oldest packet kept early (g_free() it), or NULL. */
+WzpCallEarlyPacket *_wzp_call_media_take_early (WzpCallMedia * media);
 
 /* A frame that never got to be sealed (the send queue was full, or it
  * was longer than WZP_CALL_MAX_FRAME). */

@@ -10,6 +10,14 @@
  * channel goes to the media handler exactly like a QUIC media datagram,
  * with the call's channel number.
  *
+ * In a cluster (docs/CLUSTER.md) the call may be hosted by another relay
+ * node than the one we are registered at: its call-setup then names that
+ * node ("media_relay") and its "media" object is that node's.  The
+ * registration only records such a channel; the call's media leg (a
+ * client with "media-leg" set, connected to that node) runs it
+ * (wzp_signal_client_take_channel()): it is where the channel's QUIC
+ * fallback and its channel-rebind must go.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
@@ -203,43 +211,30 @@ resolve_host (WzpSignalClient * self, WzpAddr * address)
   wzp_addr_set_port (address, port);
 }
 
-/**
- * _wzp_signal_client_channel_set:
- * @msg: the call-setup or call-resumed that set the call up on
- *   @call_channel, with or without a "media" object
- *
- * The call @call_id has (a new) relay channel, or none any more.
- */
-void
-_wzp_signal_client_channel_set (WzpSignalClient * self, const char *call_id,
-    guint32 call_channel, JsonObject * msg)
+/* Records @info (taken) as @call_id's channel; runs it unless @elsewhere
+ * (a media leg runs it) or the client does not use channels. */
+static void
+channel_start (WzpSignalClient * self, const char *call_id,
+    guint32 call_channel, WzpChannelInfo * info, gboolean elsewhere)
 {
-  g_autoptr (GError) error = NULL;
   ChannelRecord *r;
-  WzpChannelInfo info;
-  gboolean present;
   guint64 rtt = self->relay_rtt;
   char text[WZP_ADDR_STRLEN];
 
   _wzp_signal_client_channel_end (self, call_id);
-  if (!wzp_message_get_channel (msg, &info, &present, &error)) {
-    WZP_WARNING_OBJECT (self, "ignoring the relay's media channel for call "
-        "%s: %s", call_id, error->message);
-    return;
-  }
-  if (!present)
-    return;
-  resolve_host (self, &info.address);
+  if (!elsewhere)
+    resolve_host (self, &info->address);
   r = g_new0 (ChannelRecord, 1);
   r->call_id = g_strdup (call_id);
   r->call_channel = call_channel;
-  r->info = info;
-  memset (&info, 0, sizeof info);
+  r->info = *info;
+  memset (info, 0, sizeof *info);
   g_ptr_array_add (self->channels, r);
   WZP_DEBUG_OBJECT (self, "call %s: relay channel %u at %s%s", call_id,
       r->info.channel, wzp_addr_to_string (&r->info.address, text),
+      elsewhere ? " (another relay node's: its media leg runs it)" :
       self->use_channels ? "" : " (not used: relay-channels is off)");
-  if (!self->use_channels)
+  if (elsewhere || !self->use_channels)
     return;
   if (self->conn) {
     WzpConnectionStats cs;
@@ -250,6 +245,57 @@ _wzp_signal_client_channel_set (WzpSignalClient * self, const char *call_id,
   source_use (self, &r->info.address);
   r->ch = _wzp_relay_channel_new (self->endpoint, &r->info, call_channel, rtt,
       on_rebind, self);
+}
+
+/**
+ * _wzp_signal_client_channel_set:
+ * @msg: the call-setup or call-resumed that set the call up on
+ *   @call_channel, with or without a "media" object (and "media_relay":
+ *   the channel is another relay node's)
+ *
+ * The call @call_id has (a new) relay channel, or none any more.
+ */
+void
+_wzp_signal_client_channel_set (WzpSignalClient * self, const char *call_id,
+    guint32 call_channel, JsonObject * msg)
+{
+  g_autoptr (GError) error = NULL;
+  WzpChannelInfo info;
+  gboolean present;
+  JsonNode *elsewhere = json_object_get_member (msg, "media_relay");
+
+  _wzp_signal_client_channel_end (self, call_id);
+  if (!wzp_message_get_channel (msg, &info, &present, &error)) {
+    WZP_WARNING_OBJECT (self, "ignoring the relay's media channel for call "
+        "%s: %s", call_id, error->message);
+    return;
+  }
+  if (!present)
+    return;
+  channel_start (self, call_id, call_channel, &info, elsewhere &&
+      !JSON_NODE_HOLDS_NULL (elsewhere));
+}
+
+/**
+ * wzp_signal_client_take_channel:
+ * @self: a media leg (#WzpSignalClient:media-leg), to the relay node
+ *   hosting the call
+ * @info: the channel, as wzp_signal_client_get_channel() gives it on the
+ *   client that got the call's setup
+ *
+ * Runs the relay media channel of call @call_id here: its channel packets
+ * go to (and come from) the media port of the node this client is
+ * connected to, its fallback is this connection's QUIC datagrams, and a
+ * channel that stops answering is re-bound through this connection.
+ */
+void
+wzp_signal_client_take_channel (WzpSignalClient * self, const char *call_id,
+    guint32 call_channel, const WzpChannelInfo * info)
+{
+  WzpChannelInfo copy = *info;
+
+  g_return_if_fail (WZP_IS_SIGNAL_CLIENT (self));
+  channel_start (self, call_id, call_channel, &copy, FALSE);
 }
 
 /* The call @call_id ended: so did its channel. */

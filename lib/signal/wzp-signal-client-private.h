@@ -25,8 +25,11 @@ struct _WzpSignalClient
   GObject parent;
 
   WzpEndpoint *endpoint;
-  GSocketAddress *relay;
+  GSocketAddress *relay;        /* the one we dial: relays[relay_index] */
+  GPtrArray *relays;            /* of GSocketAddress, in the order to try */
+  guint relay_index;
   char *relay_fingerprint;
+  gboolean media_leg;
   WzpIdentity *identity;        /* NULL: the endpoint's */
   guint64 reconnect_initial;
   guint64 reconnect_max;
@@ -38,8 +41,14 @@ struct _WzpSignalClient
   WzpConnection *conn;
   gulong message_id;
   gulong closed_id;
+  gulong connected_id;
   guint32 next_req;
   GSource *reconnect_timer;
+  /* The connection's packets received, as last seen, and when they last
+   * changed (see watch_silence()). */
+  GSource *silence_timer;
+  guint64 rx_seen;
+  guint64 rx_changed_at;
   guint64 backoff;
   /* The last signaling connection's smoothed RTT (0: none yet): the next
    * handshake assumes it, so its lost packets are resent in time. */
@@ -79,6 +88,7 @@ enum
   PROP_IDENTITY,
   PROP_KEEP_ALIVE,
   PROP_IDLE_TIMEOUT,
+  PROP_MEDIA_LEG,
   PROP_RELAY_CHANNELS,
   N_PROPS
 };
@@ -98,6 +108,7 @@ enum
   SIGNAL_ERROR,
   SIGNAL_CONNECTION_LOST,
   SIGNAL_CALL_RESUMED,
+  SIGNAL_MEDIA_RELAY,
   N_SIGNALS
 };
 
@@ -114,6 +125,9 @@ gboolean _wzp_signal_client_send_msg (WzpSignalClient * self,
 void _wzp_signal_client_cancel_timer (GSource ** timer);
 void _wzp_signal_client_give_up (WzpSignalClient * self,
     WzpSignalError code, const char *message);
+/* A draining relay named other relays: try them next. */
+void _wzp_signal_client_insert_relays (WzpSignalClient * self,
+    GPtrArray * addresses);
 
 /* wzp-signal-client-channels.c */
 

@@ -222,12 +222,14 @@ drop_connection (WzpSignalClient * self, const char *reason)
 {
   WzpConnection *conn = self->conn;
 
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
   if (conn == NULL)
     return;
   self->conn = NULL;
   remember_rtt (self, conn);
   g_signal_handler_disconnect (conn, self->message_id);
   g_signal_handler_disconnect (conn, self->closed_id);
+  g_clear_signal_handler (&self->connected_id, conn);
   wzp_connection_set_datagram_handler (conn, NULL, NULL, NULL);
   if (reason)
     wzp_connection_close (conn, WZP_CLOSE_NORMAL, reason);
@@ -281,6 +283,106 @@ relay_text (WzpSignalClient * self)
   return wzp_socket_address_to_string (self->relay);
 }
 
+static gboolean
+same_address (GSocketAddress * a, GSocketAddress * b)
+{
+  WzpAddr x, y;
+
+  return wzp_addr_from_gsocketaddress (&x, a) &&
+      wzp_addr_from_gsocketaddress (&y, b) && wzp_addr_equal (&x, &y);
+}
+
+static gint
+find_relay (WzpSignalClient * self, GSocketAddress * relay)
+{
+  for (guint i = 0; i < self->relays->len; i++)
+    if (same_address (g_ptr_array_index (self->relays, i), relay))
+      return i;
+  return -1;
+}
+
+/* The next dial goes to the next relay of the list (the same one when
+ * there is only one). */
+static void
+next_relay (WzpSignalClient * self, const char *why)
+{
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+
+  if (self->relays->len < 2)
+    return;
+  from = relay_text (self);
+  self->relay_index = (self->relay_index + 1) % self->relays->len;
+  g_set_object (&self->relay, g_ptr_array_index (self->relays,
+          self->relay_index));
+  to = relay_text (self);
+  WZP_INFO_OBJECT (self, "%s: leaving the relay at %s for %s", why, from, to);
+  g_object_notify_by_pspec (G_OBJECT (self),
+      _wzp_signal_client_props[PROP_RELAY_ADDRESS]);
+}
+
+/**
+ * wzp_signal_client_add_relay:
+ * @relay: another relay (node of the same cluster) to try when the ones
+ *   before it fail
+ *
+ * Appends @relay to the relays this client tries in turn; an address it
+ * knows already is ignored, as is any beyond %WZP_SIGNAL_MAX_RELAYS.
+ */
+void
+wzp_signal_client_add_relay (WzpSignalClient * self, GSocketAddress * relay)
+{
+  g_return_if_fail (WZP_IS_SIGNAL_CLIENT (self));
+  g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (relay));
+
+  if (self->relays->len >= WZP_SIGNAL_MAX_RELAYS || find_relay (self,
+          relay) >= 0)
+    return;
+  g_ptr_array_add (self->relays, g_object_ref (relay));
+  if (self->relay == NULL)
+    self->relay = g_object_ref (relay);
+}
+
+guint
+wzp_signal_client_get_n_relays (WzpSignalClient * self)
+{
+  return self->relays->len;
+}
+
+/* Relays a draining relay named ("move"): tried right after the current
+ * one, in their order, then the others as before.  The list becomes
+ * [current, named..., the rest from after current on]. */
+void
+_wzp_signal_client_insert_relays (WzpSignalClient * self, GPtrArray * addresses)
+{
+  GPtrArray *order = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n = self->relays->len;
+
+  g_ptr_array_add (order, g_object_ref (self->relay));
+  for (guint i = 0; i < addresses->len; i++) {
+    GSocketAddress *a = g_ptr_array_index (addresses, i);
+    gboolean known = FALSE;
+
+    for (guint j = 0; j < order->len && !known; j++)
+      known = same_address (g_ptr_array_index (order, j), a);
+    if (!known && order->len < WZP_SIGNAL_MAX_RELAYS)
+      g_ptr_array_add (order, g_object_ref (a));
+  }
+  for (guint k = 1; k < n; k++) {
+    GSocketAddress *a = g_ptr_array_index (self->relays,
+        (self->relay_index + k) % n);
+    gboolean known = FALSE;
+
+    for (guint j = 0; j < order->len && !known; j++)
+      known = same_address (g_ptr_array_index (order, j), a);
+    if (!known && order->len < WZP_SIGNAL_MAX_RELAYS)
+      g_ptr_array_add (order, g_object_ref (a));
+  }
+  g_ptr_array_unref (self->relays);
+  self->relays = order;
+  self->relay_index = 0;
+}
+
 /* The handshake failed in a way no redial can change: the relay is not
  * who we pinned, or it refused our certificate.  Message for the user. */
 static char *
@@ -314,8 +416,10 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   g_object_ref (self);
   WZP_INFO_OBJECT (self, "signaling connection closed: %s", reason->message);
   if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_PEER_CLOSED))
+    wzp_connection_get_peer_close_code (conn, &code);
+  if (g_error_matches (reason, WZP_CONNECTION_ERROR,
           WZP_CONNECTION_ERROR_PEER_CLOSED) &&
-      wzp_connection_get_peer_close_code (conn, &code) &&
       (code == WZP_CLOSE_SUPERSEDED || code == WZP_CLOSE_REFUSED)) {
     _wzp_signal_client_give_up (self, code == WZP_CLOSE_SUPERSEDED ?
         WZP_SIGNAL_ERROR_SUPERSEDED : WZP_SIGNAL_ERROR_REFUSED,
@@ -328,6 +432,11 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
     g_autofree char *text = refusal_text (self, conn, reason, &why);
     _wzp_signal_client_give_up (self, why, text);
   } else {
+    gboolean reset = g_error_matches (reason, WZP_CONNECTION_ERROR,
+        WZP_CONNECTION_ERROR_RESET);
+    gboolean draining = g_error_matches (reason, WZP_CONNECTION_ERROR,
+        WZP_CONNECTION_ERROR_PEER_CLOSED) && code == WZP_CLOSE_SHUTDOWN;
+
     drop_connection (self, NULL);
     _wzp_signal_client_cancel_timer (&self->probe_timer);
     self->probing = FALSE;
@@ -341,12 +450,84 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
       g_signal_emit (self,
           _wzp_signal_client_signals[SIGNAL_CONNECTION_LOST], 0, lost);
     }
-    /* A relay that reset our connection restarted and is there now. */
-    if (g_error_matches (reason, WZP_CONNECTION_ERROR,
-            WZP_CONNECTION_ERROR_RESET))
+    /* A relay that reset our connection restarted and is there now; one
+     * that went silent, or that we could not reach, may be gone: try the
+     * next one.  One that drains sent us away: the next one, at once. */
+    if (reset || draining)
       self->backoff = self->reconnect_initial;
+    if (!reset)
+      next_relay (self, draining ? "the relay drains" : was_registered ?
+          "lost the relay" : "cannot reach the relay");
     schedule_reconnect (self);
   }
+  g_object_unref (self);
+}
+
+/* How often the silence of the relay is looked at. */
+#define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
+
+/* QUIC restarts its idle timer when it sends a keep-alive after the last
+ * packet it received, so a connection that only sends keep-alives (an
+ * idle client) learns that the relay died idle-timeout after its next
+ * keep-alive: up to 4 s, not 3.  A cluster client must be registered
+ * somewhere else within 5 s of a node's death, so the client counts the
+ * silence itself: idle-timeout without a packet from the relay (which
+ * answers every keep-alive) and the connection is lost. */
+static gboolean
+watch_silence (gpointer data)
+{
+  WzpSignalClient *self = data;
+  WzpConnectionStats st;
+  guint64 now = wzp_clock_get_time (_wzp_signal_client_get_clock (self));
+
+  wzp_timer_source_set_deadline (self->silence_timer, now + SILENCE_CHECK);
+  if (self->conn == NULL ||
+      wzp_connection_get_state (self->conn) != WZP_CONNECTION_STATE_CONNECTED)
+    return G_SOURCE_CONTINUE;
+  wzp_connection_get_stats (self->conn, &st);
+  if (st.packets_received != self->rx_seen) {
+    self->rx_seen = st.packets_received;
+    self->rx_changed_at = now;
+    return G_SOURCE_CONTINUE;
+  }
+  if (now - self->rx_changed_at < self->idle_timeout)
+    return G_SOURCE_CONTINUE;
+  WZP_INFO_OBJECT (self, "nothing heard from the relay for %" G_GUINT64_FORMAT
+      " ms: closing the connection", self->idle_timeout / WZP_NSEC_PER_MSEC);
+  /* Emits "closed" (on_closed) before it returns. */
+  wzp_connection_close (self->conn, WZP_CLOSE_NORMAL,
+      "nothing heard from the relay");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_silence_watch (WzpSignalClient * self)
+{
+  WzpClock *clock = _wzp_signal_client_get_clock (self);
+
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
+  self->rx_seen = 0;
+  self->rx_changed_at = wzp_clock_get_time (clock);
+  self->silence_timer = wzp_timer_source_new (clock);
+  g_source_set_callback (self->silence_timer, watch_silence, self, NULL);
+  g_source_set_name (self->silence_timer, "WzpSignalClient silence");
+  g_source_attach (self->silence_timer,
+      wzp_endpoint_get_context (self->endpoint));
+  wzp_timer_source_set_deadline (self->silence_timer, self->rx_changed_at +
+      SILENCE_CHECK);
+}
+
+/* A media leg is ready when its handshake is done. */
+static void
+on_leg_connected (WzpConnection * conn, gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+
+  g_object_ref (self);
+  remember_rtt (self, conn);
+  self->backoff = self->reconnect_initial;
+  _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_REGISTERED);
+  g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_REGISTERED], 0, NULL);
   g_object_unref (self);
 }
 
@@ -368,6 +549,7 @@ connect_now (WzpSignalClient * self)
   if (self->conn == NULL) {
     WZP_WARNING_OBJECT (self, "cannot dial the relay: %s", error->message);
     _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    next_relay (self, "cannot dial the relay");
     schedule_reconnect (self);
     return;
   }
@@ -378,6 +560,15 @@ connect_now (WzpSignalClient * self)
   wzp_connection_set_datagram_handler (self->conn,
       _wzp_signal_client_on_datagram, self, NULL);
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_CONNECTING);
+  if (self->keep_alive && self->keep_alive < self->idle_timeout)
+    start_silence_watch (self);
+  if (self->media_leg) {
+    /* No challenge to wait for: the handshake proves who we are, and the
+     * message rides with our last handshake flight, before our media. */
+    self->connected_id = g_signal_connect (self->conn, "connected",
+        G_CALLBACK (on_leg_connected), self);
+    _wzp_signal_client_send_msg (self, wzp_message_new_leg (), FALSE, NULL);
+  }
 }
 
 /* --- public API ------------------------------------------------------- */
@@ -714,10 +905,14 @@ wzp_signal_client_set_property (GObject * object, guint prop_id,
       self->endpoint = g_value_dup_object (value);
       break;
     case PROP_RELAY_ADDRESS:
-      self->relay = g_value_dup_object (value);
+      if (g_value_get_object (value))
+        wzp_signal_client_add_relay (self, g_value_get_object (value));
       break;
     case PROP_RELAY_FINGERPRINT:
       self->relay_fingerprint = g_value_dup_string (value);
+      break;
+    case PROP_MEDIA_LEG:
+      self->media_leg = g_value_get_boolean (value);
       break;
     case PROP_RECONNECT_INITIAL:
       self->reconnect_initial = g_value_get_uint64 (value);
@@ -782,6 +977,9 @@ wzp_signal_client_get_property (GObject * object, guint prop_id,
     case PROP_IDLE_TIMEOUT:
       g_value_set_uint64 (value, self->idle_timeout);
       break;
+    case PROP_MEDIA_LEG:
+      g_value_set_boolean (value, self->media_leg);
+      break;
     case PROP_RELAY_CHANNELS:
       g_value_set_boolean (value, self->use_channels);
       break;
@@ -797,6 +995,7 @@ wzp_signal_client_dispose (GObject * object)
 
   _wzp_signal_client_cancel_timer (&self->reconnect_timer);
   _wzp_signal_client_cancel_timer (&self->probe_timer);
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
   _wzp_signal_client_channels_clear (self);
   drop_connection (self, "bye");
   wzp_signal_client_set_media_handler (self, NULL, NULL, NULL);
@@ -810,6 +1009,7 @@ wzp_signal_client_finalize (GObject * object)
 
   g_clear_object (&self->endpoint);
   g_clear_object (&self->relay);
+  g_ptr_array_unref (self->relays);
   g_clear_object (&self->observed);
   g_clear_object (&self->probe_address);
   g_free (self->relay_fingerprint);
@@ -844,11 +1044,23 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
   /**
    * WzpSignalClient:relay-address:
    *
-   * The relay's signaling address.
+   * The relay's signaling address: the first one to try; read, the one
+   * dialed now (notified when the client moves on to another relay, see
+   * wzp_signal_client_add_relay()).
    */
   _wzp_signal_client_props[PROP_RELAY_ADDRESS] =
       g_param_spec_object ("relay-address", "Relay address",
       "Relay signaling address", G_TYPE_SOCKET_ADDRESS, co);
+  /**
+   * WzpSignalClient:media-leg:
+   *
+   * A media leg (docs/CLUSTER.md): the connection only carries the media
+   * of our calls and rooms hosted at this relay node.  It registers
+   * nothing; it is "registered" as soon as its handshake completes.
+   */
+  _wzp_signal_client_props[PROP_MEDIA_LEG] =
+      g_param_spec_boolean ("media-leg", "Media leg",
+      "Only carry media to the relay node hosting a call", FALSE, co);
   /**
    * WzpSignalClient:relay-fingerprint:
    *
@@ -1074,11 +1286,28 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       g_signal_new ("call-resumed", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, t_str,
       G_TYPE_UINT);
+  /**
+   * WzpSignalClient::media-relay:
+   * @scope: the call id or room it is about
+   * @address: (nullable): the relay node that hosts the call or room, to
+   *   open a media leg to; %NULL: its media goes through this relay
+   * @fingerprint: (nullable): that node's identity (pin the leg to it)
+   *
+   * Emitted right before #WzpSignalClient::call-ringing (only with an
+   * address), #WzpSignalClient::call-setup, #WzpSignalClient::call-resumed
+   * and #WzpSignalClient::room-joined: where the media of that call or
+   * room meets (docs/CLUSTER.md).
+   */
+  _wzp_signal_client_signals[SIGNAL_MEDIA_RELAY] =
+      g_signal_new ("media-relay", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3, t_str,
+      G_TYPE_SOCKET_ADDRESS, t_str);
 }
 
 static void
 wzp_signal_client_init (WzpSignalClient * self)
 {
+  self->relays = g_ptr_array_new_with_free_func (g_object_unref);
   self->reconnect_initial = WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL;
   self->reconnect_max = WZP_SIGNAL_DEFAULT_RECONNECT_MAX;
   self->keep_alive = WZP_SIGNAL_DEFAULT_KEEP_ALIVE;
