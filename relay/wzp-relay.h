@@ -31,7 +31,7 @@ G_BEGIN_DECLS
 #define WZP_RELAY_DEFAULT_DRAIN_TIMEOUT (60 * WZP_NSEC_PER_SEC)
 
 #define WZP_RELAY_ERROR (wzp_relay_error_quark ())
-WZP_API GQuark wzp_relay_error_quark (void);
+GQuark wzp_relay_error_quark (void);
 
 /**
  * WzpRelayError:
@@ -86,40 +86,28 @@ typedef struct
 } WzpRelayStats;
 
 #define WZP_TYPE_RELAY (wzp_relay_get_type ())
-WZP_API
 G_DECLARE_FINAL_TYPE (WzpRelay, wzp_relay, WZP, RELAY, GObject)
 
-WZP_API
 WzpRelay *wzp_relay_new (GMainContext * context, WzpIdentity * identity);
 
-WZP_API
 gboolean wzp_relay_start (WzpRelay * self, GError ** error);
 
-WZP_API
 void wzp_relay_stop (WzpRelay * self);
 
-WZP_API
 const char *wzp_relay_get_fingerprint (WzpRelay * self);
 
-WZP_API
 GSocketAddress *wzp_relay_get_listen_address (WzpRelay * self);
 
-WZP_API
 GSocketAddress *wzp_relay_get_probe_address (WzpRelay * self);
 
-WZP_API
 GSocketAddress *wzp_relay_get_metrics_address (WzpRelay * self);
 
-WZP_API
 GSocketAddress *wzp_relay_get_media_address (WzpRelay * self);
 
-WZP_API
 guint wzp_relay_get_media_workers (WzpRelay * self);
 
-WZP_API
 WzpEndpoint *wzp_relay_get_endpoint (WzpRelay * self);
 
-WZP_API
 void wzp_relay_get_stats (WzpRelay * self, WzpRelayStats * stats);
 
 /**
@@ -158,17 +146,13 @@ typedef struct
 } WzpRelayMediaStats;
 
 /* @worker: one worker's packet counters, or G_MAXUINT for all. */
-WZP_API
 void wzp_relay_get_media_stats (WzpRelay * self, guint worker,
     WzpRelayMediaStats * stats);
 
-WZP_API
 guint64 wzp_relay_get_error_count (WzpRelay * self, const char *code);
 
-WZP_API
 guint64 wzp_relay_get_refusal_count (WzpRelay * self, const char *reason);
 
-WZP_API
 char *wzp_relay_metrics_text (WzpRelay * self);
 
 gboolean wzp_relay_drain (WzpRelay * self, guint64 timeout_ns);
