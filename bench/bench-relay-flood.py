@@ -47,6 +47,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 BANNER = re.compile(r"fingerprint (\S+) listening on (\S+) \(probe (\S+)"
+                    r"(?:, media \S+, \d+ workers?)?"
                     r"(?:, metrics http://(\S+)/metrics)?\)")
 
 

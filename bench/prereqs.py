@@ -74,8 +74,10 @@ PROGRAM_PACKAGE = {
     "perf": "linux-perf",
     "turnserver": "coturn",
     "redis-server": "redis-server",
+    "redis-cli": "redis-tools",
     "valgrind": "valgrind",
     "conntrack": "conntrack",
+    "callgrind_control": "valgrind",
 }
 
 # Files of this project's build each benchmark runs (relative to the build
@@ -88,6 +90,7 @@ PATH_PROBE = "tools/wzp-path-probe"
 LOADGEN = "bench/wzp-loadgen"
 FORWARDER = "bench/udp-forwarder"
 FAULT = "tests/fault/wzp-fault"
+CALLGEN = "bench/wzp-callgen"
 
 _LAB = dict(root=True, programs=["ip", "nft", "ethtool"])
 _WEBRTC = ["webrtcbin", "dtlssrtpenc", "srtpenc", "nicesrc", "nicesink",
@@ -117,6 +120,9 @@ NEEDS = {
                              built=[TOOL, RELAY]),
     "bench-relay": dict(programs=["taskset"],
                         built=[RELAY, LOADGEN, FORWARDER]),
+    # Its coturn mode and its --callgrind counts.
+    "bench-relay-coturn": dict(programs=["turnserver"]),
+    "bench-relay-callgrind": dict(programs=["valgrind", "callgrind_control"]),
     "bench-room": dict(
         programs=["gst-launch-1.0"],
         elements=["audiotestsrc", "opusenc", "opusdec", "audiomixer",
@@ -130,6 +136,10 @@ NEEDS = {
                            built=[TOOL, RELAY, DELAYBRIDGE]),
     "bench-symmetric-spray": dict(built=[TOOL, PATH_PROBE, DELAYBRIDGE],
                                   **_LAB),
+    "bench-cluster": dict(root=True,
+                          programs=["ip", "nft", "ethtool", "redis-server",
+                                    "redis-cli"],
+                          built=[TOOL, RELAY, DELAYBRIDGE, CALLGEN]),
 }
 # Only with --profile.
 PROFILE_NEEDS = {"bench-call-cpu": dict(programs=["perf"])}

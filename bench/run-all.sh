@@ -58,7 +58,7 @@ run() {
   echo "run-all: $title: $(( $(date +%s) - t0 )) s"
 }
 
-run "Relay capacity" $py bench/bench-relay.py $quick
+run "Relay capacity" $py bench/bench-relay.py $quick --callgrind
 
 # bench-nat-setup.py writes its own section (--write); add the header.
 t0=$(date +%s)
@@ -84,6 +84,7 @@ run "Symmetric NATs: port spraying" $py bench/bench-symmetric-spray.py
 run "10-member room" $py bench/bench-room.py $quick
 run "Relay under a handshake flood" $py bench/bench-relay-flood.py $quick \
   --callgrind
+run "Relay cluster" $py bench/bench-cluster.py $quick
 
 seconds=$(( $(date +%s) - start ))
 $py bench/summary.py "$doc" "$out" "$command" "$seconds" "$load" \

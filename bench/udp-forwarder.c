@@ -2,18 +2,22 @@
  *
  *   udp-forwarder [--listen IP:PORT]
  *
- * A bare UDP forwarder with the relay's traffic pattern and none of its
- * work: no QUIC, no crypto, no GLib main loop.  A client says
- * "HELLO <pair>\n"; the first two addresses that say it for one pair are
- * that pair's two ends, each answered "OK <pair>\n".  Every other packet
- * from a known address goes, unchanged, to the other end of its pair.
- * One socket, blocking recvmmsg (batch 64, MSG_WAITFORONE) and one
- * sendmmsg per batch.  Prints "udp-forwarder listening on IP:PORT".
+ * A bare UDP forwarder with the relay's traffic and packet format and
+ * none of its work: no QUIC, no checks, no GLib main loop.  It speaks the
+ * relay's channel packets (docs/PROTOCOL.md, Part A §7) at their
+ * simplest: a BIND ([0x41][channel u32][8 bytes][flags][nonce]) records
+ * the sender's address for that channel and is answered with a BIND-ACK;
+ * a MEDIA packet ([0x40][channel u32][8 bytes][payload]) on channel c goes
+ * to the address of channel c ^ 1, with its channel rewritten to c ^ 1,
+ * the header rewrite the relay does too.  Tokens and source addresses are
+ * not checked: that, a sender's own channel lookup and a shared table are
+ * what the relay adds to this floor.  One socket, blocking recvmmsg
+ * (batch 64, MSG_WAITFORONE) and one sendmmsg per batch.  Prints
+ * "udp-forwarder listening on IP:PORT".
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,99 +29,11 @@
 
 #define BATCH 64
 #define BUF 2048
-#define TABLE_BITS 18           /* 256 Ki addresses */
-#define TABLE_SIZE (1u << TABLE_BITS)
-#define MAX_PAIRS (1u << 20)
+#define MAX_CHANNELS (1u << 22)
+#define HEADER 13
+#define BIND_LEN 18
 
-typedef struct
-{
-  uint64_t key;                 /* ip << 16 | port, 0 = empty */
-  uint32_t peer;                /* index in table + 1, 0 = none yet */
-} Entry;
-
-typedef struct
-{
-  uint32_t end[2];              /* table index + 1 */
-} PairSlot;
-
-static Entry *table;
-static PairSlot *pairs;
-static struct sockaddr_in *addrs;       /* by table index */
-
-static uint64_t
-key_of (const struct sockaddr_in *sin)
-{
-  return ((uint64_t) ntohl (sin->sin_addr.s_addr) << 16) |
-      ntohs (sin->sin_port) | ((uint64_t) 1 << 48);
-}
-
-static uint32_t
-slot_of (uint64_t key)
-{
-  uint64_t h = key * 0x9E3779B97F4A7C15ull;
-
-  return (uint32_t) (h >> (64 - TABLE_BITS));
-}
-
-/* Returns the table index for @key, inserting it when @insert. */
-static int64_t
-lookup (uint64_t key, int insert)
-{
-  uint32_t i = slot_of (key);
-
-  for (uint32_t n = 0; n < TABLE_SIZE; n++, i = (i + 1) & (TABLE_SIZE - 1)) {
-    if (table[i].key == key)
-      return i;
-    if (table[i].key == 0) {
-      if (!insert)
-        return -1;
-      table[i].key = key;
-      return i;
-    }
-  }
-  return -1;
-}
-
-static void
-hello (const struct sockaddr_in *from, const char *data, size_t len,
-    struct mmsghdr *reply, struct iovec *iov, char *buf)
-{
-  char line[64];
-  unsigned long id;
-  int64_t idx;
-  PairSlot *p;
-  uint32_t me;
-
-  reply->msg_len = 0;
-  if (len >= sizeof line)
-    return;
-  memcpy (line, data, len);
-  line[len] = '\0';
-  id = strtoul (line + 6, NULL, 10);
-  if (id >= MAX_PAIRS)
-    return;
-  idx = lookup (key_of (from), 1);
-  if (idx < 0)
-    return;
-  addrs[idx] = *from;
-  me = (uint32_t) idx + 1;
-  p = &pairs[id];
-  if (p->end[0] != me && p->end[1] != me) {
-    if (p->end[0] == 0)
-      p->end[0] = me;
-    else if (p->end[1] == 0)
-      p->end[1] = me;
-    else
-      return;                   /* a third party: ignore */
-  }
-  if (p->end[0] && p->end[1]) {
-    table[p->end[0] - 1].peer = p->end[1];
-    table[p->end[1] - 1].peer = p->end[0];
-  }
-  iov->iov_base = buf;
-  iov->iov_len = snprintf (buf, 64, "OK %lu\n", id);
-  reply->msg_len = 1;
-}
+static struct sockaddr_in *addrs;       /* by channel; port 0 = unknown */
 
 int
 main (int argc, char **argv)
@@ -129,7 +45,6 @@ main (int argc, char **argv)
   char *colon;
   int fd, size = 4 * 1024 * 1024;
   static char rx[BATCH][BUF];
-  static char replies[BATCH][64];
   struct mmsghdr rmsg[BATCH], tmsg[BATCH];
   struct iovec riov[BATCH], tiov[BATCH];
   struct sockaddr_in from[BATCH];
@@ -153,13 +68,15 @@ main (int argc, char **argv)
     fprintf (stderr, "udp-forwarder: bad address %s\n", listen);
     return 2;
   }
-  table = calloc (TABLE_SIZE, sizeof *table);
-  addrs = calloc (TABLE_SIZE, sizeof *addrs);
-  pairs = calloc (MAX_PAIRS, sizeof *pairs);
+  addrs = calloc (MAX_CHANNELS, sizeof *addrs);
   fd = socket (AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) {
+    perror ("udp-forwarder: socket");
+    return 1;
+  }
   setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   setsockopt (fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
+  if (bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0) {
     perror ("udp-forwarder: bind");
     return 1;
   }
@@ -189,29 +106,37 @@ main (int argc, char **argv)
     }
     for (int i = 0; i < n; i++) {
       size_t len = rmsg[i].msg_len;
+      unsigned char *d = (unsigned char *) rx[i];
       struct mmsghdr *t = &tmsg[nt];
+      uint32_t ch, peer;
 
+      if (len < HEADER)
+        continue;
+      memcpy (&ch, d + 1, 4);
+      ch = ntohl (ch);
+      if (ch >= MAX_CHANNELS)
+        continue;
       memset (t, 0, sizeof *t);
       t->msg_hdr.msg_iov = &tiov[nt];
       t->msg_hdr.msg_iovlen = 1;
-      if (len >= 6 && memcmp (rx[i], "HELLO ", 6) == 0) {
-        hello (&from[i], rx[i], len, t, &tiov[nt], replies[nt]);
-        if (t->msg_len == 0)
-          continue;
-        t->msg_len = 0;
+      tiov[nt].iov_base = d;
+      tiov[nt].iov_len = len;
+      if (d[0] == 0x41 && len == BIND_LEN) {
+        addrs[ch] = from[i];
+        d[0] = 0x42;
         t->msg_hdr.msg_name = &from[i];
-        t->msg_hdr.msg_namelen = sizeof from[i];
-        nt++;
-      } else {
-        int64_t idx = lookup (key_of (&from[i]), 0);
-        if (idx < 0 || table[idx].peer == 0)
+      } else if (d[0] == 0x40) {
+        peer = ch ^ 1;
+        if (addrs[peer].sin_port == 0)
           continue;
-        tiov[nt].iov_base = rx[i];
-        tiov[nt].iov_len = len;
-        t->msg_hdr.msg_name = &addrs[table[idx].peer - 1];
-        t->msg_hdr.msg_namelen = sizeof (struct sockaddr_in);
-        nt++;
+        peer = htonl (peer);
+        memcpy (d + 1, &peer, 4);
+        t->msg_hdr.msg_name = &addrs[ch ^ 1];
+      } else {
+        continue;
       }
+      t->msg_hdr.msg_namelen = sizeof (struct sockaddr_in);
+      nt++;
     }
     for (int done = 0; done < nt;) {
       int rv = sendmmsg (fd, tmsg + done, nt - done, 0);

@@ -146,6 +146,7 @@ resource_code (const GError * error)
   switch ((WzpCallError) error->code) {
     case WZP_CALL_ERROR_RELAY_UNREACHABLE:
     case WZP_CALL_ERROR_NO_PATH:
+    case WZP_CALL_ERROR_CLUSTER_UNAVAILABLE:
       return GST_RESOURCE_ERROR_OPEN_READ_WRITE;
     case WZP_CALL_ERROR_RELAY_REFUSED:
     case WZP_CALL_ERROR_RELAY_IDENTITY:
@@ -768,7 +769,10 @@ gst_wzp_stats_new_empty (void)
       "path-changes", G_TYPE_UINT64, G_GUINT64_CONSTANT (0),
       "setup-ms", G_TYPE_DOUBLE, 0.0,
       "relay-state", G_TYPE_STRING, "none",
-      "relay-losses", G_TYPE_UINT64, G_GUINT64_CONSTANT (0), NULL);
+      "relay-losses", G_TYPE_UINT64, G_GUINT64_CONSTANT (0),
+      "relay-channel", G_TYPE_STRING, "off",
+      "relay-channel-sent", G_TYPE_UINT64, G_GUINT64_CONSTANT (0),
+      "relay-channel-received", G_TYPE_UINT64, G_GUINT64_CONSTANT (0), NULL);
 }
 
 GstStructure *
@@ -794,7 +798,11 @@ gst_wzp_call_object_get_stats (GstWzpCallObject * self)
       "path-changes", G_TYPE_UINT64, st.path_changes,
       "setup-ms", G_TYPE_DOUBLE, st.setup_ns / 1e6,
       "relay-state", G_TYPE_STRING, wzp_relay_state_to_string
-      (st.relay_state), "relay-losses", G_TYPE_UINT64, st.relay_losses, NULL);
+      (st.relay_state), "relay-losses", G_TYPE_UINT64, st.relay_losses,
+      "relay-channel", G_TYPE_STRING,
+      wzp_relay_channel_state_to_string (st.relay_channel_state),
+      "relay-channel-sent", G_TYPE_UINT64, st.relay_channel_sent,
+      "relay-channel-received", G_TYPE_UINT64, st.relay_channel_received, NULL);
 
   g_mutex_lock (&self->lock);
   for (l = self->users; l; l = l->next) {

@@ -38,11 +38,16 @@ install_connection_properties (GObjectClass * klass)
    * GstWzpSrc:relay:
    *
    * The relay to register with, as HOST:PORT (an IPv6 address in
-   * brackets: `[2001:db8::1]:4433`).  Required.
+   * brackets: `[2001:db8::1]:4433`).  Required.  The relays of a cluster
+   * are a list, `relay1:4433,relay2:4433`, and a host name may have
+   * several addresses: the call registers at one (picked by a hash of its
+   * identity, so clients spread) and moves to the next when it is lost
+   * (docs/CLUSTER.md).
    */
   g_object_class_install_property (klass, GST_WZP_PROP_RELAY,
       g_param_spec_string ("relay", "Relay",
-          "Relay address as HOST:PORT (required)", NULL, CONN_FLAGS));
+          "Relay address as HOST:PORT, or several separated by commas "
+          "(required)", NULL, CONN_FLAGS));
 
   /**
    * GstWzpSrc:relay-fingerprint:
@@ -200,7 +205,8 @@ install_call_properties (GObjectClass * klass)
    * packets-sent, bytes-sent, packets-received, bytes-received,
    * dropped-send, lost, late, duplicates, concealed, jitter-ms,
    * latency-ms, forged, replayed, path-changes, setup-ms, relay-state,
-   * relay-losses (wzproomsrc adds members).  docs/ELEMENTS.md describes
+   * relay-losses, relay-channel, relay-channel-sent,
+   * relay-channel-received (wzproomsrc adds members).  docs/ELEMENTS.md describes
    * every field.
    */
   g_object_class_install_property (klass, GST_WZP_PROP_STATS,

@@ -77,28 +77,19 @@ fingerprint_is_valid (const gchar * text)
 #define FINGERPRINT_FORM "8 groups of 4 hex digits, " \
     "xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:xxxx:xxxx"
 
-/* HOST:PORT, parsed by GLib's own parser (as libwzp does): a host, and
- * a port from 1 to 65535.  IPv6 addresses go in brackets. */
+/* HOST:PORT, or the relays of a cluster separated by commas; libwzp's
+ * own check (GLib's parser for each one), so the element refuses exactly
+ * what the call would. */
 static gboolean
 relay_is_valid (const gchar * relay, gchar ** detail)
 {
   GError *error = NULL;
-  GSocketConnectable *address = g_network_address_parse (relay, 0, &error);
-  gboolean ok = FALSE;
 
-  if (address) {
-    GNetworkAddress *na = G_NETWORK_ADDRESS (address);
-
-    ok = *g_network_address_get_hostname (na) != '\0'
-        && g_network_address_get_port (na) != 0;
-    if (!ok)
-      *detail = g_strdup ("no host or no port");
-    g_object_unref (address);
-  } else {
-    *detail = g_strdup (error->message);
-    g_error_free (error);
-  }
-  return ok;
+  if (wzp_relay_list_check (relay, &error))
+    return TRUE;
+  *detail = g_strdup (error->message);
+  g_error_free (error);
+  return FALSE;
 }
 
 GstWzpError *
@@ -116,8 +107,8 @@ gst_wzp_settings_validate (const GstWzpSettings * settings)
   if (!relay_is_valid (settings->relay, &detail))
     return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, detail,
         "Invalid relay \"%s\": expected HOST:PORT (for example "
-        "relay.example.org:%d, or [::1]:%d)", settings->relay,
-        GST_WZP_DEFAULT_PORT, GST_WZP_DEFAULT_PORT);
+        "relay.example.org:%d, or [::1]:%d), or several separated by commas",
+        settings->relay, GST_WZP_DEFAULT_PORT, GST_WZP_DEFAULT_PORT);
   if (settings->relay_fingerprint &&
       !fingerprint_is_valid (settings->relay_fingerprint))
     return gst_wzp_error_new (GST_RESOURCE_ERROR_SETTINGS, NULL,

@@ -11,11 +11,18 @@
  * both parties' keys) the relay carries the call again on a new channel.
  * The signatures are what stop anyone from having two strangers bridged.
  *
+ * In a cluster a call lives on one node, its home (the callee's node
+ * when it is placed; wherever it is resumed after that node died).  A
+ * party registered at another node reaches it as a stub (its requests
+ * and our replies cross the bus) and sends and receives media through a
+ * media leg to this node ("media_relay" tells it where).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
 #include "wzp-log-private.h"
 
 #include <string.h>
@@ -28,10 +35,14 @@
 /* How long a call one party resumed waits for the other party: both learn
  * that the relay is back within a second or two of each other. */
 #define RESUME_WAIT (10 * WZP_NSEC_PER_SEC)
+/* How long a setup waits for the media leg of a party of another node
+ * (it opens the leg when its call rings, so usually it is there). */
+#define RELAY_LEG_WAIT (1 * WZP_NSEC_PER_SEC)
 
 void
 _wzp_relay_call_free (RelayCall * call)
 {
+  _wzp_relay_channels_close (call->relay, call);
   if (call->ring_timer) {
     g_source_destroy (call->ring_timer);
     g_source_unref (call->ring_timer);
@@ -40,8 +51,11 @@ _wzp_relay_call_free (RelayCall * call)
     g_source_destroy (call->setup_timer);
     g_source_unref (call->setup_timer);
   }
-  g_clear_pointer (&call->pending_setup, g_bytes_unref);
+  g_clear_pointer (&call->leg_timer, wzp_clock_source_destroy_and_unref);
+  g_clear_pointer (&call->pending_setup, json_object_unref);
   g_free (call->pending_to);
+  _wzp_relay_stub_free (call->stubs[0]);
+  _wzp_relay_stub_free (call->stubs[1]);
   g_clear_pointer (&call->offer, json_object_unref);
   g_clear_pointer (&call->answer, json_object_unref);
   g_free (call->id);
@@ -77,6 +91,8 @@ end_call (WzpRelay * self, RelayCall * call, const char *reason,
 
   WZP_INFO_OBJECT (self, "call %s (%s -> %s) ended: %s", call->id,
       call->caller, call->callee, reason);
+  if (call->hosted)
+    relay_cluster_call_hosted (self->cluster, call->id, FALSE);
   for (guint i = 0; i < G_N_ELEMENTS (parties); i++) {
     if (skip_fp && strcmp (parties[i], skip_fp) == 0)
       continue;
@@ -102,6 +118,48 @@ reply_call_ended (WzpRelay * self, RelayClient * c, JsonObject * request,
   if (wzp_message_get_req (request, &req))
     wzp_message_set_re (m, req);
   _wzp_relay_send (self, c, m);
+}
+
+/* @c asked something about @call: remember how to reach it if it is a
+ * party registered at another node (its latest request says best). */
+static void
+note_party (RelayCall * call, RelayClient * c)
+{
+  guint i = strcmp (call->caller, c->fp) == 0 ? 0 : 1;
+
+  if (c->remote_node == NULL) {
+    g_clear_pointer (&call->stubs[i], _wzp_relay_stub_free);
+    return;
+  }
+  _wzp_relay_stub_free (call->stubs[i]);
+  call->stubs[i] = _wzp_relay_stub_dup (c);
+}
+
+/* A party: its registration here, else what its last request from
+ * another node told us; NULL if neither. */
+static RelayClient *
+party (WzpRelay * self, RelayCall * call, guint i)
+{
+  RelayClient *c = _wzp_relay_lookup (self, i == 0 ? call->caller :
+      call->callee);
+
+  return c ? c : call->stubs[i];
+}
+
+static gboolean
+busy (WzpRelay * self, const char *fp)
+{
+  return g_hash_table_contains (self->fp_calls, fp) ||
+      relay_cluster_in_routed_call (self->cluster, fp);
+}
+
+static void
+set_hosted (WzpRelay * self, RelayCall * call)
+{
+  if (self->cluster && !call->hosted) {
+    call->hosted = TRUE;
+    relay_cluster_call_hosted (self->cluster, call->id, TRUE);
+  }
 }
 
 static gboolean
@@ -147,8 +205,7 @@ _wzp_relay_handle_call (WzpRelay * self, RelayClient * c, JsonObject * msg)
     reply_call_ended (self, c, msg, call_id, "peer-offline");
     return;
   }
-  if (g_hash_table_contains (self->fp_calls, c->fp) ||
-      g_hash_table_contains (self->fp_calls, to)) {
+  if (busy (self, c->fp) || busy (self, to)) {
     reply_call_ended (self, c, msg, call_id, "busy");
     return;
   }
@@ -163,6 +220,7 @@ _wzp_relay_handle_call (WzpRelay * self, RelayClient * c, JsonObject * msg)
   memcpy (call->callee_key, callee->public_key, WZP_PUBLIC_KEY_LEN);
   call->offer = g_steal_pointer (&offer);
   call->state = CALL_RINGING;
+  note_party (call, c);
   _wzp_relay_allocate_channel (self, &call->channel);
   g_hash_table_insert (self->calls, call->id, call);
   g_hash_table_insert (self->fp_calls, call->caller, call);
@@ -179,6 +237,8 @@ _wzp_relay_handle_call (WzpRelay * self, RelayClient * c, JsonObject * msg)
   ringing = wzp_message_new_call_ringing (call->id);
   if (wzp_message_get_req (msg, &req))
     wzp_message_set_re (ringing, req);
+  /* A caller of another node opens its media leg to us while it rings. */
+  _wzp_relay_add_media_relay (self, ringing, c->fp);
   _wzp_relay_send (self, c, ringing);
 }
 
@@ -210,14 +270,13 @@ setup_timer_cb (gpointer data)
 {
   RelayCall *call = data;
   WzpRelay *self = call->relay;
-  RelayClient *c = _wzp_relay_lookup (self, call->pending_to);
+  guint i = strcmp (call->pending_to, call->caller) == 0 ? 0 : 1;
+  RelayClient *c = party (self, call, i);
 
   g_clear_pointer (&call->setup_timer, g_source_unref);
   if (c)
-    wzp_connection_send_message (c->conn, g_bytes_get_data
-        (call->pending_setup, NULL), g_bytes_get_size (call->pending_setup),
-        NULL);
-  g_clear_pointer (&call->pending_setup, g_bytes_unref);
+    _wzp_relay_send (self, c, g_steal_pointer (&call->pending_setup));
+  g_clear_pointer (&call->pending_setup, json_object_unref);
   g_clear_pointer (&call->pending_to, g_free);
   return G_SOURCE_REMOVE;
 }
@@ -233,6 +292,11 @@ setup_for (RelayCall * call, gboolean for_caller, RelayClient * peer)
 
   /* What the peer's own NAT probe told us (PROTOCOL.md §5). */
   json_object_set_string_member (m, "peer_nat", peer->nat);
+  /* A party of another node sends and receives through a leg to us. */
+  _wzp_relay_add_media_relay (call->relay, m, for_caller ? call->caller :
+      call->callee);
+  /* Our media channel (PROTOCOL.md §7). */
+  _wzp_relay_channels_describe (call->relay, call, for_caller ? 0 : 1, m);
   return m;
 }
 
@@ -240,30 +304,39 @@ setup_for (RelayCall * call, gboolean for_caller, RelayClient * peer)
  * difference so both arrive together (what simultaneous hole punching
  * through two "masquerade" NATs needs). */
 static void
-send_setup (WzpRelay * self, RelayCall * call, RelayClient * caller,
+send_setup_now (WzpRelay * self, RelayCall * call, RelayClient * caller,
     RelayClient * callee)
 {
-  WzpConnectionStats a, b;
-  JsonObject *to_caller = setup_for (call, TRUE, callee);
-  JsonObject *to_callee = setup_for (call, FALSE, caller);
+  JsonObject *to_caller, *to_callee;
   RelayClient *near;
   JsonObject *near_msg;
   guint64 delay;
+  /* A party of another node: its RTT to its own node (the bus between
+   * nodes adds well under a millisecond inside a data centre). */
+  guint64 a_rtt = _wzp_relay_client_rtt (caller);
+  guint64 b_rtt = _wzp_relay_client_rtt (callee);
 
-  wzp_connection_get_stats (caller->conn, &a);
-  wzp_connection_get_stats (callee->conn, &b);
-  delay = (a.rtt_ns > b.rtt_ns ? a.rtt_ns - b.rtt_ns : b.rtt_ns - a.rtt_ns)
-      / 2;
+  /* Now that every party has its connection here (a party of another
+   * node: its media leg), the media channels can latch to them. */
+  _wzp_relay_channels_open (self, call);
+  to_caller = setup_for (call, TRUE, callee);
+  to_callee = setup_for (call, FALSE, caller);
+
+  delay = (a_rtt > b_rtt ? a_rtt - b_rtt : b_rtt - a_rtt) / 2;
   WZP_DEBUG_OBJECT (self, "call %s: RTT caller %" G_GUINT64_FORMAT
       " us, callee %" G_GUINT64_FORMAT " us: delaying the nearer by %"
-      G_GUINT64_FORMAT " us", call->id, a.rtt_ns / 1000, b.rtt_ns / 1000,
+      G_GUINT64_FORMAT " us", call->id, a_rtt / 1000, b_rtt / 1000,
       delay / 1000);
-  if (delay < SETUP_SKEW_MIN) {
+  /* Through the bus even a small skew means the local party's first
+   * media overtakes the remote party's setup. */
+  if (delay < SETUP_SKEW_MIN && caller->conn && callee->conn) {
     _wzp_relay_send (self, caller, to_caller);
     _wzp_relay_send (self, callee, to_callee);
     return;
   }
-  if (a.rtt_ns > b.rtt_ns) {
+  if (delay == 0)
+    delay = 1;
+  if (a_rtt > b_rtt) {
     _wzp_relay_send (self, caller, to_caller);
     near = callee;
     near_msg = to_callee;
@@ -273,10 +346,104 @@ send_setup (WzpRelay * self, RelayCall * call, RelayClient * caller,
     near_msg = to_caller;
   }
   call->pending_to = g_strdup (near->fp);
-  call->pending_setup = wzp_message_to_bytes (near_msg);
-  json_object_unref (near_msg);
+  call->pending_setup = near_msg;
   call->setup_timer = wzp_clock_timeout_add (self->clock, self->context,
       delay, setup_timer_cb, call, NULL);
+}
+
+/* A party of another node that has no media leg here yet: its setup would
+ * let the peer's first media arrive with nowhere to go. */
+static gboolean
+waits_for_leg (WzpRelay * self, RelayCall * call)
+{
+  for (guint i = 0; i < 2; i++) {
+    const char *fp = i == 0 ? call->caller : call->callee;
+    if (_wzp_relay_lookup (self, fp) == NULL &&
+        _wzp_relay_lookup_media_leg (self, fp) == NULL)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+setup_after_leg (WzpRelay * self, RelayCall * call)
+{
+  RelayClient *caller = party (self, call, 0);
+  RelayClient *callee = party (self, call, 1);
+
+  g_clear_pointer (&call->leg_timer, wzp_clock_source_destroy_and_unref);
+  if (caller && callee)
+    send_setup_now (self, call, caller, callee);
+}
+
+static gboolean
+leg_timeout_cb (gpointer data)
+{
+  RelayCall *call = data;
+
+  g_clear_pointer (&call->leg_timer, g_source_unref);
+  WZP_INFO_OBJECT (call->relay, "call %s: no media leg within %"
+      G_GUINT64_FORMAT " ms: setting it up anyway", call->id,
+      RELAY_LEG_WAIT / WZP_NSEC_PER_MSEC);
+  setup_after_leg (call->relay, call);
+  return G_SOURCE_REMOVE;
+}
+
+/* A call with a party of another node: its setup waits until that party's
+ * media leg is here (it opened it while the call rang, so only an
+ * answer faster than one leg handshake waits), so that no first frame is
+ * lost; at most RELAY_LEG_WAIT. */
+static void
+send_setup (WzpRelay * self, RelayCall * call, RelayClient * caller,
+    RelayClient * callee)
+{
+  if (self->cluster && waits_for_leg (self, call)) {
+    WZP_DEBUG_OBJECT (self, "call %s: the setup waits for a media leg",
+        call->id);
+    call->leg_timer = wzp_clock_timeout_add (self->clock, self->context,
+        RELAY_LEG_WAIT, leg_timeout_cb, call, NULL);
+    return;
+  }
+  send_setup_now (self, call, caller, callee);
+}
+
+static void send_resumed (WzpRelay * self, RelayClient * c, RelayCall * call,
+    JsonObject * request);
+
+/* @fp's media leg is here (new, or a newer one).  A setup that waited
+ * for it goes out; a carried call's channel latches from the new leg; a
+ * call carried again before the leg came (its home died, the new home
+ * had no connection of this party) gets its media channels now, and both
+ * parties hear of them in a call-resumed they did not ask for. */
+void
+_wzp_relay_calls_leg_ready (WzpRelay * self, const char *fp)
+{
+  RelayCall *call = g_hash_table_lookup (self->fp_calls, fp);
+  RelayClient *caller, *callee;
+
+  if (call == NULL)
+    return;
+  if (call->leg_timer) {
+    if (!waits_for_leg (self, call))
+      setup_after_leg (self, call);
+    return;
+  }
+  if (call->state != CALL_ACTIVE || call->setup_timer)
+    return;
+  if (call->legs[0]) {
+    _wzp_relay_channels_rebind (self, call, strcmp (call->caller, fp) == 0 ?
+        0 : 1);
+    return;
+  }
+  caller = party (self, call, 0);
+  callee = party (self, call, 1);
+  if (caller == NULL || callee == NULL || !_wzp_relay_channels_open (self,
+          call))
+    return;
+  WZP_INFO_OBJECT (self, "call %s: media channels now that %s's media leg "
+      "is here", call->id, fp);
+  send_resumed (self, caller, call, NULL);
+  send_resumed (self, callee, call, NULL);
 }
 
 void
@@ -299,13 +466,15 @@ _wzp_relay_handle_answer (WzpRelay * self, RelayClient * c, JsonObject * msg)
         "only the callee answers, and only while it rings", msg);
     return;
   }
-  caller = _wzp_relay_lookup (self, call->caller);
+  note_party (call, c);
+  caller = party (self, call, 0);
   if (caller == NULL) {
     end_call (self, call, "peer-gone", NULL);
     return;
   }
   call->answer = g_steal_pointer (&answer);
   call->state = CALL_ACTIVE;
+  set_hosted (self, call);
   if (call->ring_timer) {
     g_source_destroy (call->ring_timer);
     g_clear_pointer (&call->ring_timer, g_source_unref);
@@ -397,8 +566,11 @@ send_resumed (WzpRelay * self, RelayClient * c, RelayCall * call,
   JsonObject *m = wzp_message_new_call_resumed (call->id, call->channel.id);
   guint32 req;
 
+  _wzp_relay_channels_describe (self, call, strcmp (call->caller, c->fp) == 0
+      ? 0 : 1, m);
   if (request && wzp_message_get_req (request, &req))
     wzp_message_set_re (m, req);
+  _wzp_relay_add_media_relay (self, m, c->fp);
   _wzp_relay_send (self, c, m);
 }
 
@@ -407,16 +579,20 @@ static void
 resume_complete (WzpRelay * self, RelayClient * c, RelayCall * call,
     JsonObject * msg)
 {
-  const char *other = strcmp (call->caller, c->fp) == 0 ? call->callee :
-      call->caller;
-  RelayClient *first = _wzp_relay_lookup (self, other);
+  guint other = strcmp (call->caller, c->fp) == 0 ? 1 : 0;
+  RelayClient *first;
+
+  note_party (call, c);
+  first = party (self, call, other);
 
   if (call->ring_timer) {
     g_source_destroy (call->ring_timer);
     g_clear_pointer (&call->ring_timer, g_source_unref);
   }
   call->state = CALL_ACTIVE;
+  set_hosted (self, call);
   _wzp_relay_allocate_channel (self, &call->channel);
+  _wzp_relay_channels_open (self, call);
   update_call_stats (self);
   WZP_INFO_OBJECT (self, "call %s (%s -> %s) resumed on channel %u",
       call->id, call->caller, call->callee, call->channel.id);
@@ -473,7 +649,11 @@ _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
       return;
     }
     if (call->state == CALL_ACTIVE) {
-      /* We never lost it (the party's connection did): same channel. */
+      /* We never lost it (the party's connection did): same channel;
+       * its media channel latches again from the new connection. */
+      note_party (call, c);
+      _wzp_relay_channels_rebind (self, call, strcmp (asker_role, "caller")
+          == 0 ? 0 : 1);
       send_resumed (self, c, call, msg);
       return;
     }
@@ -520,6 +700,8 @@ _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
     return;
   }
   call = g_new0 (RelayCall, 1);
+  call->stubs[by_caller ? 0 : 1] = c->remote_node ? _wzp_relay_stub_dup (c) :
+      NULL;
   call->channel.kind = CHANNEL_CALL;
   call->relay = self;
   call->id = g_steal_pointer (&call_id);
@@ -530,6 +712,8 @@ _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
   call->proof = proof;
   call->proof_by_caller = by_caller;
   call->state = CALL_RESUMING;
+  /* Claimed as ours when it was asked through the cluster. */
+  call->hosted = self->cluster != NULL;
   g_hash_table_insert (self->calls, call->id, call);
   g_hash_table_insert (self->fp_calls, call->caller, call);
   g_hash_table_insert (self->fp_calls, call->callee, call);
@@ -594,22 +778,31 @@ _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
   if (call->state != CALL_ACTIVE)
     goto drop;
   if (G_UNLIKELY (call->parties_gen != self->registrations_gen)) {
-    call->parties[0] = _wzp_relay_lookup (self, call->caller);
-    call->parties[1] = _wzp_relay_lookup (self, call->callee);
+    call->parties[0] = _wzp_relay_media_target (self, call->caller);
+    call->parties[1] = _wzp_relay_media_target (self, call->callee);
+    call->senders[0] = _wzp_relay_lookup (self, call->caller);
+    call->senders[1] = _wzp_relay_lookup_media_leg (self, call->caller);
+    call->senders[2] = _wzp_relay_lookup (self, call->callee);
+    call->senders[3] = _wzp_relay_lookup_media_leg (self, call->callee);
     call->parties_gen = self->registrations_gen;
   }
-  /* @c is registered, so it is the current registration of its
-   * fingerprint: comparing pointers is comparing fingerprints. */
+  /* @c is registered (or a media leg), so it is the current registration
+   * (or leg) of its fingerprint: comparing pointers is comparing
+   * fingerprints. */
   why = "sender is not a party";
-  if (c == call->parties[0])
+  if (c == call->senders[0] || c == call->senders[1])
     to = call->parties[1];
-  else if (c == call->parties[1])
+  else if (c == call->senders[2] || c == call->senders[3])
     to = call->parties[0];
   else
     goto drop;
   why = "peer not registered";
   if (to == NULL)
     goto drop;
+  /* A party whose channel works gets it there (the sender's does not). */
+  if (_wzp_relay_channels_deliver (self, call, to == call->parties[0] ? 0 : 1,
+          data, len))
+    return;
   forward (self, to, data, len);
   return;
 
@@ -635,7 +828,7 @@ _wzp_relay_forward_room_media (WzpRelay * self, RelayClient * c,
     RelayClient *to;
     if (strcmp (key, c->fp) == 0)
       continue;
-    to = _wzp_relay_lookup (self, key);
+    to = _wzp_relay_media_target (self, key);
     if (to)
       forward (self, to, data, len);
   }

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
 #include "wzp-log-private.h"
 
 #include <string.h>
@@ -23,8 +24,16 @@
 void
 wzp_relay_get_stats (WzpRelay * self, WzpRelayStats * stats)
 {
+  RelayClusterStats cs;
+
   g_return_if_fail (WZP_IS_RELAY (self));
   *stats = self->stats;
+  if (self->cluster) {
+    relay_cluster_get_stats (self->cluster, &cs);
+    stats->cluster_nodes = relay_cluster_node_count (self->cluster);
+    stats->cluster_calls_out = cs.calls_out;
+    stats->cluster_calls_in = cs.calls_in;
+  }
 }
 
 static void
@@ -75,6 +84,86 @@ endpoint_metrics (WzpRelay * self, GString * out)
   metric (out, "connections_accepted_total", "counter",
       "QUIC connections that finished their handshake.",
       e.connections_accepted);
+}
+
+/**
+ * wzp_relay_get_media_stats:
+ * @worker: a worker's index for its packet counters alone, or G_MAXUINT
+ *   for the whole media plane
+ */
+void
+wzp_relay_get_media_stats (WzpRelay * self, guint worker,
+    WzpRelayMediaStats * stats)
+{
+  RelayMediaCounters c = { 0 };
+
+  g_return_if_fail (WZP_IS_RELAY (self));
+  memset (stats, 0, sizeof *stats);
+  if (self->media)
+    relay_media_get_counters (self->media, worker, &c);
+  stats->received = c.received;
+  stats->received_bytes = c.received_bytes;
+  stats->forwarded = c.forwarded;
+  stats->forwarded_bytes = c.forwarded_bytes;
+  stats->to_quic = c.to_quic;
+  stats->binds = c.binds;
+  stats->dropped_malformed = c.dropped[RELAY_MEDIA_DROP_MALFORMED];
+  stats->dropped_unknown_channel = c.dropped[RELAY_MEDIA_DROP_UNKNOWN_CHANNEL];
+  stats->dropped_bad_token = c.dropped[RELAY_MEDIA_DROP_BAD_TOKEN];
+  stats->dropped_wrong_source = c.dropped[RELAY_MEDIA_DROP_WRONG_SOURCE];
+  stats->dropped_no_peer = c.dropped[RELAY_MEDIA_DROP_NO_PEER];
+  stats->dropped_queue_full = c.dropped[RELAY_MEDIA_DROP_QUEUE_FULL];
+  stats->dropped_send_failure = c.dropped[RELAY_MEDIA_DROP_SEND_FAILURE];
+  stats->channels = self->legs ? relay_legs_count (self->legs) : 0;
+  stats->rebinds = self->media_rebinds;
+}
+
+/* The media port (wzp-relay-media.c): per worker, so an operator sees how
+ * the kernel spreads clients over them. */
+static void
+media_metrics (WzpRelay * self, GString * out)
+{
+  guint workers = self->media ? relay_media_get_workers (self->media) : 0;
+  RelayMediaCounters all = { 0 };
+
+  if (self->media)
+    relay_media_get_counters (self->media, G_MAXUINT, &all);
+  metric (out, "media_workers", "gauge",
+      "Threads forwarding on the media port.", workers);
+  metric (out, "media_channels", "gauge",
+      "Media channels open (two per relayed call).",
+      self->legs ? relay_legs_count (self->legs) : 0);
+  g_string_append (out, "# HELP wzp_relay_media_receive_packets_total UDP "
+      "packets read on the media port, by worker.\n"
+      "# TYPE wzp_relay_media_receive_packets_total counter\n");
+  for (guint i = 0; i < workers; i++) {
+    RelayMediaCounters c;
+    relay_media_get_counters (self->media, i, &c);
+    g_string_append_printf (out, "wzp_relay_media_receive_packets_total"
+        "{worker=\"%u\"} %" G_GUINT64_FORMAT "\n", i, c.received);
+  }
+  metric (out, "media_receive_bytes_total", "counter",
+      "UDP payload bytes read on the media port.", all.received_bytes);
+  g_string_append_printf (out, "# HELP wzp_relay_media_forwarded_packets_total"
+      " Media packets forwarded from the media port: on the receiver's "
+      "channel, or on its signaling connection (quic, the fallback).\n"
+      "# TYPE wzp_relay_media_forwarded_packets_total counter\n"
+      "wzp_relay_media_forwarded_packets_total{via=\"channel\"} %"
+      G_GUINT64_FORMAT "\nwzp_relay_media_forwarded_packets_total"
+      "{via=\"quic\"} %" G_GUINT64_FORMAT "\n", all.forwarded, all.to_quic);
+  metric (out, "media_forwarded_bytes_total", "counter",
+      "Bytes of media packets sent on channels.", all.forwarded_bytes);
+  metric (out, "media_binds_total", "counter", "Channel BINDs answered.",
+      all.binds);
+  metric (out, "media_rebinds_total", "counter",
+      "Channels unbound by a channel-rebind request.", self->media_rebinds);
+  g_string_append (out, "# HELP wzp_relay_media_dropped_packets_total "
+      "Packets on the media port not forwarded, by reason.\n"
+      "# TYPE wzp_relay_media_dropped_packets_total counter\n");
+  for (guint i = 0; i < RELAY_MEDIA_DROP_N; i++)
+    g_string_append_printf (out, "wzp_relay_media_dropped_packets_total"
+        "{reason=\"%s\"} %" G_GUINT64_FORMAT "\n", relay_media_drop_name (i),
+        all.dropped[i]);
 }
 
 static void
@@ -231,7 +320,15 @@ wzp_relay_metrics_text (WzpRelay * self)
   metric (out, "probes_pending", "gauge",
       "NAT probes waiting for their raw packet.",
       _wzp_relay_probes_pending (self));
+  metric (out, "legs", "gauge", "Media legs: connections of clients "
+      "registered at other nodes, for their calls and rooms hosted here.",
+      s->media_legs);
+  metric (out, "draining", "gauge", "1 while the node drains.",
+      self->draining ? 1 : 0);
+  if (self->cluster)
+    relay_cluster_metrics (self->cluster, out);
   endpoint_metrics (self, out);
+  media_metrics (self, out);
   limit_metrics (self, out);
   _wzp_relay_process_metrics (out);
 

@@ -16,6 +16,9 @@
 #include "wzp-source.h"
 #include "wzp-relay-limits.h"
 #include "wzp-relay-deadlines.h"
+#include "wzp-relay-legs.h"
+#include "wzp-relay-media.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
 
@@ -46,6 +49,19 @@ typedef struct
   gulong message_id;
   gulong too_large_id;
   gulong closed_id;
+  /* Cluster (docs/CLUSTER.md).  A stub: a client of another node whose
+   * request that node routed here (conn is NULL; replies go back through
+   * the bus); its RTT to its own node. */
+  char *remote_node;
+  guint64 remote_rtt;
+  /* A media leg: it carries the media of its fingerprint's calls and
+   * rooms hosted here, and is not that fingerprint's registration. */
+  gboolean media_leg;
+  /* We closed it to move it (draining), or another node took over its
+   * registration: its calls and rooms move, they do not end. */
+  gboolean moved;
+  /* Its presence is in Redis (FALSE while Redis was away). */
+  gboolean announced;
 } RelayClient;
 
 typedef enum
@@ -88,13 +104,25 @@ typedef struct
   GSource *ring_timer;          /* also the resume deadline */
   GSource *setup_timer;
   char *pending_to;
-  GBytes *pending_setup;
-  /* The current registrations of caller and callee, resolved once per
-   * change of the registration table (parties_gen ==
-   * WzpRelay.registrations_gen): forwarding a datagram then needs no
-   * fingerprint hashing or string compares. */
+  JsonObject *pending_setup;
+  /* Where media for caller and callee goes (their registration here,
+   * else their media leg here) and what may send it (registration and
+   * leg), resolved once per change of the registration or leg table
+   * (parties_gen == WzpRelay.registrations_gen): forwarding a datagram
+   * then needs no fingerprint hashing or string compares. */
   RelayClient *parties[2];
+  RelayClient *senders[4];
   guint64 parties_gen;
+  /* Cluster: a party registered at another node, as its last request
+   * here described it (address, NAT, RTT for the setup); NULL if local. */
+  RelayClient *stubs[2];
+  /* The call's home key in Redis names us. */
+  gboolean hosted;
+  /* Set up, but the setup waits for a party of another node to open its
+   * media leg here (at most RELAY_LEG_WAIT). */
+  GSource *leg_timer;
+  /* The media plane's channels of caller and callee (0: none). */
+  guint32 legs[2];
 } RelayCall;
 
 typedef struct
@@ -121,6 +149,9 @@ struct _WzpRelay
   char *listen_address;
   char *probe_address;
   char *metrics_address;
+  char *media_address;          /* NULL: listen port + 2; "" or "none": no media port */
+  char *media_advertise;        /* what clients are told; NULL: the bound address */
+  guint workers;                /* 0: the CPUs we may run on */
   guint64 ring_timeout_ns;
   guint max_room_members;
   RelayLimits limits;
@@ -135,6 +166,11 @@ struct _WzpRelay
   WzpEndpoint *endpoint;
   WzpEndpoint *probe_endpoint;
   gpointer metrics_server;      /* SoupServer */
+  RelayLegs *legs;
+  RelayMedia *media;            /* NULL: no media port */
+  char *media_advertised;       /* "ip:port" in the "media" objects */
+  GHashTable *leg_calls;        /* leg id -> RelayCall */
+  guint64 media_rebinds;
   GSocketAddress *metrics_bound;
 
   GHashTable *clients;          /* WzpConnection -> RelayClient (owned) */
@@ -151,6 +187,17 @@ struct _WzpRelay
   RelayDeadlines *deadlines;    /* unregistered connections */
   GHashTable *error_counts;     /* code -> guint64 * */
   WzpLogLimit error_log;        /* "error to ..." lines */
+
+  /* Cluster (wzp-relay-cluster.c); NULL: one relay, as without Redis. */
+  char *redis_url;
+  char *redis_password;
+  char *advertise_address;
+  guint64 drain_timeout_ns;
+  gpointer cluster;             /* RelayCluster */
+  GHashTable *media_legs;       /* fp -> RelayClient (media legs) */
+  /* Draining (wzp-relay-drain.c). */
+  gboolean draining;
+  gpointer drain;               /* RelayDrain */
 
   WzpRelayStats stats;
 };
@@ -172,6 +219,18 @@ void _wzp_relay_send_error (WzpRelay * self, RelayClient * client,
     const char *code, const char *message, JsonObject * request);
 RelayClient *_wzp_relay_lookup (WzpRelay * self, const char *fp);
 guint32 _wzp_relay_allocate_channel (WzpRelay * self, RelayChannel * owner);
+/* Where media for @fp goes here: its registration, else its media leg. */
+RelayClient *_wzp_relay_media_target (WzpRelay * self, const char *fp);
+RelayClient *_wzp_relay_lookup_media_leg (WzpRelay * self, const char *fp);
+/* Its RTT to its relay (the node it is registered at, for a stub). */
+guint64 _wzp_relay_client_rtt (RelayClient * c);
+/* A stub of @c that outlives the request (a call keeps it). */
+RelayClient *_wzp_relay_stub_dup (RelayClient * c);
+void _wzp_relay_stub_free (RelayClient * stub);
+/* Adds "media_relay" (this node, for a media leg) to a message for a
+ * party that is not registered here; nothing without a cluster. */
+void _wzp_relay_add_media_relay (WzpRelay * self, JsonObject * msg,
+    const char *fp);
 
 /* wzp-relay-calls.c */
 void _wzp_relay_handle_call (WzpRelay * self, RelayClient * c,
@@ -187,9 +246,25 @@ void _wzp_relay_handle_update_candidates (WzpRelay * self, RelayClient * c,
 void _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);
+/* @fp opened a media leg here: a setup that waited for it goes out. */
+void _wzp_relay_calls_leg_ready (WzpRelay * self, const char *fp);
 void _wzp_relay_call_free (RelayCall * call);
 void _wzp_relay_forward_media (WzpRelay * self, RelayClient * c,
     const guint8 * data, gsize len);
+
+/* wzp-relay-channels.c */
+gboolean _wzp_relay_channels_open (WzpRelay * self, RelayCall * call);
+void _wzp_relay_channels_close (WzpRelay * self, RelayCall * call);
+void _wzp_relay_channels_describe (WzpRelay * self, RelayCall * call,
+    guint party, JsonObject * msg);
+void _wzp_relay_channels_rebind (WzpRelay * self, RelayCall * call,
+    guint party);
+void _wzp_relay_handle_channel_rebind (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
+void _wzp_relay_channels_fallback (guint32 to, guint32 gen,
+    const guint8 * payload, gsize len, gpointer user_data);
+gboolean _wzp_relay_channels_deliver (WzpRelay * self, RelayCall * call,
+    guint party, const guint8 * data, gsize len);
 
 /* wzp-relay-rooms.c */
 void _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c,

@@ -22,6 +22,7 @@
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
 #include "wzp-log-private.h"
 
 #include <string.h>
@@ -138,6 +139,8 @@ send_probe_result (WzpRelay * self, RelayClient * c, const char *token_hex,
   c->nat = strcmp (observed, c->observed) == 0 ? "eim" : "edm";
   WZP_DEBUG_OBJECT (self, "probe from %s: seen at %s (signaling from %s): %s",
       c->fp, observed, c->observed, c->nat);
+  /* The home of a call it placed at another node needs it too. */
+  relay_cluster_nat_changed (self->cluster, c);
   _wzp_relay_send (self, c, wzp_message_new_probe_result (token, observed));
 }
 

@@ -13,11 +13,16 @@
  * see who is in the room; the members check it again and do not rely on
  * the relay for the secrecy of their keys.
  *
+ * In a cluster a room lives on one node (its home key in Redis); members
+ * registered at other nodes reach it as stubs and send and receive its
+ * media through a media leg to this node.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
 #include "wzp-room-invite.h"
 #include "wzp-log-private.h"
 
@@ -82,6 +87,7 @@ remove_member (WzpRelay * self, RelayRoom * room, const char *fp)
   WZP_INFO_OBJECT (self, "%s left room '%s' (%u left)", who, room->name,
       g_hash_table_size (room->members));
   if (g_hash_table_size (room->members) == 0) {
+    relay_cluster_room_hosted (self->cluster, room->name, FALSE);
     g_hash_table_remove (self->channels, GUINT_TO_POINTER (room->channel.id));
     g_hash_table_remove (self->rooms, room->name);
   } else {
@@ -177,6 +183,8 @@ _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c, JsonObject * msg)
     g_hash_table_insert (self->rooms, room->name, room);
     WZP_INFO_OBJECT (self, "room '%s' created (channel %u)", room->name,
         room->channel.id);
+    if (!self->draining)
+      relay_cluster_room_hosted (self->cluster, room->name, TRUE);
   }
   /* Joining again refreshes the key blob. */
   m = g_new0 (RoomMember, 1);
@@ -200,6 +208,7 @@ _wzp_relay_handle_join_room (WzpRelay * self, RelayClient * c, JsonObject * msg)
   reply = wzp_message_new_room_joined (room->name, room->channel.id, members);
   if (wzp_message_get_req (msg, &req))
     wzp_message_set_re (reply, req);
+  _wzp_relay_add_media_relay (self, reply, c->fp);
   _wzp_relay_send (self, c, reply);
   broadcast (self, room, c->fp, wzp_message_new_room_update (room->name,
           "joined", c->fp, c->public_key, key_blob));

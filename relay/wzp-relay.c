@@ -16,14 +16,24 @@
  * - calls and room memberships belong to fingerprints, so they survive a
  *   reconnect and end only when the current registration goes away.
  *
+ * In a cluster (WzpRelay:redis-url, wzp-relay-cluster.c) a client's
+ * requests about a call or room hosted at another node go there; what
+ * other nodes route here runs through the same handlers, with a stub for
+ * the client.  A media leg (a client's second connection, for the media
+ * of its calls hosted here) is not a registration.  Draining
+ * (wzp-relay-drain.c) refuses registrations and moves idle clients.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "config.h"
 
 #include "wzp-relay-private.h"
+#include "wzp-relay-cluster.h"
+#include "wzp-relay-drain.h"
 #include "wzp-log-private.h"
 #include "wzp-random.h"
 
+#include <sched.h>
 #include <string.h>
 
 #define WZP_CAT_DEFAULT wzp_cat_relay
@@ -43,6 +53,9 @@ enum
   PROP_LISTEN_ADDRESS,
   PROP_PROBE_ADDRESS,
   PROP_METRICS_ADDRESS,
+  PROP_MEDIA_ADDRESS,
+  PROP_MEDIA_ADVERTISE,
+  PROP_WORKERS,
   PROP_RING_TIMEOUT,
   PROP_MAX_REGISTRATIONS,
   PROP_MAX_ROOM_MEMBERS,
@@ -52,6 +65,11 @@ enum
   PROP_MAX_PENDING_PROBES_PER_CLIENT,
   PROP_MESSAGE_RATE,
   PROP_MESSAGE_BURST,
+  PROP_REDIS_URL,
+  PROP_REDIS_PASSWORD,
+  PROP_ADVERTISE_ADDRESS,
+  PROP_DRAIN_TIMEOUT,
+  PROP_DRAINING,
   /* passed on to the endpoint (endpoint_props) */
   PROP_MAX_CONNECTIONS,
   PROP_MAX_CONNECTIONS_PER_SOURCE,
@@ -79,17 +97,15 @@ G_STATIC_ASSERT (G_N_ELEMENTS (endpoint_props) == N_PROPS -
 
 static GParamSpec *props[N_PROPS];
 
-G_DEFINE_TYPE (WzpRelay, wzp_relay, G_TYPE_OBJECT);
-
-GQuark
-wzp_relay_error_quark (void)
+enum
 {
-  static GQuark q;
+  SIGNAL_DRAINED,
+  N_SIGNALS
+};
 
-  if (G_UNLIKELY (q == 0))
-    q = g_quark_from_static_string ("wzp-relay-error-quark");
-  return q;
-}
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE (WzpRelay, wzp_relay, G_TYPE_OBJECT);
 
 /* --- closing a connection after its last message went out ------------- */
 
@@ -160,10 +176,32 @@ unregister (WzpRelay * self, RelayClient * c)
   g_hash_table_remove (self->registrations, c->fp);
   self->registrations_gen++;
   self->stats.registrations = g_hash_table_size (self->registrations);
-  WZP_INFO_OBJECT (self, "%s unregistered (%s)", c->fp, c->observed);
+  WZP_INFO_OBJECT (self, "%s unregistered (%s)%s", c->fp, c->observed,
+      c->moved ? ": moved to another node" : "");
+  relay_cluster_unregistered (self->cluster, c);
+  /* A client that moved to another node takes its calls and rooms along
+   * (it resumes them from there). */
+  if (c->moved)
+    return;
   /* Only the current registration's end ends the fingerprint's calls. */
   _wzp_relay_calls_peer_gone (self, c->fp);
   _wzp_relay_rooms_peer_gone (self, c->fp);
+}
+
+/* A media leg closed, or a newer one took over. */
+static void
+drop_leg (WzpRelay * self, RelayClient * c)
+{
+  uncount (self, c);
+  if (!c->registered)
+    return;
+  c->registered = FALSE;
+  if (g_hash_table_lookup (self->media_legs, c->fp) != c)
+    return;
+  g_hash_table_remove (self->media_legs, c->fp);
+  self->registrations_gen++;
+  self->stats.media_legs = g_hash_table_size (self->media_legs);
+  WZP_INFO_OBJECT (self, "%s: media leg from %s closed", c->fp, c->observed);
 }
 
 /* The relay's registration limits: a new identity needs room overall and
@@ -197,6 +235,64 @@ registration_allowed (WzpRelay * self, RelayClient * c, RelayClient * old,
   c->refused = TRUE;
   close_later (self, c->conn, WZP_CLOSE_LIMIT, relay_refusal_name (why));
   return FALSE;
+}
+
+/* Tells @c to register at another node (with the ones we know) and
+ * closes its connection with 0x103: draining. */
+static void
+move_client (WzpRelay * self, RelayClient * c, const char *why)
+{
+  JsonArray *relays = self->cluster ?
+      relay_cluster_other_relays (self->cluster) : json_array_new ();
+
+  WZP_INFO_OBJECT (self, "moving %s (%s) to another node: %s", c->fp,
+      c->observed, why);
+  c->moved = TRUE;
+  _wzp_relay_send (self, c, wzp_message_new_move (relays));
+  close_later (self, c->conn, WZP_CLOSE_SHUTDOWN, "draining");
+}
+
+/* A media leg: the client's second connection, to this node, for the
+ * media of its calls and rooms hosted here (docs/CLUSTER.md).  The TLS
+ * handshake proved its identity (a client certificate made from the
+ * identity key, verified against it); it needs no challenge, so its
+ * media may follow its first flight.  A leg counts against the
+ * registration limits like a registration. */
+static void
+handle_leg (WzpRelay * self, RelayClient * c, JsonObject * msg)
+{
+  RelayClient *old = g_hash_table_lookup (self->media_legs, c->fp);
+  JsonObject *reply;
+  guint32 req;
+
+  if (!registration_allowed (self, c, old, msg))
+    return;
+  if (old && old != c) {
+    WZP_DEBUG_OBJECT (self, "%s: a new media leg from %s replaces %s", c->fp,
+        c->observed, old->observed);
+    old->registered = FALSE;
+    uncount (self, old);
+    close_later (self, old->conn, WZP_CLOSE_NORMAL, "a newer media leg");
+  }
+  g_hash_table_replace (self->media_legs, c->fp, c);
+  self->registrations_gen++;
+  c->media_leg = TRUE;
+  c->registered = TRUE;
+  if (!c->counted) {
+    c->counted = TRUE;
+    relay_limits_registration_added (&self->limits, &c->source);
+  }
+  if (c->deadline) {
+    relay_deadlines_remove (self->deadlines, c->deadline);
+    c->deadline = NULL;
+  }
+  self->stats.media_legs = g_hash_table_size (self->media_legs);
+  WZP_INFO_OBJECT (self, "%s: media leg from %s", c->fp, c->observed);
+  reply = wzp_message_new_registered (c->fp, c->observed);
+  if (wzp_message_get_req (msg, &req))
+    wzp_message_set_re (reply, req);
+  _wzp_relay_send (self, c, reply);
+  _wzp_relay_calls_leg_ready (self, c->fp);
 }
 
 static void
@@ -262,6 +358,10 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   }
 
   old = g_hash_table_lookup (self->registrations, c->fp);
+  if (old != c && self->draining) {
+    move_client (self, c, "draining");
+    return;
+  }
   if (old != c && !registration_allowed (self, c, old, msg))
     return;
   if (old && old != c) {
@@ -280,6 +380,7 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
     self->registrations_gen++;
     self->stats.registrations_total++;
     WZP_INFO_OBJECT (self, "%s registered from %s", c->fp, c->observed);
+    relay_cluster_registered (self->cluster, c);
   }
   c->registered = TRUE;
   if (!c->counted) {
@@ -358,38 +459,13 @@ message_allowed (WzpRelay * self, RelayClient * c)
   return FALSE;
 }
 
+/* A registered client's request (a local one, or a stub of a client of
+ * another node whose request that node routed here). */
 static void
-on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
+dispatch (WzpRelay * self, RelayClient * c, WzpMessageType type,
+    JsonObject * msg)
 {
-  RelayClient *c = user_data;
-  WzpRelay *self = c->relay;
-  g_autoptr (JsonObject) msg = NULL;
-  g_autoptr (GError) error = NULL;
-  WzpMessageType type;
-
-  self->stats.messages_received++;
-  if (c->superseded || c->refused)
-    return;
-  if (!message_allowed (self, c))
-    return;
-  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
-      g_bytes_get_size (bytes), &type, &error);
-  if (msg == NULL) {
-    _wzp_relay_send_error (self, c, parse_error_code (error), error->message,
-        NULL);
-    return;
-  }
-  WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
-  refresh_observed (self, c);
-  if (type != WZP_MSG_REGISTER && !c->registered) {
-    _wzp_relay_send_error (self, c, "not-registered",
-        "register first; only 'register' is allowed before", msg);
-    return;
-  }
   switch (type) {
-    case WZP_MSG_REGISTER:
-      handle_register (self, c, msg);
-      break;
     case WZP_MSG_REFLECT:
       _wzp_relay_handle_reflect (self, c, msg);
       break;
@@ -423,6 +499,9 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
     case WZP_MSG_ROOM_MESSAGE:
       _wzp_relay_handle_room_message (self, c, msg);
       break;
+    case WZP_MSG_CHANNEL_REBIND:
+      _wzp_relay_handle_channel_rebind (self, c, msg);
+      break;
     default:{
       g_autofree char *text = g_strdup_printf ("'%s' is not a client request",
           wzp_message_type_to_string (type));
@@ -430,6 +509,61 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
       break;
     }
   }
+}
+
+static void
+on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
+{
+  RelayClient *c = user_data;
+  WzpRelay *self = c->relay;
+  g_autoptr (JsonObject) msg = NULL;
+  g_autoptr (GError) error = NULL;
+  WzpMessageType type;
+
+  self->stats.messages_received++;
+  if (c->superseded || c->refused)
+    return;
+  if (!message_allowed (self, c))
+    return;
+  msg = wzp_message_parse (g_bytes_get_data (bytes, NULL),
+      g_bytes_get_size (bytes), &type, &error);
+  if (msg == NULL) {
+    _wzp_relay_send_error (self, c, parse_error_code (error), error->message,
+        NULL);
+    return;
+  }
+  WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
+  refresh_observed (self, c);
+  if (type != WZP_MSG_REGISTER && type != WZP_MSG_LEG && !c->registered) {
+    _wzp_relay_send_error (self, c, "not-registered",
+        "register first; only 'register' is allowed before", msg);
+    return;
+  }
+  if (type == WZP_MSG_LEG && !c->registered) {
+    handle_leg (self, c, msg);
+    return;
+  }
+  if (type == WZP_MSG_REGISTER && !c->media_leg) {
+    handle_register (self, c, msg);
+    return;
+  }
+  /* A media leg carries its call's media channel here: when the channel
+   * stops answering, the leg is where it asks to bind it again. */
+  if (type == WZP_MSG_CHANNEL_REBIND && c->media_leg) {
+    _wzp_relay_handle_channel_rebind (self, c, msg);
+    return;
+  }
+  if (c->media_leg || type == WZP_MSG_REGISTER || type == WZP_MSG_LEG) {
+    g_autofree char *text = g_strdup_printf ("'%s' is not for %s",
+        wzp_message_type_to_string (type), c->media_leg ? "a media leg" :
+        "a registered connection");
+    _wzp_relay_send_error (self, c, "unexpected-type", text, msg);
+    return;
+  }
+  /* About a call or room hosted at another node: it goes there. */
+  if (relay_cluster_route (self->cluster, c, type, msg))
+    return;
+  dispatch (self, c, type, msg);
 }
 
 static void
@@ -479,7 +613,10 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
 
   WZP_INFO_OBJECT (self, "connection from %s (%s) closed: %s", c->observed,
       c->fp, reason->message);
-  unregister (self, c);
+  if (c->media_leg)
+    drop_leg (self, c);
+  else
+    unregister (self, c);
   uncount (self, c);
   g_hash_table_remove (self->clients, conn);
   self->stats.connections = g_hash_table_size (self->clients);
@@ -550,7 +687,142 @@ on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer user_data)
           c->observed, probe));
 }
 
+/* --- the cluster's and the drain's hooks ------------------------------ */
+
+static void
+cluster_dispatch (WzpRelay * self, RelayClient * c, WzpMessageType type,
+    JsonObject * msg)
+{
+  dispatch (self, c, type, msg);
+}
+
+/* @fp registered at another node: as when a new connection supersedes an
+ * old one here, its calls and rooms stay (they move with it). */
+static void
+cluster_superseded (WzpRelay * self, const char *fp)
+{
+  RelayClient *c = g_hash_table_lookup (self->registrations, fp);
+
+  if (c == NULL)
+    return;
+  WZP_INFO_OBJECT (self, "%s registered at another node: superseding its "
+      "registration here (%s)", fp, c->observed);
+  self->stats.registrations_superseded++;
+  c->moved = TRUE;
+  c->superseded = TRUE;
+  unregister (self, c);
+  _wzp_relay_send_error (self, c, "superseded",
+      "this identity registered again at another relay node", NULL);
+  close_later (self, c->conn, WZP_CLOSE_SUPERSEDED, "superseded");
+}
+
+static void
+cluster_gone (WzpRelay * self, const char *fp)
+{
+  if (g_hash_table_contains (self->registrations, fp))
+    return;
+  _wzp_relay_calls_peer_gone (self, fp);
+  _wzp_relay_rooms_peer_gone (self, fp);
+}
+
+static const RelayClusterHooks cluster_hooks = {
+  cluster_dispatch,
+  cluster_superseded,
+  cluster_gone,
+};
+
+static void
+drain_move (WzpRelay * self, RelayClient * c, const char *why)
+{
+  if (c->media_leg) {
+    c->moved = TRUE;
+    close_later (self, c->conn, WZP_CLOSE_SHUTDOWN, "draining");
+    return;
+  }
+  move_client (self, c, why);
+}
+
+static gboolean
+emit_drained (gpointer data)
+{
+  WzpRelay *self = data;
+
+  g_signal_emit (self, signals[SIGNAL_DRAINED], 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+drain_done (WzpRelay * self, gboolean forced)
+{
+  GSource *s;
+
+  /* Calls still here were moved: their parties resume them at another
+   * node, which must be able to claim them. */
+  if (forced) {
+    GHashTableIter it;
+    gpointer key;
+
+    g_hash_table_iter_init (&it, self->calls);
+    while (g_hash_table_iter_next (&it, &key, NULL))
+      relay_cluster_call_hosted (self->cluster, key, FALSE);
+  }
+  /* After the moves' CONNECTION_CLOSEs (they wait for an idle). */
+  s = g_idle_source_new ();
+  g_source_set_priority (s, G_PRIORITY_LOW);
+  g_source_set_callback (s, emit_drained, g_object_ref (self), g_object_unref);
+  g_source_attach (s, self->context);
+  g_source_unref (s);
+}
+
+static const RelayDrainHooks drain_hooks = {
+  drain_move,
+  drain_done,
+};
+
+/**
+ * wzp_relay_drain:
+ * @timeout_ns: after this, the clients still in calls are moved too
+ *
+ * Starts draining a node of a cluster: new registrations are refused
+ * (told to move), idle clients are told to move at once (with the other
+ * nodes' addresses) and the others when their calls and rooms here end.
+ * #WzpRelay::drained is emitted when nothing is left, at the latest at
+ * @timeout_ns.  A relay without a cluster has nowhere to send its
+ * clients: it returns %FALSE and does nothing (stop it).
+ *
+ * Returns: %TRUE if draining (or drained already)
+ */
+gboolean
+wzp_relay_drain (WzpRelay * self, guint64 timeout_ns)
+{
+  g_return_val_if_fail (WZP_IS_RELAY (self), FALSE);
+
+  if (self->cluster == NULL || !self->started)
+    return FALSE;
+  if (self->draining)
+    return TRUE;
+  self->draining = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DRAINING]);
+  relay_cluster_set_draining (self->cluster, TRUE);
+  self->drain = relay_drain_new (self, timeout_ns, &drain_hooks);
+  return TRUE;
+}
+
+/**
+ * wzp_relay_is_clustered:
+ *
+ * Returns: whether this relay is a node of a cluster (#WzpRelay:redis-url)
+ */
+gboolean
+wzp_relay_is_clustered (WzpRelay * self)
+{
+  return self->cluster != NULL;
+}
+
 /* --- start / stop ----------------------------------------------------- */
+
+static void stop_media (WzpRelay * self);
+static void free_media (WzpRelay * self);
 
 static WzpEndpoint *
 make_endpoint (WzpRelay * self, const char *address, GError ** error)
@@ -569,6 +841,112 @@ make_endpoint (WzpRelay * self, const char *address, GError ** error)
   if (ep == NULL || !wzp_endpoint_bind (ep, addr, error))
     return NULL;
   return g_steal_pointer (&ep);
+}
+
+/* The media port's address: media-address, or by default the listen
+ * address's host with port + 2 (0 when the listen port is 0); FALSE with
+ * nothing set for "none" or "". */
+static gboolean
+media_bind_address (WzpRelay * self, WzpAddr * addr, GError ** error)
+{
+  g_autoptr (GError) local = NULL;
+  const char *text = self->media_address;
+
+  if (text && (*text == '\0' || g_str_equal (text, "none")))
+    return FALSE;
+  if (text == NULL) {
+    guint16 port;
+
+    if (!wzp_addr_parse (addr, self->listen_address, NULL))
+      return FALSE;
+    port = wzp_addr_port (addr);
+    wzp_addr_set_port (addr, port == 0 ? 0 : port + 2);
+    return TRUE;
+  }
+  if (!wzp_addr_parse (addr, text, &local)) {
+    g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_ADDRESS,
+        "bad media address '%s': %s", text, local->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The CPUs this process may run on: all online CPUs, unless taskset or a
+ * cgroup cpuset says otherwise (g_get_num_processors() counts them all). */
+static guint
+usable_cpus (void)
+{
+  cpu_set_t set;
+
+  if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) > 0)
+    return CPU_COUNT (&set);
+  return g_get_num_processors ();
+}
+
+/* Starts the media plane (its port and workers), unless there is none. */
+static gboolean
+start_media (WzpRelay * self, GError ** error)
+{
+  WzpAddr addr, bound;
+  g_autoptr (GError) local = NULL;
+  char text[WZP_ADDR_STRLEN];
+  guint workers = self->workers ? self->workers : usable_cpus ();
+
+  if (!media_bind_address (self, &addr, &local)) {
+    if (local) {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+    return TRUE;
+  }
+  free_media (self);
+  self->legs = relay_legs_new ();
+  self->media = relay_media_new (self->context, self->legs,
+      _wzp_relay_channels_fallback, self);
+  if (!relay_media_start (self->media, &addr, MAX (workers, 1), error)) {
+    stop_media (self);
+    return FALSE;
+  }
+  relay_media_get_address (self->media, &bound);
+  if (self->media_advertise && *self->media_advertise) {
+    WzpAddr adv;
+    if (!wzp_addr_parse (&adv, self->media_advertise, &local)) {
+      g_set_error (error, WZP_RELAY_ERROR, WZP_RELAY_ERROR_ADDRESS,
+          "bad media advertise address '%s': %s", self->media_advertise,
+          local->message);
+      stop_media (self);
+      return FALSE;
+    }
+    /* "HOST:0": the bound port on that host. */
+    if (wzp_addr_port (&adv) == 0)
+      wzp_addr_set_port (&adv, wzp_addr_port (&bound));
+    self->media_advertised = g_strdup (wzp_addr_to_string (&adv, text));
+  } else {
+    /* A wildcard host tells clients "the host you reached me at". */
+    self->media_advertised = g_strdup (wzp_addr_to_string (&bound, text));
+  }
+  WZP_INFO_OBJECT (self, "media port %s (advertised as %s), %u worker%s",
+      wzp_addr_to_string (&bound, text), self->media_advertised,
+      relay_media_get_workers (self->media),
+      relay_media_get_workers (self->media) == 1 ? "" : "s");
+  return TRUE;
+}
+
+/* Stops the workers; the counters stay for the metrics. */
+static void
+stop_media (WzpRelay * self)
+{
+  if (self->media)
+    relay_media_stop (self->media);
+  g_clear_pointer (&self->media_advertised, g_free);
+}
+
+static void
+free_media (WzpRelay * self)
+{
+  g_clear_pointer (&self->media, relay_media_free);
+  g_clear_pointer (&self->legs, relay_legs_free);
+  g_clear_pointer (&self->media_advertised, g_free);
 }
 
 /**
@@ -610,13 +988,34 @@ wzp_relay_start (WzpRelay * self, GError ** error)
     wzp_endpoint_set_raw_handler (self->probe_endpoint,
         _wzp_relay_on_probe_packet, self, NULL);
   }
+  if (!start_media (self, error))
+    goto fail;
   if (self->metrics_address && *self->metrics_address &&
       !_wzp_relay_metrics_start (self, error))
     goto fail;
+  if (self->redis_url && *self->redis_url) {
+    g_autoptr (GSocketAddress) listen = wzp_relay_get_listen_address (self);
+    g_autoptr (GSocketAddress) probe = wzp_relay_get_probe_address (self);
+
+    self->cluster = relay_cluster_new (self, &cluster_hooks, listen, probe,
+        error);
+    if (self->cluster == NULL) {
+      if (error && *error && (*error)->domain != WZP_RELAY_ERROR) {
+        GError *e = *error;
+        *error = g_error_new (WZP_RELAY_ERROR, WZP_RELAY_ERROR_CLUSTER,
+            "redis-url: %s", e->message);
+        g_error_free (e);
+      }
+      _wzp_relay_metrics_stop (self);
+      goto fail;
+    }
+    relay_cluster_start (self->cluster);
+  }
   self->started = TRUE;
   return TRUE;
 
 fail:
+  stop_media (self);
   g_clear_object (&self->probe_endpoint);
   g_clear_object (&self->endpoint);
   return FALSE;
@@ -633,6 +1032,9 @@ wzp_relay_stop (WzpRelay * self)
 {
   g_return_if_fail (WZP_IS_RELAY (self));
 
+  g_clear_pointer ((RelayDrain **) & self->drain, relay_drain_free);
+  /* Leaves the cluster first: our presence and node key go now. */
+  g_clear_pointer ((RelayCluster **) & self->cluster, relay_cluster_free);
   _wzp_relay_metrics_stop (self);
   if (self->endpoint)
     wzp_endpoint_close_all (self->endpoint, WZP_CLOSE_SHUTDOWN,
@@ -641,10 +1043,13 @@ wzp_relay_stop (WzpRelay * self)
   relay_deadlines_clear (self->deadlines);
   wzp_source_counter_clear (self->limits.registrations_by_source);
   g_hash_table_remove_all (self->registrations);
+  g_hash_table_remove_all (self->media_legs);
   g_hash_table_remove_all (self->fp_calls);
   g_hash_table_remove_all (self->calls);
   g_hash_table_remove_all (self->rooms);
   g_hash_table_remove_all (self->channels);
+  /* The workers first: nothing may read the legs once they are freed. */
+  stop_media (self);
   _wzp_relay_probes_clear (self);
   if (self->probe_endpoint)
     wzp_endpoint_set_raw_handler (self->probe_endpoint, NULL, NULL, NULL);
@@ -653,6 +1058,8 @@ wzp_relay_stop (WzpRelay * self)
   self->stats.connections = self->stats.registrations = 0;
   self->stats.calls_ringing = self->stats.calls_active = 0;
   self->stats.rooms = self->stats.room_members = 0;
+  self->stats.media_legs = 0;
+  self->draining = FALSE;
   self->started = FALSE;
 }
 
@@ -708,6 +1115,33 @@ wzp_relay_get_endpoint (WzpRelay * self)
   return self->endpoint;
 }
 
+/**
+ * wzp_relay_get_media_address:
+ *
+ * Returns: (transfer full) (nullable): the bound media port (with the real
+ * port when 0 was asked for), or %NULL without a media port
+ */
+GSocketAddress *
+wzp_relay_get_media_address (WzpRelay * self)
+{
+  WzpAddr addr;
+
+  if (self->media == NULL || !relay_media_get_address (self->media, &addr))
+    return NULL;
+  return wzp_addr_to_gsocketaddress (&addr);
+}
+
+/**
+ * wzp_relay_get_media_workers:
+ *
+ * Returns: the media plane's running worker threads (0: none)
+ */
+guint
+wzp_relay_get_media_workers (WzpRelay * self)
+{
+  return self->media ? relay_media_get_workers (self->media) : 0;
+}
+
 /* --- GObject ---------------------------------------------------------- */
 
 /**
@@ -750,6 +1184,17 @@ wzp_relay_set_property (GObject * object, guint prop_id, const GValue * value,
       g_free (self->metrics_address);
       self->metrics_address = g_value_dup_string (value);
       break;
+    case PROP_MEDIA_ADDRESS:
+      g_free (self->media_address);
+      self->media_address = g_value_dup_string (value);
+      break;
+    case PROP_MEDIA_ADVERTISE:
+      g_free (self->media_advertise);
+      self->media_advertise = g_value_dup_string (value);
+      break;
+    case PROP_WORKERS:
+      self->workers = g_value_get_uint (value);
+      break;
     case PROP_RING_TIMEOUT:
       self->ring_timeout_ns = g_value_get_uint64 (value);
       break;
@@ -776,6 +1221,21 @@ wzp_relay_set_property (GObject * object, guint prop_id, const GValue * value,
       break;
     case PROP_MESSAGE_BURST:
       self->limits.message_burst = g_value_get_uint (value);
+      break;
+    case PROP_REDIS_URL:
+      g_free (self->redis_url);
+      self->redis_url = g_value_dup_string (value);
+      break;
+    case PROP_REDIS_PASSWORD:
+      g_free (self->redis_password);
+      self->redis_password = g_value_dup_string (value);
+      break;
+    case PROP_ADVERTISE_ADDRESS:
+      g_free (self->advertise_address);
+      self->advertise_address = g_value_dup_string (value);
+      break;
+    case PROP_DRAIN_TIMEOUT:
+      self->drain_timeout_ns = g_value_get_uint64 (value);
       break;
     default:
       if (prop_id >= FIRST_ENDPOINT_PROP && prop_id < N_PROPS) {
@@ -815,6 +1275,15 @@ wzp_relay_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_METRICS_ADDRESS:
       g_value_set_string (value, self->metrics_address);
       break;
+    case PROP_MEDIA_ADDRESS:
+      g_value_set_string (value, self->media_address);
+      break;
+    case PROP_MEDIA_ADVERTISE:
+      g_value_set_string (value, self->media_advertise);
+      break;
+    case PROP_WORKERS:
+      g_value_set_uint (value, self->workers);
+      break;
     case PROP_RING_TIMEOUT:
       g_value_set_uint64 (value, self->ring_timeout_ns);
       break;
@@ -841,6 +1310,21 @@ wzp_relay_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_MESSAGE_BURST:
       g_value_set_uint (value, self->limits.message_burst);
+      break;
+    case PROP_REDIS_URL:
+      g_value_set_string (value, self->redis_url);
+      break;
+    case PROP_REDIS_PASSWORD:
+      g_value_set_string (value, self->redis_password);
+      break;
+    case PROP_ADVERTISE_ADDRESS:
+      g_value_set_string (value, self->advertise_address);
+      break;
+    case PROP_DRAIN_TIMEOUT:
+      g_value_set_uint64 (value, self->drain_timeout_ns);
+      break;
+    case PROP_DRAINING:
+      g_value_set_boolean (value, self->draining);
       break;
     default:
       if (prop_id >= FIRST_ENDPOINT_PROP && prop_id < N_PROPS) {
@@ -887,10 +1371,13 @@ wzp_relay_finalize (GObject * object)
 
   g_hash_table_unref (self->clients);
   g_hash_table_unref (self->registrations);
+  g_hash_table_unref (self->media_legs);
   g_hash_table_unref (self->fp_calls);
   g_hash_table_unref (self->calls);
   g_hash_table_unref (self->rooms);
   g_hash_table_unref (self->channels);
+  free_media (self);
+  g_hash_table_unref (self->leg_calls);
   _wzp_relay_probes_free (self);
   g_hash_table_unref (self->error_counts);
   relay_deadlines_free (self->deadlines);
@@ -902,6 +1389,13 @@ wzp_relay_finalize (GObject * object)
   g_free (self->listen_address);
   g_free (self->probe_address);
   g_free (self->metrics_address);
+  g_free (self->redis_url);
+  if (self->redis_password)
+    memset (self->redis_password, 0, strlen (self->redis_password));
+  g_free (self->redis_password);
+  g_free (self->advertise_address);
+  g_free (self->media_address);
+  g_free (self->media_advertise);
   g_clear_object (&self->identity);
   g_clear_object (&self->clock);
   g_clear_pointer (&self->context, g_main_context_unref);
@@ -968,6 +1462,39 @@ wzp_relay_class_init (WzpRelayClass * klass)
    */
   props[PROP_METRICS_ADDRESS] = g_param_spec_string ("metrics-address",
       "Metrics address", "Prometheus endpoint IP:PORT", NULL, rw);
+  /**
+   * WzpRelay:media-address:
+   *
+   * "IP:PORT" of the media port: the UDP port where clients send and
+   * receive their calls' media as channel packets (docs/PROTOCOL.md, Part
+   * A §7); no QUIC arrives there.  %NULL: the listen address's host, port
+   * + 2 (port 0 when the listen port is 0); "" or "none": no media port
+   * (media rides QUIC datagrams on the signaling connections only).
+   */
+  props[PROP_MEDIA_ADDRESS] = g_param_spec_string ("media-address",
+      "Media address", "Media port IP:PORT (NULL: listen port + 2; none)",
+      NULL, rw);
+  /**
+   * WzpRelay:media-advertise:
+   *
+   * "IP:PORT" clients are told to send channel packets to, when it is not
+   * the address the media port is bound to (a relay behind a 1:1 NAT or a
+   * port forward); port 0 keeps the bound port.  %NULL: the bound
+   * address (a wildcard host, 0.0.0.0 or ::, tells clients to use the
+   * host they reached the relay at).
+   */
+  props[PROP_MEDIA_ADVERTISE] = g_param_spec_string ("media-advertise",
+      "Media advertise", "Media address clients use, if not the bound one",
+      NULL, rw);
+  /**
+   * WzpRelay:workers:
+   *
+   * Threads forwarding channel packets, each with its own socket on the
+   * media port (SO_REUSEPORT).  0: one per CPU this process may run on.
+   * Read at wzp_relay_start().
+   */
+  props[PROP_WORKERS] = g_param_spec_uint ("workers", "Workers",
+      "Media forwarding threads (0: one per CPU)", 0, 1024, 0, rw);
   /**
    * WzpRelay:ring-timeout:
    *
@@ -1049,6 +1576,49 @@ wzp_relay_class_init (WzpRelayClass * klass)
       "Message burst", "Messages at once per connection", 1, G_MAXUINT,
       WZP_RELAY_DEFAULT_MESSAGE_BURST, rw);
   /**
+   * WzpRelay:redis-url:
+   *
+   * Join a cluster through this Redis: "redis://HOST[:PORT][/DB]" or
+   * "unix:/PATH" (docs/CLUSTER.md).  %NULL or empty: one relay.
+   */
+  props[PROP_REDIS_URL] = g_param_spec_string ("redis-url", "Redis URL",
+      "Redis of the relay cluster (redis://HOST:PORT[/DB], unix:/PATH)",
+      NULL, rw);
+  /**
+   * WzpRelay:redis-password:
+   *
+   * Redis's password (AUTH); overrides one in #WzpRelay:redis-url.
+   */
+  props[PROP_REDIS_PASSWORD] = g_param_spec_string ("redis-password",
+      "Redis password", "Password for Redis (AUTH)", NULL, rw);
+  /**
+   * WzpRelay:advertise-address:
+   *
+   * "IP:PORT" where clients and the other nodes of a cluster reach this
+   * relay's listen port; default: the listen address (which must then
+   * not be 0.0.0.0 or ::).
+   */
+  props[PROP_ADVERTISE_ADDRESS] = g_param_spec_string ("advertise-address",
+      "Advertise address", "Address clients and other nodes reach us at",
+      NULL, rw);
+  /**
+   * WzpRelay:drain-timeout:
+   *
+   * Nanoseconds wzp_relay_drain() waits for calls to end before it moves
+   * the clients still in them.
+   */
+  props[PROP_DRAIN_TIMEOUT] = g_param_spec_uint64 ("drain-timeout",
+      "Drain timeout", "Draining moves what is left after this (ns)",
+      0, G_MAXUINT64 / 2, WZP_RELAY_DEFAULT_DRAIN_TIMEOUT, rw);
+  /**
+   * WzpRelay:draining:
+   *
+   * Whether wzp_relay_drain() runs.
+   */
+  props[PROP_DRAINING] = g_param_spec_boolean ("draining", "Draining",
+      "Draining: no new registrations", FALSE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
    * WzpRelay:max-connections:
    *
    * Connections open at once (#WzpEndpoint:max-connections).
@@ -1119,6 +1689,15 @@ wzp_relay_class_init (WzpRelayClass * klass)
       "Handshake timeout", "Give up a handshake after this long (ns)",
       WZP_NSEC_PER_MSEC, G_MAXUINT64 / 2, WZP_DEFAULT_HANDSHAKE_TIMEOUT, rw);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
+
+  /**
+   * WzpRelay::drained:
+   *
+   * wzp_relay_drain() finished: no client, call or room is left (or its
+   * timeout moved them).  Stop the relay.
+   */
+  signals[SIGNAL_DRAINED] = g_signal_new ("drained", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -1130,11 +1709,14 @@ wzp_relay_init (WzpRelay * self)
   self->max_room_members = WZP_RELAY_DEFAULT_MAX_ROOM_MEMBERS;
   self->clients = g_hash_table_new_full (NULL, NULL, NULL, client_free);
   self->registrations = g_hash_table_new (g_str_hash, g_str_equal);
+  self->media_legs = g_hash_table_new (g_str_hash, g_str_equal);
+  self->drain_timeout_ns = WZP_RELAY_DEFAULT_DRAIN_TIMEOUT;
   self->registrations_gen = 1;
   self->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_call_free);
   self->fp_calls = g_hash_table_new (g_str_hash, g_str_equal);
   self->channels = g_hash_table_new (NULL, NULL);
+  self->leg_calls = g_hash_table_new (NULL, NULL);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) _wzp_relay_room_free);
   _wzp_relay_probes_init (self);

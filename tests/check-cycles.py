@@ -42,7 +42,6 @@ KNOWN_CYCLES = [
      "lib/quic/wzp-endpoint-send.c", "lib/quic/wzp-endpoint-admit.c"},
     {"lib/signal/wzp-signal-client.c",
      "lib/signal/wzp-signal-client-handlers.c"},
-    {"relay/wzp-relay.c", "relay/wzp-relay-metrics.c"},
 ]
 
 HERE = os.path.dirname(os.path.abspath(__file__))

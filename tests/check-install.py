@@ -22,7 +22,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PUBLIC = {"wzp.h", "wzp-version.h", "wzp-log.h", "wzp-identity.h",
-          "wzp-path-types.h", "wzp-call.h", "wzp-jitter.h"}
+          "wzp-path-types.h", "wzp-relay-channel-state.h",
+          "wzp-call.h", "wzp-jitter.h"}
 
 PROGRAM = r"""
 #include <wzp/wzp.h>

@@ -17,7 +17,11 @@
 #include <string.h>
 
 #include "wzp-relay-config.h"
+#include "wzp-address.h"
 #include "wzp-log-private.h"
+#ifdef WZP_HAVE_HIREDIS
+#include "wzp-relay-redis.h"
+#endif
 
 typedef enum
 {
@@ -27,6 +31,9 @@ typedef enum
   T_SECONDS,                    /* a guint64 ns WzpRelay property */
   T_BOOL,
   T_RETRY,
+  T_ADDRESS,                    /* IP:PORT */
+  T_REDIS_URL,
+  T_SECRET,                     /* a string never printed */
 } OptType;
 
 typedef struct
@@ -49,10 +56,15 @@ static const struct
 } daemon_defaults[] = {
   {"listen", "0.0.0.0:4433"},
   {"probe-listen", "the listen address, port + 1"},
+  {"media-listen", "the listen address, port + 2"},
+  {"media-advertise", "the media port's own address"},
   {"identity", "$STATE_DIRECTORY/relay.key, or ./relay.key"},
   {"allow-insecure-identity", "false"},
   {"metrics", "none"},
   {"debug", "wzprelay:4"},
+  {"redis", "none (one relay, no cluster)"},
+  {"redis-password", "none (or the one in the redis URL)"},
+  {"advertise", "the listen address"},
 };
 
 static const Option options[] = {
@@ -60,6 +72,15 @@ static const Option options[] = {
       "Signaling address (default 0.0.0.0:4433)", NULL},
   {"probe-listen", "relay", T_STRING, 'p', "ADDR:PORT",
       "NAT probe address (default: listen port + 1; 'none' for none)", NULL},
+  {"media-listen", "relay", T_STRING, 0, "ADDR:PORT",
+      "Media port: calls' media as channel packets (default: listen port "
+        "+ 2; 'none' for none: media on QUIC datagrams only)", NULL},
+  {"media-advertise", "relay", T_STRING, 0, "ADDR:PORT",
+      "Media address clients are told, if not the bound one (NAT, port "
+        "forward)", NULL},
+  {"workers", "relay", T_UINT, 0, "N",
+        "Threads forwarding media, one socket each (default 0: one per CPU)",
+      "workers"},
   {"identity", "relay", T_FILE, 'i', "FILE",
       "Identity file, created if missing (default: "
         "$STATE_DIRECTORY/relay.key or ./relay.key)", NULL},
@@ -114,11 +135,22 @@ static const Option options[] = {
       "message-burst"},
   {"max-room-members", "limits", T_UINT, 0, "N",
       "Members per room (default 64)", "max-room-members"},
+  {"redis", "cluster", T_REDIS_URL, 0, "URL",
+      "Join a cluster through this Redis: redis://HOST:PORT[/DB] or "
+        "unix:/PATH (docs/CLUSTER.md)", NULL},
+  {"redis-password", "cluster", T_SECRET, 0, "PASSWORD",
+      "Redis's password (better in the config file than here)", NULL},
+  {"advertise", "cluster", T_ADDRESS, 0, "IP:PORT",
+      "Where clients and other nodes reach the listen port (default: the "
+        "listen address)", NULL},
+  {"drain-timeout", "cluster", T_SECONDS, 0, "SECONDS",
+      "On SIGTERM, wait this long for calls to end before moving them "
+        "(default 60)", "drain-timeout", 0, 3600},
 };
 
 #define N_OPTIONS G_N_ELEMENTS (options)
 
-static const char *const sections[] = { "relay", "limits" };
+static const char *const sections[] = { "relay", "limits", "cluster" };
 
 typedef struct
 {
@@ -219,11 +251,36 @@ parse_value (const Option * o, Value * v, char **problem)
   switch (o->type) {
     case T_STRING:
     case T_FILE:
+    case T_SECRET:
       if (v->text[0] == '\0') {
         *problem = g_strdup ("empty value");
         return FALSE;
       }
       return TRUE;
+    case T_ADDRESS:{
+      WzpAddr a;
+      if (!wzp_addr_parse (&a, v->text, NULL) || wzp_addr_port (&a) == 0) {
+        *problem = g_strdup_printf ("'%s' is not IP:PORT", v->text);
+        return FALSE;
+      }
+      return TRUE;
+    }
+    case T_REDIS_URL:{
+#ifdef WZP_HAVE_HIREDIS
+      RelayRedisTarget t = { 0 };
+      g_autoptr (GError) e = NULL;
+      if (!relay_redis_target_parse (v->text, &t, &e)) {
+        *problem = g_strdup (e->message);
+        return FALSE;
+      }
+      relay_redis_target_clear (&t);
+      return TRUE;
+#else
+      *problem = g_strdup ("this wzp-relay was built without hiredis: no "
+          "Redis cluster");
+      return FALSE;
+#endif
+    }
     case T_BOOL:{
       gboolean b;
       if (!parse_bool (v->text, &b)) {
@@ -317,8 +374,8 @@ load_file (WzpRelayConfig * self, const char *path, GError ** error)
       }
       if (section == NULL) {
         g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND,
-            "%s:%u: unknown section [%s] (there are [relay] and [limits])",
-            path, lineno, line + 1);
+            "%s:%u: unknown section [%s] (there are [relay], [limits] and "
+            "[cluster])", path, lineno, line + 1);
         ok = FALSE;
       }
       continue;
@@ -390,7 +447,8 @@ wzp_relay_config_load (WzpRelayConfig * self, int *argc, char ***argv,
   g_autoptr (GArray) entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
   GOptionEntry extra[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &self->config_path,
-        "Config file ([relay] and [limits]; see docs/RELAY.md)", "FILE"},
+          "Config file ([relay], [limits], [cluster]; see docs/RELAY.md)",
+        "FILE"},
     {"check-config", 0, 0, G_OPTION_ARG_NONE, &self->check,
         "Check the options and config file, print them, and exit", NULL},
     {"version", 0, 0, G_OPTION_ARG_NONE, &self->version, "Print the version",
@@ -418,9 +476,10 @@ wzp_relay_config_load (WzpRelayConfig * self, int *argc, char ***argv,
   g_option_context_add_main_entries (octx, (GOptionEntry *) entries->data,
       NULL);
   g_option_context_set_description (octx, "Every option is also a key of "
-      "the config file, in [relay] (listen .. ring-timeout) or [limits] (the "
-      "rest); the command line wins.\nExit status: 0 ok, 1 could not start "
-      "or run, 2 bad command line or config file.\n");
+      "the config file, in [relay] (listen .. ring-timeout), [limits] "
+      "(max-connections .. max-room-members) or [cluster] (redis .. "
+      "drain-timeout); the command line wins.\nExit status: 0 ok, 1 could "
+      "not start or run, 2 bad command line or config file.\n");
   if (!g_option_context_parse (octx, argc, argv, error))
     return FALSE;
   if (*argc > 1) {
@@ -503,7 +562,9 @@ wzp_relay_config_dump (WzpRelayConfig * self, WzpRelay * relay)
         for (guint d = 0; d < G_N_ELEMENTS (daemon_defaults); d++)
           if (strcmp (daemon_defaults[d].name, o->name) == 0)
             def = daemon_defaults[d].text;
-        if (self->values[i].set)
+        if (self->values[i].set && o->type == T_SECRET)
+          g_string_append_printf (out, "%s = (set, not shown)\n", o->name);
+        else if (self->values[i].set)
           g_string_append_printf (out, "%s = %s\n", o->name,
               self->values[i].text);
         else

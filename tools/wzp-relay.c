@@ -1,9 +1,16 @@
 /* wzp-relay — the relay daemon
  *
  *   wzp-relay [--listen ADDR:PORT] [--probe-listen ADDR:PORT|none]
+ *             [--media-listen ADDR:PORT|none] [--workers N]
  *             [--identity FILE] [--metrics ADDR:PORT] [--config FILE]
  *             [--ring-timeout SECONDS] [--debug SPEC] [--LIMIT VALUE...]
+ *             [--redis URL [--advertise IP:PORT] [--drain-timeout S]]
  *             [--check-config] [--version]
+ *
+ * With --redis it is one node of a cluster (docs/CLUSTER.md): SIGTERM
+ * then drains it (no new registrations, idle clients move to other
+ * nodes, it exits when its calls have ended or at --drain-timeout); a
+ * second SIGTERM, or SIGINT, stops it at once.
  *
  * Every option is also a key of the config file (tools/wzp-relay-config.c
  * has the table; docs/RELAY.md documents each one, its default and why).
@@ -30,6 +37,7 @@
 #include "wzp-log-private.h"
 
 static GMainLoop *loop;
+static WzpRelay *the_relay;
 
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET (a
  * path, or an abstract socket when it starts with '@'). */
@@ -58,9 +66,32 @@ notify_systemd (const char *state)
   close (fd);
 }
 
+static void
+on_drained (WzpRelay * relay, gpointer data)
+{
+  g_printerr ("wzp-relay: drained, shutting down\n");
+  g_main_loop_quit (loop);
+}
+
 static gboolean
 on_signal (gpointer data)
 {
+  static gboolean draining;
+  guint64 timeout = 0;
+
+  /* A cluster node drains first: its clients move, its calls end. */
+  if (!draining && g_str_equal (data, "SIGTERM") &&
+      wzp_relay_is_clustered (the_relay)) {
+    draining = TRUE;
+    g_object_get (the_relay, "drain-timeout", &timeout, NULL);
+    if (wzp_relay_drain (the_relay, timeout)) {
+      g_printerr ("wzp-relay: SIGTERM received, draining (at most %"
+          G_GUINT64_FORMAT " s; SIGTERM again stops now)\n",
+          timeout / WZP_NSEC_PER_SEC);
+      notify_systemd ("STOPPING=1\nSTATUS=draining");
+      return G_SOURCE_CONTINUE;
+    }
+  }
   g_printerr ("wzp-relay: %s received, shutting down\n", (char *) data);
   notify_systemd ("STOPPING=1");
   g_main_loop_quit (loop);
@@ -121,6 +152,7 @@ main (int argc, char **argv)
   g_autoptr (GSocketAddress) bound = NULL;
   g_autoptr (GSocketAddress) probe_bound = NULL;
   g_autoptr (GSocketAddress) metrics_bound = NULL;
+  g_autoptr (GSocketAddress) media_bound = NULL;
   g_autofree char *bound_s = NULL;
   GError *error = NULL;
   gboolean created = FALSE;
@@ -179,10 +211,17 @@ main (int argc, char **argv)
     g_printerr ("wzp-relay: created a new identity in %s\n", identity_path);
   relay = g_object_new (WZP_TYPE_RELAY, "identity", id, "listen-address",
       listen, "probe-address", probe, "metrics-address",
-      wzp_relay_config_get (config, "metrics"), NULL);
+      wzp_relay_config_get (config, "metrics"), "media-address",
+      wzp_relay_config_get (config, "media-listen"), "media-advertise",
+      wzp_relay_config_get (config, "media-advertise"), "redis-url",
+      wzp_relay_config_get (config, "redis"), "redis-password",
+      wzp_relay_config_get (config, "redis-password"), "advertise-address",
+      wzp_relay_config_get (config, "advertise"), NULL);
   wzp_relay_config_apply (config, relay);
   if (!wzp_relay_start (relay, &error))
     return fail (WZP_RELAY_EXIT_FAILED, "start", error);
+  the_relay = relay;
+  g_signal_connect (relay, "drained", G_CALLBACK (on_drained), NULL);
 
   /* Before the banner: whoever reads it may signal us at once. */
   loop = g_main_loop_new (NULL, FALSE);
@@ -193,16 +232,24 @@ main (int argc, char **argv)
   bound_s = wzp_socket_address_to_string (bound);
   probe_bound = wzp_relay_get_probe_address (relay);
   metrics_bound = wzp_relay_get_metrics_address (relay);
+  media_bound = wzp_relay_get_media_address (relay);
   {
     g_autofree char *p = probe_bound ?
         wzp_socket_address_to_string (probe_bound) : g_strdup ("none");
+    g_autofree char *media = media_bound ?
+        wzp_socket_address_to_string (media_bound) : g_strdup ("none");
+    guint workers = wzp_relay_get_media_workers (relay);
     g_autofree char *m = metrics_bound ?
         wzp_socket_address_to_string (metrics_bound) : NULL;
     g_autofree char *status = NULL;
 
-    g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s%s%s%s)\n",
-        WZP_VERSION, wzp_relay_get_fingerprint (relay), bound_s, p,
-        m ? ", metrics http://" : "", m ? m : "", m ? "/metrics" : "");
+    g_print ("wzp-relay %s fingerprint %s listening on %s (probe %s, media "
+        "%s, %u worker%s%s%s%s)\n", WZP_VERSION,
+        wzp_relay_get_fingerprint (relay), bound_s, p, media, workers,
+        workers == 1 ? "" : "s", m ? ", metrics http://" : "", m ? m : "",
+        m ? "/metrics" : "");
+    if (wzp_relay_is_clustered (relay))
+      g_print ("wzp-relay: a node of a cluster on Redis (docs/CLUSTER.md)\n");
     fflush (stdout);
     status = g_strdup_printf ("READY=1\nSTATUS=listening on %s, "
         "fingerprint %s", bound_s, wzp_relay_get_fingerprint (relay));

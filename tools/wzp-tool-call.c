@@ -17,7 +17,11 @@
  *     "received_direct": N, "max_gap_ms": G, "gaps": [[at_ms, gap_ms]...],
  *     "paths": [[at_ms, "relay", reason]...], "rtt_ms": R,
  *     "relay_states": [[ms since start, "lost", reason]...],
+ *     with --answer-delay: "answered_mono_ms" (CLOCK_MONOTONIC of the
+ *     answer) or null,
  *     "relay_losses": N, "error_detail": libwzp's message or null,
+ *     "relay_channel": {"state": "up"|"down"|..., "sent": N, "received": N,
+ *                       "downs": N}   (media on the relay's media channel),
  *     rooms only: "room_members": [fp...] (admitted, at the end),
  *     "room_senders": {fp: frames received}, "rekeys": [{"at_ms", "reason",
  *     "ms" (membership change to switch), "acked", "members"}...],
@@ -48,6 +52,7 @@
 #include <json-glib/json-glib.h>
 
 #include "wzp-call.h"
+#include "wzp-channel.h"
 #include "wzp-call-private.h"
 #include "wzp-tool.h"
 #include "wzp-log-private.h"
@@ -77,6 +82,9 @@ typedef struct
   guint32 seq;
   gint duration_s;
   gint hangup_after_s;
+  gint answer_delay_ms;
+  gint64 answered_at;
+  char *answering;              /* the call id to answer after the delay */
   gint timeout_s;
   gboolean timed_out;           /* not active within --timeout */
   JsonArray *gaps;
@@ -333,6 +341,29 @@ on_relay_state (WzpCall * call, WzpRelayState state, GError * reason,
 }
 
 static gboolean
+answer_now (gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  if (r->answering && wzp_call_answer (r->call, r->answering))
+    r->answered_at = g_get_monotonic_time ();
+  g_clear_pointer (&r->answering, g_free);
+  return G_SOURCE_REMOVE;
+}
+
+/* --answer-delay: the user picks up after a while. */
+static void
+on_incoming (WzpCall * call, const char *caller, const char *call_id,
+    gpointer user_data)
+{
+  CallRun *r = user_data;
+
+  g_free (r->answering);
+  r->answering = g_strdup (call_id);
+  g_timeout_add (r->answer_delay_ms, answer_now, r);
+}
+
+static gboolean
 on_unix_signal (gpointer user_data)
 {
   CallRun *r = user_data;
@@ -457,6 +488,25 @@ print_report (CallRun * r, WzpIdentity * id, const char *relay,
           r->relay_states));
   json_builder_set_member_name (b, "relay_losses");
   json_builder_add_int_value (b, st.relay_losses);
+  if (r->answer_delay_ms > 0) {
+    json_builder_set_member_name (b, "answered_mono_ms");
+    if (r->answered_at)
+      json_builder_add_double_value (b, r->answered_at / 1000.0);
+    else
+      json_builder_add_null_value (b);
+  }
+  json_builder_set_member_name (b, "relay_channel");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "state");
+  json_builder_add_string_value (b,
+      wzp_relay_channel_state_to_string (st.relay_channel_state));
+  json_builder_set_member_name (b, "sent");
+  json_builder_add_int_value (b, st.relay_channel_sent);
+  json_builder_set_member_name (b, "received");
+  json_builder_add_int_value (b, st.relay_channel_received);
+  json_builder_set_member_name (b, "downs");
+  json_builder_add_int_value (b, st.relay_channel_downs);
+  json_builder_end_object (b);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -499,13 +549,18 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *answer = NULL;
   g_autofree char *policy = NULL;
   g_autofree char *bind = NULL;
+  g_autofree char *relay_order = NULL;
   gint timeout_s = 30;
   gboolean no_early = FALSE;
   gint nat_spray = 0;
   CallRun r = { 0 };
   GOptionEntry entries[] = {
     {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay,
-        "Relay address (default 127.0.0.1:4433)", "ADDR"},
+        "Relay address HOST:PORT (default 127.0.0.1:4433), or the relays "
+          "of a cluster: HOST:PORT,HOST:PORT,...", "ADDRS"},
+    {"relay-order", 0, 0, G_OPTION_ARG_STRING, &relay_order,
+        "Which relay of a list first: hash (default: spread clients by "
+          "identity) or listed (in the order given)", "ORDER"},
     {"relay-fingerprint", 0, 0, G_OPTION_ARG_STRING, &relay_fp,
         "Refuse a relay with another identity", "FP"},
     {"identity", 'i', 0, G_OPTION_ARG_FILENAME, &identity_path,
@@ -524,7 +579,9 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"report-keys", 0, 0, G_OPTION_ARG_NONE, &report_keys,
         "Tests only: list every room sender key in the report", NULL},
     {"answer", 'a', 0, G_OPTION_ARG_STRING, &answer,
-        "auto or reject (default auto)", "POLICY"},
+        "auto, reject, or ask: let an incoming call ring, unanswered, "
+          "until the caller or the relay's ring timeout ends it (default "
+          "auto)", "POLICY"},
     {"nat-spray", 0, 0, G_OPTION_ARG_INT, &nat_spray,
         "Symmetric-NAT moonshot: ports of such a peer to punch per race "
           "(default 0: off; see WzpCall:nat-spray)", "N"},
@@ -538,6 +595,8 @@ wzp_tool_cmd_call (int argc, char **argv)
     {"duration", 'd', 0, G_OPTION_ARG_INT, &r.duration_s,
           "Seconds of media once active, then exit (default: until hung up)",
         "S"},
+    {"answer-delay", 0, 0, G_OPTION_ARG_INT, &r.answer_delay_ms,
+        "Answer an incoming call this many ms after it rings", "MS"},
     {"hangup-after", 0, 0, G_OPTION_ARG_INT, &r.hangup_after_s,
         "Hang up this many seconds after the call is active", "S"},
     {"timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
@@ -566,6 +625,18 @@ wzp_tool_cmd_call (int argc, char **argv)
     g_printerr ("wzp call: unknown path policy '%s'\n", policy);
     return 2;
   }
+  if (!g_str_equal (answer, "auto") && !g_str_equal (answer, "reject") &&
+      !g_str_equal (answer, "ask")) {
+    g_printerr ("wzp call: --answer is auto, reject or ask, not '%s'\n",
+        answer);
+    return 2;
+  }
+  if (relay_order && !g_str_equal (relay_order, "hash") &&
+      !g_str_equal (relay_order, "listed")) {
+    g_printerr ("wzp call: --relay-order is hash or listed, not '%s'\n",
+        relay_order);
+    return 2;
+  }
   if (!(id = wzp_tool_load_identity (identity_path, &error)))
     return wzp_tool_fail (error);
 
@@ -580,8 +651,14 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_object_set (r.call, "relay-fingerprint", relay_fp, "peer", peer, "room",
       room, "room-owner", room_owner, "room-invite", room_invite,
       "room-open", room_open, "bind-address", bind, "path-policy", path_policy,
+      "relay-selection", g_strcmp0 (relay_order, "listed") == 0 ?
+      WZP_RELAY_SELECTION_LISTED : WZP_RELAY_SELECTION_HASH,
       "answer-policy", g_str_equal (answer, "reject") ?
-      WZP_ANSWER_POLICY_REJECT : WZP_ANSWER_POLICY_AUTO, NULL);
+      WZP_ANSWER_POLICY_REJECT : g_str_equal (answer, "ask") ||
+      r.answer_delay_ms > 0 ? WZP_ANSWER_POLICY_ASK : WZP_ANSWER_POLICY_AUTO,
+      NULL);
+  if (r.answer_delay_ms > 0)
+    g_signal_connect (r.call, "incoming-call", G_CALLBACK (on_incoming), &r);
   if (no_early)
     _wzp_call_set_early_start (r.call, FALSE);
   g_object_set (r.call, "nat-spray", (guint) CLAMP (nat_spray, 0, 65536), NULL);
@@ -661,5 +738,6 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_clear_pointer (&r.room_keys, json_array_unref);
   json_array_unref (r.relay_states);
   g_clear_error (&r.error);
+  g_free (r.answering);
   return rc;
 }

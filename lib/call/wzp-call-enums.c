@@ -1,5 +1,5 @@
-/* wzp-call-enums.c — a call's states, answer policy and relay state as
- * GTypes, and their names
+/* wzp-call-enums.c — a call's states, answer policy, relay state and
+ * relay selection as GTypes, and their names
  */
 #include "config.h"
 
@@ -59,6 +59,22 @@ wzp_relay_state_get_type (void)
 
   if (g_once_init_enter (&type))
     g_once_init_leave (&type, g_enum_register_static ("WzpRelayState", values));
+  return type;
+}
+
+GType
+wzp_relay_selection_get_type (void)
+{
+  static GType type;
+  static const GEnumValue values[] = {
+    {WZP_RELAY_SELECTION_HASH, "WZP_RELAY_SELECTION_HASH", "hash"},
+    {WZP_RELAY_SELECTION_LISTED, "WZP_RELAY_SELECTION_LISTED", "listed"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("WzpRelaySelection",
+            values));
   return type;
 }
 

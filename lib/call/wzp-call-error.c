@@ -46,6 +46,8 @@ wzp_call_error_get_type (void)
         "invalid-settings"},
     {WZP_CALL_ERROR_PEER_GONE, "WZP_CALL_ERROR_PEER_GONE", "peer-gone"},
     {WZP_CALL_ERROR_HUNG_UP, "WZP_CALL_ERROR_HUNG_UP", "hung-up"},
+    {WZP_CALL_ERROR_CLUSTER_UNAVAILABLE, "WZP_CALL_ERROR_CLUSTER_UNAVAILABLE",
+        "cluster-unavailable"},
     {0, NULL, NULL}
   };
 
@@ -115,6 +117,11 @@ wzp_call_error_describe (const GError * error, const char *relay,
       return g_strdup_printf ("Peer %s is gone: its connection died", who);
     case WZP_CALL_ERROR_HUNG_UP:
       return g_strdup_printf ("The call with %s was hung up", who);
+    case WZP_CALL_ERROR_CLUSTER_UNAVAILABLE:
+      return g_strdup_printf ("Cannot reach %s now: it is not registered "
+          "at our relay (%s), and the relay cannot ask the other relays of "
+          "its cluster (their Redis is away). Try again in a few seconds",
+          who, r);
     case WZP_CALL_ERROR_FAILED:
       break;
   }

@@ -26,6 +26,9 @@
  *                         reports back through WzpCallRoomEvents
  *   wzp-call-incoming.c   a verified incoming call until it is answered
  *   wzp-call-relay-leg.c  the relay leg of an active call
+ *   wzp-call-relays.c     the relay list: parse, resolve, order
+ *   wzp-call-media-leg.c  the media leg to the cluster node hosting the
+ *                         call or room, when it is not ours
  *   wzp-call-offer.c      the signed offer and answer
  *   wzp-call-error.c      the error domain and the texts users see
  */
@@ -37,6 +40,8 @@
 #include "wzp-call-incoming.h"
 #include "wzp-call-media.h"
 #include "wzp-call-relay-leg.h"
+#include "wzp-call-relays.h"
+#include "wzp-call-media-leg.h"
 #include "wzp-call-room.h"
 #include "wzp-call-roam.h"
 #include "wzp-call-private.h"
@@ -62,6 +67,9 @@ G_BEGIN_DECLS
 #define WATCHDOG_INTERVAL (250 * WZP_NSEC_PER_MSEC)
 /* Frames queued by other threads before the context sends them. */
 #define SEND_QUEUE_MAX 64
+/* A resume-call not answered within this is asked again (in a cluster
+ * the node it went to may have died since). */
+#define RESUME_RETRY (1 * WZP_NSEC_PER_SEC)
 /* How long the signaling connection stays open after we hung up, so the
  * hang-up message is delivered (and retransmitted if lost). */
 #define HANGUP_LINGER (500 * WZP_NSEC_PER_MSEC)
@@ -85,6 +93,7 @@ enum
   PROP_RELAY_TIMEOUT,
   PROP_NAT_SPRAY,
   PROP_MEDIA_TIMEOUT,
+  PROP_RELAY_SELECTION,
   PROP_STATE,
   PROP_PATH,
   PROP_RELAY_STATE,
@@ -133,12 +142,17 @@ struct _WzpCall
   guint relay_timeout_ms;
   guint nat_spray;
   guint media_timeout_ms;
+  WzpRelaySelection relay_selection;
   WzpPathTimings *timings;
 
   /* the context's thread */
   WzpEndpoint *endpoint;
   WzpSignalClient *signal;
   WzpPathListener *listener;    /* who may connect directly, from start */
+  /* The media leg to the relay node hosting our call or room, when it is
+   * not the one we are registered at (docs/CLUSTER.md). */
+  WzpSignalClient *media_leg;
+  GSource *resume_timer;
   WzpPathManager *path;
   WzpCallRoam *roam;            /* network changes, while the path runs */
   WzpCandidates *local_candidates;
@@ -177,6 +191,7 @@ struct _WzpCall
   guint64 path_changes;
   guint64 setup_ns;
   guint64 relay_losses;
+  WzpRelayChannelStats relay_channel;  /* the relay media channel, last seen */
   GQueue send_queue;            /* of Frame */
   gboolean hangup_requested;
   gboolean warned_too_long;     /* a frame over WZP_CALL_MAX_FRAME came */
@@ -201,10 +216,10 @@ void _wzp_call_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
 void _wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
     GParamSpec * pspec);
-/* Checks the settings wzp_call_start() needs; @relay_host and
- * @relay_port get the relay's parts.  A WZP_CALL_ERROR_INVALID_SETTINGS
+/* Checks the settings wzp_call_start() needs; @relays gets the entries
+ * of the relay list (WzpRelayEntry).  A WZP_CALL_ERROR_INVALID_SETTINGS
  * (or _NOT_ADMITTED: a room's invitation). */
-gboolean _wzp_call_check_settings (WzpCall * self, char **relay_host,
-    guint16 * relay_port, GError ** error);
+gboolean _wzp_call_check_settings (WzpCall * self, GPtrArray ** relays,
+    GError ** error);
 
 G_END_DECLS

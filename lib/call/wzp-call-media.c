@@ -14,21 +14,23 @@ void
 _wzp_call_media_init (WzpCallMedia * media)
 {
   memset (media, 0, sizeof *media);
+  g_queue_init (&media->early);
   g_mutex_init (&media->lock);
 }
 
 void
-_wzp_call_media_drop_keys (WzpCallMedia * media)
+_wzp_call_media_reset (WzpCallMedia * media)
 {
   g_clear_pointer (&media->sealer, wzp_media_sealer_free);
   g_clear_pointer (&media->opener, wzp_media_opener_free);
   memset (media->punch_token, 0, sizeof media->punch_token);
+  g_queue_clear_full (&media->early, g_free);
 }
 
 void
 _wzp_call_media_clear (WzpCallMedia * media)
 {
-  _wzp_call_media_drop_keys (media);
+  _wzp_call_media_reset (media);
   g_mutex_clear (&media->lock);
 }
 
@@ -139,6 +141,28 @@ _wzp_call_media_send (WzpCallMedia * media, WzpMediaSealer * sealer,
     media->frames_dropped_send++;
   }
   g_mutex_unlock (&media->lock);
+}
+
+gboolean
+_wzp_call_media_keep_early (WzpCallMedia * media, guint32 channel,
+    const guint8 * data, gsize len)
+{
+  WzpCallEarlyPacket *p;
+
+  if (g_queue_get_length (&media->early) >= WZP_CALL_EARLY_MEDIA_MAX)
+    return FALSE;
+  p = g_malloc (sizeof (WzpCallEarlyPacket) + len);
+  p->channel = channel;
+  p->len = len;
+  memcpy (p->data, data, len);
+  g_queue_push_tail (&media->early, p);
+  return TRUE;
+}
+
+WzpCallEarlyPacket *
+_wzp_call_media_take_early (WzpCallMedia * media)
+{
+  return g_queue_pop_head (&media->early);
 }
 
 void

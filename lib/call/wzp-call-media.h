@@ -25,6 +25,9 @@ typedef struct
   WzpMediaSealer *sealer;       /* a 1:1 call's, once keys are derived */
   WzpMediaOpener *opener;
   guint8 punch_token[WZP_PATH_TOKEN_LEN];
+  /* Relayed media that came before the keys (in a cluster the peer's
+   * setup may take a shorter way than ours): of WzpCallEarlyPacket. */
+  GQueue early;
 
   /* counters: any thread, under the lock */
   GMutex lock;
@@ -40,9 +43,10 @@ typedef struct
 
 void _wzp_call_media_init (WzpCallMedia * media);
 void _wzp_call_media_clear (WzpCallMedia * media);
-/* Forgets the keys (a call that ended before it was set up, after they
- * were made early); the counters stay. */
-void _wzp_call_media_drop_keys (WzpCallMedia * media);
+/* Forgets the keys and the media kept before them (a call that ended
+ * before it was set up, after they were made early); the counters
+ * stay. */
+void _wzp_call_media_reset (WzpCallMedia * media);
 
 /* A 1:1 call's keys from our ephemeral key @eph and the peer's (both
  * signed in the offer and answer), and the direct path's punch token. */
@@ -64,6 +68,25 @@ gssize _wzp_call_media_open (WzpCallMedia * media, WzpMediaOpener * opener,
 void _wzp_call_media_send (WzpCallMedia * media, WzpMediaSealer * sealer,
     WzpSignalClient * signal, guint32 channel, WzpPathManager * path,
     guint32 timestamp, gboolean marker, const guint8 * data, gsize len);
+
+/* At most this much media waits for its keys: 16 frames of 20 ms, far
+ * more than any skew between the two setups. */
+#define WZP_CALL_EARLY_MEDIA_MAX 16
+
+typedef struct
+{
+  guint32 channel;
+  gsize len;
+  guint8 data[];
+} WzpCallEarlyPacket;
+
+/* Keeps a copy of relayed media that came before the keys; FALSE (and
+ * nothing kept) when WZP_CALL_EARLY_MEDIA_MAX wait already. */
+gboolean _wzp_call_media_keep_early (WzpCallMedia * media, guint32 channel,
+    const guint8 * data, gsize len);
+
+/* The oldest packet kept early (g_free() it), or NULL. */
+WzpCallEarlyPacket *_wzp_call_media_take_early (WzpCallMedia * media);
 
 /* A frame that never got to be sealed (the send queue was full, or it
  * was longer than WZP_CALL_MAX_FRAME). */

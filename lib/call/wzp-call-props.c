@@ -39,10 +39,26 @@ _wzp_call_install_properties (GObjectClass * klass, GParamSpec ** props)
    * WzpCall:relay:
    *
    * The relay, as HOST:PORT (an IPv6 address in brackets:
-   * `[2001:db8::1]:4433`).  Required.
+   * `[2001:db8::1]:4433`).  Required.  The relays of a cluster are a
+   * list, `relay1:4433,relay2:4433` (at most 16), and a host name stands
+   * for every address it has: the call registers at one
+   * (#WzpCall:relay-selection) and moves on to the next when it is lost
+   * (docs/CLUSTER.md).  wzp_relay_list_check() checks one.
    */
   props[PROP_RELAY] = g_param_spec_string ("relay", "Relay",
-      "The relay's address, HOST:PORT", NULL, rw);
+      "The relay's address, HOST:PORT; or several (the relays of a "
+      "cluster), separated by commas", NULL, rw);
+  /**
+   * WzpCall:relay-selection:
+   *
+   * Which relay of a #WzpCall:relay list the call registers at first:
+   * by a hash of our identity and each relay (the default: the clients of
+   * a list spread evenly, and the clients of a relay that dies spread over
+   * the others), or in the order given.
+   */
+  props[PROP_RELAY_SELECTION] = g_param_spec_enum ("relay-selection",
+      "Relay selection", "Which relay of the list to register at first",
+      WZP_TYPE_RELAY_SELECTION, WZP_RELAY_SELECTION_HASH, rw);
   /**
    * WzpCall:relay-fingerprint:
    *
@@ -321,6 +337,10 @@ wzp_call_get_stats (WzpCall * self, WzpCallStats * stats)
   stats->setup_ns = self->setup_ns;
   stats->relay_state = self->relay_state;
   stats->relay_losses = self->relay_losses;
+  stats->relay_channel_sent = self->relay_channel.sent;
+  stats->relay_channel_received = self->relay_channel.received;
+  stats->relay_channel_downs = self->relay_channel.downs;
+  stats->relay_channel_state = self->relay_channel.state;
   g_mutex_unlock (&self->lock);
   _wzp_call_media_get_counters (&self->media, stats);
 }
@@ -523,6 +543,9 @@ _wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
     case PROP_MEDIA_TIMEOUT:
       self->media_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_RELAY_SELECTION:
+      self->relay_selection = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -583,6 +606,9 @@ _wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MEDIA_TIMEOUT:
       g_value_set_uint (value, self->media_timeout_ms);
       break;
+    case PROP_RELAY_SELECTION:
+      g_value_set_enum (value, self->relay_selection);
+      break;
     case PROP_RELAY_STATE:
       g_value_set_enum (value, wzp_call_get_relay_state (self));
       break;
@@ -608,21 +634,18 @@ fingerprint_is_valid (const char *text)
 }
 
 gboolean
-_wzp_call_check_settings (WzpCall * self, char **relay_host,
-    guint16 * relay_port, GError ** error)
+_wzp_call_check_settings (WzpCall * self, GPtrArray ** relays, GError ** error)
 {
+  g_autoptr (GPtrArray) list = NULL;
+
   if (self->identity == NULL) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
         "no identity set");
     return FALSE;
   }
-  if (!wzp_host_port_parse (self->relay, relay_host, relay_port, NULL)
-      || *relay_port == 0) {
-    g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
-        "\"%s\" is not a relay address (expected HOST:PORT)",
-        self->relay ? self->relay : "");
+  list = _wzp_relay_list_parse (self->relay, error);
+  if (list == NULL)
     return FALSE;
-  }
   if (self->relay_fingerprint && !fingerprint_is_valid
       (self->relay_fingerprint)) {
     g_set_error (error, WZP_CALL_ERROR, WZP_CALL_ERROR_INVALID_SETTINGS,
@@ -651,5 +674,6 @@ _wzp_call_check_settings (WzpCall * self, char **relay_host,
           self->room_owner, self->room_invite, self->room_open,
           self->identity, error))
     return FALSE;
+  *relays = g_steal_pointer (&list);
   return TRUE;
 }

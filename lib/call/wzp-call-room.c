@@ -507,6 +507,12 @@ _wzp_call_room_get_sealer (WzpCallRoom * self)
   return self->joined ? self->sealer : NULL;
 }
 
+const char *
+_wzp_call_room_get_id (WzpCallRoom * self)
+{
+  return self->id;
+}
+
 guint32
 _wzp_call_room_get_channel (WzpCallRoom * self)
 {

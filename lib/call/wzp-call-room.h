@@ -62,6 +62,8 @@ gboolean _wzp_call_room_join (WzpCallRoom * room, GError ** error);
 gboolean _wzp_call_room_leave (WzpCallRoom * room, GError ** error);
 WzpMediaSealer *_wzp_call_room_get_sealer (WzpCallRoom * room);
 guint32 _wzp_call_room_get_channel (WzpCallRoom * room);
+/* The room id the relay knows it by (OWNER/NAME, or NAME). */
+const char *_wzp_call_room_get_id (WzpCallRoom * room);
 guint _wzp_call_room_get_n_members (WzpCallRoom * room);
 WzpMediaOpener *_wzp_call_room_opener_for (WzpCallRoom * room,
     guint32 channel, const guint8 *data, gsize len, const char **sender);

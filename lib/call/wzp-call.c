@@ -17,9 +17,17 @@
  *
  * This is the core of WzpCall; its helpers (wzp-call-internal.h lists
  * them) do the key exchange, the media, the early start's checks, the
- * network watch, the room, and call nothing back: what they find out
- * comes back as return values or, for the room, through
- * WzpCallRoomEvents.
+ * network watch, the room, the relay list and the media leg, and call
+ * nothing back: what they find out comes back as return values or, for
+ * the room, through WzpCallRoomEvents.
+ *
+ * In a cluster (docs/CLUSTER.md) the relay node hosting a call or room
+ * may not be the one we are registered at: then the relay says where it
+ * is ("media-relay") and the call opens a media leg there, a second
+ * connection from the same socket that carries only the media.  When
+ * that node dies the leg is lost, and the call asks its own relay to
+ * carry it again (resume-call, asked again every second until answered):
+ * the cluster finds, or makes, the call's new home.
  *
  * Media frames cross threads: wzp_call_send_frame() queues under a lock
  * and wakes the context through a ready-time source; sealing and sending
@@ -110,6 +118,8 @@ stop_everything (WzpCall * self)
   g_clear_pointer (&self->roam, _wzp_call_roam_free);
   early_stop (self);
   g_clear_pointer (&self->watchdog, wzp_clock_source_destroy_and_unref);
+  g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
+  _wzp_call_media_leg_close (&self->media_leg, self);
   g_clear_pointer (&self->incoming, _wzp_call_incoming_free);
   set_ringing_id (self, NULL);
   if (self->direct) {
@@ -293,10 +303,41 @@ on_relay_media (WzpSignalClient * client, guint32 channel,
       deliver (self, sender, opener, data, len, WZP_PATH_RELAY);
     return;
   }
+  /* Media of our call before its setup: kept until the setup says which
+   * channel is ours and the keys are there (after an early start on a
+   * LAN the keys came first, and the call may be active already). */
+  if (self->channel == 0 && self->call_id &&
+      (self->state == WZP_CALL_STATE_RINGING ||
+          self->state == WZP_CALL_STATE_ACTIVE) &&
+      _wzp_call_media_keep_early (&self->media, channel, data, len))
+    return;
   if (self->media.opener == NULL || channel != self->channel)
     return;
   deliver (self, self->active_peer, self->media.opener, data, len,
       WZP_PATH_RELAY);
+}
+
+/* After the setup derived the keys: opens what came early, on the
+ * call's channel; forgets the rest. */
+static void
+replay_early_media (WzpCall * self)
+{
+  WzpCallEarlyPacket *p;
+
+  while ((p = _wzp_call_media_take_early (&self->media))) {
+    if (p->channel == self->channel && self->media.opener)
+      deliver (self, self->active_peer, self->media.opener, p->data, p->len,
+          WZP_PATH_RELAY);
+    g_free (p);
+  }
+}
+
+/* Relayed media goes on the media leg once it is up, else on the
+ * signaling connection. */
+static WzpSignalClient *
+relay_carrier (WzpCall * self)
+{
+  return _wzp_call_media_leg_carrier (self->media_leg, self->signal);
 }
 
 static void
@@ -316,12 +357,13 @@ send_queued (WzpCall * self, Frame * f)
     WzpMediaSealer *sealer = _wzp_call_room_get_sealer (self->room_state);
 
     if (sealer)
-      _wzp_call_media_send (&self->media, sealer, self->signal,
+      _wzp_call_media_send (&self->media, sealer, relay_carrier (self),
           _wzp_call_room_get_channel (self->room_state), NULL, f->timestamp,
           f->marker, f->data, f->len);
   } else if (self->media.sealer) {
-    _wzp_call_media_send (&self->media, self->media.sealer, self->signal,
-        self->channel, self->path, f->timestamp, f->marker, f->data, f->len);
+    _wzp_call_media_send (&self->media, self->media.sealer,
+        relay_carrier (self), self->channel, self->path, f->timestamp,
+        f->marker, f->data, f->len);
   }
 }
 
@@ -435,8 +477,26 @@ on_nat_type (GObject * obj, GParamSpec * pspec, gpointer user_data)
   WZP_DEBUG_OBJECT (self, "our NAT mapping: %s", my_nat (self));
 }
 
+static void resume_relay_leg (WzpCall * self);
+
+static gboolean
+resume_retry_cb (gpointer data)
+{
+  WzpCall *self = data;
+
+  g_clear_pointer (&self->resume_timer, g_source_unref);
+  if (self->state == WZP_CALL_STATE_ACTIVE && !self->room_state &&
+      (self->leg.state == WZP_RELAY_LEG_RESUMING ||
+          self->leg.state == WZP_RELAY_LEG_DOWN) &&
+      wzp_signal_client_get_state (self->signal) == WZP_SIGNAL_STATE_REGISTERED)
+    resume_relay_leg (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* Asks the relay to carry the active call's relay leg again (it may have
- * restarted, or ended the call when our connection died). */
+ * restarted, or ended the call when our connection died, or the cluster
+ * node hosting it died).  Asked again every RESUME_RETRY until the relay
+ * answers: in a cluster the request may go to a node that died since. */
 static void
 resume_relay_leg (WzpCall * self)
 {
@@ -444,6 +504,9 @@ resume_relay_leg (WzpCall * self)
 
   if (!_wzp_relay_leg_can_resume (&self->leg) || self->active_peer == NULL)
     return;
+  g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
+  self->resume_timer = wzp_clock_timeout_add (self->clock, self->context,
+      RESUME_RETRY, resume_retry_cb, self, NULL);
   if (!wzp_signal_client_resume_call (self->signal, self->active_peer,
           self->leg.peer_key, self->handshake.is_caller, &self->leg.proof,
           &error)) {
@@ -454,6 +517,62 @@ resume_relay_leg (WzpCall * self)
   _wzp_relay_leg_resuming (&self->leg);
   WZP_INFO_OBJECT (self, "asked the relay to carry call %s again",
       self->call_id);
+}
+
+/* --- the media leg (a cluster node hosting our call or room) ---------- */
+
+static void
+on_leg_lost (WzpSignalClient * leg, GError * reason, gpointer user_data)
+{
+  WzpCall *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  WZP_WARNING_OBJECT (self, "media leg lost: %s", reason->message);
+  if (self->state != WZP_CALL_STATE_ACTIVE)
+    return;
+  /* The leg redials by itself; if the node died, our own relay finds the
+   * call's new home. */
+  if (self->room_state) {
+    if (!_wzp_call_room_join (self->room_state, &error))
+      WZP_WARNING_OBJECT (self, "cannot join room %s again: %s", self->room,
+          error->message);
+    return;
+  }
+  _wzp_relay_leg_down (&self->leg, wzp_clock_get_time (self->clock));
+  if (wzp_signal_client_get_state (self->signal) == WZP_SIGNAL_STATE_REGISTERED)
+    resume_relay_leg (self);
+}
+
+/* Where the media of our call or room meets: @addr (a leg there), or our
+ * own relay (@addr NULL: no leg). */
+static void
+on_media_relay (WzpSignalClient * client, const char *scope,
+    GSocketAddress * addr, const char *fp, gpointer user_data)
+{
+  WzpCall *self = user_data;
+  g_autofree char *where = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (g_strcmp0 (scope, self->call_id) != 0 && (self->room_state == NULL ||
+          g_strcmp0 (scope, _wzp_call_room_get_id (self->room_state)) != 0))
+    return;
+  if (addr == NULL) {
+    if (self->media_leg)
+      WZP_INFO_OBJECT (self, "%s: media through our relay again", scope);
+    _wzp_call_media_leg_close (&self->media_leg, self);
+    return;
+  }
+  if (self->media_leg && _wzp_call_media_leg_goes_to (self->media_leg, addr,
+          fp))
+    return;
+  _wzp_call_media_leg_close (&self->media_leg, self);
+  where = wzp_socket_address_to_string (addr);
+  WZP_INFO_OBJECT (self, "%s is hosted by the relay node at %s (%s): "
+      "opening a media leg", scope, where, fp);
+  self->media_leg = _wzp_call_media_leg_open (self->endpoint, addr, fp,
+      ACTIVE_RECONNECT_MAX, on_relay_media, on_leg_lost, self, &error);
+  if (self->media_leg == NULL)
+    WZP_WARNING_OBJECT (self, "no media leg to %s: %s", where, error->message);
 }
 
 static void
@@ -589,6 +708,9 @@ on_call_resumed (WzpSignalClient * client, const char *call_id,
     WZP_INFO_OBJECT (self, "call %s: relay channel %u -> %u", call_id,
         self->channel, channel);
   self->channel = channel;
+  g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
+  _wzp_call_media_leg_take_channel (self->media_leg, self->signal, call_id,
+      channel);
   _wzp_relay_leg_up (&self->leg, channel, wzp_clock_get_time (self->clock));
   set_relay_state (self, WZP_RELAY_STATE_RESUMED, NULL);
 }
@@ -752,6 +874,9 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
   _wzp_offer_info_clear (&info);
   start_path (self, theirs, peer_nat);
   start_watchdog (self);
+  _wzp_call_media_leg_take_channel (self->media_leg, self->signal,
+      self->call_id, self->channel);
+  replay_early_media (self);
 }
 
 /* The relay ended an active call because it lost the peer (or would not
@@ -824,6 +949,10 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
   } else if (g_str_equal (reason, "no-answer")) {
     code = WZP_CALL_ERROR_NO_ANSWER;
     what = "did not answer";
+  } else if (g_str_equal (reason, "cluster-unavailable")) {
+    code = WZP_CALL_ERROR_CLUSTER_UNAVAILABLE;
+    what = "cannot be looked for: it is not at our relay, and our relay "
+        "cannot reach its cluster (cluster-unavailable)";
   }
   if (what) {
     fail (self, code, "%s %s", self->active_peer, what);
@@ -895,6 +1024,8 @@ connect_signaling (WzpCall * self)
       self);
   g_signal_connect (self->signal, "call-resumed",
       G_CALLBACK (on_call_resumed), self);
+  g_signal_connect (self->signal, "media-relay", G_CALLBACK (on_media_relay),
+      self);
   g_signal_connect (self->signal, "connection-lost",
       G_CALLBACK (on_connection_lost), self);
   g_signal_connect (self->signal, "error", G_CALLBACK (on_signal_error), self);
@@ -1067,7 +1198,7 @@ early_dial (WzpCall * self, JsonObject * offer, JsonObject * answer)
           self->handshake.caller_eph, self->handshake.call_id_bin, FALSE,
           &error)) {
     WZP_WARNING_OBJECT (self, "no early keys: %s", error->message);
-    _wzp_call_media_drop_keys (&self->media);
+    _wzp_call_media_reset (&self->media);
     return;
   }
   g_clear_pointer (&self->handshake.eph, wzp_x25519_key_free);
@@ -1177,6 +1308,9 @@ early_set_up (WzpCall * self, WzpCallSetup * setup)
     set_path (self, WZP_PATH_RELAY, "call set up: media starts on the relay");
   }
   start_watchdog (self);
+  _wzp_call_media_leg_take_channel (self->media_leg, self->signal,
+      self->call_id, self->channel);
+  replay_early_media (self);
   if (self->path == NULL) {
     start_path (self, theirs, peer_nat);
     return TRUE;
@@ -1216,7 +1350,7 @@ early_abandon (WzpCall * self)
     wzp_path_manager_stop (self->path);
     g_clear_object (&self->path);
   }
-  _wzp_call_media_drop_keys (&self->media);
+  _wzp_call_media_reset (&self->media);
   early_stop (self);
 }
 
@@ -1231,15 +1365,21 @@ early_stop (WzpCall * self)
 /* --- the watchdog of an active call ----------------------------------- */
 
 static guint64
-current_rtt (WzpCall * self)
+current_rtt (WzpCall * self, const WzpRelayChannelStats * ch)
 {
   WzpConnectionStats cs;
   WzpConnection *conn = NULL;
 
-  if (wzp_call_get_path (self) == WZP_PATH_DIRECT && self->path)
+  if (wzp_call_get_path (self) == WZP_PATH_DIRECT && self->path) {
     conn = wzp_path_manager_get_direct_connection (self->path);
-  else if (self->signal)
-    conn = wzp_signal_client_get_connection (self->signal);
+  } else if (self->signal) {
+    /* Relayed media on the relay's media channel: its own round trip
+     * (BIND to BIND-ACK), not the mostly idle signaling connection's,
+     * whose ACKs the relay delays. */
+    if (ch->state == WZP_RELAY_CHANNEL_UP && ch->rtt_ns)
+      return ch->rtt_ns;
+    conn = wzp_signal_client_get_connection (relay_carrier (self));
+  }
   if (conn == NULL)
     return 0;
   wzp_connection_get_stats (conn, &cs);
@@ -1251,15 +1391,24 @@ watchdog_tick (WzpCall * self)
 {
   guint64 now = wzp_clock_get_time (self->clock);
   guint64 rtt, silence;
+  WzpRelayChannelStats ch;
 
   if (self->state != WZP_CALL_STATE_ACTIVE)
     return;
   watch_direct (self);
-  rtt = current_rtt (self);
+  memset (&ch, 0, sizeof ch);
+  if (!self->room_state && self->signal)
+    wzp_signal_client_get_channel_stats (_wzp_call_media_leg_channel_owner
+        (self->media_leg, self->signal), self->channel, &ch);
+  rtt = current_rtt (self, &ch);
   g_mutex_lock (&self->lock);
   /* Keep the last value while the relay is away. */
   if (rtt)
     self->rtt_ns = rtt;
+  /* A call that ends takes its channel along: keep its last counts. */
+  if (ch.state != WZP_RELAY_CHANNEL_OFF || ch.sent || ch.received)
+    self->relay_channel = ch;
+  self->relay_channel.state = ch.state;
   g_mutex_unlock (&self->lock);
 
   silence = self->room_state ? 0 : _wzp_relay_leg_silence (&self->leg, now);
@@ -1349,14 +1498,20 @@ on_wake (gpointer user_data)
 
 /* --- starting --------------------------------------------------------- */
 
+/* Registers through the first of @relays (ordered), the others in
+ * reserve. */
 static gboolean
-connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
+connect_relay (WzpCall * self, GPtrArray * relays, GError ** error)
 {
-  g_autofree char *addr = wzp_socket_address_to_string (relay);
+  g_autofree char *addr = wzp_socket_address_to_string
+      (g_ptr_array_index (relays, 0));
 
-  WZP_DEBUG_OBJECT (self, "relay %s at %s", self->relay, addr);
-  self->signal = wzp_signal_client_new (self->endpoint, relay,
-      self->relay_fingerprint);
+  WZP_DEBUG_OBJECT (self, "relay %s at %s (%u addresses)", self->relay, addr,
+      relays->len);
+  self->signal = wzp_signal_client_new (self->endpoint,
+      g_ptr_array_index (relays, 0), self->relay_fingerprint);
+  for (guint i = 1; i < relays->len; i++)
+    wzp_signal_client_add_relay (self->signal, g_ptr_array_index (relays, i));
   connect_signaling (self);
   if (self->room)
     self->room_state = _wzp_call_room_new (&room_events, self, self->signal,
@@ -1370,41 +1525,24 @@ connect_relay (WzpCall * self, GSocketAddress * relay, GError ** error)
   return TRUE;
 }
 
-typedef struct
-{
-  WzpCall *call;
-  char *host;
-  guint16 port;
-} ResolveData;
-
 static void
-on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
+on_relays_ready (GPtrArray * relays, const GError * error, gpointer data)
 {
-  ResolveData *rd = user_data;
-  WzpCall *self = rd->call;
-  g_autoptr (GError) error = NULL;
-  GList *addrs = g_resolver_lookup_by_name_finish (G_RESOLVER (source),
-      result, &error);
-  g_autoptr (GSocketAddress) relay = NULL;
+  WzpCall *self = data;
+  g_autoptr (GError) local = NULL;
 
   if (!is_over (self->state)) {
-    /* Prefer IPv4: every endpoint has an IPv4 socket. */
-    for (GList * l = addrs; l && relay == NULL; l = l->next)
-      if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
-        relay = g_inet_socket_address_new (l->data, rd->port);
-    if (relay == NULL && addrs)
-      relay = g_inet_socket_address_new (addrs->data, rd->port);
-    if (relay == NULL)
-      fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE,
-          "cannot resolve the relay host \"%s\": %s", rd->host,
-          error ? error->message : "no address");
-    else if (!connect_relay (self, relay, &error))
-      fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE, "%s", error->message);
+    if (relays == NULL) {
+      fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE, "%s",
+          error ? error->message : "no relay address");
+    } else {
+      _wzp_relay_list_order (relays,
+          wzp_identity_get_fingerprint (self->identity), self->relay_selection);
+      if (!connect_relay (self, relays, &local))
+        fail (self, WZP_CALL_ERROR_RELAY_UNREACHABLE, "%s", local->message);
+    }
   }
-  g_resolver_free_addresses (addrs);
-  g_free (rd->host);
-  g_object_unref (rd->call);
-  g_free (rd);
+  g_object_unref (self);
 }
 
 /**
@@ -1414,7 +1552,8 @@ on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
  *   (a room's invitation), or why the socket could not be bound
  *
  * Binds the socket, gathers candidates and starts registering with the
- * relay (a host name is resolved without blocking).  Everything after
+ * relay (host names are resolved without blocking; of a list of relays,
+ * one is picked by #WzpCall:relay-selection).  Everything after
  * that comes as #WzpCall::state-changed: a failure to reach the relay,
  * too.
  *
@@ -1423,18 +1562,15 @@ on_resolved (GObject * source, GAsyncResult * result, gpointer user_data)
 gboolean
 wzp_call_start (WzpCall * self, GError ** error)
 {
-  g_autoptr (GSocketAddress) relay = NULL;
+  g_autoptr (GPtrArray) relays = NULL;
+  g_autoptr (GPtrArray) numeric = NULL;
   g_autoptr (GSocketAddress) bind = NULL;
-  g_autofree char *relay_host = NULL;
-  guint16 relay_port = 0;
 
   g_return_val_if_fail (WZP_IS_CALL (self), FALSE);
   g_return_val_if_fail (self->state == WZP_CALL_STATE_IDLE, FALSE);
 
-  if (!_wzp_call_check_settings (self, &relay_host, &relay_port, error))
+  if (!_wzp_call_check_settings (self, &relays, error))
     return FALSE;
-  /* A numeric address needs no resolver. */
-  relay = wzp_socket_address_parse (self->relay, NULL);
 
   self->endpoint = wzp_endpoint_new (self->context, self->identity,
       self->clock, error);
@@ -1472,21 +1608,17 @@ wzp_call_start (WzpCall * self, GError ** error)
   self->register_timeout = wzp_clock_timeout_add (self->clock, self->context,
       self->relay_timeout_ms * WZP_NSEC_PER_MSEC, register_timed_out, self,
       NULL);
-  if (relay)
-    return connect_relay (self, relay, error);
-
-  /* A host name: resolve without blocking the context. */
-  {
-    g_autoptr (GResolver) resolver = g_resolver_get_default ();
-    ResolveData *rd = g_new0 (ResolveData, 1);
-
-    rd->call = g_object_ref (self);
-    rd->port = relay_port;
-    rd->host = g_steal_pointer (&relay_host);
-    g_main_context_push_thread_default (self->context);
-    g_resolver_lookup_by_name_async (resolver, rd->host, NULL, on_resolved, rd);
-    g_main_context_pop_thread_default (self->context);
+  /* Numeric addresses need no resolver. */
+  numeric = _wzp_relay_list_numeric (relays);
+  if (numeric) {
+    _wzp_relay_list_order (numeric,
+        wzp_identity_get_fingerprint (self->identity), self->relay_selection);
+    return connect_relay (self, numeric, error);
   }
+  /* Host names resolve without blocking the context; the relays are
+   * dialed once every name has answered. */
+  _wzp_relay_list_resolve (relays, self->context, NULL, on_relays_ready,
+      g_object_ref (self));
   return TRUE;
 }
 
@@ -1539,12 +1671,12 @@ _wzp_call_inject_test_frame (WzpCall * self, const char *text, gboolean tamper)
     return FALSE;
   if (tamper) {
     packet[WZP_MEDIA_HEADER_LEN] ^= 0x01;
-    return wzp_signal_client_send_media (self->signal, self->channel, packet,
-        n);
+    return wzp_signal_client_send_media (relay_carrier (self), self->channel,
+        packet, n);
   }
-  return wzp_signal_client_send_media (self->signal, self->channel, packet,
-      n) && wzp_signal_client_send_media (self->signal, self->channel,
-      packet, n);
+  return wzp_signal_client_send_media (relay_carrier (self), self->channel,
+      packet, n) && wzp_signal_client_send_media (relay_carrier (self),
+      self->channel, packet, n);
 }
 
 /**

@@ -14,6 +14,11 @@
  * the moment the relay sets the call up; the path moves to direct when
  * both peers agree, and back when the direct path goes quiet.
  *
+ * The relay may be a list, the relays of a cluster (docs/CLUSTER.md):
+ * the call registers at one (#WzpCall:relay-selection) and moves on to
+ * the next when it is lost; when the cluster hosts the call or room on
+ * another relay node the call opens a media leg there.
+ *
  * The relay: its connection is watched (keep-alives, and a relay that
  * restarted resets the old connection at once); #WzpCall:relay-state
  * says whether it is there.  After a loss the call reconnects and
@@ -37,6 +42,7 @@
 #include "wzp-version.h"
 #include "wzp-identity.h"
 #include "wzp-path-types.h"
+#include "wzp-relay-channel-state.h"
 
 G_BEGIN_DECLS
 
@@ -74,6 +80,9 @@ WZP_API GQuark wzp_call_error_quark (void);
  *   connection to the relay died and no direct path carries the call
  * @WZP_CALL_ERROR_HUNG_UP: the reason of an ended call: either side hung
  *   up
+ * @WZP_CALL_ERROR_CLUSTER_UNAVAILABLE: the peer is not registered at our
+ *   relay, and our relay cannot ask the other relays of its cluster now
+ *   (their Redis is away): try again in a few seconds
  *
  * The errors of a failed call (the reason of #WzpCall::state-changed to
  * %WZP_CALL_STATE_FAILED), of wzp_call_start(), and the reasons of an
@@ -98,6 +107,7 @@ typedef enum
   WZP_CALL_ERROR_INVALID_SETTINGS,
   WZP_CALL_ERROR_PEER_GONE,
   WZP_CALL_ERROR_HUNG_UP,
+  WZP_CALL_ERROR_CLUSTER_UNAVAILABLE,
 } WzpCallError;
 
 #define WZP_TYPE_CALL_ERROR (wzp_call_error_get_type ())
@@ -165,12 +175,32 @@ typedef enum
   WZP_RELAY_STATE_FAILED,
 } WzpRelayState;
 
+/**
+ * WzpRelaySelection:
+ * @WZP_RELAY_SELECTION_HASH: order the relays by a hash of our identity
+ *   and each relay (rendezvous hashing): the clients of one list spread
+ *   evenly, each always starts at the same relay, and the clients of a
+ *   relay that dies spread over the others
+ * @WZP_RELAY_SELECTION_LISTED: try them in the order given (a primary,
+ *   then backups)
+ *
+ * Which relay of a list (#WzpCall:relay) a call registers at first; when
+ * it is lost the call moves on to the next one.
+ */
+typedef enum
+{
+  WZP_RELAY_SELECTION_HASH,
+  WZP_RELAY_SELECTION_LISTED,
+} WzpRelaySelection;
+
 #define WZP_TYPE_CALL_STATE (wzp_call_state_get_type ())
 WZP_API GType wzp_call_state_get_type (void);
 #define WZP_TYPE_ANSWER_POLICY (wzp_answer_policy_get_type ())
 WZP_API GType wzp_answer_policy_get_type (void);
 #define WZP_TYPE_RELAY_STATE (wzp_relay_state_get_type ())
 WZP_API GType wzp_relay_state_get_type (void);
+#define WZP_TYPE_RELAY_SELECTION (wzp_relay_selection_get_type ())
+WZP_API GType wzp_relay_selection_get_type (void);
 
 WZP_API const char *wzp_call_state_to_string (WzpCallState state);
 WZP_API const char *wzp_relay_state_to_string (WzpRelayState state);
@@ -237,6 +267,12 @@ typedef void (*WzpCallFrameFunc) (const WzpCallFrame * frame,
  * @setup_ns: from setup to the first frame received, or 0
  * @relay_state: whether the relay is there
  * @relay_losses: how often the connection to the relay was lost
+ * @relay_channel_sent: frames sent on the relay's media channel (the rest
+ *   of the relayed media rode the signaling connection's QUIC datagrams;
+ *   docs/PROTOCOL.md, Part A §7)
+ * @relay_channel_received: frames received on it
+ * @relay_channel_downs: how often the channel stopped working
+ * @relay_channel_state: where relayed media goes now
  *
  * Counters since the call started (wzp_call_get_stats()); see
  * docs/ELEMENTS.md for how wzpsrc and wzpsink publish them.
@@ -258,8 +294,13 @@ typedef struct
   guint64 setup_ns;
   WzpRelayState relay_state;
   guint64 relay_losses;
+  guint64 relay_channel_sent;
+  guint64 relay_channel_received;
+  guint64 relay_channel_downs;
+  WzpRelayChannelState relay_channel_state;
   /*< private > */
-  guint64 padding[6];
+  guint32 padding32;
+  guint64 padding[2];
 } WzpCallStats;
 
 /**
@@ -301,5 +342,7 @@ WZP_API gboolean wzp_call_get_failure_origin (WzpCall * self,
 
 WZP_API char *wzp_call_error_describe (const GError * error,
     const char *relay, const char *peer);
+
+WZP_API gboolean wzp_relay_list_check (const char *relay, GError ** error);
 
 G_END_DECLS

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "wzp-connection-private.h"
+#include "wzp-quic-mem.h"
 
 #include <string.h>
 #include <ngtcp2/ngtcp2_crypto.h>
@@ -424,7 +425,7 @@ _wzp_connection_new_client (WzpEndpoint * ep, const WzpAddr * local,
   wzp_random_bytes (scid.data, scid.datalen);
 
   rv = ngtcp2_conn_client_new (&self->conn, &dcid, &scid, &path,
-      NGTCP2_PROTO_VER_V1, &callbacks, &settings, &tp, NULL, self);
+      NGTCP2_PROTO_VER_V1, &callbacks, &settings, &tp, _wzp_quic_mem (), self);
   if (rv != 0) {
     g_set_error (error, WZP_CONNECTION_ERROR, WZP_CONNECTION_ERROR_PROTOCOL,
         "cannot create a QUIC connection: %s", ngtcp2_strerror (rv));
@@ -474,7 +475,7 @@ _wzp_connection_new_server (WzpEndpoint * ep, const WzpAddr * local,
       tp.stateless_reset_token);
 
   rv = ngtcp2_conn_server_new (&self->conn, &hd->scid, &scid, &path,
-      hd->version, &callbacks, &settings, &tp, NULL, self);
+      hd->version, &callbacks, &settings, &tp, _wzp_quic_mem (), self);
   if (rv != 0) {
     g_set_error (error, WZP_CONNECTION_ERROR, WZP_CONNECTION_ERROR_PROTOCOL,
         "cannot accept a QUIC connection: %s", ngtcp2_strerror (rv));

@@ -41,6 +41,16 @@ typedef struct
   GSource *source;
 } Sock;
 
+/* wzp_endpoint_add_source_handler() */
+typedef struct
+{
+  guint id;
+  WzpAddr source;
+  WzpSourcePacketFunc func;
+  gpointer data;
+  GDestroyNotify notify;
+} SourceHandler;
+
 typedef struct
 {
   WzpAddr to;
@@ -72,6 +82,9 @@ struct _WzpEndpoint
   guint n_tx;
 
   guint8 *rx_buffers;
+
+  GArray *source_handlers;      /* SourceHandler */
+  guint next_source_handler;
 
   WzpRawPacketFunc raw_func;
   gpointer raw_data;

@@ -244,6 +244,16 @@ handle_packet (WzpEndpoint * self, Sock * sock, const WzpAddr * from,
     self->stats.dropped_invalid++;
     return;
   }
+  /* Sources that are not QUIC peers (a relay's media port): their
+   * handler takes everything they send.  A handful at most. */
+  for (guint i = 0; i < self->source_handlers->len; i++) {
+    SourceHandler *h = &g_array_index (self->source_handlers, SourceHandler,
+        i);
+    if (wzp_addr_equal (&h->source, from)) {
+      h->func (self, from, data, len, h->data);
+      return;
+    }
+  }
   /* Too short to be QUIC: hole-punch packets (see WZP_RAW_PACKET_MAX_LEN). */
   if (len <= WZP_RAW_PACKET_MAX_LEN) {
     if (self->raw_func)

@@ -144,6 +144,35 @@ wzp_endpoint_send_raw (WzpEndpoint * self, const WzpAddr * to,
   return TRUE;
 }
 
+/**
+ * wzp_endpoint_send_udp:
+ * @to: destination
+ *
+ * Sends one UDP payload that is not QUIC, of any length up to the
+ * largest datagram we send, in the endpoint's next batch.  The receiver
+ * must know it is not QUIC by other means than its length (channel
+ * packets to a relay's media port, which carries nothing else).
+ *
+ * Returns: %FALSE if there is no socket for that address family or the
+ * payload is empty or too long
+ */
+gboolean
+wzp_endpoint_send_udp (WzpEndpoint * self, const WzpAddr * to,
+    const guint8 * data, gsize len)
+{
+  guint8 *slot;
+
+  g_return_val_if_fail (WZP_IS_ENDPOINT (self), FALSE);
+  if (len == 0 || len > WZP_MAX_UDP_PAYLOAD)
+    return FALSE;
+  if (_wzp_endpoint_sock_for (self, wzp_addr_family (to)) == NULL)
+    return FALSE;
+  slot = _wzp_endpoint_tx_slot (self);
+  memcpy (slot, data, len);
+  _wzp_endpoint_tx_commit (self, to, len);
+  return TRUE;
+}
+
 /* --- connections: dirty set, timers, lifetime ------------------------- */
 
 void

@@ -344,6 +344,60 @@ wzp_endpoint_set_raw_handler (WzpEndpoint * self, WzpRawPacketFunc func,
 }
 
 /**
+ * wzp_endpoint_add_source_handler:
+ * @source: the exact address (IP and port) whose packets @func takes
+ *
+ * Every UDP payload from @source goes to @func, before anything treats it
+ * as QUIC or as a raw packet.  A client adds its relay's media address so
+ * that channel packets, which are not QUIC, never reach the QUIC path
+ * (the relay's QUIC comes from another port; no peer has that address).
+ *
+ * Returns: an id for wzp_endpoint_remove_source_handler()
+ */
+guint
+wzp_endpoint_add_source_handler (WzpEndpoint * self, const WzpAddr * source,
+    WzpSourcePacketFunc func, gpointer user_data, GDestroyNotify notify)
+{
+  SourceHandler h = { 0 };
+
+  g_return_val_if_fail (WZP_IS_ENDPOINT (self), 0);
+  g_return_val_if_fail (func != NULL, 0);
+  h.id = ++self->next_source_handler;
+  h.source = *source;
+  h.func = func;
+  h.data = user_data;
+  h.notify = notify;
+  g_array_append_val (self->source_handlers, h);
+  return h.id;
+}
+
+void
+wzp_endpoint_remove_source_handler (WzpEndpoint * self, guint id)
+{
+  g_return_if_fail (WZP_IS_ENDPOINT (self));
+  for (guint i = 0; i < self->source_handlers->len; i++) {
+    SourceHandler h = g_array_index (self->source_handlers, SourceHandler, i);
+    if (h.id != id)
+      continue;
+    g_array_remove_index (self->source_handlers, i);
+    if (h.notify)
+      h.notify (h.data);
+    return;
+  }
+}
+
+static void
+clear_source_handlers (WzpEndpoint * self)
+{
+  while (self->source_handlers->len > 0) {
+    SourceHandler h = g_array_index (self->source_handlers, SourceHandler, 0);
+    g_array_remove_index (self->source_handlers, 0);
+    if (h.notify)
+      h.notify (h.data);
+  }
+}
+
+/**
  * wzp_endpoint_close_all:
  *
  * Closes every connection with the given code and reason (each emits
@@ -489,6 +543,7 @@ wzp_endpoint_dispose (GObject * object)
     self->raw_notify (self->raw_data);
   self->raw_notify = NULL;
   self->raw_func = NULL;
+  clear_source_handlers (self);
   G_OBJECT_CLASS (wzp_endpoint_parent_class)->dispose (object);
 }
 
@@ -502,6 +557,7 @@ wzp_endpoint_finalize (GObject * object)
   g_clear_pointer (&self->timers, g_ptr_array_unref);
   g_clear_pointer (&self->dirty, g_ptr_array_unref);
   g_clear_pointer (&self->dialed, g_ptr_array_unref);
+  g_clear_pointer (&self->source_handlers, g_array_unref);
   g_clear_pointer (&self->tls, wzp_tls_context_free);
   g_clear_pointer (&self->half_open_by_source, wzp_source_counter_free);
   g_clear_pointer (&self->conns_by_source, wzp_source_counter_free);
@@ -893,6 +949,7 @@ wzp_endpoint_init (WzpEndpoint * self)
   self->timers = g_ptr_array_new ();
   self->dirty = g_ptr_array_new_with_free_func (g_object_unref);
   self->dialed = g_ptr_array_new ();
+  self->source_handlers = g_array_new (FALSE, FALSE, sizeof (SourceHandler));
   self->tx = g_new (TxSlot, TX_BATCH);
   self->rx_buffers = g_malloc (RX_BATCH * WZP_RX_BUFFER);
   self->idle_timeout = WZP_DEFAULT_IDLE_TIMEOUT;

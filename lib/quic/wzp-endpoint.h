@@ -139,6 +139,17 @@ gboolean wzp_retry_mode_from_string (const char *text, WzpRetryMode * mode);
 typedef void (*WzpRawPacketFunc) (WzpEndpoint * endpoint,
     const WzpAddr * from, const guint8 * data, gsize len, gpointer user_data);
 
+/**
+ * WzpSourcePacketFunc:
+ *
+ * Receives every UDP payload from the one source address it was added
+ * for (wzp_endpoint_add_source_handler()), before anything looks at it as
+ * QUIC or raw: a relay's media port, whose channel packets are neither.
+ * @data is valid only during the call.
+ */
+typedef void (*WzpSourcePacketFunc) (WzpEndpoint * endpoint,
+    const WzpAddr * from, const guint8 * data, gsize len, gpointer user_data);
+
 typedef struct
 {
   guint64 packets_received;
@@ -194,6 +205,15 @@ void wzp_endpoint_set_raw_handler (WzpEndpoint * self, WzpRawPacketFunc func,
     gpointer user_data, GDestroyNotify notify);
 
 gboolean wzp_endpoint_send_raw (WzpEndpoint * self, const WzpAddr * to,
+    const guint8 * data, gsize len);
+
+guint wzp_endpoint_add_source_handler (WzpEndpoint * self,
+    const WzpAddr * source, WzpSourcePacketFunc func, gpointer user_data,
+    GDestroyNotify notify);
+
+void wzp_endpoint_remove_source_handler (WzpEndpoint * self, guint id);
+
+gboolean wzp_endpoint_send_udp (WzpEndpoint * self, const WzpAddr * to,
     const guint8 * data, gsize len);
 
 void wzp_endpoint_close_all (WzpEndpoint * self, guint64 app_error_code,

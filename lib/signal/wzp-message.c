@@ -48,7 +48,10 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_LEAVE_ROOM] = "leave-room",
   [WZP_MSG_UPDATE_CANDIDATES] = "update-candidates",
   [WZP_MSG_RESUME_CALL] = "resume-call",
+  [WZP_MSG_CHANNEL_REBIND] = "channel-rebind",
   [WZP_MSG_ROOM_MESSAGE] = "room-message",
+  [WZP_MSG_LEG] = "leg",
+  [WZP_MSG_MOVE] = "move",
 };
 
 const char *
@@ -1013,5 +1016,35 @@ wzp_message_new_room_message (const char *room, const char *to,
   if (from)
     json_object_set_string_member (m, "from", from);
   set_opaque (m, "body", body);
+  return m;
+}
+
+/**
+ * wzp_message_new_leg:
+ *
+ * A media leg's first message: this connection carries the media of our
+ * calls and rooms hosted at this relay node, and is not our registration
+ * (docs/CLUSTER.md).
+ */
+JsonObject *
+wzp_message_new_leg (void)
+{
+  return wzp_message_new (WZP_MSG_LEG);
+}
+
+/**
+ * wzp_message_new_move:
+ * @relays: (transfer full): [{"addr", "fingerprint"}] of other relay nodes
+ *
+ * The relay drains: register at another node (the connection closes with
+ * 0x103 right after).
+ */
+JsonObject *
+wzp_message_new_move (JsonArray * relays)
+{
+  JsonObject *m = wzp_message_new (WZP_MSG_MOVE);
+
+  json_object_set_array_member (m, "relays", relays ? relays :
+      json_array_new ());
   return m;
 }

@@ -128,8 +128,12 @@ typedef enum
   WZP_MSG_LEAVE_ROOM,
   WZP_MSG_UPDATE_CANDIDATES,
   WZP_MSG_RESUME_CALL,
+  WZP_MSG_CHANNEL_REBIND,
   /* both directions */
   WZP_MSG_ROOM_MESSAGE,
+  /* cluster (docs/CLUSTER.md): client -> relay, relay -> client */
+  WZP_MSG_LEG,
+  WZP_MSG_MOVE,
   WZP_MSG_N_TYPES
 } WzpMessageType;
 
@@ -237,6 +241,8 @@ JsonObject *wzp_message_new_room_update (const char *room,
     const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 JsonObject *wzp_message_new_room_message (const char *room,
     const char *to, const char *from, JsonObject * body);
+JsonObject *wzp_message_new_leg (void);
+JsonObject *wzp_message_new_move (JsonArray * relays);
 JsonObject *wzp_room_member_new (const char *fingerprint,
     const guint8 public_key[WZP_PUBLIC_KEY_LEN], JsonObject * key_blob);
 

@@ -160,6 +160,9 @@ handle_hello (WzpSignalClient * self, JsonObject * msg)
   WzpIdentity *id = self->identity ? self->identity :
       wzp_endpoint_get_identity (self->endpoint);
 
+  /* A media leg does not register. */
+  if (self->media_leg)
+    return;
   if (!wzp_message_get_bytes (msg, "challenge", TRUE, WZP_CHALLENGE_LEN,
           WZP_CHALLENGE_LEN, &challenge, &error) ||
       !wzp_message_get_address (msg, "observed_addr", TRUE, &observed,
@@ -197,6 +200,9 @@ handle_registered (WzpSignalClient * self, JsonObject * msg)
   g_autoptr (GSocketAddress) observed = NULL;
   g_autoptr (GError) error = NULL;
 
+  /* A media leg was ready when its handshake completed. */
+  if (self->media_leg)
+    return;
   if (!wzp_message_get_address (msg, "observed_addr", TRUE, &observed, &error)) {
     WZP_WARNING_OBJECT (self, "bad registered message: %s", error->message);
     return;
@@ -232,6 +238,84 @@ handle_error (WzpSignalClient * self, JsonObject * msg)
   }
 }
 
+/* "media_relay": {"addr", "fingerprint"}, the node hosting a call or
+ * room (docs/CLUSTER.md).  FALSE when present but invalid. */
+static gboolean
+get_media_relay (JsonObject * msg, GSocketAddress ** addr, char **fp,
+    GError ** error)
+{
+  JsonNode *node = json_object_get_member (msg, "media_relay");
+  JsonObject *o;
+  const char *a, *f;
+  g_autofree char *canonical = NULL;
+
+  *addr = NULL;
+  *fp = NULL;
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    g_set_error (error, WZP_MESSAGE_ERROR, WZP_MESSAGE_ERROR_WRONG_TYPE,
+        "field 'media_relay' is not an object");
+    return FALSE;
+  }
+  o = json_node_get_object (node);
+  a = json_object_get_string_member_with_default (o, "addr", NULL);
+  f = json_object_get_string_member_with_default (o, "fingerprint", NULL);
+  canonical = f ? wzp_fingerprint_normalize (f, NULL) : NULL;
+  if (a == NULL || canonical == NULL || strcmp (canonical, f) != 0 ||
+      (*addr = wzp_socket_address_parse (a, NULL)) == NULL) {
+    g_set_error (error, WZP_MESSAGE_ERROR, WZP_MESSAGE_ERROR_INVALID_VALUE,
+        "field 'media_relay' is not {\"addr\": IP:PORT, \"fingerprint\": "
+        "FP}");
+    return FALSE;
+  }
+  *fp = g_steal_pointer (&canonical);
+  return TRUE;
+}
+
+/* Tells where the media of @scope meets; @always: also when it meets
+ * here (a message that sets the media up says so by its silence). */
+static gboolean
+emit_media_relay (WzpSignalClient * self, const char *scope,
+    JsonObject * msg, gboolean always, GError ** error)
+{
+  g_autoptr (GSocketAddress) addr = NULL;
+  g_autofree char *fp = NULL;
+
+  if (!get_media_relay (msg, &addr, &fp, error))
+    return FALSE;
+  if (addr || always)
+    g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_MEDIA_RELAY], 0,
+        scope, addr, fp);
+  return TRUE;
+}
+
+/* The relay drains: it names other relays before it closes (0x103). */
+static void
+handle_move (WzpSignalClient * self, JsonObject * msg)
+{
+  g_autoptr (GPtrArray) addrs = g_ptr_array_new_with_free_func (g_object_unref);
+  JsonArray *relays = NULL;
+
+  if (!wzp_message_get_array (msg, "relays", WZP_SIGNAL_MAX_RELAYS, &relays,
+          NULL)) {
+    WZP_WARNING_OBJECT (self, "dropped a bad 'move' from the relay");
+    return;
+  }
+  for (guint i = 0; relays && i < json_array_get_length (relays); i++) {
+    JsonNode *e = json_array_get_element (relays, i);
+    const char *a = JSON_NODE_HOLDS_OBJECT (e) ?
+        json_object_get_string_member_with_default (json_node_get_object (e),
+        "addr", NULL) : NULL;
+    GSocketAddress *sa = a ? wzp_socket_address_parse (a, NULL) : NULL;
+
+    if (sa)
+      g_ptr_array_add (addrs, sa);
+  }
+  WZP_INFO_OBJECT (self, "the relay drains and names %u others", addrs->len);
+  _wzp_signal_client_insert_relays (self, addrs);
+}
+
 static void
 handle_call_message (WzpSignalClient * self, WzpMessageType type,
     JsonObject * msg)
@@ -243,14 +327,17 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
     goto bad;
   switch (type) {
     case WZP_MSG_CALL_RINGING:
+      if (!emit_media_relay (self, call_id, msg, FALSE, &error))
+        goto bad;
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_RINGING], 0,
           call_id);
       break;
     case WZP_MSG_CALL_RESUMED:{
       guint64 channel;
       if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
-              &error))
+              &error) || !emit_media_relay (self, call_id, msg, TRUE, &error))
         goto bad;
+      _wzp_signal_client_channel_set (self, call_id, channel, msg);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_RESUMED], 0,
           call_id, (guint) channel);
       break;
@@ -259,6 +346,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       const char *reason;
       if (!wzp_message_get_string (msg, "reason", TRUE, 64, &reason, &error))
         goto bad;
+      _wzp_signal_client_channel_end (self, call_id);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_ENDED], 0,
           call_id, reason);
       break;
@@ -295,7 +383,8 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
               &error) ||
           !wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
               &error) ||
-          !wzp_message_get_string (msg, "role", TRUE, 16, &role, &error))
+          !wzp_message_get_string (msg, "role", TRUE, 16, &role, &error) ||
+          !emit_media_relay (self, call_id, msg, TRUE, &error))
         goto bad;
       /* Optional, and only a hint: a missing, malformed or unknown value
        * counts as "unknown" and does not spoil the setup. */
@@ -310,6 +399,7 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
       s.peer_reflexive = reflexive;
       s.channel = (guint32) channel;
       s.role = (char *) role;
+      _wzp_signal_client_channel_set (self, call_id, s.channel, msg);
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_CALL_SETUP], 0,
           &s);
       break;
@@ -358,7 +448,8 @@ handle_room_message (WzpSignalClient * self, WzpMessageType type,
       JsonArray *members;
       if (!wzp_message_get_uint (msg, "channel", TRUE, G_MAXUINT32, &channel,
               &error) ||
-          !wzp_message_get_array (msg, "members", 4096, &members, &error))
+          !wzp_message_get_array (msg, "members", 4096, &members, &error) ||
+          !emit_media_relay (self, room, msg, TRUE, &error))
         goto bad;
       g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_ROOM_JOINED], 0,
           room, (guint) channel, members);
@@ -456,6 +547,9 @@ _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,
     case WZP_MSG_ROOM_UPDATE:
     case WZP_MSG_ROOM_MESSAGE:
       handle_room_message (self, type, msg);
+      break;
+    case WZP_MSG_MOVE:
+      handle_move (self, msg);
       break;
     default:
       WZP_WARNING_OBJECT (self, "unexpected '%s' from the relay",

@@ -10,16 +10,26 @@
 
 #include "wzp-signal-client.h"
 #include "wzp-message.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
+
+/* What the channels do when one stops answering: ask the relay, over the
+ * signaling connection, to bind it again.  Given by the core, so that the
+ * channels never call back into it. */
+typedef void (*WzpChannelRebindFunc) (WzpSignalClient * self,
+    guint32 channel);
 
 struct _WzpSignalClient
 {
   GObject parent;
 
   WzpEndpoint *endpoint;
-  GSocketAddress *relay;
+  GSocketAddress *relay;        /* the one we dial: relays[relay_index] */
+  GPtrArray *relays;            /* of GSocketAddress, in the order to try */
+  guint relay_index;
   char *relay_fingerprint;
+  gboolean media_leg;
   WzpIdentity *identity;        /* NULL: the endpoint's */
   guint64 reconnect_initial;
   guint64 reconnect_max;
@@ -35,6 +45,11 @@ struct _WzpSignalClient
   gboolean register_sent;       /* on this connection */
   guint32 next_req;
   GSource *reconnect_timer;
+  /* The connection's packets received, as last seen, and when they last
+   * changed (see watch_silence()). */
+  GSource *silence_timer;
+  guint64 rx_seen;
+  guint64 rx_changed_at;
   guint64 backoff;
   /* The last signaling connection's smoothed RTT (0: none yet): the next
    * handshake assumes it, so its lost packets are resent in time. */
@@ -52,6 +67,12 @@ struct _WzpSignalClient
   WzpSignalMediaFunc media_func;
   gpointer media_data;
   GDestroyNotify media_notify;
+
+  /* Relay media channels (wzp-signal-client-channels.c). */
+  gboolean use_channels;
+  GPtrArray *channels;
+  WzpChannelRebindFunc rebind_func;  /* asks the relay to bind again */
+  GArray *media_sources;
 };
 
 enum
@@ -68,6 +89,8 @@ enum
   PROP_IDENTITY,
   PROP_KEEP_ALIVE,
   PROP_IDLE_TIMEOUT,
+  PROP_MEDIA_LEG,
+  PROP_RELAY_CHANNELS,
   N_PROPS
 };
 
@@ -88,6 +111,7 @@ enum
   SIGNAL_ERROR,
   SIGNAL_CONNECTION_LOST,
   SIGNAL_CALL_RESUMED,
+  SIGNAL_MEDIA_RELAY,
   N_SIGNALS
 };
 
@@ -104,6 +128,22 @@ gboolean _wzp_signal_client_send_msg (WzpSignalClient * self,
 void _wzp_signal_client_cancel_timer (GSource ** timer);
 void _wzp_signal_client_give_up (WzpSignalClient * self,
     WzpSignalError code, const char *message);
+/* A draining relay named other relays: try them next. */
+void _wzp_signal_client_insert_relays (WzpSignalClient * self,
+    GPtrArray * addresses);
+
+/* wzp-signal-client-channels.c */
+
+void _wzp_signal_client_channels_init (WzpSignalClient * self,
+    WzpChannelRebindFunc rebind);
+void _wzp_signal_client_channels_clear (WzpSignalClient * self);
+void _wzp_signal_client_channels_free (WzpSignalClient * self);
+void _wzp_signal_client_channel_set (WzpSignalClient * self,
+    const char *call_id, guint32 call_channel, JsonObject * msg);
+void _wzp_signal_client_channel_end (WzpSignalClient * self,
+    const char *call_id);
+gboolean _wzp_signal_client_channel_send (WzpSignalClient * self,
+    guint32 call_channel, const guint8 * data, gsize len, gboolean * sent);
 
 /* wzp-signal-client-handlers.c */
 void _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,

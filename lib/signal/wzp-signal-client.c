@@ -11,6 +11,7 @@
 
 #include "wzp-signal-client-private.h"
 #include "wzp-message.h"
+#include "wzp-channel.h"
 #include "wzp-address.h"
 #include "wzp-random.h"
 #include "wzp-log-private.h"
@@ -221,6 +222,7 @@ drop_connection (WzpSignalClient * self, const char *reason)
 {
   WzpConnection *conn = self->conn;
 
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
   if (conn == NULL)
     return;
   self->conn = NULL;
@@ -281,6 +283,106 @@ relay_text (WzpSignalClient * self)
   return wzp_socket_address_to_string (self->relay);
 }
 
+static gboolean
+same_address (GSocketAddress * a, GSocketAddress * b)
+{
+  WzpAddr x, y;
+
+  return wzp_addr_from_gsocketaddress (&x, a) &&
+      wzp_addr_from_gsocketaddress (&y, b) && wzp_addr_equal (&x, &y);
+}
+
+static gint
+find_relay (WzpSignalClient * self, GSocketAddress * relay)
+{
+  for (guint i = 0; i < self->relays->len; i++)
+    if (same_address (g_ptr_array_index (self->relays, i), relay))
+      return i;
+  return -1;
+}
+
+/* The next dial goes to the next relay of the list (the same one when
+ * there is only one). */
+static void
+next_relay (WzpSignalClient * self, const char *why)
+{
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+
+  if (self->relays->len < 2)
+    return;
+  from = relay_text (self);
+  self->relay_index = (self->relay_index + 1) % self->relays->len;
+  g_set_object (&self->relay, g_ptr_array_index (self->relays,
+          self->relay_index));
+  to = relay_text (self);
+  WZP_INFO_OBJECT (self, "%s: leaving the relay at %s for %s", why, from, to);
+  g_object_notify_by_pspec (G_OBJECT (self),
+      _wzp_signal_client_props[PROP_RELAY_ADDRESS]);
+}
+
+/**
+ * wzp_signal_client_add_relay:
+ * @relay: another relay (node of the same cluster) to try when the ones
+ *   before it fail
+ *
+ * Appends @relay to the relays this client tries in turn; an address it
+ * knows already is ignored, as is any beyond %WZP_SIGNAL_MAX_RELAYS.
+ */
+void
+wzp_signal_client_add_relay (WzpSignalClient * self, GSocketAddress * relay)
+{
+  g_return_if_fail (WZP_IS_SIGNAL_CLIENT (self));
+  g_return_if_fail (G_IS_INET_SOCKET_ADDRESS (relay));
+
+  if (self->relays->len >= WZP_SIGNAL_MAX_RELAYS || find_relay (self,
+          relay) >= 0)
+    return;
+  g_ptr_array_add (self->relays, g_object_ref (relay));
+  if (self->relay == NULL)
+    self->relay = g_object_ref (relay);
+}
+
+guint
+wzp_signal_client_get_n_relays (WzpSignalClient * self)
+{
+  return self->relays->len;
+}
+
+/* Relays a draining relay named ("move"): tried right after the current
+ * one, in their order, then the others as before.  The list becomes
+ * [current, named..., the rest from after current on]. */
+void
+_wzp_signal_client_insert_relays (WzpSignalClient * self, GPtrArray * addresses)
+{
+  GPtrArray *order = g_ptr_array_new_with_free_func (g_object_unref);
+  guint n = self->relays->len;
+
+  g_ptr_array_add (order, g_object_ref (self->relay));
+  for (guint i = 0; i < addresses->len; i++) {
+    GSocketAddress *a = g_ptr_array_index (addresses, i);
+    gboolean known = FALSE;
+
+    for (guint j = 0; j < order->len && !known; j++)
+      known = same_address (g_ptr_array_index (order, j), a);
+    if (!known && order->len < WZP_SIGNAL_MAX_RELAYS)
+      g_ptr_array_add (order, g_object_ref (a));
+  }
+  for (guint k = 1; k < n; k++) {
+    GSocketAddress *a = g_ptr_array_index (self->relays,
+        (self->relay_index + k) % n);
+    gboolean known = FALSE;
+
+    for (guint j = 0; j < order->len && !known; j++)
+      known = same_address (g_ptr_array_index (order, j), a);
+    if (!known && order->len < WZP_SIGNAL_MAX_RELAYS)
+      g_ptr_array_add (order, g_object_ref (a));
+  }
+  g_ptr_array_unref (self->relays);
+  self->relays = order;
+  self->relay_index = 0;
+}
+
 /* The handshake failed in a way no redial can change: the relay is not
  * who we pinned, or it refused our certificate.  Message for the user. */
 static char *
@@ -314,8 +416,10 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   g_object_ref (self);
   WZP_INFO_OBJECT (self, "signaling connection closed: %s", reason->message);
   if (g_error_matches (reason, WZP_CONNECTION_ERROR,
+          WZP_CONNECTION_ERROR_PEER_CLOSED))
+    wzp_connection_get_peer_close_code (conn, &code);
+  if (g_error_matches (reason, WZP_CONNECTION_ERROR,
           WZP_CONNECTION_ERROR_PEER_CLOSED) &&
-      wzp_connection_get_peer_close_code (conn, &code) &&
       (code == WZP_CLOSE_SUPERSEDED || code == WZP_CLOSE_REFUSED)) {
     _wzp_signal_client_give_up (self, code == WZP_CLOSE_SUPERSEDED ?
         WZP_SIGNAL_ERROR_SUPERSEDED : WZP_SIGNAL_ERROR_REFUSED,
@@ -328,6 +432,11 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
     g_autofree char *text = refusal_text (self, conn, reason, &why);
     _wzp_signal_client_give_up (self, why, text);
   } else {
+    gboolean reset = g_error_matches (reason, WZP_CONNECTION_ERROR,
+        WZP_CONNECTION_ERROR_RESET);
+    gboolean draining = g_error_matches (reason, WZP_CONNECTION_ERROR,
+        WZP_CONNECTION_ERROR_PEER_CLOSED) && code == WZP_CLOSE_SHUTDOWN;
+
     drop_connection (self, NULL);
     _wzp_signal_client_cancel_timer (&self->probe_timer);
     self->probing = FALSE;
@@ -341,10 +450,14 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
       g_signal_emit (self,
           _wzp_signal_client_signals[SIGNAL_CONNECTION_LOST], 0, lost);
     }
-    /* A relay that reset our connection restarted and is there now. */
-    if (g_error_matches (reason, WZP_CONNECTION_ERROR,
-            WZP_CONNECTION_ERROR_RESET))
+    /* A relay that reset our connection restarted and is there now; one
+     * that went silent, or that we could not reach, may be gone: try the
+     * next one.  One that drains sent us away: the next one, at once. */
+    if (reset || draining)
       self->backoff = self->reconnect_initial;
+    if (!reset)
+      next_relay (self, draining ? "the relay drains" : was_registered ?
+          "lost the relay" : "cannot reach the relay");
     schedule_reconnect (self);
   }
   g_object_unref (self);
@@ -377,6 +490,74 @@ on_connected (WzpConnection * conn, gpointer user_data)
   }
 }
 
+/* How often the silence of the relay is looked at. */
+#define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
+
+/* QUIC restarts its idle timer when it sends a keep-alive after the last
+ * packet it received, so a connection that only sends keep-alives (an
+ * idle client) learns that the relay died idle-timeout after its next
+ * keep-alive: up to 4 s, not 3.  A cluster client must be registered
+ * somewhere else within 5 s of a node's death, so the client counts the
+ * silence itself: idle-timeout without a packet from the relay (which
+ * answers every keep-alive) and the connection is lost. */
+static gboolean
+watch_silence (gpointer data)
+{
+  WzpSignalClient *self = data;
+  WzpConnectionStats st;
+  guint64 now = wzp_clock_get_time (_wzp_signal_client_get_clock (self));
+
+  wzp_timer_source_set_deadline (self->silence_timer, now + SILENCE_CHECK);
+  if (self->conn == NULL ||
+      wzp_connection_get_state (self->conn) != WZP_CONNECTION_STATE_CONNECTED)
+    return G_SOURCE_CONTINUE;
+  wzp_connection_get_stats (self->conn, &st);
+  if (st.packets_received != self->rx_seen) {
+    self->rx_seen = st.packets_received;
+    self->rx_changed_at = now;
+    return G_SOURCE_CONTINUE;
+  }
+  if (now - self->rx_changed_at < self->idle_timeout)
+    return G_SOURCE_CONTINUE;
+  WZP_INFO_OBJECT (self, "nothing heard from the relay for %" G_GUINT64_FORMAT
+      " ms: closing the connection", self->idle_timeout / WZP_NSEC_PER_MSEC);
+  /* Emits "closed" (on_closed) before it returns. */
+  wzp_connection_close (self->conn, WZP_CLOSE_NORMAL,
+      "nothing heard from the relay");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_silence_watch (WzpSignalClient * self)
+{
+  WzpClock *clock = _wzp_signal_client_get_clock (self);
+
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
+  self->rx_seen = 0;
+  self->rx_changed_at = wzp_clock_get_time (clock);
+  self->silence_timer = wzp_timer_source_new (clock);
+  g_source_set_callback (self->silence_timer, watch_silence, self, NULL);
+  g_source_set_name (self->silence_timer, "WzpSignalClient silence");
+  g_source_attach (self->silence_timer,
+      wzp_endpoint_get_context (self->endpoint));
+  wzp_timer_source_set_deadline (self->silence_timer, self->rx_changed_at +
+      SILENCE_CHECK);
+}
+
+/* A media leg is ready when its handshake is done. */
+static void
+on_leg_connected (WzpConnection * conn, gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+
+  g_object_ref (self);
+  remember_rtt (self, conn);
+  self->backoff = self->reconnect_initial;
+  _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_REGISTERED);
+  g_signal_emit (self, _wzp_signal_client_signals[SIGNAL_REGISTERED], 0, NULL);
+  g_object_unref (self);
+}
+
 static void
 connect_now (WzpSignalClient * self)
 {
@@ -395,6 +576,7 @@ connect_now (WzpSignalClient * self)
   if (self->conn == NULL) {
     WZP_WARNING_OBJECT (self, "cannot dial the relay: %s", error->message);
     _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
+    next_relay (self, "cannot dial the relay");
     schedule_reconnect (self);
     return;
   }
@@ -403,11 +585,22 @@ connect_now (WzpSignalClient * self)
   self->closed_id = g_signal_connect (self->conn, "closed",
       G_CALLBACK (on_closed), self);
   self->register_sent = FALSE;
-  self->connected_id = g_signal_connect (self->conn, "connected",
-      G_CALLBACK (on_connected), self);
   wzp_connection_set_datagram_handler (self->conn,
       _wzp_signal_client_on_datagram, self, NULL);
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_CONNECTING);
+  if (self->keep_alive && self->keep_alive < self->idle_timeout)
+    start_silence_watch (self);
+  if (self->media_leg) {
+    /* No challenge to wait for: the handshake proves who we are, and the
+     * message rides with our last handshake flight, before our media. */
+    self->connected_id = g_signal_connect (self->conn, "connected",
+        G_CALLBACK (on_leg_connected), self);
+    _wzp_signal_client_send_msg (self, wzp_message_new_leg (), FALSE, NULL);
+  } else {
+    /* Registers as the handshake ends (bound to its TLS exporter). */
+    self->connected_id = g_signal_connect (self->conn, "connected",
+        G_CALLBACK (on_connected), self);
+  }
 }
 
 /* --- public API ------------------------------------------------------- */
@@ -453,6 +646,7 @@ wzp_signal_client_stop (WzpSignalClient * self)
   self->probing = FALSE;
   _wzp_signal_client_cancel_timer (&self->reconnect_timer);
   _wzp_signal_client_cancel_timer (&self->probe_timer);
+  _wzp_signal_client_channels_clear (self);
   drop_connection (self, "bye");
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_DISCONNECTED);
 }
@@ -510,6 +704,22 @@ wzp_signal_client_reflect (WzpSignalClient * self, GError ** error)
 {
   return _wzp_signal_client_send_msg (self, wzp_message_new_reflect (), TRUE,
       error);
+}
+
+/* A relay media channel stopped answering (wzp-signal-client-channels.c):
+ * ask the relay, over this connection, to bind it again. */
+static void
+ask_rebind (WzpSignalClient * self, guint32 channel)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!_wzp_signal_client_send_msg (self,
+          wzp_message_new_channel_rebind (channel), TRUE, &error))
+    WZP_DEBUG_OBJECT (self, "cannot ask to re-bind channel %u: %s", channel,
+        error->message);
+  else
+    WZP_INFO_OBJECT (self, "relay channel %u stopped answering: asked the "
+        "relay to bind it again", channel);
 }
 
 /**
@@ -699,8 +909,11 @@ wzp_signal_client_send_room_message (WzpSignalClient * self,
 /**
  * wzp_signal_client_send_media:
  *
- * Sends [0x10][channel][data] as a QUIC datagram to the relay.  A
- * datagram that cannot be sent is dropped, never an error.
+ * Sends media for a call or room @channel through the relay: on the
+ * call's relay media channel when it works (a channel packet to the
+ * relay's media port), otherwise as a QUIC datagram [0x10][channel][data]
+ * on the signaling connection.  A packet that cannot be sent is dropped,
+ * never an error.
  *
  * Returns: %TRUE if queued
  */
@@ -711,10 +924,12 @@ wzp_signal_client_send_media (WzpSignalClient * self, guint32 channel,
   guint8 stack[1500];
   guint8 *buf = stack;
   guint32 be = GUINT32_TO_BE (channel);
-  gboolean ok;
+  gboolean ok, on_channel;
 
+  if (_wzp_signal_client_channel_send (self, channel, data, len, &on_channel))
+    return on_channel;
   if (self->conn == NULL || self->state != WZP_SIGNAL_STATE_REGISTERED)
-    return FALSE;
+    return on_channel;
   if (len + WZP_RELAY_MEDIA_HEADER_LEN > sizeof stack)
     buf = g_malloc (len + WZP_RELAY_MEDIA_HEADER_LEN);
   buf[0] = WZP_RELAY_MEDIA_TYPE;
@@ -725,7 +940,7 @@ wzp_signal_client_send_media (WzpSignalClient * self, guint32 channel,
       len + WZP_RELAY_MEDIA_HEADER_LEN);
   if (buf != stack)
     g_free (buf);
-  return ok;
+  return ok || on_channel;
 }
 
 void
@@ -752,10 +967,14 @@ wzp_signal_client_set_property (GObject * object, guint prop_id,
       self->endpoint = g_value_dup_object (value);
       break;
     case PROP_RELAY_ADDRESS:
-      self->relay = g_value_dup_object (value);
+      if (g_value_get_object (value))
+        wzp_signal_client_add_relay (self, g_value_get_object (value));
       break;
     case PROP_RELAY_FINGERPRINT:
       self->relay_fingerprint = g_value_dup_string (value);
+      break;
+    case PROP_MEDIA_LEG:
+      self->media_leg = g_value_get_boolean (value);
       break;
     case PROP_RECONNECT_INITIAL:
       self->reconnect_initial = g_value_get_uint64 (value);
@@ -771,6 +990,9 @@ wzp_signal_client_set_property (GObject * object, guint prop_id,
       break;
     case PROP_IDLE_TIMEOUT:
       self->idle_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_RELAY_CHANNELS:
+      self->use_channels = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -817,6 +1039,12 @@ wzp_signal_client_get_property (GObject * object, guint prop_id,
     case PROP_IDLE_TIMEOUT:
       g_value_set_uint64 (value, self->idle_timeout);
       break;
+    case PROP_MEDIA_LEG:
+      g_value_set_boolean (value, self->media_leg);
+      break;
+    case PROP_RELAY_CHANNELS:
+      g_value_set_boolean (value, self->use_channels);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
   }
@@ -829,6 +1057,8 @@ wzp_signal_client_dispose (GObject * object)
 
   _wzp_signal_client_cancel_timer (&self->reconnect_timer);
   _wzp_signal_client_cancel_timer (&self->probe_timer);
+  _wzp_signal_client_cancel_timer (&self->silence_timer);
+  _wzp_signal_client_channels_clear (self);
   drop_connection (self, "bye");
   wzp_signal_client_set_media_handler (self, NULL, NULL, NULL);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->dispose (object);
@@ -841,10 +1071,12 @@ wzp_signal_client_finalize (GObject * object)
 
   g_clear_object (&self->endpoint);
   g_clear_object (&self->relay);
+  g_ptr_array_unref (self->relays);
   g_clear_object (&self->observed);
   g_clear_object (&self->probe_address);
   g_free (self->relay_fingerprint);
   g_clear_object (&self->identity);
+  _wzp_signal_client_channels_free (self);
   G_OBJECT_CLASS (wzp_signal_client_parent_class)->finalize (object);
 }
 
@@ -874,11 +1106,23 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
   /**
    * WzpSignalClient:relay-address:
    *
-   * The relay's signaling address.
+   * The relay's signaling address: the first one to try; read, the one
+   * dialed now (notified when the client moves on to another relay, see
+   * wzp_signal_client_add_relay()).
    */
   _wzp_signal_client_props[PROP_RELAY_ADDRESS] =
       g_param_spec_object ("relay-address", "Relay address",
       "Relay signaling address", G_TYPE_SOCKET_ADDRESS, co);
+  /**
+   * WzpSignalClient:media-leg:
+   *
+   * A media leg (docs/CLUSTER.md): the connection only carries the media
+   * of our calls and rooms hosted at this relay node.  It registers
+   * nothing; it is "registered" as soon as its handshake completes.
+   */
+  _wzp_signal_client_props[PROP_MEDIA_LEG] =
+      g_param_spec_boolean ("media-leg", "Media leg",
+      "Only carry media to the relay node hosting a call", FALSE, co);
   /**
    * WzpSignalClient:relay-fingerprint:
    *
@@ -964,6 +1208,18 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       "Connection lost after this much silence from the relay (ns)",
       100 * WZP_NSEC_PER_MSEC, G_MAXUINT64, WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT,
       rw);
+  /**
+   * WzpSignalClient:relay-channels:
+   *
+   * Use the relay media channels the relay offers for calls (media as
+   * channel packets to its media port, falling back to QUIC datagrams on
+   * the signaling connection when they do not get through).  %FALSE:
+   * QUIC datagrams only; wzp_signal_client_get_channel() still tells the
+   * channel.  Read when a call is set up.
+   */
+  _wzp_signal_client_props[PROP_RELAY_CHANNELS] =
+      g_param_spec_boolean ("relay-channels", "Relay channels",
+      "Use the relay's media channels for calls", TRUE, rw);
   g_object_class_install_properties (gobject_class, N_PROPS,
       _wzp_signal_client_props);
 
@@ -1116,13 +1372,31 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       g_signal_new ("call-resumed", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 2, t_str,
       G_TYPE_UINT);
+  /**
+   * WzpSignalClient::media-relay:
+   * @scope: the call id or room it is about
+   * @address: (nullable): the relay node that hosts the call or room, to
+   *   open a media leg to; %NULL: its media goes through this relay
+   * @fingerprint: (nullable): that node's identity (pin the leg to it)
+   *
+   * Emitted right before #WzpSignalClient::call-ringing (only with an
+   * address), #WzpSignalClient::call-setup, #WzpSignalClient::call-resumed
+   * and #WzpSignalClient::room-joined: where the media of that call or
+   * room meets (docs/CLUSTER.md).
+   */
+  _wzp_signal_client_signals[SIGNAL_MEDIA_RELAY] =
+      g_signal_new ("media-relay", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3, t_str,
+      G_TYPE_SOCKET_ADDRESS, t_str);
 }
 
 static void
 wzp_signal_client_init (WzpSignalClient * self)
 {
+  self->relays = g_ptr_array_new_with_free_func (g_object_unref);
   self->reconnect_initial = WZP_SIGNAL_DEFAULT_RECONNECT_INITIAL;
   self->reconnect_max = WZP_SIGNAL_DEFAULT_RECONNECT_MAX;
   self->keep_alive = WZP_SIGNAL_DEFAULT_KEEP_ALIVE;
   self->idle_timeout = WZP_SIGNAL_DEFAULT_IDLE_TIMEOUT;
+  _wzp_signal_client_channels_init (self, ask_rebind);
 }

@@ -19,6 +19,15 @@
  * does a relay whose identity is not the pinned fingerprint, or a relay
  * that refuses our certificate: redialing cannot change either.
  *
+ * Relays of a cluster (docs/CLUSTER.md): the client may know several
+ * (wzp_signal_client_add_relay()), tried in the order given.  A lost
+ * connection (or a dial that fails) moves on to the next one; a relay
+ * that restarted (it reset the connection) is dialed again; a relay that
+ * drains ("move", close code 0x103) names others and is left at once.  A
+ * client with #WzpSignalClient:media-leg set is a media leg instead: a
+ * second connection, to the relay node that hosts a call or room, that
+ * carries only its media and is no registration.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -29,6 +38,7 @@
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
 #include "wzp-call-proof.h"
+#include "wzp-channel.h"
 
 G_BEGIN_DECLS
 
@@ -46,6 +56,8 @@ G_BEGIN_DECLS
 /* One dial gives up after this; the next one follows the backoff, so a
  * relay that comes back is found within about this long. */
 #define WZP_SIGNAL_HANDSHAKE_TIMEOUT (3 * WZP_NSEC_PER_SEC)
+/* Relays a client keeps (given, and learnt from draining relays). */
+#define WZP_SIGNAL_MAX_RELAYS 32
 
 #define WZP_SIGNAL_ERROR (wzp_signal_error_quark ())
 GQuark wzp_signal_error_quark (void);
@@ -151,6 +163,11 @@ typedef void (*WzpSignalMediaFunc) (WzpSignalClient * client,
 WzpSignalClient *wzp_signal_client_new (WzpEndpoint * endpoint,
     GSocketAddress * relay, const char *relay_fingerprint);
 
+void wzp_signal_client_add_relay (WzpSignalClient * self,
+    GSocketAddress * relay);
+
+guint wzp_signal_client_get_n_relays (WzpSignalClient * self);
+
 gboolean wzp_signal_client_start (WzpSignalClient * self, GError ** error);
 
 void wzp_signal_client_stop (WzpSignalClient * self);
@@ -203,6 +220,15 @@ gboolean wzp_signal_client_send_room_message (WzpSignalClient * self,
 
 gboolean wzp_signal_client_send_media (WzpSignalClient * self,
     guint32 channel, const guint8 * data, gsize len);
+
+gboolean wzp_signal_client_get_channel (WzpSignalClient * self,
+    guint32 call_channel, WzpChannelInfo * info);
+
+void wzp_signal_client_get_channel_stats (WzpSignalClient * self,
+    guint32 call_channel, WzpRelayChannelStats * stats);
+
+void wzp_signal_client_take_channel (WzpSignalClient * self,
+    const char *call_id, guint32 call_channel, const WzpChannelInfo * info);
 
 void wzp_signal_client_set_media_handler (WzpSignalClient * self,
     WzpSignalMediaFunc func, gpointer user_data, GDestroyNotify notify);

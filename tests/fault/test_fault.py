@@ -39,7 +39,9 @@ BUILD_ROOT = os.environ.get("WZP_BUILD_ROOT", "")
 SANITIZED = os.environ.get("WZP_SANITIZED") == "1"
 
 BANNER = re.compile(r"^wzp-relay \S+ fingerprint ((?:[0-9a-f]{4}:){7}[0-9a-f]{4})"
-                    r" listening on (\S+) \(probe (\S+)(?:, metrics http://(\S+)"
+                    r" listening on (\S+) \(probe (\S+)(?:, media (\S+), \d+ "
+                    r"workers?)?"
+                    r"(?:, metrics http://(\S+)"
                     r"/metrics)?\)$")
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
 
@@ -84,7 +86,8 @@ class Relay:
             self.p.kill()
             raise AssertionError("relay did not start: %r %s" % (
                 line, open(self.stderr_path).read()))
-        self.fp, self.addr, self.probe, self.metrics_addr = m.groups()
+        self.fp, self.addr, self.probe, self.media, self.metrics_addr = \
+            m.groups()
         self.pid = self.p.pid
         if netns:
             # `ip netns exec` execs the relay: same pid.
@@ -227,6 +230,64 @@ class TestHandshakeFlood(RelayCase):
         self.assertLessEqual(m["wzp_relay_handshakes_in_progress"],
                              64 + 8)
         self.assertLess(m["wzp_relay_connections"], 100)
+        r.stop()
+
+
+class TestMediaFlood(RelayCase):
+    """Garbage and forged channel packets flood the media port (random
+    bytes, packets for live channels with guessed tokens, forged BINDs,
+    the largest channel packets) while a legitimate call runs on it: every
+    one is dropped and counted, none is answered or forwarded, the call's
+    media keeps flowing, and the flood costs the relay little CPU."""
+
+    RATE = 5000 if SANITIZED else 20000
+    SECONDS = 5
+
+    def test_flood(self):
+        r = self.relay("--workers", "2")
+        self.assertIsNotNone(r.media)
+        result = {}
+
+        def call():
+            result["call"] = fault("call", "--relay", r.addr, "--fingerprint",
+                                   r.fp, "--seconds", self.SECONDS + 1)
+
+        t = threading.Thread(target=call)
+        t.start()
+        time.sleep(1.0)                 # the call is set up
+        before = r.metrics()
+        cpu0 = r.cpu_s()
+        flood = fault("media-flood", "--media", r.media, "--rate", self.RATE,
+                      "--duration", self.SECONDS, "--sources", 16,
+                      "--channels", 8)
+        cpu = r.cpu_s() - cpu0
+        t.join()
+        m = r.metrics()
+        c = result["call"]
+        dropped = sum(m[k] - before.get(k, 0) for k in m
+                      if k.startswith("wzp_relay_media_dropped_packets_total"))
+        by_reason = {k.split('"')[1]: m[k] - before.get(k, 0) for k in m
+                     if k.startswith("wzp_relay_media_dropped_packets_total")}
+        sys.stderr.write("media flood: %s\ncall during it: %s\nrelay CPU "
+                         "%.2f s for it (%.1f us per packet); dropped %d: %s\n"
+                         % (flood, c, cpu, 1e6 * cpu / max(flood["sent"], 1),
+                            dropped, by_reason))
+        self.assertGreaterEqual(flood["sent"], self.RATE * self.SECONDS // 3)
+        # Nothing answered: no guessed token worked.
+        self.assertEqual(flood["received"], 0)
+        # Dropped and counted (loopback may itself drop some of the flood).
+        self.assertGreaterEqual(dropped, flood["sent"] * 0.8, by_reason)
+        self.assertGreater(by_reason["bad-token"], 0, by_reason)
+        self.assertGreater(by_reason["malformed"], 0, by_reason)
+        # The call went on, on its channels, losing (almost) nothing.
+        self.assertEqual(c["setup"], 1, c)
+        self.assertEqual(c["ended"], 0, c)
+        self.assertEqual((c["channel_a"], c["channel_b"]), ("up", "up"), c)
+        self.assertGreaterEqual(c["received_a"], 0.9 * c["sent_b"], c)
+        self.assertGreaterEqual(c["received_b"], 0.9 * c["sent_a"], c)
+        # Cheap: a lookup per packet (a few us; the bound only catches a
+        # relay that does real work per forged packet).
+        self.assertLess(cpu, 0.5 * self.SECONDS, cpu)
         r.stop()
 
 

@@ -10,6 +10,11 @@
  *   register-many  many identities registering from one socket
  *   probes    one client floods NAT-probe requests, another probes
  *   messages  one client sends a burst of messages, another asks once
+ *   media-flood  garbage and forged channel packets to the media port:
+ *             random bytes, channel packets for channels 1..N with random
+ *             tokens, forged BINDs (docs/PROTOCOL.md, Part A §7)
+ *   call      a legitimate call meanwhile: two clients, media both ways
+ *             on the relay's media channels, what arrived
  *
  * The flood generator.  An attacker does not need a QUIC stack: it takes
  * one real client Initial (a ClientHello in a CRYPTO frame), and for each
@@ -42,6 +47,8 @@
 
 #include "wzp-endpoint.h"
 #include "wzp-signal-client.h"
+#include "wzp-channel.h"
+#include "wzp-random.h"
 #include "wzp-test-relay-client.h"
 #include "wzp-test-util.h"
 #include "wzp-log-private.h"
@@ -817,6 +824,249 @@ cmd_messages (int argc, char **argv)
   return 0;
 }
 
+/* === media-flood ======================================================== */
+
+static int
+cmd_media_flood (int argc, char **argv)
+{
+  g_autofree char *media = NULL;
+  gint rate = 20000, sources = 16, channels = 64;
+  gdouble duration = 3;
+  GOptionEntry entries[] = {
+    {"media", 0, 0, G_OPTION_ARG_STRING, &media, "Media port ADDR:PORT",
+        NULL},
+    {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "Packets per second", NULL},
+    {"duration", 0, 0, G_OPTION_ARG_DOUBLE, &duration, "Seconds", NULL},
+    {"sources", 0, 0, G_OPTION_ARG_INT, &sources, "Source addresses",
+        NULL},
+    {"channels", 0, 0, G_OPTION_ARG_INT, &channels,
+        "Forge packets for channels 1..N", NULL},
+    {NULL}
+  };
+  g_autoptr (GOptionContext) o = g_option_context_new ("- media flood");
+  g_autoptr (GSocketAddress) to = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  struct sockaddr_storage dst;
+  guint64 sent = 0, sent_bytes = 0, rx = 0;
+  gint64 t0, end, now;
+  guint8 pkt[WZP_CHANNEL_MAX_LEN];
+  int *fds;
+
+  g_option_context_add_main_entries (o, entries, NULL);
+  if (!g_option_context_parse (o, &argc, &argv, NULL) || media == NULL ||
+      rate <= 0 || sources <= 0 || sources > 65000 || channels <= 0)
+    return 2;
+  to = parse_address (media);
+  g_socket_address_to_native (to, &dst, sizeof dst, NULL);
+  fds = g_new (int, sources);
+  for (int i = 0; i < sources; i++) {
+    struct sockaddr_in src = { 0 };
+
+    src.sin_family = AF_INET;
+    /* 127.2.0.1, ...: not where any client signals from. */
+    src.sin_addr.s_addr = htonl (0x7f020000u + 1 + i);
+    fds[i] = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    if (bind (fds[i], (struct sockaddr *) &src, sizeof src) != 0)
+      g_error ("bind 127.2.x.x: %s", g_strerror (errno));
+  }
+  t0 = g_get_monotonic_time ();
+  end = t0 + (gint64) (duration * G_USEC_PER_SEC);
+  while ((now = g_get_monotonic_time ()) < end) {
+    guint64 due = (guint64) ((now - t0) * (double) rate / G_USEC_PER_SEC);
+    guint burst = 0;
+
+    while (sent < due && burst++ < 256) {
+      guint32 channel = 1 + wzp_random_u32 () % channels;
+      gsize len = 1 + wzp_random_u32 () % 300;
+
+      wzp_random_bytes (pkt, len);
+      switch (sent % 4) {
+        case 0:                /* garbage */
+          break;
+        case 1:                /* media on a live-looking channel */
+          len = MAX (len, WZP_CHANNEL_HEADER_LEN + 1);
+          wzp_channel_write_header (pkt, WZP_CHANNEL_MEDIA, channel, pkt + 5);
+          break;
+        case 2:                /* a BIND with a guessed token */
+          len = wzp_channel_write_bind (pkt, WZP_CHANNEL_BIND, channel,
+              pkt + 5, WZP_CHANNEL_FLAG_RECEIVING, wzp_random_u32 ());
+          break;
+        case 3:                /* the largest channel packet there is */
+          len = WZP_CHANNEL_MAX_LEN;
+          wzp_channel_write_header (pkt, WZP_CHANNEL_MEDIA, channel, pkt + 5);
+          break;
+      }
+      if (sendto (fds[sent % sources], pkt, len, 0, (struct sockaddr *) &dst,
+              sizeof (struct sockaddr_in)) == (gssize) len)
+        sent_bytes += len;
+      sent++;
+    }
+    for (int i = 0; i < sources; i++)
+      while (recv (fds[i], pkt, sizeof pkt, 0) > 0)
+        rx++;
+    if (sent >= due)
+      g_usleep (500);
+  }
+  g_usleep (200000);
+  for (int i = 0; i < sources; i++) {
+    while (recv (fds[i], pkt, sizeof pkt, 0) > 0)
+      rx++;
+    close (fds[i]);
+  }
+  g_free (fds);
+  json_builder_begin_object (b);
+  MEMBER ("sent", sent);
+  MEMBER ("sent_bytes", sent_bytes);
+  /* Anything the relay answered (a BIND-ACK would mean a guessed token). */
+  MEMBER ("received", rx);
+  json_builder_set_member_name (b, "seconds");
+  json_builder_add_double_value (b, duration);
+  json_builder_end_object (b);
+  print_json (b);
+  return 0;
+}
+
+/* === call =============================================================== */
+
+typedef struct
+{
+  WzpSignalClient *sc;
+  WzpEndpoint *ep;
+  WzpIdentity *id;
+  guint32 channel;
+  gboolean setup;
+  guint sent, received, ended;
+} CallParty;
+
+static void
+party_media (WzpSignalClient * sc, guint32 channel, const guint8 * data,
+    gsize len, gpointer user_data)
+{
+  CallParty *p = user_data;
+
+  if (channel == p->channel && len == 110 && data[0] == 0x5a)
+    p->received++;
+}
+
+static void
+party_setup (WzpSignalClient * sc, WzpCallSetup * setup, CallParty * p)
+{
+  p->channel = setup->channel;
+  p->setup = TRUE;
+}
+
+static void
+party_incoming (WzpSignalClient * sc, const char *call_id, const char *from,
+    GBytes * key, JsonObject * offer, CallParty * p)
+{
+  g_autoptr (JsonObject) answer = json_object_new ();
+
+  json_object_set_string_member (answer, "fault", "answer");
+  wzp_signal_client_answer (sc, call_id, answer, NULL);
+}
+
+static void
+party_ended (WzpSignalClient * sc, const char *call_id, const char *reason,
+    CallParty * p)
+{
+  p->ended++;
+}
+
+static void
+party_init (CallParty * p, const char *host, GSocketAddress * relay,
+    const char *fp)
+{
+  p->id = wzp_identity_generate ();
+  p->ep = new_endpoint (host);
+  p->sc = g_object_new (WZP_TYPE_SIGNAL_CLIENT, "endpoint", p->ep,
+      "relay-address", relay, "relay-fingerprint", fp, "identity", p->id, NULL);
+  g_signal_connect (p->sc, "call-setup", G_CALLBACK (party_setup), p);
+  g_signal_connect (p->sc, "incoming-call", G_CALLBACK (party_incoming), p);
+  g_signal_connect (p->sc, "call-ended", G_CALLBACK (party_ended), p);
+  wzp_signal_client_set_media_handler (p->sc, party_media, p, NULL);
+  wzp_signal_client_start (p->sc, NULL);
+}
+
+static const char *
+party_channel (CallParty * p)
+{
+  WzpRelayChannelStats st;
+
+  wzp_signal_client_get_channel_stats (p->sc, p->channel, &st);
+  return wzp_relay_channel_state_to_string (st.state);
+}
+
+static int
+cmd_call (int argc, char **argv)
+{
+  g_autofree char *relay = NULL;
+  g_autofree char *fp = NULL;
+  gdouble seconds = 3;
+  GOptionEntry entries[] = {
+    {"relay", 0, 0, G_OPTION_ARG_STRING, &relay, "Relay ADDR:PORT", NULL},
+    {"fingerprint", 0, 0, G_OPTION_ARG_STRING, &fp, "Relay fingerprint",
+        NULL},
+    {"seconds", 0, 0, G_OPTION_ARG_DOUBLE, &seconds, "Seconds of media",
+        NULL},
+    {NULL}
+  };
+  g_autoptr (GOptionContext) o = g_option_context_new ("- a call");
+  g_autoptr (GSocketAddress) to = NULL;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonObject) offer = json_object_new ();
+  CallParty a = { 0 }, c = { 0 };
+  guint8 payload[110];
+  gint64 end;
+
+  g_option_context_add_main_entries (o, entries, NULL);
+  if (!g_option_context_parse (o, &argc, &argv, NULL) || relay == NULL ||
+      fp == NULL)
+    return 2;
+  to = parse_address (relay);
+  party_init (&a, "127.0.0.1", to, fp);
+  party_init (&c, "127.0.0.1", to, fp);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while ((wzp_signal_client_get_state (a.sc) != WZP_SIGNAL_STATE_REGISTERED
+          || wzp_signal_client_get_state (c.sc) !=
+          WZP_SIGNAL_STATE_REGISTERED) && g_get_monotonic_time () < end)
+    wzp_test_iterate (ctx, 10);
+  json_object_set_string_member (offer, "fault", "offer");
+  g_free (wzp_signal_client_place_call (a.sc,
+          wzp_identity_get_fingerprint (c.id), NULL, offer, NULL));
+  while (!(a.setup && c.setup) && g_get_monotonic_time () < end)
+    wzp_test_iterate (ctx, 10);
+  memset (payload, 0x5a, sizeof payload);
+  end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+  while (a.setup && c.setup && g_get_monotonic_time () < end) {
+    if (wzp_signal_client_send_media (a.sc, a.channel, payload, sizeof payload))
+      a.sent++;
+    if (wzp_signal_client_send_media (c.sc, c.channel, payload, sizeof payload))
+      c.sent++;
+    wzp_test_run_for (ctx, 20);
+  }
+  wzp_test_run_for (ctx, 200);
+  json_builder_begin_object (b);
+  MEMBER ("setup", a.setup && c.setup);
+  MEMBER ("sent_a", a.sent);
+  MEMBER ("received_a", a.received);
+  MEMBER ("sent_b", c.sent);
+  MEMBER ("received_b", c.received);
+  MEMBER ("ended", a.ended + c.ended);
+  json_builder_set_member_name (b, "channel_a");
+  json_builder_add_string_value (b, party_channel (&a));
+  json_builder_set_member_name (b, "channel_b");
+  json_builder_add_string_value (b, party_channel (&c));
+  json_builder_end_object (b);
+  print_json (b);
+  for (CallParty * p = &a; p; p = p == &a ? &c : NULL) {
+    wzp_signal_client_stop (p->sc);
+    g_object_unref (p->sc);
+    g_object_unref (p->ep);
+    g_object_unref (p->id);
+  }
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -831,6 +1081,8 @@ main (int argc, char **argv)
     {"register-many", cmd_register_many},
     {"probes", cmd_probes},
     {"messages", cmd_messages},
+    {"media-flood", cmd_media_flood},
+    {"call", cmd_call},
   };
 
   ctx = g_main_context_default ();
@@ -838,6 +1090,6 @@ main (int argc, char **argv)
     if (strcmp (argv[1], cmds[i].name) == 0)
       return cmds[i].func (argc - 1, argv + 1);
   g_printerr ("usage: wzp-fault flood|register|idle|register-many|probes|"
-      "messages --relay ADDR:PORT ...\n");
+      "messages|media-flood|call --relay ADDR:PORT ...\n");
   return 2;
 }

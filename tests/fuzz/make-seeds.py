@@ -247,6 +247,14 @@ messages = {
     "call-resumed": msg("call-resumed", call_id=CALL_ID, channel=17, re=9),
     "call-ended-bad-proof": msg("call-ended", call_id=CALL_ID,
                                 reason="bad-proof"),
+    "leg": msg("leg", req=3),
+    "move": msg("move", relays=[{"addr": "198.51.100.8:4433",
+                                 "fingerprint": FP2}]),
+    "call-setup-media-relay": msg(
+        "call-setup", call_id=CALL_ID, peer=FP2, peer_public_key=b64(32),
+        peer_offer_or_answer=OFFER, peer_reflexive="203.0.113.9:5000",
+        channel=17, role="caller", peer_nat="eim",
+        media_relay={"addr": "198.51.100.8:4433", "fingerprint": FP2}),
     "join-room-owned": msg("join-room", room=FP + "/standup",
                            key_blob=dict(BLOB, invite={
                                "room": "standup", "owner_key": b64(32, 0x48),
@@ -347,3 +355,52 @@ write("room", "raw-room-messages",
       raw(msg("room-joined", room="fuzz-room", channel=3, members=[
           {"fingerprint": FP2}, 5, None])))
 write("room", "empty-sender-key", OPEN + listing(2, 4) + room_message(3, b""))
+
+
+# --- envelope: what cluster nodes read from Redis -----------------------
+# First byte even: a bus envelope; odd: a node record (fuzz-envelope.c).
+NODE = "0123456789abcdef"
+NODE2 = "fedcba9876543210"
+
+
+def env(kind, **fields):
+    e = {"v": 1, "kind": kind, "from": NODE}
+    e.update(fields)
+    return b"\x00" + json.dumps(e, separators=(",", ":")).encode()
+
+
+envelopes = {
+    "client-call": env("client", fp=FP, key=b64(32), observed="127.0.0.1:4000",
+                       nat="eim", rtt_us=1500,
+                       raw=messages["call"].decode()),
+    "deliver-setup": env("deliver", to=FP2, hops=0,
+                         raw=messages["call-setup-media-relay"].decode()),
+    "gone": env("gone", fp=FP),
+    "supersede": env("supersede", fp=FP2),
+    "nat": env("nat", fp=FP, nat="edm"),
+    "check": env("check", ids=[CALL_ID, "ffeeddccbbaa99887766554433221100"]),
+    "check-reply": env("check-reply", ids=[]),
+    "ping": env("ping", sent_us=123456789),
+    "bad-kind": env("teleport"),
+    "bad-from": env("gone", fp=FP, **{"from": "XYZ"}),
+    "bad-key": env("client", fp=FP, key="AAAA", observed="1.2.3.4:5",
+                   nat="eim", rtt_us=1, raw="{}"),
+    "bad-nat": env("nat", fp=FP, nat="cone"),
+    "too-many-ids": env("check", ids=[CALL_ID] * 1025),
+    "not-json": b"\x00{nope",
+    "node": b"\x01" + json.dumps({
+        "v": 1, "id": NODE2, "addr": "198.51.100.8:4433",
+        "probe": "198.51.100.8:4434", "fp": FP2, "registrations": 12,
+        "calls": 3, "rooms": 1, "connections": 14, "draining": False},
+        separators=(",", ":")).encode(),
+    "node-no-probe": b"\x01" + json.dumps({
+        "v": 1, "id": NODE2, "addr": "[2001:db8::8]:4433", "probe": None,
+        "fp": FP2, "registrations": 0, "calls": 0, "rooms": 0,
+        "connections": 0, "draining": True}, separators=(",", ":")).encode(),
+    "node-bad": b"\x01" + json.dumps({
+        "v": 1, "id": NODE2, "addr": "nowhere", "fp": FP2,
+        "registrations": -1, "calls": 0, "rooms": 0, "connections": 0,
+        "draining": "no"}, separators=(",", ":")).encode(),
+}
+for name, data in envelopes.items():
+    write("envelope", name, data)

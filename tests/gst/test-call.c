@@ -648,6 +648,9 @@ call_at_rate (const gchar * relay, const gchar * a_key, const gchar * b_key,
   a_sink = gst_harness_new_with_element (a, "sink", NULL);
   gst_harness_set_src_caps (a_sink, enc_caps);
   fail_unless (wait_for_state (a, "active", 10000));
+  /* Both ends: frames that reach B before it has the call's keys are
+   * dropped (a loaded machine can let A run ahead of B). */
+  fail_unless (wait_for_state (src, "active", 10000));
   /* wzpsink takes opusenc's caps at this rate (not-negotiated before) */
   send_frames (a_sink, frames);
 

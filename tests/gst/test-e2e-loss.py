@@ -3,9 +3,10 @@
 opusdec conceals them, and the far end still hears its tone.
 
 A wzp-relay process on loopback; nftables drops 10 % of the UDP packets to
-and from the relay's ports from before the first packet (registration,
-call signaling and media all cross the loss; both calls use the relay path
-only, so all media crosses it).  One Python process holds two calls (two sessions, so
+and from the relay's ports (its QUIC port and its media port) from before
+the first packet (registration, call signaling, channel BINDs and media
+all cross the loss; both calls use the relay path only, so all media
+crosses it).  One Python process holds two calls (two sessions, so
 two sockets and registrations): A sends 440 Hz, B sends 1000 Hz, each
 decodes what it hears with opusdec (plc) to a WAV file.  After ~6 s the
 test reads each wzpsrc's `stats` and checks that frames were lost and
@@ -61,20 +62,24 @@ def main():
     wzp_tool = os.path.join(build, "tools", "wzp")
     tmp = tempfile.mkdtemp(prefix="wzp-loss-")
     port = e2e.free_udp_port()
+    media_port = port
+    while media_port == port:
+        media_port = e2e.free_udp_port()
     relay = "127.0.0.1:%d" % port
     # The loss is in place before anything is sent: registration and call
     # setup must get through it too.
     nft("""table inet %s {
   chain out {
     type filter hook output priority 0;
-    udp dport %d numgen random mod 100 < %d counter drop
-    udp sport %d numgen random mod 100 < %d counter drop
+    udp dport { %d, %d } numgen random mod 100 < %d counter drop
+    udp sport { %d, %d } numgen random mod 100 < %d counter drop
   }
 }
-""" % (TABLE, port, LOSS_PERCENT, port, LOSS_PERCENT))
+""" % (TABLE, port, media_port, LOSS_PERCENT, port, media_port, LOSS_PERCENT))
     log("dropping %d %% of the relay's traffic from the start" % LOSS_PERCENT)
     relay_proc = subprocess.Popen(
         [relay_bin, "--listen", relay, "--probe-listen", "none",
+         "--media-listen", "127.0.0.1:%d" % media_port,
          "--identity", os.path.join(tmp, "relay.key")],
         stdout=open(os.path.join(tmp, "relay.log"), "w"),
         stderr=subprocess.STDOUT)

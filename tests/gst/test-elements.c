@@ -336,6 +336,16 @@ GST_START_TEST (test_error_bad_relay)
       GST_RESOURCE_ERROR_SETTINGS, "No identity file set");
   assert_error (elements[__i__], "relay=relay.example.org:4433",
       GST_RESOURCE_ERROR_SETTINGS, "No identity file set");
+  /* the relays of a cluster: a list, each entry checked as one relay */
+  assert_error (elements[__i__],
+      "relay=\"10.0.0.1:4433,relay.example.org:4433,[::1]:4433\"",
+      GST_RESOURCE_ERROR_SETTINGS, "No identity file set");
+  assert_error (elements[__i__],
+      "relay=\"10.0.0.1:4433,nohost\" identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
+  assert_error (elements[__i__],
+      "relay=\"10.0.0.1:4433,,10.0.0.2:4433\" identity=/tmp/x.key",
+      GST_RESOURCE_ERROR_SETTINGS, "expected HOST:PORT");
 }
 
 GST_END_TEST;

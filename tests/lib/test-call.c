@@ -246,6 +246,18 @@ exchange (Fixture * f, Party ** parties, guint n_parties, guint n)
   wzp_test_run_for (f->ctx, 200);
 }
 
+/* Media packets the relay forwarded, on channels and as QUIC datagrams. */
+static guint64
+relay_forwarded (Fixture * f)
+{
+  WzpRelayStats rs;
+  WzpRelayMediaStats ms;
+
+  wzp_relay_get_stats (f->relay, &rs);
+  wzp_relay_get_media_stats (f->relay, G_MAXUINT, &ms);
+  return rs.datagrams_forwarded + ms.forwarded;
+}
+
 static void
 assert_got_frames_from (Party * p, Party * from, guint at_least)
 {
@@ -265,7 +277,7 @@ test_call_relay_then_direct (Fixture * f, gconstpointer data)
   Party *alice = party_new (f, fp (bob), NULL);
   Party *both[] = { alice, bob };
   WzpCallStats as, bs;
-  WzpRelayStats rs;
+  guint64 before;
 
   start (bob);
   wzp_test_wait_until (f->ctx, is (bob, WZP_CALL_STATE_WAITING), WAIT_MS);
@@ -286,16 +298,11 @@ test_call_relay_then_direct (Fixture * f, gconstpointer data)
   wzp_test_wait_until (f->ctx, wzp_call_get_path (alice->call) ==
       WZP_PATH_DIRECT && wzp_call_get_path (bob->call) == WZP_PATH_DIRECT,
       WAIT_MS);
-  wzp_relay_get_stats (f->relay, &rs);
+  before = relay_forwarded (f);
   exchange (f, both, 2, 25);
-  {
-    WzpRelayStats after;
-    wzp_relay_get_stats (f->relay, &after);
-    /* Direct media does not go through the relay (a few overlap frames
-     * from the switch may). */
-    g_assert_cmpuint (after.datagrams_forwarded - rs.datagrams_forwarded, <,
-        10);
-  }
+  /* Direct media does not go through the relay (a few overlap frames
+   * from the switch may). */
+  g_assert_cmpuint (relay_forwarded (f) - before, <, 10);
   assert_got_frames_from (alice, bob, 30);
   assert_got_frames_from (bob, alice, 30);
 
@@ -396,7 +403,6 @@ test_relay_only (Fixture * f, gconstpointer data)
   Party *bob = party_new (f, NULL, NULL);
   Party *alice = party_new (f, fp (bob), NULL);
   Party *both[] = { alice, bob };
-  WzpRelayStats rs;
 
   g_object_set (alice->call, "path-policy", WZP_PATH_POLICY_RELAY_ONLY, NULL);
   g_object_set (bob->call, "path-policy", WZP_PATH_POLICY_RELAY_ONLY, NULL);
@@ -411,8 +417,8 @@ test_relay_only (Fixture * f, gconstpointer data)
   g_assert_cmpint (wzp_call_get_path (bob->call), ==, WZP_PATH_RELAY);
   assert_got_frames_from (alice, bob, 28);
   assert_got_frames_from (bob, alice, 28);
-  wzp_relay_get_stats (f->relay, &rs);
-  g_assert_cmpuint (rs.datagrams_forwarded, >=, 56);
+  /* On its media channels or on QUIC datagrams, as the relay saw fit. */
+  g_assert_cmpuint (relay_forwarded (f), >=, 56);
   party_free (alice);
   party_free (bob);
 }

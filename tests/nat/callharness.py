@@ -123,6 +123,8 @@ class CallHarness:
             self.relay_bin,
             "--listen", self.relay,
             "--probe-listen", "%s:%d" % (self.lab.relay_addr2, RELAY_PORT),
+            "--media-listen", "%s:%d" % (self.lab.relay_addr,
+                                         natlab.RELAY_MEDIA_PORT),
             "--identity", self.keys["relay"]])
         line = p.stdout.readline()      # "wzp-relay ... listening on ..."
         if "listening" not in line:

@@ -51,6 +51,9 @@ STATE_DIR = "/run/wzp-natlab"
 RELAY_ADDR = "203.0.113.10"
 RELAY_ADDR2 = "203.0.113.11"
 RELAY_GW = "203.0.113.1"
+# The relay's media port (channel packets) in the call tests: its default,
+# the listen port 4433 + 2.
+RELAY_MEDIA_PORT = 4435
 PUBLIC = {"a": "198.51.100.1", "b": "198.51.100.2"}
 PUBLIC_GW = {"a": "198.51.100.254", "b": "198.51.100.253"}
 LAN_NET = {"a": "10.0.1.0/24", "b": "10.0.2.0/24"}
@@ -223,6 +226,7 @@ class NatLab:
         self._relay_loss = 0.0
         self._moved = {}            # side -> its address after move_address()
         self._rebinds = 0
+        self._media_blocked = False
         self._up = False
 
     # ---- names and addresses ------------------------------------------
@@ -507,6 +511,8 @@ class NatLab:
   counter relay_b {}
   counter direct_dropped {}
   counter relay_dropped {}
+  counter relay_media {}
+  counter relay_media_dropped {}
   chain ports_raw { type filter hook prerouting priority raw; policy accept;
     iifname { %(ports)s } drop
   }
@@ -517,13 +523,16 @@ class NatLab:
     meta l4proto udp ip saddr @relays ip daddr %(pa)s counter name relay_a
     meta l4proto udp ip saddr %(pb)s ip daddr @relays counter name b_relay
     meta l4proto udp ip saddr @relays ip daddr %(pb)s counter name relay_b
+    meta l4proto udp ip daddr @relays udp dport %(mport)d counter name relay_media
+    meta l4proto udp ip saddr @relays udp sport %(mport)d counter name relay_media
     jump ctl
   }
   chain ctl {
   }
 }
 """ % dict(peers=", ".join(peers), r1=RELAY_ADDR, r2=RELAY_ADDR2, ports=ports,
-           pa=self.public_addr("a"), pb=self.public_addr("b"))
+           pa=self.public_addr("a"), pb=self.public_addr("b"),
+           mport=RELAY_MEDIA_PORT)
 
     def _start_bridge(self):
         self.rundir = tempfile.mkdtemp(prefix="wzp-natlab-%s-" % self.prefix)
@@ -707,6 +716,11 @@ class NatLab:
             n = int(round(self._loss * 100))
             rules.append("add rule ip wzplab ctl %s numgen random mod 10000 < %d "
                          "counter name direct_dropped drop" % (match, n))
+        if self._media_blocked:
+            for m in ("ip daddr @relays udp dport %d" % RELAY_MEDIA_PORT,
+                      "ip saddr @relays udp sport %d" % RELAY_MEDIA_PORT):
+                rules.append("add rule ip wzplab ctl meta l4proto udp %s "
+                             "counter name relay_media_dropped drop" % m)
         if self._relay_loss > 0:
             n = int(round(self._relay_loss * 100))
             for m in ("ip saddr @peers ip daddr @relays",
@@ -724,6 +738,13 @@ class NatLab:
 
     def unblock_direct(self):
         self._blocked = False
+        self._apply_ctl()
+
+    def block_relay_media(self, blocked=True):
+        """Drops every packet to and from the relay's media port
+        (RELAY_MEDIA_PORT; counted in relay_media_dropped): a network that
+        lets only the relay's QUIC port through."""
+        self._media_blocked = blocked
         self._apply_ctl()
 
     def set_loss_between_peers(self, percent):

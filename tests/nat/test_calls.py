@@ -385,6 +385,127 @@ class TestLossRelay(CallCase):
         self.assertTrue(0.05 <= frac <= 0.15, "loss %.3f: %s" % (frac, c))
 
 
+# --- the relay's media channels (docs/PROTOCOL.md, Part A §7) -----------
+
+class ChannelCase(CallCase):
+    """symmetric/symmetric: the call stays on the relay, whose media rides
+    the relay's media port (channel packets), not the QUIC connections."""
+    KINDS = ("symmetric", "symmetric")
+
+    def media_gap(self, r, since_mono_ms):
+        """The longest pause of frames after since_mono_ms (ms)."""
+        t0 = r["active_mono_ms"]
+        return max((g for at, g in r["gaps"] if t0 + at >= since_mono_ms),
+                   default=0)
+
+
+class TestRelayChannel(ChannelCase):
+    def test_channel(self):
+        t_active = self.start_call()
+        self.sleep_until(t_active + RACE_TIMEOUT_S + 0.5)
+        self.lab.reset_counters()
+        t0 = time.monotonic()
+        self.sleep_until(t_active + CALL_S - 0.5)
+        c = self.lab.path_counters()
+        window = time.monotonic() - t0
+        a, b = self.h.finish()
+        self.show(a, b, "\n  counters over %.2f s: %s\n  channels: A %s B %s"
+                  % (window, c, a["relay_channel"], b["relay_channel"]))
+        self.check_reports(a, b)
+        msg = "\n" + self.h.logs()
+        media = FRAMES_PER_S * window
+        for n, r in (("A", a), ("B", b)):
+            ch = r["relay_channel"]
+            self.assertEqual(self.steady_path(r), "relay", n + msg)
+            self.assertEqual(ch["downs"], 0, n + msg)
+            self.assertGreaterEqual(ch["received"],
+                                    0.8 * r["frames_received"], n + msg)
+            self.assertGreaterEqual(ch["sent"], 0.8 * r["frames_sent"],
+                                    n + msg)
+        # Four flows (A and B to the relay, the relay to each) on the media
+        # port; the QUIC port carries keep-alives only.
+        self.assertGreaterEqual(c["relay_media"]["packets"], 0.8 * 4 * media,
+                                "%s%s" % (c, msg))
+        quic = c["relay"]["packets"] - c["relay_media"]["packets"]
+        self.assertLess(quic, 0.1 * 4 * media, "%s%s" % (c, msg))
+
+
+class TestRelayChannelBlocked(ChannelCase):
+    """A network that drops the relay's media port from the start: media
+    rides QUIC datagrams on the signaling connections instead."""
+
+    def test_blocked(self):
+        self.lab.block_relay_media()
+        self.start_call()
+        a, b = self.h.finish()
+        c = self.lab.path_counters()
+        self.show(a, b, "\n  counters: %s\n  channels: A %s B %s" % (
+            c, a["relay_channel"], b["relay_channel"]))
+        self.check_reports(a, b)
+        msg = "\n" + self.h.logs()
+        for n, r in (("A", a), ("B", b)):
+            self.assertEqual(r["relay_channel"]["received"], 0, n + msg)
+            self.assertEqual(r["relay_channel"]["sent"], 0, n + msg)
+            self.assertEqual(r["relay_channel"]["state"], "down", n + msg)
+        self.assertGreater(c["relay_media_dropped"]["packets"], 0, "%s" % c)
+
+
+class TestRelayChannelBlockMidcall(ChannelCase):
+    """The media port stops getting through mid-call: media moves to QUIC
+    within about a second, and the call goes on."""
+    CALL_S = 9
+
+    def test_block(self):
+        t_active = self.start_call(hangup_after=self.CALL_S)
+        self.sleep_until(t_active + 3.5)
+        t_block = time.monotonic()
+        self.lab.block_relay_media()
+        a, b = self.h.finish()
+        c = self.lab.path_counters()
+        msg = "\n" + self.h.logs()
+        self.check_reports(a, b)
+        lines = []
+        for n, r in (("A", a), ("B", b)):
+            gap = self.media_gap(r, t_block * 1000 - 100)
+            lines.append("%s: gap %d ms after the block, channel %s" % (
+                n, gap, r["relay_channel"]))
+            self.assertLessEqual(gap, 1500, n + msg)
+            self.assertEqual(r["relay_channel"]["state"], "down", n + msg)
+            self.assertGreaterEqual(r["relay_channel"]["downs"], 1, n + msg)
+            # It did carry the media before the block.
+            self.assertGreater(r["relay_channel"]["received"], 50, n + msg)
+        self.show(a, b, "\n  " + "\n  ".join(lines) + "\n  counters: %s" % c)
+
+
+class TestNatRebind(ChannelCase):
+    """A's NAT forgets its mappings mid-call (conntrack flushed on its
+    symmetric router): A's QUIC and media flows come from new ports.  The
+    channel is bound again through signaling and media goes on."""
+    CALL_S = 9
+
+    def test_rebind(self):
+        if shutil.which("conntrack") is None:
+            self.skipTest("no conntrack (apt-get install conntrack)")
+        t_active = self.start_call(hangup_after=self.CALL_S)
+        self.sleep_until(t_active + 3.5)
+        t_flush = time.monotonic()
+        self.lab.run("ra", ["conntrack", "-F"])
+        a, b = self.h.finish()
+        msg = "\n" + self.h.logs()
+        self.check_reports(a, b)
+        relay_log = self.h.stderr_text("relay")
+        rebinds = relay_log.count("re-binds its media channel")
+        lines = ["relay: %d channel re-bind(s)" % rebinds]
+        for n, r in (("A", a), ("B", b)):
+            gap = self.media_gap(r, t_flush * 1000 - 100)
+            lines.append("%s: gap %d ms after the flush, channel %s" % (
+                n, gap, r["relay_channel"]))
+            self.assertLessEqual(gap, 1500, n + msg)
+            self.assertEqual(r["relay_channel"]["state"], "up", n + msg)
+        self.assertGreaterEqual(rebinds, 1, msg)
+        self.show(a, b, "\n  " + "\n  ".join(lines))
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: the NAT call tests need root (network namespaces, nftables)")

@@ -9,7 +9,8 @@ import os, re, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
 RELAY = sys.argv[1]
 LINE = re.compile(r"^wzp-relay (\S+) fingerprint ((?:[0-9a-f]{4}:){7}[0-9a-f]{4}) "
-                  r"listening on (\S+) \(probe (\S+), metrics http://(\S+)/metrics\)$")
+                  r"listening on (\S+) \(probe (\S+), media \S+, \d+ workers?, "
+                  r"metrics http://(\S+)/metrics\)$")
 
 
 def start(args, env=None):

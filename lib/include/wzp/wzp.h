@@ -24,5 +24,6 @@
 #include <wzp/wzp-log.h>
 #include <wzp/wzp-identity.h>
 #include <wzp/wzp-path-types.h>
+#include <wzp/wzp-relay-channel-state.h>
 #include <wzp/wzp-call.h>
 #include <wzp/wzp-jitter.h>
