@@ -237,7 +237,10 @@ class TestRoom(ClusterCase):
         for n, r in reports.items():
             self.assertIsNone(r["error"], n + msg)
             others = {self.c.fps[m] for m, _ in who if m != n}
-            self.assertEqual(set(r["room_members"]), others, n + msg)
+            # Members at the end: the others may have left already (each
+            # one's --duration runs from its own start), so no strangers is
+            # what holds; that everyone was there, the frames show.
+            self.assertLessEqual(set(r["room_members"]), others, n + msg)
             for fp in others:
                 self.assertGreater(r["room_senders"].get(fp, 0), 100,
                                    "%s from %s%s" % (n, fp, msg))
