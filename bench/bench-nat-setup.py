@@ -50,20 +50,25 @@ How to read it:
   CLOCK_MONOTONIC stamps of both `wzp call` processes (one host, so one
   clock across the namespaces).
 * First audio: media starts on the relay at once.  `wzp call` sends its
-  first frame 20 ms after active (its 50 frames/s timer), then A -> relay ->
-  B is 40 ms: 1.5 RTT, of which 1 RTT is the relay detour itself.
+  first frame at active, then A -> relay -> B is 40 ms: 1 RTT, the relay
+  detour itself.
 * Direct: both race at once (the relay-timed start), the dialer's QUIC
   handshake takes 1 RTT, its path-ok reaches the acceptor half an RTT
   later (the acceptor switches: ~1.8 RTT) and the ack comes back (the
   dialer switches: ~2.3 RTT).  Which end is the dialer depends on the
   fingerprints, hence the ranges.  The first direct frame follows by
   about one frame interval.
-* Same LAN: the host candidates win over the LAN (no delay there); the
-  direct path is agreed before the first relay frame could arrive.
+* Same LAN: the callee dials the caller's host candidates when it answers
+  and sends its signed answer there (the early start, docs/PATH.md): both
+  are active, on the LAN, before the relay's call-setup.  "answer" is
+  then the callee's active on the LAN, and the direct path is there from
+  the first frame.
 * Failover: `block_direct()` drops all A<->B UDP in the internet; each
-  side notices the silence after the 1 s failover threshold, so the gap
-  is ~1 s + the relay trip.  After `unblock_direct()` the next probe
-  answered re-agrees the path within ~2-3 RTT.
+  side's datagrams go unacknowledged: after ~100 ms in doubt (frames on
+  both paths), after ~300 ms on the relay.  The gap is the doubt time plus
+  the relay trip's extra delay (bench-failover.py has more).  After
+  `unblock_direct()` the next probe answered re-agrees the path within
+  ~2-3 RTT.
 * The original raced a direct dial against a relay dial and started media
   only after up to 1 s of grace plus the peer's relayed report (>= 1 RTT),
   i.e. >= 26 RTT here, and had no way back to the relay when the direct

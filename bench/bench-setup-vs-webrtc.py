@@ -228,6 +228,15 @@ def summarize(results):
                     fmt(rm), rng(rv),
                     fmt(rm / RTT_MS if rm is not None else None, 1),
                     ratio(wm, rm), ratio(rm, wm)))
+            # Per run (run i of wzp with run i of webrtcbin): the target
+            # is a ratio, so its worst run matters, not only the median.
+            pairs = [(x.get("both_first_audio"), y.get("both_first_audio"))
+                     for x, y in zip(w, r)]
+            per = [y / x for x, y in pairs if x and y]
+            if per:
+                md.append("\nPer run, webrtcbin / wzp (both hear each "
+                          "other): %s; worst %.2f." % (
+                              ", ".join("%.2f" % v for v in per), min(per)))
             extra = []
             ice = median([x.get("ice_connected") for x in r])
             dtls = median([x.get("dtls_connected") for x in r])

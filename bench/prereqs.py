@@ -76,6 +76,7 @@ PROGRAM_PACKAGE = {
     "redis-server": "redis-server",
     "redis-cli": "redis-tools",
     "valgrind": "valgrind",
+    "conntrack": "conntrack",
     "callgrind_control": "valgrind",
 }
 
@@ -85,6 +86,7 @@ TOOL = "tools/wzp"
 RELAY = "tools/wzp-relay"
 PLUGIN = "gst"
 DELAYBRIDGE = "tests/nat/wzp-delaybridge"
+PATH_PROBE = "tools/wzp-path-probe"
 LOADGEN = "bench/wzp-loadgen"
 FORWARDER = "bench/udp-forwarder"
 FAULT = "tests/fault/wzp-fault"
@@ -128,6 +130,12 @@ NEEDS = {
         built=[TOOL, RELAY, PLUGIN]),
     "bench-relay-flood": dict(programs=["valgrind"],
                               built=[TOOL, RELAY, FAULT]),
+    # (natlab's rebind() flushes a NAT's mappings with conntrack.)
+    "bench-failover": dict(root=True, programs=["ip", "nft", "ethtool",
+                                                "conntrack"],
+                           built=[TOOL, RELAY, DELAYBRIDGE]),
+    "bench-symmetric-spray": dict(built=[TOOL, PATH_PROBE, DELAYBRIDGE],
+                                  **_LAB),
     "bench-cluster": dict(root=True,
                           programs=["ip", "nft", "ethtool", "redis-server",
                                     "redis-cli"],

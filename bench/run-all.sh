@@ -79,6 +79,8 @@ run "Per-call CPU and memory" $py bench/bench-call-cpu.py $quick $profile
 run "Loss" $py bench/bench-loss.py $quick
 run "Registration and call setup under loss" \
   $py bench/bench-setup-loss.py $quick
+run "Failover and network changes" $py bench/bench-failover.py $quick
+run "Symmetric NATs: port spraying" $py bench/bench-symmetric-spray.py
 run "10-member room" $py bench/bench-room.py $quick
 run "Relay under a handshake flood" $py bench/bench-relay-flood.py $quick \
   --callgrind

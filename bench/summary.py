@@ -58,6 +58,81 @@ def setup_vs_webrtc(r):
              MET if worst is not None and worst >= 3 else NOT_MET)]
 
 
+def same_lan_every_run(r):
+    """Issue 14: the same LAN ≥ 3× in every run, not only the median."""
+    what = "same LAN: call setup ≥ 3× faster than webrtcbin in every run"
+    if not r:
+        return [(what,) + missing("bench-setup-vs-webrtc.py")]
+    parts, worst = [], None
+    for topo, res in r.items():
+        if not topo.startswith("same LAN"):
+            continue
+        for mode in ("cold", "warm"):
+            per = [y["both_first_audio"] / x["both_first_audio"]
+                   for x, y in zip(res["wzp"][mode], res["webrtc"][mode])
+                   if x.get("both_first_audio") and
+                   y.get("both_first_audio")]
+            if not per or len(per) < len(res["wzp"][mode]):
+                parts.append("%s: a run without a result" % mode)
+                worst = 0.0
+                continue
+            worst = min(per) if worst is None else min(worst, min(per))
+            parts.append("%s worst %.2f× of %d runs (run i of wzp against "
+                         "run i of webrtcbin)" % (mode, min(per), len(per)))
+    if not parts:
+        return [(what,) + missing("bench-setup-vs-webrtc.py")]
+    return [(what, "; ".join(parts),
+             MET if worst is not None and worst >= 3 else NOT_MET)]
+
+
+def failover(r):
+    """Issue 14: failover gap, no false failover, network changes."""
+    what_cut = "failover gap ≤ 300 ms when the direct path is cut"
+    what_loss = ("no failover under 10 % loss on the direct path and "
+                 "±20 ms jitter")
+    what_move = ("network change mid-call (address move, NAT rebinding): "
+                 "audio gap ≤ 1 s, back on a direct path")
+    if not r:
+        return [(w,) + missing("bench-failover.py")
+                for w in (what_cut, what_loss, what_move)]
+    out = []
+    cuts = [e for e in r["events"] if e["event"].startswith("cut")]
+    gaps = [e[s]["gap_ms"] for e in cuts for s in ("a", "b")]
+    relay = [e[s]["relay_ms"] for e in cuts for s in ("a", "b")
+             if e[s]["relay_ms"] is not None]
+    if gaps:
+        out.append((what_cut, "largest gap %.0f ms over %d cuts (both ends); "
+                    "on the relay %.0f–%.0f ms after the cut" % (
+                        max(gaps), len(cuts), min(relay or [0]),
+                        max(relay or [0])),
+                    MET if max(gaps) <= 300 else NOT_MET))
+    else:
+        out.append((what_cut,) + missing("bench-failover.py"))
+    lo = r.get("lossy")
+    if lo:
+        fo = lo["a"]["failovers"] + lo["b"]["failovers"]
+        ok = lo["a"]["direct"] and lo["b"]["direct"] and fo == 0
+        out.append((what_loss, "%d failovers in %d s of call (both ends); "
+                    "largest gap %d ms" % (
+                        fo, lo["seconds"], max(lo["a"]["max_gap_ms"],
+                                               lo["b"]["max_gap_ms"])),
+                    MET if ok else NOT_MET))
+    else:
+        out.append((what_loss,) + missing("bench-failover.py"))
+    moves = [e for e in r["events"] if not e["event"].startswith("cut")]
+    if moves:
+        gap = max(e[s]["gap_ms"] for e in moves for s in ("a", "b"))
+        back = all(e[s]["relay_ms"] is None or e[s]["direct_ms"] is not None
+                   for e in moves for s in ("a", "b"))
+        out.append((what_move, "largest gap %.0f ms over %d changes; %s" % (
+            gap, len(moves), "direct again after every one" if back else
+            "not always direct again"),
+            MET if gap <= 1000 and back else NOT_MET))
+    else:
+        out.append((what_move,) + missing("bench-failover.py"))
+    return out
+
+
 def nat_setup(doc_text):
     """RTTs from the 'Call setup on the NAT lab' table (home↔home)."""
     m = update_doc.section_re("Call setup on the NAT lab").search(doc_text)
@@ -279,7 +354,9 @@ def main(argv):
     doc, results, command, seconds, load0, load1 = argv
     text = update_doc.read(doc)
     rows = (setup_vs_webrtc(load(results, "call-setup-vs-webrtcbin"))
+            + same_lan_every_run(load(results, "call-setup-vs-webrtcbin"))
             + nat_setup(text)
+            + failover(load(results, "failover-and-network-changes"))
             + call_cpu(load(results, "per-call-cpu-and-memory"))
             + relay(load(results, "relay-capacity"))
             + loss(load(results, "loss"))

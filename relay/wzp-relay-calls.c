@@ -484,6 +484,45 @@ _wzp_relay_handle_answer (WzpRelay * self, RelayClient * c, JsonObject * msg)
   send_setup (self, call, caller, c);
 }
 
+/* A party's network changed mid-call (PROTOCOL.md §5): the other party
+ * gets its new host candidates, its NAT type and the address we see it
+ * at now (its connection has migrated to it). */
+void
+_wzp_relay_handle_update_candidates (WzpRelay * self, RelayClient * c,
+    JsonObject * msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) candidates = NULL;
+  RelayCall *call = lookup_own_call (self, c, msg);
+  const char *nat = NULL;
+  const char *peer_fp;
+
+  if (call == NULL)
+    return;
+  if (!wzp_message_get_address_list (msg, "candidates",
+          WZP_MESSAGE_MAX_CANDIDATES, &candidates, &error) ||
+      !wzp_message_get_string (msg, "nat", FALSE, 16, &nat, &error)) {
+    _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  if (call->state != CALL_ACTIVE) {
+    _wzp_relay_send_error (self, c, "bad-state",
+        "candidates change only in a call that is set up", msg);
+    return;
+  }
+  /* The relay's own word on the NAT type beats the party's claim when it
+   * has one (as in call-setup). */
+  if (strcmp (c->nat, "unknown") != 0 || nat == NULL ||
+      (strcmp (nat, "eim") != 0 && strcmp (nat, "edm") != 0))
+    nat = c->nat;
+  peer_fp = strcmp (call->caller, c->fp) == 0 ? call->callee : call->caller;
+  WZP_INFO_OBJECT (self, "call %s: %s moved (now at %s, NAT %s, %u host "
+      "candidates)", call->id, c->fp, c->observed, nat,
+      g_strv_length (candidates));
+  _wzp_relay_send_to (self, peer_fp, wzp_message_new_peer_candidates
+      (call->id, (const char *const *) candidates, c->observed, nat));
+}
+
 void
 _wzp_relay_handle_reject (WzpRelay * self, RelayClient * c, JsonObject * msg)
 {

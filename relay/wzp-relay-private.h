@@ -241,6 +241,8 @@ void _wzp_relay_handle_reject (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_handle_hangup (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
+void _wzp_relay_handle_update_candidates (WzpRelay * self, RelayClient * c,
+    JsonObject * msg);
 void _wzp_relay_handle_resume_call (WzpRelay * self, RelayClient * c,
     JsonObject * msg);
 void _wzp_relay_calls_peer_gone (WzpRelay * self, const char *fp);

@@ -303,14 +303,21 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
   g_autoptr (GBytes) signed_data = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *key_fp = NULL;
+  const char *binding = NULL;
   RelayClient *old;
   guint32 req;
 
   if (!wzp_message_get_bytes (msg, "public_key", TRUE, WZP_PUBLIC_KEY_LEN,
           WZP_PUBLIC_KEY_LEN, &pk, &error) ||
       !wzp_message_get_bytes (msg, "signature", TRUE, WZP_SIGNATURE_LEN,
-          WZP_SIGNATURE_LEN, &sig, &error)) {
+          WZP_SIGNATURE_LEN, &sig, &error) ||
+      !wzp_message_get_string (msg, "binding", FALSE, 32, &binding, &error)) {
     _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+    return;
+  }
+  if (binding && strcmp (binding, WZP_REGISTER_BINDING_EXPORTER) != 0) {
+    _wzp_relay_send_error (self, c, "bad-message",
+        "register: unknown binding", msg);
     return;
   }
   key_fp = wzp_fingerprint_from_public_key (g_bytes_get_data (pk, NULL));
@@ -323,8 +330,21 @@ handle_register (WzpRelay * self, RelayClient * c, JsonObject * msg)
     close_later (self, c->conn, WZP_CLOSE_REFUSED, "identity-mismatch");
     return;
   }
-  signed_data = wzp_register_signed_data (c->challenge,
-      g_bytes_get_data (pk, NULL));
+  if (binding) {
+    /* Bound to this connection's TLS keys (PROTOCOL.md §3): no challenge
+     * round trip, and just as unreplayable. */
+    guint8 exporter[WZP_REGISTER_BINDING_LEN];
+    if (!wzp_connection_export_keying_material (c->conn,
+            WZP_REGISTER_EXPORTER_LABEL, exporter, sizeof exporter, &error)) {
+      _wzp_relay_send_error (self, c, "bad-message", error->message, msg);
+      return;
+    }
+    signed_data = wzp_register_bound_signed_data (exporter,
+        g_bytes_get_data (pk, NULL));
+  } else {
+    signed_data = wzp_register_signed_data (c->challenge,
+        g_bytes_get_data (pk, NULL));
+  }
   if (!wzp_identity_verify (g_bytes_get_data (pk, NULL),
           g_bytes_get_data (signed_data, NULL),
           g_bytes_get_size (signed_data), g_bytes_get_data (sig, NULL),
@@ -395,6 +415,27 @@ parse_error_code (const GError * error)
   return "bad-message";
 }
 
+/* The address we see @c at: its connection migrates when the client's
+ * network changes (a new address, a NAT's new mapping), and what we tell
+ * it (reflected) and its peers (call-setup, peer-candidates) must follow.
+ * Every message from it is a moment to look. */
+static void
+refresh_observed (WzpRelay * self, RelayClient * c)
+{
+  g_autoptr (GSocketAddress) remote =
+      wzp_connection_get_remote_address (c->conn);
+  char now[WZP_ADDR_STRLEN];
+  WzpAddr addr;
+
+  if (remote == NULL || !wzp_addr_from_gsocketaddress (&addr, remote))
+    return;
+  wzp_addr_to_string (&addr, now);
+  if (strcmp (now, c->observed) == 0)
+    return;
+  WZP_INFO_OBJECT (self, "%s moved: %s -> %s", c->fp, c->observed, now);
+  memcpy (c->observed, now, sizeof now);
+}
+
 /* The per-connection message budget (message-rate, message-burst).
  * Over it, messages are dropped unread: parsing and answering them is
  * the cost being limited.  The client hears "rate-limited" at most once
@@ -443,6 +484,9 @@ dispatch (WzpRelay * self, RelayClient * c, WzpMessageType type,
     case WZP_MSG_HANGUP:
       _wzp_relay_handle_hangup (self, c, msg);
       break;
+    case WZP_MSG_UPDATE_CANDIDATES:
+      _wzp_relay_handle_update_candidates (self, c, msg);
+      break;
     case WZP_MSG_RESUME_CALL:
       _wzp_relay_handle_resume_call (self, c, msg);
       break;
@@ -489,6 +533,7 @@ on_message (WzpConnection * conn, GBytes * bytes, gpointer user_data)
     return;
   }
   WZP_LOG_OBJECT (self, "<- %s: %s", c->fp, wzp_message_type_to_string (type));
+  refresh_observed (self, c);
   if (type != WZP_MSG_REGISTER && type != WZP_MSG_LEG && !c->registered) {
     _wzp_relay_send_error (self, c, "not-registered",
         "register first; only 'register' is allowed before", msg);

@@ -96,7 +96,8 @@ main (int argc, char **argv)
   g_autofree char *peer_nat = NULL;
   g_autofree char *policy = NULL;
   g_autofree char *expect = NULL;
-  int duration = 10, media_interval = 20;
+  g_autofree char *peer_reflexive = NULL;
+  int duration = 10, media_interval = 20, spray = 0;
   gboolean loopback = FALSE;
   GOptionEntry entries[] = {
     {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind,
@@ -108,6 +109,12 @@ main (int argc, char **argv)
         "Peer candidates, comma-separated ip:port", "LIST"},
     {"token", 't', 0, G_OPTION_ARG_STRING, &token,
         "Call token, 32 hex digits, the same on both sides", "HEX"},
+    {"peer-reflexive", 0, 0, G_OPTION_ARG_STRING, &peer_reflexive,
+        "The peer's address as a relay would see it (its NAT's)", "ADDR"},
+    {"spray", 0, 0, G_OPTION_ARG_INT, &spray,
+        "Symmetric-NAT moonshot: when accepting a peer behind an EDM NAT, "
+          "punch this many random ports of its reflexive address per race "
+          "(default 0: off)", "N"},
     {"local-nat", 0, 0, G_OPTION_ARG_STRING, &local_nat,
         "Our NAT: unknown, eim, edm", "TYPE"},
     {"peer-nat", 0, 0, G_OPTION_ARG_STRING, &peer_nat,
@@ -175,6 +182,9 @@ main (int argc, char **argv)
       &error);
   if (theirs == NULL)
     goto failed;
+  if (peer_reflexive && !wzp_candidates_add_string (theirs,
+          WZP_CANDIDATE_REFLEXIVE, peer_reflexive, &error))
+    goto failed;
   mine_strv = wzp_candidates_to_strv (mine);
   mine_text = g_strjoinv (",", mine_strv);
   g_print ("fingerprint=%s candidates=%s\n",
@@ -183,6 +193,7 @@ main (int argc, char **argv)
   config.peer_fingerprint = peer;
   config.local_candidates = mine;
   config.peer_candidates = theirs;
+  config.spray_ports = MAX (spray, 0);
   if (!(pm = wzp_path_manager_new (ep, &config, &error)))
     goto failed;
   g_print ("role=%s\n", wzp_path_role_to_string (wzp_path_manager_get_role
@@ -210,12 +221,13 @@ main (int argc, char **argv)
       G_GUINT64_FORMAT " probes_sent=%" G_GUINT64_FORMAT " probes_answered=%"
       G_GUINT64_FORMAT " failovers=%" G_GUINT64_FORMAT " restores=%"
       G_GUINT64_FORMAT " media_sent=%" G_GUINT64_FORMAT " media_received=%"
-      G_GUINT64_FORMAT "\n", wzp_path_kind_to_string (st.path),
+      G_GUINT64_FORMAT " sprayed=%" G_GUINT64_FORMAT "\n",
+      wzp_path_kind_to_string (st.path),
       wzp_path_role_to_string (st.role), st.race_time_ns / WZP_NSEC_PER_MSEC,
       st.agree_time_ns / WZP_NSEC_PER_MSEC, st.direct_rtt_ns / 1000,
       st.punches_sent, st.punches_received, st.punches_bad, st.probes_sent,
       st.probes_answered, st.failovers, st.restores, st.media_sent,
-      media_received);
+      media_received, st.sprayed);
   ok = g_str_equal (expect, "relay") ? !was_direct : was_direct;
   wzp_path_manager_stop (pm);
   return ok ? 0 : 1;

@@ -551,6 +551,8 @@ wzp_tool_cmd_call (int argc, char **argv)
   g_autofree char *bind = NULL;
   g_autofree char *relay_order = NULL;
   gint timeout_s = 30;
+  gboolean no_early = FALSE;
+  gint nat_spray = 0;
   CallRun r = { 0 };
   GOptionEntry entries[] = {
     {"relay", 'r', 0, G_OPTION_ARG_STRING, &relay,
@@ -580,6 +582,12 @@ wzp_tool_cmd_call (int argc, char **argv)
         "auto, reject, or ask: let an incoming call ring, unanswered, "
           "until the caller or the relay's ring timeout ends it (default "
           "auto)", "POLICY"},
+    {"nat-spray", 0, 0, G_OPTION_ARG_INT, &nat_spray,
+        "Symmetric-NAT moonshot: ports of such a peer to punch per race "
+          "(default 0: off; see WzpCall:nat-spray)", "N"},
+    {"no-early-start", 0, 0, G_OPTION_ARG_NONE, &no_early,
+        "Race the direct path only after the relay's call-setup, also on a "
+          "LAN (tests)", NULL},
     {"path-policy", 0, 0, G_OPTION_ARG_STRING, &policy,
         "auto, direct-only or relay-only (default auto)", "POLICY"},
     {"bind", 'b', 0, G_OPTION_ARG_STRING, &bind,
@@ -651,6 +659,9 @@ wzp_tool_cmd_call (int argc, char **argv)
       NULL);
   if (r.answer_delay_ms > 0)
     g_signal_connect (r.call, "incoming-call", G_CALLBACK (on_incoming), &r);
+  if (no_early)
+    _wzp_call_set_early_start (r.call, FALSE);
+  g_object_set (r.call, "nat-spray", (guint) CLAMP (nat_spray, 0, 65536), NULL);
   wzp_call_set_frame_handler (r.call, on_frame, &r, NULL);
   g_signal_connect (r.call, "state-changed", G_CALLBACK (on_state), &r);
   g_signal_connect (r.call, "path-changed", G_CALLBACK (on_path), &r);

@@ -149,3 +149,16 @@ _wzp_call_candidates_gather (WzpEndpoint * endpoint, gboolean loopback)
   WZP_DEBUG ("host candidates: %s", text);
   return c;
 }
+
+WzpCandidates *
+_wzp_call_peer_candidates (GPtrArray * hosts, GSocketAddress * peer_reflexive)
+{
+  WzpCandidates *theirs = wzp_candidates_new ();
+
+  for (guint i = 0; hosts && i < hosts->len; i++)
+    wzp_candidates_add_string (theirs, WZP_CANDIDATE_HOST,
+        g_ptr_array_index (hosts, i), NULL);
+  if (peer_reflexive)
+    wzp_candidates_add_reflexive (theirs, peer_reflexive);
+  return theirs;
+}

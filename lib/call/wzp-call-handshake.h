@@ -59,4 +59,10 @@ gboolean _wzp_call_handshake_check_setup (WzpCallHandshake * hs,
 WzpCandidates *_wzp_call_candidates_gather (WzpEndpoint * endpoint,
     gboolean loopback);
 
+/* The peer's candidates as the call knows them: host ones from its offer
+ * or answer (@hosts, of "ip:port"; may be NULL), the reflexive one from
+ * call-setup (@peer_reflexive, may be NULL). */
+WzpCandidates *_wzp_call_peer_candidates (GPtrArray * hosts,
+    GSocketAddress * peer_reflexive);
+
 G_END_DECLS

@@ -47,6 +47,7 @@ _wzp_call_incoming_verify (const char *call_id, const char *from,
   memcpy (in->caller_key, key, WZP_PUBLIC_KEY_LEN);
   memcpy (in->caller_eph, info.eph, WZP_EPH_KEY_LEN);
   memcpy (in->offer_sig, info.sig, WZP_SIGNATURE_LEN);
+  in->offer = json_object_ref (offer);
   _wzp_offer_info_clear (&info);
   return in;
 }
@@ -58,5 +59,7 @@ _wzp_call_incoming_free (WzpCallIncoming * in)
     return;
   g_free (in->call_id);
   g_free (in->caller);
+  if (in->offer)
+    json_object_unref (in->offer);
   g_free (in);
 }

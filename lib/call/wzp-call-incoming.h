@@ -23,6 +23,7 @@ typedef struct
   guint8 caller_key[WZP_PUBLIC_KEY_LEN];
   guint8 caller_eph[WZP_EPH_KEY_LEN];
   guint8 offer_sig[WZP_SIGNATURE_LEN];
+  JsonObject *offer;            /* its host candidates, for an early start */
 } WzpCallIncoming;
 
 /* NULL (and @error) when the call must be rejected unseen. */

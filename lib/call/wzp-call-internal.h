@@ -18,6 +18,10 @@
  *   wzp-call-enums.c      the enum GTypes and their names
  *   wzp-call-handshake.c  the key exchange: offer, answer, setup check
  *   wzp-call-media.c      keys, sealing and sending, opening, counters
+ *   wzp-call-early.c      media on a LAN before the relay's call-setup:
+ *                         the callee's greeting and the caller's checks
+ *   wzp-call-roam.c       network changes mid-call: notice, tell the
+ *                         peer, hand the path manager new candidates
  *   wzp-call-room.c       a room (its keys: wzp-call-room-keys.c); it
  *                         reports back through WzpCallRoomEvents
  *   wzp-call-incoming.c   a verified incoming call until it is answered
@@ -32,12 +36,14 @@
 
 #include "wzp-call.h"
 #include "wzp-call-handshake.h"
+#include "wzp-call-early.h"
 #include "wzp-call-incoming.h"
 #include "wzp-call-media.h"
 #include "wzp-call-relay-leg.h"
 #include "wzp-call-relays.h"
 #include "wzp-call-media-leg.h"
 #include "wzp-call-room.h"
+#include "wzp-call-roam.h"
 #include "wzp-call-private.h"
 #include "wzp-signal-client.h"
 #include "wzp-path.h"
@@ -85,6 +91,7 @@ enum
   PROP_BIND_ADDRESS,
   PROP_GATHER_LOOPBACK,
   PROP_RELAY_TIMEOUT,
+  PROP_NAT_SPRAY,
   PROP_MEDIA_TIMEOUT,
   PROP_RELAY_SELECTION,
   PROP_STATE,
@@ -131,7 +138,9 @@ struct _WzpCall
   WzpAnswerPolicy answer_policy;
   WzpPathPolicy path_policy;
   gboolean gather_loopback;
+  gboolean no_early_start;      /* test hook: race only after setup */
   guint relay_timeout_ms;
+  guint nat_spray;
   guint media_timeout_ms;
   WzpRelaySelection relay_selection;
   WzpPathTimings *timings;
@@ -139,22 +148,26 @@ struct _WzpCall
   /* the context's thread */
   WzpEndpoint *endpoint;
   WzpSignalClient *signal;
+  WzpPathListener *listener;    /* who may connect directly, from start */
   /* The media leg to the relay node hosting our call or room, when it is
    * not the one we are registered at (docs/CLUSTER.md). */
   WzpSignalClient *media_leg;
   GSource *resume_timer;
   WzpPathManager *path;
+  WzpCallRoam *roam;            /* network changes, while the path runs */
   WzpCandidates *local_candidates;
   GSource *register_timeout;
   GSource *linger;
   GSource *watchdog;
   gboolean hangup_sent;
   gboolean call_placed;
+  gboolean was_registered;
   char *call_id;
   char *active_peer;
   guint32 channel;
   WzpCallHandshake handshake;
   WzpCallMedia media;
+  WzpCallEarly early;
   WzpCallRoom *room_state;
   WzpCallIncoming *incoming;    /* ringing here, not answered yet */
   WzpRelayLeg leg;
@@ -195,10 +208,6 @@ typedef struct
   gsize len;
   guint8 data[];
 } Frame;
-
-/* wzp-call.c: gathers our host candidates (again: after a network
- * change) into local_candidates. */
-void _wzp_call_gather_candidates (WzpCall * self);
 
 /* wzp-call-props.c */
 void _wzp_call_install_properties (GObjectClass * klass, GParamSpec ** props);

@@ -19,12 +19,18 @@ _wzp_call_media_init (WzpCallMedia * media)
 }
 
 void
-_wzp_call_media_clear (WzpCallMedia * media)
+_wzp_call_media_reset (WzpCallMedia * media)
 {
   g_clear_pointer (&media->sealer, wzp_media_sealer_free);
   g_clear_pointer (&media->opener, wzp_media_opener_free);
   memset (media->punch_token, 0, sizeof media->punch_token);
   g_queue_clear_full (&media->early, g_free);
+}
+
+void
+_wzp_call_media_clear (WzpCallMedia * media)
+{
+  _wzp_call_media_reset (media);
   g_mutex_clear (&media->lock);
 }
 
@@ -121,11 +127,12 @@ _wzp_call_media_send (WzpCallMedia * media, WzpMediaSealer * sealer,
   }
   direct = path && wzp_path_manager_send (path, packet, n);
   /* During a switch both paths carry the frame; the receiver's replay
-   * window drops the second copy. */
-  if (!direct || wzp_path_manager_should_duplicate (path))
+   * window drops the second copy.  (Before the relay's call-setup, after
+   * an early start on a LAN, there is no relay channel yet.) */
+  if ((!direct || wzp_path_manager_should_duplicate (path)) && channel != 0)
     sent = wzp_signal_client_send_media (signal, channel, packet, n) || direct;
   else
-    sent = TRUE;
+    sent = direct;
   g_mutex_lock (&media->lock);
   if (sent) {
     media->frames_sent++;

@@ -43,6 +43,10 @@ typedef struct
 
 void _wzp_call_media_init (WzpCallMedia * media);
 void _wzp_call_media_clear (WzpCallMedia * media);
+/* Forgets the keys and the media kept before them (a call that ended
+ * before it was set up, after they were made early); the counters
+ * stay. */
+void _wzp_call_media_reset (WzpCallMedia * media);
 
 /* A 1:1 call's keys from our ephemeral key @eph and the peer's (both
  * signed in the offer and answer), and the direct path's punch token. */

@@ -17,6 +17,11 @@ void _wzp_call_set_clock (WzpCall * self, WzpClock * clock);
 void _wzp_call_set_path_timings (WzpCall * self,
     const WzpPathTimings * timings);
 
+/* Before wzp_call_start(): no early start on a LAN (wzp-call-early.c);
+ * the direct path is raced only once the relay's call-setup arrives, as
+ * across NATs.  For tests of that race on one LAN. */
+void _wzp_call_set_early_start (WzpCall * self, gboolean early);
+
 /* Test hook: seals one frame carrying @text and sends it on the relay
  * path; with @tamper one ciphertext bit is flipped first (the peer must
  * count it as forged), otherwise the same packet is sent twice (the peer

@@ -154,6 +154,20 @@ _wzp_call_install_properties (GObjectClass * klass, GParamSpec ** props)
       "Relay timeout", "Milliseconds to wait for the relay before failing",
       100, G_MAXUINT, DEFAULT_RELAY_TIMEOUT_MS, rw);
   /**
+   * WzpCall:nat-spray:
+   *
+   * The symmetric-NAT moonshot, off (0) by default: when our side
+   * accepts the direct path and the peer is behind an endpoint-dependent
+   * (symmetric) NAT, punch this many ports of the peer's public address
+   * during each race, hoping to hit the port its NAT gave the flow to us
+   * (docs/PATH.md, "Symmetric NATs").  65536 tries every port in ~3 s
+   * (about 3 MB up, and as many entries in our own NAT's connection
+   * table, which a small home router may not hold).
+   */
+  props[PROP_NAT_SPRAY] = g_param_spec_uint ("nat-spray", "NAT spray",
+      "Ports of a symmetric-NAT peer to punch per race (0: off)", 0, 65536,
+      0, rw);
+  /**
    * WzpCall:media-timeout:
    *
    * Milliseconds an active call may have neither media nor the relay
@@ -523,6 +537,9 @@ _wzp_call_set_property (GObject * object, guint prop_id, const GValue * value,
     case PROP_RELAY_TIMEOUT:
       self->relay_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_NAT_SPRAY:
+      self->nat_spray = g_value_get_uint (value);
+      break;
     case PROP_MEDIA_TIMEOUT:
       self->media_timeout_ms = g_value_get_uint (value);
       break;
@@ -582,6 +599,9 @@ _wzp_call_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_RELAY_TIMEOUT:
       g_value_set_uint (value, self->relay_timeout_ms);
+      break;
+    case PROP_NAT_SPRAY:
+      g_value_set_uint (value, self->nat_spray);
       break;
     case PROP_MEDIA_TIMEOUT:
       g_value_set_uint (value, self->media_timeout_ms);

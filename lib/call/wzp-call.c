@@ -9,10 +9,17 @@
  * The callee registers, waits, verifies the offer of an incoming call,
  * answers per its policy with a signed answer, and gets the same setup.
  *
+ * On one LAN the callee does not wait for call-setup: it dials the
+ * caller's host candidates as it answers, and both may be ACTIVE on the
+ * LAN before the relay's setup arrives (the early start, wzp-call-early.h).
+ * Once the path manager runs, a network change (wzp-call-roam.h) makes it
+ * race again with new candidates.
+ *
  * This is the core of WzpCall; its helpers (wzp-call-internal.h lists
- * them) do the key exchange, the media, the room, the relay list and the
- * media leg, and call nothing back: what they find out comes back as
- * return values or, for the room, through WzpCallRoomEvents.
+ * them) do the key exchange, the media, the early start's checks, the
+ * network watch, the room, the relay list and the media leg, and call
+ * nothing back: what they find out comes back as return values or, for
+ * the room, through WzpCallRoomEvents.
  *
  * In a cluster (docs/CLUSTER.md) the relay node hosting a call or room
  * may not be the one we are registered at: then the relay says where it
@@ -61,10 +68,16 @@ static guint signals[N_SIGNALS];
  */
 G_DEFINE_FINAL_TYPE (WzpCall, wzp_call, G_TYPE_OBJECT);
 
-static void start_path (WzpCall * self, const WzpOfferInfo * peer,
-    GSocketAddress * peer_reflexive, WzpNatType peer_nat);
+static void start_path (WzpCall * self, WzpCandidates * theirs,
+    WzpNatType peer_nat);
 static void start_watchdog (WzpCall * self);
 static void hang_up_direct (WzpCall * self);
+static void early_listen (WzpCall * self);
+static void early_dial (WzpCall * self, JsonObject * offer,
+    JsonObject * answer);
+static gboolean early_set_up (WzpCall * self, WzpCallSetup * setup);
+static void early_abandon (WzpCall * self);
+static void early_stop (WzpCall * self);
 
 /* --- state ------------------------------------------------------------ */
 
@@ -102,6 +115,8 @@ static void
 stop_everything (WzpCall * self)
 {
   g_clear_pointer (&self->register_timeout, wzp_clock_source_destroy_and_unref);
+  g_clear_pointer (&self->roam, _wzp_call_roam_free);
+  early_stop (self);
   g_clear_pointer (&self->watchdog, wzp_clock_source_destroy_and_unref);
   g_clear_pointer (&self->resume_timer, wzp_clock_source_destroy_and_unref);
   _wzp_call_media_leg_close (&self->media_leg, self);
@@ -118,6 +133,8 @@ stop_everything (WzpCall * self)
     g_clear_object (&self->path);
   }
   g_clear_pointer (&self->room_state, _wzp_call_room_free);
+  if (self->listener)
+    wzp_path_listener_set_peer (self->listener, NULL);
   if (self->signal) {
     g_signal_handlers_disconnect_by_data (self->signal, self);
     wzp_signal_client_set_media_handler (self->signal, NULL, NULL, NULL);
@@ -286,9 +303,12 @@ on_relay_media (WzpSignalClient * client, guint32 channel,
       deliver (self, sender, opener, data, len, WZP_PATH_RELAY);
     return;
   }
-  /* Media of our call before its setup: kept until the keys are there. */
-  if (self->media.opener == NULL && self->call_id &&
-      self->state == WZP_CALL_STATE_RINGING &&
+  /* Media of our call before its setup: kept until the setup says which
+   * channel is ours and the keys are there (after an early start on a
+   * LAN the keys came first, and the call may be active already). */
+  if (self->channel == 0 && self->call_id &&
+      (self->state == WZP_CALL_STATE_RINGING ||
+          self->state == WZP_CALL_STATE_ACTIVE) &&
       _wzp_call_media_keep_early (&self->media, channel, data, len))
     return;
   if (self->media.opener == NULL || channel != self->channel)
@@ -399,9 +419,10 @@ static const WzpCallRoomEvents room_events = {
 
 /* --- signaling -------------------------------------------------------- */
 
-/* Our host candidates, gathered (again: after a network change too). */
-void
-_wzp_call_gather_candidates (WzpCall * self)
+/* Our host candidates, gathered (after a network change mid-call, the
+ * roam's own set follows the host: wzp-call-roam.h). */
+static void
+gather_candidates (WzpCall * self)
 {
   g_clear_pointer (&self->local_candidates, wzp_candidates_unref);
   self->local_candidates = _wzp_call_candidates_gather (self->endpoint,
@@ -445,6 +466,7 @@ place_call (WzpCall * self)
   }
   WZP_INFO_OBJECT (self, "calling %s (call %s)", self->active_peer,
       self->call_id);
+  early_listen (self);
 }
 
 static void
@@ -567,7 +589,7 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
   if (is_over (self->state))
     return;
   set_relay_state (self, WZP_RELAY_STATE_REGISTERED, NULL);
-  if (self->state == WZP_CALL_STATE_ACTIVE) {
+  if (self->was_registered && self->state == WZP_CALL_STATE_ACTIVE) {
     /* A re-registration after the relay was lost: the call goes on; its
      * relay leg must be asked for again (a restarted relay forgot it). */
     if (self->room_state) {
@@ -579,11 +601,17 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
     }
     return;
   }
-  if (self->state == WZP_CALL_STATE_RINGING)
+  if (self->was_registered && self->state == WZP_CALL_STATE_RINGING)
     return;
+  self->was_registered = TRUE;
   if (!wzp_signal_client_probe_nat (client, &error))
     WZP_DEBUG_OBJECT (self, "no NAT probe: %s", error->message);
   g_clear_error (&error);
+  /* The call left right behind the registration (on_registration_sent),
+   * and may even be on a LAN path already (the early start). */
+  if (self->call_placed || self->state == WZP_CALL_STATE_ACTIVE ||
+      self->state == WZP_CALL_STATE_RINGING)
+    return;
 
   if (self->room) {
     set_state (self, WZP_CALL_STATE_RINGING, NULL);
@@ -601,6 +629,19 @@ on_registered (WzpSignalClient * client, GSocketAddress * observed,
   }
 }
 
+/* The registration left with the handshake's end: the call can follow it
+ * at once instead of a round trip later (PROTOCOL.md §3). */
+static void
+on_registration_sent (WzpSignalClient * client, gpointer user_data)
+{
+  WzpCall *self = user_data;
+
+  if (self->peer == NULL || self->room || self->call_placed ||
+      self->state != WZP_CALL_STATE_CONNECTING)
+    return;
+  place_call (self);
+}
+
 /* An incoming call we did not answer yet, or answered without a setup
  * yet, is gone: wait for the next one.  Takes @why. */
 static void
@@ -608,6 +649,12 @@ forget_incoming (WzpCall * self, GError * why)
 {
   g_clear_pointer (&self->incoming, _wzp_call_incoming_free);
   set_ringing_id (self, NULL);
+  if (!self->handshake.is_caller) {
+    /* What an early start made goes too. */
+    early_abandon (self);
+    if (self->listener)
+      wzp_path_listener_set_peer (self->listener, NULL);
+  }
   if (!self->handshake.is_caller && self->media.sealer == NULL) {
     g_clear_pointer (&self->call_id, g_free);
     g_clear_pointer (&self->active_peer, g_free);
@@ -685,12 +732,17 @@ answer_incoming (WzpCall * self)
   WzpCallIncoming *in = g_steal_pointer (&self->incoming);
   g_autoptr (GError) error = NULL;
   g_autoptr (JsonObject) answer = NULL;
+  g_autoptr (JsonObject) offer = json_object_ref (in->offer);
 
   g_free (self->call_id);
   self->call_id = g_strdup (in->call_id);
   g_free (self->active_peer);
   self->active_peer = g_strdup (in->caller);
   set_ringing_id (self, NULL);
+  /* The caller may dial us as soon as its call-setup arrives, which may
+   * be before ours: its connection is held for the path manager. */
+  if (self->listener)
+    wzp_path_listener_set_peer (self->listener, self->active_peer);
   answer = _wzp_call_handshake_answer (&self->handshake, self->identity, in,
       self->local_candidates, my_nat (self), &self->leg, &error);
   _wzp_call_incoming_free (in);
@@ -705,6 +757,7 @@ answer_incoming (WzpCall * self)
   set_state (self, WZP_CALL_STATE_RINGING, NULL);
   WZP_INFO_OBJECT (self, "answered call %s from %s", self->call_id,
       self->active_peer);
+  early_dial (self, offer, answer);
 }
 
 /* The application decided about the ringing incoming call. */
@@ -773,7 +826,10 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
   g_autoptr (GError) error = NULL;
   WzpOfferInfo info;
   WzpNatType peer_nat = WZP_NAT_TYPE_UNKNOWN;
+  g_autoptr (WzpCandidates) theirs = NULL;
 
+  if (early_set_up (self, setup))
+    return;
   if (self->call_id == NULL || g_strcmp0 (setup->call_id, self->call_id) != 0
       || self->media.sealer != NULL) {
     WZP_DEBUG_OBJECT (self, "ignoring setup for call %s", setup->call_id);
@@ -814,9 +870,10 @@ on_call_setup (WzpSignalClient * client, WzpCallSetup * setup,
   g_object_set (self->signal, "reconnect-max", ACTIVE_RECONNECT_MAX, NULL);
   set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
   set_path (self, WZP_PATH_RELAY, "call set up: media starts on the relay");
-  start_path (self, &info, setup->peer_reflexive, peer_nat);
-  start_watchdog (self);
+  theirs = _wzp_call_peer_candidates (info.candidates, setup->peer_reflexive);
   _wzp_offer_info_clear (&info);
+  start_path (self, theirs, peer_nat);
+  start_watchdog (self);
   _wzp_call_media_leg_take_channel (self->media_leg, self->signal,
       self->call_id, self->channel);
   replay_early_media (self);
@@ -859,7 +916,8 @@ on_call_ended (WzpSignalClient * client, const char *call_id,
   }
   if (g_strcmp0 (call_id, self->call_id) != 0)
     return;
-  if (!self->handshake.is_caller && self->media.sealer == NULL &&
+  /* (RINGING, not "no keys yet": an early start makes them on answering.) */
+  if (!self->handshake.is_caller && self->state == WZP_CALL_STATE_RINGING &&
       (g_str_equal (reason, "no-answer") || g_str_equal (reason, "hangup"))) {
     /* An incoming call that never got set up: wait for the next one. */
     forget_incoming (self, NULL);
@@ -954,6 +1012,8 @@ connect_signaling (WzpCall * self)
 {
   g_signal_connect (self->signal, "registered", G_CALLBACK (on_registered),
       self);
+  g_signal_connect (self->signal, "registration-sent",
+      G_CALLBACK (on_registration_sent), self);
   g_signal_connect (self->signal, "notify::nat-type",
       G_CALLBACK (on_nat_type), self);
   g_signal_connect (self->signal, "incoming-call",
@@ -1027,8 +1087,18 @@ static void
 on_path_changed (WzpPathManager * pm, WzpPathKind path, const char *reason,
     gpointer user_data)
 {
-  watch_direct (user_data);
-  set_path (user_data, path == WZP_PATH_NONE ? WZP_PATH_RELAY : path, reason);
+  WzpCall *self = user_data;
+
+  /* An early start agreed on the LAN before the relay's call-setup: the
+   * call is on from now. */
+  if (path == WZP_PATH_DIRECT && self->state == WZP_CALL_STATE_RINGING &&
+      self->early.keys_made) {
+    self->setup_at = wzp_clock_get_time (self->clock);
+    set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
+    start_watchdog (self);
+  }
+  watch_direct (self);
+  set_path (self, path == WZP_PATH_NONE ? WZP_PATH_RELAY : path, reason);
 }
 
 static void
@@ -1042,34 +1112,34 @@ on_race_finished (WzpPathManager * pm, gboolean direct, const char *reason,
         self->active_peer, reason);
 }
 
+/* What every path manager of this call is given. */
 static void
-start_path (WzpCall * self, const WzpOfferInfo * peer,
-    GSocketAddress * peer_reflexive, WzpNatType peer_nat)
+path_config (WzpCall * self, WzpPathConfig * cfg, WzpCandidates * theirs,
+    WzpNatType peer_nat)
 {
-  WzpPathConfig cfg;
-  g_autoptr (WzpCandidates) theirs = wzp_candidates_new ();
+  wzp_path_config_init (cfg);
+  cfg->local_fingerprint = wzp_identity_get_fingerprint (self->identity);
+  cfg->peer_fingerprint = self->active_peer;
+  cfg->local_nat = wzp_signal_client_get_nat_type (self->signal);
+  cfg->peer_nat = peer_nat;
+  cfg->local_candidates = self->local_candidates;
+  cfg->peer_candidates = theirs;
+  cfg->policy = self->path_policy;
+  cfg->listener = self->listener;
+  cfg->spray_ports = self->nat_spray;
+  if (self->timings)
+    cfg->timings = *self->timings;
+  memcpy (cfg->call_token, self->media.punch_token, WZP_PATH_TOKEN_LEN);
+}
+
+/* Makes the call's path manager from @cfg and starts it; once it runs, a
+ * network change makes it race again. */
+static void
+run_path (WzpCall * self, const WzpPathConfig * cfg)
+{
   g_autoptr (GError) error = NULL;
 
-  if (self->path_policy == WZP_PATH_POLICY_RELAY_ONLY)
-    return;
-  for (guint i = 0; i < peer->candidates->len; i++)
-    wzp_candidates_add_string (theirs, WZP_CANDIDATE_HOST,
-        g_ptr_array_index (peer->candidates, i), NULL);
-  if (peer_reflexive)
-    wzp_candidates_add_reflexive (theirs, peer_reflexive);
-
-  wzp_path_config_init (&cfg);
-  cfg.local_fingerprint = wzp_identity_get_fingerprint (self->identity);
-  cfg.peer_fingerprint = self->active_peer;
-  cfg.local_nat = wzp_signal_client_get_nat_type (self->signal);
-  cfg.peer_nat = peer_nat;
-  cfg.local_candidates = self->local_candidates;
-  cfg.peer_candidates = theirs;
-  cfg.policy = self->path_policy;
-  if (self->timings)
-    cfg.timings = *self->timings;
-  memcpy (cfg.call_token, self->media.punch_token, WZP_PATH_TOKEN_LEN);
-  self->path = wzp_path_manager_new (self->endpoint, &cfg, &error);
+  self->path = wzp_path_manager_new (self->endpoint, cfg, &error);
   if (self->path == NULL) {
     WZP_WARNING_OBJECT (self, "no direct path: %s", error->message);
     return;
@@ -1079,8 +1149,217 @@ start_path (WzpCall * self, const WzpOfferInfo * peer,
       self);
   g_signal_connect (self->path, "race-finished",
       G_CALLBACK (on_race_finished), self);
-  if (!wzp_path_manager_start (self->path, &error))
+  if (!wzp_path_manager_start (self->path, &error)) {
     WZP_WARNING_OBJECT (self, "no direct path: %s", error->message);
+    return;
+  }
+  /* (Starting may have ended the call: a direct-only call without a
+   * candidate to try.) */
+  if (self->path && self->roam == NULL)
+    self->roam = _wzp_call_roam_new (self->signal, self->path,
+        self->endpoint, self->local_candidates, self->gather_loopback,
+        self->clock, self->context, self->call_id, self->active_peer);
+}
+
+static void
+start_path (WzpCall * self, WzpCandidates * theirs, WzpNatType peer_nat)
+{
+  WzpPathConfig cfg;
+
+  if (self->path_policy == WZP_PATH_POLICY_RELAY_ONLY)
+    return;
+  path_config (self, &cfg, theirs, peer_nat);
+  run_path (self, &cfg);
+}
+
+/* --- the early start on a LAN (wzp-call-early.h) ---------------------- */
+
+/* The callee, having answered: dial the caller's host candidates with the
+ * answer as the greeting.  Only we know the other's candidates yet: we
+ * dial. */
+static void
+early_dial (WzpCall * self, JsonObject * offer, JsonObject * answer)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WzpCandidates) theirs = NULL;
+  g_autoptr (GBytes) greeting = NULL;
+  WzpNatType peer_nat = WZP_NAT_TYPE_UNKNOWN;
+  WzpPathConfig cfg;
+
+  if (self->path_policy == WZP_PATH_POLICY_RELAY_ONLY || self->path ||
+      self->no_early_start || self->media.sealer)
+    return;
+  greeting = _wzp_call_early_greeting (self->handshake.call_id_bin, offer,
+      answer, &theirs, &peer_nat);
+  if (greeting == NULL)
+    return;
+  /* Both ephemeral keys are known: the media keys too. */
+  if (!_wzp_call_media_derive_keys (&self->media, self->handshake.eph,
+          self->handshake.caller_eph, self->handshake.call_id_bin, FALSE,
+          &error)) {
+    WZP_WARNING_OBJECT (self, "no early keys: %s", error->message);
+    _wzp_call_media_reset (&self->media);
+    return;
+  }
+  g_clear_pointer (&self->handshake.eph, wzp_x25519_key_free);
+  self->early.keys_made = TRUE;
+  path_config (self, &cfg, theirs, peer_nat);
+  cfg.role = WZP_PATH_ROLE_DIALER;
+  cfg.greeting = greeting;
+  WZP_INFO_OBJECT (self, "dialing the caller's host candidates before the "
+      "relay's call-setup");
+  run_path (self, &cfg);
+}
+
+/* The caller: a held connection from the callee carried a message,
+ * perhaps its answer. */
+static void
+on_listener_message (WzpPathListener * listener, WzpConnection * conn,
+    GBytes * bytes, gpointer user_data)
+{
+  WzpCall *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WzpCandidates) theirs = NULL;
+  WzpOfferInfo info = { 0 };
+  WzpNatType peer_nat = WZP_NAT_TYPE_UNKNOWN;
+  WzpPathConfig cfg;
+
+  if (self->media.sealer || self->path || self->state != WZP_CALL_STATE_RINGING)
+    return;
+  if (!_wzp_call_early_read_answer (&self->early, bytes, conn,
+          &self->handshake, self->identity, self->active_peer, &self->leg,
+          &info))
+    return;
+  if (!_wzp_call_media_derive_keys (&self->media, self->handshake.eph,
+          info.eph, self->handshake.call_id_bin, TRUE, &error)) {
+    _wzp_offer_info_clear (&info);
+    fail (self, WZP_CALL_ERROR_BAD_PEER, "no media keys: %s", error->message);
+    return;
+  }
+  g_clear_pointer (&self->handshake.eph, wzp_x25519_key_free);
+  self->early.keys_made = TRUE;
+  WZP_INFO_OBJECT (self, "%s answered on the LAN, before the relay's "
+      "call-setup", self->active_peer);
+  if (info.nat)
+    wzp_nat_type_from_string (info.nat, &peer_nat);
+  theirs = _wzp_call_peer_candidates (info.candidates, NULL);
+  _wzp_offer_info_clear (&info);
+  path_config (self, &cfg, theirs, peer_nat);
+  cfg.role = WZP_PATH_ROLE_ACCEPTOR;
+  /* It takes this connection from the listener (its path-ok follows). */
+  run_path (self, &cfg);
+}
+
+/* The caller, having placed the call: the callee's answer may come on
+ * the LAN. */
+static void
+early_listen (WzpCall * self)
+{
+  if (self->path_policy == WZP_PATH_POLICY_RELAY_ONLY ||
+      self->listener == NULL || self->no_early_start ||
+      self->early.listener_message_id)
+    return;
+  self->early.listener_message_id = g_signal_connect (self->listener,
+      "message", G_CALLBACK (on_listener_message), self);
+}
+
+/* The relay's call-setup: TRUE when it belonged to an early start (keys
+ * made before it) and is done with. */
+static gboolean
+early_set_up (WzpCall * self, WzpCallSetup * setup)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (WzpCandidates) theirs = NULL;
+  WzpOfferInfo info = { 0 };
+  WzpNatType peer_nat = WZP_NAT_TYPE_UNKNOWN;
+
+  if (self->listener)
+    g_clear_signal_handler (&self->early.listener_message_id, self->listener);
+  if (!self->early.keys_made || self->call_id == NULL ||
+      g_strcmp0 (setup->call_id, self->call_id) != 0)
+    return FALSE;
+  /* Once: a second setup is ignored as usual (the keys exist). */
+  self->early.keys_made = FALSE;
+  if (!_wzp_call_early_check_setup (&self->early, &self->handshake,
+          self->identity, self->active_peer, setup, &self->leg, &info,
+          &error)) {
+    fail (self, WZP_CALL_ERROR_BAD_PEER, "%s", error->message);
+    return TRUE;
+  }
+  if (!info.nat || !wzp_nat_type_from_string (info.nat, &peer_nat))
+    peer_nat = WZP_NAT_TYPE_UNKNOWN;
+  if (peer_nat == WZP_NAT_TYPE_UNKNOWN)
+    peer_nat = setup->peer_nat;
+  self->channel = setup->channel;
+  if (self->setup_at == 0)
+    self->setup_at = wzp_clock_get_time (self->clock);
+  _wzp_relay_leg_up (&self->leg, self->channel,
+      wzp_clock_get_time (self->clock));
+  g_object_set (self->signal, "reconnect-max", ACTIVE_RECONNECT_MAX, NULL);
+  theirs = _wzp_call_peer_candidates (info.candidates, setup->peer_reflexive);
+  _wzp_offer_info_clear (&info);
+  WZP_INFO_OBJECT (self, "call %s set up with %s (relay channel %u) after an "
+      "early start: path %s", self->call_id, self->active_peer,
+      self->channel, self->path ?
+      wzp_path_kind_to_string (wzp_path_manager_get_path (self->path)) :
+      "none");
+  if (self->state != WZP_CALL_STATE_ACTIVE) {
+    set_state (self, WZP_CALL_STATE_ACTIVE, NULL);
+    set_path (self, WZP_PATH_RELAY, "call set up: media starts on the relay");
+  }
+  start_watchdog (self);
+  _wzp_call_media_leg_take_channel (self->media_leg, self->signal,
+      self->call_id, self->channel);
+  replay_early_media (self);
+  if (self->path == NULL) {
+    start_path (self, theirs, peer_nat);
+    return TRUE;
+  }
+  /* On the LAN already: keep it, and know the rest for later races.  The
+   * same when the early race chose a connection that is being agreed on
+   * (our setup came before the peer read our greeting: on one host, or
+   * a loaded one) and the roles given are those both sides decide: the
+   * peer takes that connection, early or with its own setup, and racing
+   * again would replace it under the caller, which may have no relay
+   * channel yet.  Otherwise race the usual way, roles decided as both
+   * sides do. */
+  if (wzp_path_manager_get_path (self->path) == WZP_PATH_DIRECT ||
+      (wzp_path_manager_get_direct_connection (self->path) &&
+          wzp_path_manager_get_role (self->path) ==
+          wzp_path_decide_role (wzp_signal_client_get_nat_type
+              (self->signal), peer_nat,
+              wzp_identity_get_fingerprint (self->identity),
+              self->active_peer, NULL)))
+    wzp_path_manager_learn_peer (self->path, theirs, peer_nat);
+  else
+    wzp_path_manager_update_peer (self->path, theirs, peer_nat);
+  return TRUE;
+}
+
+/* A call that ended before it was set up (the caller gave up while we
+ * rang): what the early start made goes, and the callee waits again. */
+static void
+early_abandon (WzpCall * self)
+{
+  if (!self->early.keys_made && self->path == NULL)
+    return;
+  g_clear_pointer (&self->roam, _wzp_call_roam_free);
+  if (self->path) {
+    g_signal_handlers_disconnect_by_data (self->path, self);
+    wzp_path_manager_set_media_handler (self->path, NULL, NULL, NULL);
+    wzp_path_manager_stop (self->path);
+    g_clear_object (&self->path);
+  }
+  _wzp_call_media_reset (&self->media);
+  early_stop (self);
+}
+
+static void
+early_stop (WzpCall * self)
+{
+  if (self->listener)
+    g_clear_signal_handler (&self->early.listener_message_id, self->listener);
+  memset (&self->early, 0, sizeof self->early);
 }
 
 /* --- the watchdog of an active call ----------------------------------- */
@@ -1297,8 +1576,12 @@ wzp_call_start (WzpCall * self, GError ** error)
       self->clock, error);
   if (self->endpoint == NULL)
     return FALSE;
-  /* Only our peer may connect to us, and only while a call races. */
-  g_object_set (self->endpoint, "accept-incoming", TRUE, NULL);
+  /* Our peer may dial us directly as soon as its call-setup arrives,
+   * which may be before ours: accept it from now on (its connection is
+   * held until our path manager takes it), and nobody else. */
+  self->listener = wzp_path_listener_new (self->endpoint);
+  if (self->peer)
+    wzp_path_listener_set_peer (self->listener, self->peer);
   if (self->bind_address) {
     bind = wzp_socket_address_parse (self->bind_address, error);
     if (bind == NULL || !wzp_endpoint_bind (self->endpoint, bind, error))
@@ -1313,7 +1596,7 @@ wzp_call_start (WzpCall * self, GError ** error)
         return FALSE;
     }
   }
-  _wzp_call_gather_candidates (self);
+  gather_candidates (self);
 
   self->wake = g_source_new (&wzp_ready_source_funcs, sizeof (GSource));
   g_source_set_callback (self->wake, on_wake, self, NULL);
@@ -1357,6 +1640,13 @@ _wzp_call_set_path_timings (WzpCall * self, const WzpPathTimings * timings)
 {
   g_free (self->timings);
   self->timings = g_memdup2 (timings, sizeof *timings);
+}
+
+void
+_wzp_call_set_early_start (WzpCall * self, gboolean early)
+{
+  g_return_if_fail (self->state == WZP_CALL_STATE_IDLE);
+  self->no_early_start = !early;
 }
 
 void
@@ -1437,6 +1727,7 @@ wzp_call_dispose (GObject * object)
     g_clear_pointer (&self->wake, g_source_unref);
   }
   g_clear_object (&self->signal);
+  g_clear_object (&self->listener);
   g_clear_object (&self->endpoint);
   if (self->frame_notify)
     self->frame_notify (self->frame_data);

@@ -254,8 +254,10 @@ typedef void (*WzpCallFrameFunc) (const WzpCallFrame * frame,
  * @frames_received: frames received (authenticated, de-duplicated)
  * @bytes_received: bytes of those frames
  * @frames_dropped_send: frames dropped: the transport could not queue
- *   them (congestion), they could not be sealed, or they were larger than
- *   a packet carries (%WZP_CALL_MAX_FRAME bytes)
+ *   them (congestion), they could not be sealed, they were larger than
+ *   a packet carries (%WZP_CALL_MAX_FRAME bytes), or no path could take
+ *   them (after an early start on a LAN, the direct path down before the
+ *   relay's call-setup came)
  * @duplicates: packets dropped by the replay window: copies from the
  *   other path during a switch, or replays
  * @forged: packets that failed authentication (or were malformed)

@@ -5,8 +5,8 @@
  * peers (fingerprints, NAT types, candidates, a shared call token), races
  * to a direct QUIC connection with the peer, switches media to it once
  * both peers agree over that connection, watches it with probes, falls
- * back to the relay within about a second when it goes quiet, and comes
- * back when it answers again.  It knows nothing of the relay: when
+ * on both paths when its ACKs are late, back to the relay when they stay
+ * away (~300 ms), and comes back when it answers again.  It knows nothing of the relay: when
  * wzp_path_manager_send() returns %FALSE, the caller sends via the relay.
  * docs/PATH.md describes the state machine and every timer.
  *
@@ -15,9 +15,9 @@
  * outside any lock.
  *
  * While it runs, it owns the endpoint's raw-packet handler (punch
- * packets) and, when it accepts, answers the endpoint's "accept-peer"
- * signal for everyone (only the expected peer gets in): one running path
- * manager per endpoint.
+ * packets): one running path manager per endpoint.  Who may connect to
+ * the endpoint is the #WzpPathListener's business (given in the config,
+ * or made by the manager when it accepts).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -27,6 +27,7 @@
 #include "wzp-path-types.h"
 #include "wzp-endpoint.h"
 #include "wzp-candidates.h"
+#include "wzp-path-listener.h"
 
 G_BEGIN_DECLS
 
@@ -54,6 +55,10 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
 /* Length of the call token in punch packets and agreement messages. */
 #define WZP_PATH_TOKEN_LEN 16
 
+/* First byte of the greeting message on a direct connection (see
+ * #WzpPathConfig.greeting); the path manager itself ignores it. */
+#define WZP_PATH_MSG_GREETING 0x03
+
 /**
  * WzpPathTimings:
  * @punch_interval_ns: how often punch packets go to every peer candidate
@@ -64,10 +69,9 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
  *   its Initial is resent after about 3x this (100 ms)
  * @probe_interval_ns: how often a PROBE goes on the direct connection
  *   (200 ms)
- * @failover_threshold_ns: silence on the direct path (nothing received,
- *   or neither a PROBE answered nor any of our datagrams acknowledged by
- *   QUIC) after which media goes back to the relay
- *   (1000 ms)
+ * @failover_threshold_ns: how long a datagram we sent on the direct path
+ *   may go unacknowledged before media goes back to the relay (300 ms;
+ *   longer on a path whose RTT asks for it, see docs/PATH.md)
  * @direct_idle_timeout_ns: QUIC idle timeout of the direct connection:
  *   how long a silent direct connection is kept, waiting for the path to
  *   return, before it is given up (10 s)
@@ -76,6 +80,9 @@ WzpPathRole wzp_path_decide_role (WzpNatType local_nat, WzpNatType peer_nat,
  * @rerace_max_interval_ns: the most that wait grows to (60 s)
  * @switch_overlap_ns: after a switch, frames also go on the other path
  *   for this long, or two direct RTTs if longer (200 ms)
+ * @doubt_threshold_ns: the least time a datagram waits for its ACK before
+ *   the direct path is in doubt and media goes on both paths (100 ms;
+ *   longer when the RTT asks for it)
  *
  * Initialise with wzp_path_timings_init(); docs/PATH.md says why each
  * default is what it is.
@@ -91,19 +98,21 @@ typedef struct
   guint64 rerace_interval_ns;
   guint64 rerace_max_interval_ns;
   guint64 switch_overlap_ns;
+  guint64 doubt_threshold_ns;
   /*< private > */
-  guint64 padding[7];
+  guint64 padding[6];
 } WzpPathTimings;
 
 #define WZP_PATH_DEFAULT_PUNCH_INTERVAL (25 * WZP_NSEC_PER_MSEC)
 #define WZP_PATH_DEFAULT_RACE_TIMEOUT (3 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_INITIAL_RTT (100 * WZP_NSEC_PER_MSEC)
 #define WZP_PATH_DEFAULT_PROBE_INTERVAL (200 * WZP_NSEC_PER_MSEC)
-#define WZP_PATH_DEFAULT_FAILOVER_THRESHOLD (1000 * WZP_NSEC_PER_MSEC)
+#define WZP_PATH_DEFAULT_FAILOVER_THRESHOLD (300 * WZP_NSEC_PER_MSEC)
 #define WZP_PATH_DEFAULT_DIRECT_IDLE_TIMEOUT (10 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_RERACE_INTERVAL (5 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_RERACE_MAX_INTERVAL (60 * WZP_NSEC_PER_SEC)
 #define WZP_PATH_DEFAULT_SWITCH_OVERLAP (200 * WZP_NSEC_PER_MSEC)
+#define WZP_PATH_DEFAULT_DOUBT_THRESHOLD (100 * WZP_NSEC_PER_MSEC)
 
 void wzp_path_timings_init (WzpPathTimings * timings);
 
@@ -122,6 +131,23 @@ void wzp_path_timings_init (WzpPathTimings * timings);
  *   and agreement messages carry it
  * @policy: auto, direct-only or relay-only
  * @timings: see #WzpPathTimings
+ * @listener: (nullable): the endpoint's #WzpPathListener, which has been
+ *   accepting (and holding) the peer's connections since before the
+ *   manager existed; %NULL: the manager makes its own when it accepts
+ * @role: %WZP_PATH_ROLE_NONE to decide roles as both peers do
+ *   (wzp_path_decide_role()); or the role to take, when the two peers
+ *   agreed on it another way (an early start, where only one side knows
+ *   the other's candidates yet: it dials).  A later
+ *   wzp_path_manager_update_peer() decides again
+ * @spray_ports: the symmetric-NAT moonshot (docs/PATH.md, "Symmetric
+ *   NATs"), off by default (0): when we accept and the peer's NAT is
+ *   endpoint-dependent, this many punches per race also go to random
+ *   ports of the peer's reflexive address, hoping to hit the port its NAT
+ *   gave the flow to us
+ * @greeting: (nullable): sent as the first message on every connection we
+ *   dial, before path-ok (`[0x03][greeting]`, at most
+ *   %WZP_PATH_LISTENER_MAX_MESSAGE_SIZE - 1 bytes): what the layer above
+ *   needs the peer to have before it can agree (a call's signed answer)
  *
  * Initialise with wzp_path_config_init(), then fill it in.  The manager
  * copies everything it needs.
@@ -137,8 +163,12 @@ typedef struct
   guint8 call_token[WZP_PATH_TOKEN_LEN];
   WzpPathPolicy policy;
   WzpPathTimings timings;
+  WzpPathListener *listener;
+  WzpPathRole role;
+  GBytes *greeting;
+  guint spray_ports;
   /*< private > */
-  gpointer padding[8];
+  gpointer padding[4];
 } WzpPathConfig;
 
 void wzp_path_config_init (WzpPathConfig * config);
@@ -162,6 +192,15 @@ void wzp_path_config_init (WzpPathConfig * config);
  * @restores: switches back to direct after a failover
  * @media_sent: media datagrams sent on the direct connection
  * @media_received: media datagrams received on it
+ * @doubts: times the direct path was in doubt (media sent on both paths
+ *   until an ACK showed it alive, or until it failed over)
+ * @redials: dials sent again at once because a punch showed the peer's
+ *   NAT had opened after our first Initial
+ * @network_changes: candidate updates (ours or the peer's) that started
+ *   a race while the call ran
+ * @migrations: times the direct connection's far end moved and QUIC
+ *   followed it (path validation), with no new handshake
+ * @sprayed: punches sent to guessed ports (#WzpPathConfig.spray_ports)
  * @has_direct: whether @direct holds the direct connection's stats
  * @direct: the direct connection's QUIC statistics
  */
@@ -185,8 +224,13 @@ typedef struct
   guint64 media_received;
   gboolean has_direct;
   WzpConnectionStats direct;
+  guint64 doubts;
+  guint64 redials;
+  guint64 network_changes;
+  guint64 migrations;
+  guint64 sprayed;
   /*< private > */
-  guint64 padding[8];
+  guint64 padding[3];
 } WzpPathStats;
 
 /**
@@ -236,6 +280,15 @@ WzpPathRole wzp_path_manager_get_role (WzpPathManager * self);
 void wzp_path_manager_get_stats (WzpPathManager * self, WzpPathStats * stats);
 
 WzpConnection *wzp_path_manager_get_direct_connection (WzpPathManager * self);
+
+void wzp_path_manager_update_local (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat);
+
+void wzp_path_manager_update_peer (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat);
+
+void wzp_path_manager_learn_peer (WzpPathManager * self,
+    WzpCandidates * candidates, WzpNatType nat);
 
 /* Signals (emitted on the endpoint's context):
  *   "path-changed" (WzpPathKind path, const char *reason)

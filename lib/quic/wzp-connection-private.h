@@ -56,6 +56,7 @@ struct _WzpConnection
   WzpTlsContext *own_tls;       /* with WzpConnectParams.identity */
   gboolean is_server;
   gboolean got_valid_packet;
+  gboolean pacing;              /* handshake done, packets paced */
   WzpConnectionState state;
   WzpAddr local;
   WzpAddr remote;

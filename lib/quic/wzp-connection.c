@@ -306,6 +306,33 @@ _wzp_connection_remote_equal (WzpConnection * self, const WzpAddr * addr)
 }
 
 /**
+ * wzp_connection_export_keying_material:
+ * @label: an exporter label ("EXPORTER-..." by convention)
+ * @out: (out caller-allocates) (array length=len): the material
+ *
+ * The TLS 1.3 keying material exporter (RFC 8446 §7.5, empty context):
+ * bytes both ends of this connection derive alike and nobody else can, so
+ * a signature over them is bound to this connection (a channel binding).
+ *
+ * Returns: %FALSE with @error set before the handshake is complete
+ */
+gboolean
+wzp_connection_export_keying_material (WzpConnection * self,
+    const char *label, guint8 * out, gsize len, GError ** error)
+{
+  g_return_val_if_fail (WZP_IS_CONNECTION (self), FALSE);
+  g_return_val_if_fail (label != NULL && out != NULL, FALSE);
+  if (self->tls == NULL || self->conn == NULL ||
+      !ngtcp2_conn_get_handshake_completed (self->conn)) {
+    g_set_error (error, WZP_CONNECTION_ERROR,
+        WZP_CONNECTION_ERROR_NOT_CONNECTED,
+        "no keying material before the handshake is complete");
+    return FALSE;
+  }
+  return wzp_tls_session_export (self->tls, label, out, len, error);
+}
+
+/**
  * wzp_connection_get_remote_address:
  *
  * Returns: (transfer full): where the peer's packets come from now.

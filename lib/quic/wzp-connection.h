@@ -139,6 +139,9 @@ const char *wzp_connection_get_peer_fingerprint (WzpConnection * self);
 gboolean wzp_connection_get_peer_public_key (WzpConnection * self,
     guint8 out[32]);
 
+gboolean wzp_connection_export_keying_material (WzpConnection * self,
+    const char *label, guint8 * out, gsize len, GError ** error);
+
 GSocketAddress *wzp_connection_get_remote_address (WzpConnection * self);
 
 WzpEndpoint *wzp_connection_get_endpoint (WzpConnection * self);

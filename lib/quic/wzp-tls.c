@@ -344,6 +344,21 @@ wzp_tls_session_get_alpn (WzpTlsSession * s)
   return g_strndup ((const char *) proto.data, proto.size);
 }
 
+gboolean
+wzp_tls_session_export (WzpTlsSession * s, const char *label, guint8 * out,
+    gsize len, GError ** error)
+{
+  int rv = gnutls_prf_rfc5705 (s->session, strlen (label), label, 0, NULL,
+      len, (char *) out);
+
+  if (rv < 0) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        "TLS exporter: %s", gnutls_strerror (rv));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 const char *
 wzp_tls_alert_to_string (guint8 alert)
 {

@@ -53,6 +53,12 @@ void wzp_tls_session_free (WzpTlsSession * session);
 /* The ALPN both sides agreed on, or NULL before the handshake. */
 char *wzp_tls_session_get_alpn (WzpTlsSession * session);
 
+/* RFC 8446 §7.5 / RFC 5705 keying material exporter (empty context):
+ * @len bytes both ends of the handshake derive alike and nobody else
+ * can.  Valid once the handshake is complete. */
+gboolean wzp_tls_session_export (WzpTlsSession * session, const char *label,
+    guint8 * out, gsize len, GError ** error);
+
 /* A short human description of a TLS alert number. */
 const char *wzp_tls_alert_to_string (guint8 alert);
 

@@ -35,6 +35,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_ROOM_JOINED] = "room-joined",
   [WZP_MSG_ROOM_LEFT] = "room-left",
   [WZP_MSG_ROOM_UPDATE] = "room-update",
+  [WZP_MSG_PEER_CANDIDATES] = "peer-candidates",
   [WZP_MSG_CALL_RESUMED] = "call-resumed",
   [WZP_MSG_REGISTER] = "register",
   [WZP_MSG_REFLECT] = "reflect",
@@ -45,6 +46,7 @@ static const char *type_names[WZP_MSG_N_TYPES] = {
   [WZP_MSG_HANGUP] = "hangup",
   [WZP_MSG_JOIN_ROOM] = "join-room",
   [WZP_MSG_LEAVE_ROOM] = "leave-room",
+  [WZP_MSG_UPDATE_CANDIDATES] = "update-candidates",
   [WZP_MSG_RESUME_CALL] = "resume-call",
   [WZP_MSG_CHANNEL_REBIND] = "channel-rebind",
   [WZP_MSG_ROOM_MESSAGE] = "room-message",
@@ -543,6 +545,39 @@ wzp_message_get_array (JsonObject * msg, const char *field, guint max_len,
   return TRUE;
 }
 
+/* A required array of at most @max_len address strings ("ip:port"),
+ * each valid; @out gets them in order. */
+gboolean
+wzp_message_get_address_list (JsonObject * msg, const char *field,
+    guint max_len, char ***out, GError ** error)
+{
+  JsonArray *a;
+  GPtrArray *list;
+
+  *out = NULL;
+  if (!wzp_message_get_array (msg, field, max_len, &a, error))
+    return FALSE;
+  list = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *n = json_array_get_element (a, i);
+    const char *s;
+    g_autoptr (GSocketAddress) addr = NULL;
+
+    if (!JSON_NODE_HOLDS_VALUE (n) ||
+        json_node_get_value_type (n) != G_TYPE_STRING ||
+        strlen (s = json_node_get_string (n)) >= WZP_ADDR_STRLEN ||
+        (addr = wzp_socket_address_parse (s, NULL)) == NULL) {
+      g_ptr_array_unref (list);
+      return invalid (msg, field, "holds something that is not an address "
+          "(ip:port)", error);
+    }
+    g_ptr_array_add (list, g_strdup (s));
+  }
+  g_ptr_array_add (list, NULL);
+  *out = (char **) g_ptr_array_free (list, FALSE);
+  return TRUE;
+}
+
 /* --- building --------------------------------------------------------- */
 
 JsonObject *
@@ -651,6 +686,44 @@ wzp_message_new_register (WzpIdentity * identity,
       g_bytes_get_size (data), sig);
   wzp_message_set_bytes (m, "public_key", pk, sizeof pk);
   wzp_message_set_bytes (m, "signature", sig, sizeof sig);
+  return m;
+}
+
+/**
+ * wzp_register_bound_signed_data:
+ *
+ * Returns: (transfer full): "wzp-register-v2\0" || binding || public_key
+ */
+GBytes *
+wzp_register_bound_signed_data (const guint8 binding[WZP_REGISTER_BINDING_LEN],
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN])
+{
+  GByteArray *a = g_byte_array_new ();
+
+  g_byte_array_append (a, (const guint8 *) WZP_REGISTER_CONTEXT_V2,
+      sizeof WZP_REGISTER_CONTEXT_V2);
+  g_byte_array_append (a, binding, WZP_REGISTER_BINDING_LEN);
+  g_byte_array_append (a, public_key, WZP_PUBLIC_KEY_LEN);
+  return g_byte_array_free_to_bytes (a);
+}
+
+/* A registration bound to the connection's TLS exporter value rather than
+ * to a challenge: it can leave with the client's first flight. */
+JsonObject *
+wzp_message_new_register_bound (WzpIdentity * identity,
+    const guint8 binding[WZP_REGISTER_BINDING_LEN])
+{
+  JsonObject *m = wzp_message_new (WZP_MSG_REGISTER);
+  guint8 pk[WZP_PUBLIC_KEY_LEN], sig[WZP_SIGNATURE_LEN];
+  g_autoptr (GBytes) data = NULL;
+
+  wzp_identity_get_public_key (identity, pk);
+  data = wzp_register_bound_signed_data (binding, pk);
+  wzp_identity_sign (identity, g_bytes_get_data (data, NULL),
+      g_bytes_get_size (data), sig);
+  wzp_message_set_bytes (m, "public_key", pk, sizeof pk);
+  wzp_message_set_bytes (m, "signature", sig, sizeof sig);
+  json_object_set_string_member (m, "binding", WZP_REGISTER_BINDING_EXPORTER);
   return m;
 }
 
@@ -773,6 +846,46 @@ JsonObject *
 wzp_message_new_hangup (const char *call_id)
 {
   return call_id_message (WZP_MSG_HANGUP, call_id);
+}
+
+static void
+set_address_list (JsonObject * m, const char *field,
+    const char *const *candidates)
+{
+  JsonArray *a = json_array_new ();
+
+  for (guint i = 0; candidates && candidates[i]; i++)
+    json_array_add_string_element (a, candidates[i]);
+  json_object_set_array_member (m, field, a);
+}
+
+/* Our candidates changed mid-call (PROTOCOL.md §5): our host candidates
+ * and NAT type; the relay adds the address it sees. */
+JsonObject *
+wzp_message_new_update_candidates (const char *call_id,
+    const char *const *candidates, const char *nat)
+{
+  JsonObject *m = call_id_message (WZP_MSG_UPDATE_CANDIDATES, call_id);
+
+  set_address_list (m, "candidates", candidates);
+  json_object_set_string_member (m, "nat", nat);
+  return m;
+}
+
+JsonObject *
+wzp_message_new_peer_candidates (const char *call_id,
+    const char *const *candidates, const char *peer_reflexive,
+    const char *peer_nat)
+{
+  JsonObject *m = call_id_message (WZP_MSG_PEER_CANDIDATES, call_id);
+
+  set_address_list (m, "candidates", candidates);
+  if (peer_reflexive)
+    json_object_set_string_member (m, "peer_reflexive", peer_reflexive);
+  else
+    json_object_set_null_member (m, "peer_reflexive");
+  json_object_set_string_member (m, "peer_nat", peer_nat);
+  return m;
 }
 
 JsonObject *

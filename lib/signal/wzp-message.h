@@ -38,10 +38,19 @@ G_BEGIN_DECLS
 #define WZP_CALL_ID_BYTES 16
 /* 32 hex digits */
 #define WZP_CALL_ID_LEN (2 * WZP_CALL_ID_BYTES)
+/* Candidate addresses in one message (as WZP_CANDIDATES_MAX). */
+#define WZP_MESSAGE_MAX_CANDIDATES 16
 
 /* What a registration signs: this prefix (with its NUL), the relay's
  * challenge, then the public key. */
 #define WZP_REGISTER_CONTEXT "wzp-register-v1"
+/* Or, without waiting for a challenge (PROTOCOL.md §3): this prefix, the
+ * TLS exporter value of the signaling connection under this label, then
+ * the public key. */
+#define WZP_REGISTER_CONTEXT_V2 "wzp-register-v2"
+#define WZP_REGISTER_EXPORTER_LABEL "EXPORTER-wzp-register"
+#define WZP_REGISTER_BINDING_LEN 32
+#define WZP_REGISTER_BINDING_EXPORTER "tls-exporter"
 
 /* Raw UDP probe: [0x02][16-byte token] */
 #define WZP_PROBE_PACKET_TYPE 0x02
@@ -105,6 +114,7 @@ typedef enum
   WZP_MSG_ROOM_JOINED,
   WZP_MSG_ROOM_LEFT,
   WZP_MSG_ROOM_UPDATE,
+  WZP_MSG_PEER_CANDIDATES,
   WZP_MSG_CALL_RESUMED,
   /* client -> relay */
   WZP_MSG_REGISTER,
@@ -116,6 +126,7 @@ typedef enum
   WZP_MSG_HANGUP,
   WZP_MSG_JOIN_ROOM,
   WZP_MSG_LEAVE_ROOM,
+  WZP_MSG_UPDATE_CANDIDATES,
   WZP_MSG_RESUME_CALL,
   WZP_MSG_CHANNEL_REBIND,
   /* both directions */
@@ -160,6 +171,8 @@ gboolean wzp_message_get_room (JsonObject * msg, const char *field,
     const char **out, GError ** error);
 gboolean wzp_message_get_array (JsonObject * msg, const char *field,
     guint max_len, JsonArray ** out, GError ** error);
+gboolean wzp_message_get_address_list (JsonObject * msg,
+    const char *field, guint max_len, char ***out, GError ** error);
 
 gboolean wzp_call_id_is_valid (const char *call_id);
 gsize wzp_json_object_serialized_size (JsonObject * object);
@@ -181,6 +194,11 @@ JsonObject *wzp_message_new_hello (const char *relay_fp,
     const char *probe_addr);
 JsonObject *wzp_message_new_register (WzpIdentity * identity,
     const guint8 challenge[WZP_CHALLENGE_LEN]);
+GBytes *wzp_register_bound_signed_data (const guint8
+    binding[WZP_REGISTER_BINDING_LEN],
+    const guint8 public_key[WZP_PUBLIC_KEY_LEN]);
+JsonObject *wzp_message_new_register_bound (WzpIdentity * identity,
+    const guint8 binding[WZP_REGISTER_BINDING_LEN]);
 JsonObject *wzp_message_new_registered (const char *fingerprint,
     const char *observed_addr);
 JsonObject *wzp_message_new_error (const char *code,
@@ -191,6 +209,11 @@ JsonObject *wzp_message_new_probe_request (const guint8
     token[WZP_PROBE_TOKEN_LEN]);
 JsonObject *wzp_message_new_probe_result (const guint8
     token[WZP_PROBE_TOKEN_LEN], const char *observed_addr);
+JsonObject *wzp_message_new_update_candidates (const char *call_id,
+    const char *const *candidates, const char *nat);
+JsonObject *wzp_message_new_peer_candidates (const char *call_id,
+    const char *const *candidates, const char *peer_reflexive,
+    const char *peer_nat);
 JsonObject *wzp_message_new_call (const char *to,
     const char *call_id, JsonObject * offer);
 JsonObject *wzp_message_new_call_ringing (const char *call_id);

@@ -187,8 +187,11 @@ handle_hello (WzpSignalClient * self, JsonObject * msg)
     else
       self->probe_address = g_object_ref (probe);
   }
-  _wzp_signal_client_send_msg (self, wzp_message_new_register (id,
-          g_bytes_get_data (challenge, NULL)), FALSE, NULL);
+  /* Registered already, bound to the TLS exporter; the challenge is for
+   * clients that could not. */
+  if (!self->register_sent)
+    _wzp_signal_client_send_msg (self, wzp_message_new_register (id,
+            g_bytes_get_data (challenge, NULL)), FALSE, NULL);
 }
 
 static void
@@ -401,6 +404,25 @@ handle_call_message (WzpSignalClient * self, WzpMessageType type,
           &s);
       break;
     }
+    case WZP_MSG_PEER_CANDIDATES:{
+      g_auto (GStrv) candidates = NULL;
+      g_autoptr (GSocketAddress) reflexive = NULL;
+      const char *nat = NULL;
+      WzpNatType peer_nat = WZP_NAT_TYPE_UNKNOWN;
+      if (!wzp_message_get_address_list (msg, "candidates",
+              WZP_MESSAGE_MAX_CANDIDATES, &candidates, &error) ||
+          !wzp_message_get_address (msg, "peer_reflexive", FALSE, &reflexive,
+              &error))
+        goto bad;
+      /* A hint, as in call-setup. */
+      if (wzp_message_get_string (msg, "peer_nat", FALSE, 16, &nat, NULL) &&
+          nat)
+        wzp_nat_type_from_string (nat, &peer_nat);
+      g_signal_emit (self,
+          _wzp_signal_client_signals[SIGNAL_PEER_CANDIDATES], 0, call_id,
+          candidates, reflexive, peer_nat);
+      break;
+    }
     default:
       break;
   }
@@ -517,6 +539,7 @@ _wzp_signal_client_on_message (WzpConnection * conn, GBytes * bytes,
     case WZP_MSG_INCOMING_CALL:
     case WZP_MSG_CALL_SETUP:
     case WZP_MSG_CALL_ENDED:
+    case WZP_MSG_PEER_CANDIDATES:
       handle_call_message (self, type, msg);
       break;
     case WZP_MSG_ROOM_JOINED:

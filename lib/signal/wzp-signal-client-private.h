@@ -42,6 +42,7 @@ struct _WzpSignalClient
   gulong message_id;
   gulong closed_id;
   gulong connected_id;
+  gboolean register_sent;       /* on this connection */
   guint32 next_req;
   GSource *reconnect_timer;
   /* The connection's packets received, as last seen, and when they last
@@ -97,6 +98,7 @@ enum
 {
   SIGNAL_STATE_CHANGED,
   SIGNAL_REGISTERED,
+  SIGNAL_REGISTRATION_SENT,
   SIGNAL_CALL_RINGING,
   SIGNAL_INCOMING_CALL,
   SIGNAL_CALL_SETUP,
@@ -105,6 +107,7 @@ enum
   SIGNAL_ROOM_LEFT,
   SIGNAL_ROOM_UPDATE,
   SIGNAL_ROOM_MESSAGE,
+  SIGNAL_PEER_CANDIDATES,
   SIGNAL_ERROR,
   SIGNAL_CONNECTION_LOST,
   SIGNAL_CALL_RESUMED,

@@ -463,6 +463,33 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   g_object_unref (self);
 }
 
+/* Registers the moment the handshake is done, bound to this connection's
+ * TLS exporter value: the message leaves with our last handshake flight,
+ * a round trip before the relay's hello (and its challenge) could arrive
+ * (PROTOCOL.md §3). */
+static void
+on_connected (WzpConnection * conn, gpointer user_data)
+{
+  WzpSignalClient *self = user_data;
+  WzpIdentity *id = self->identity ? self->identity :
+      wzp_endpoint_get_identity (self->endpoint);
+  guint8 binding[WZP_REGISTER_BINDING_LEN];
+  g_autoptr (GError) error = NULL;
+
+  if (!wzp_connection_export_keying_material (conn,
+          WZP_REGISTER_EXPORTER_LABEL, binding, sizeof binding, &error)) {
+    WZP_DEBUG_OBJECT (self, "no exporter (%s): registering on the relay's "
+        "challenge", error->message);
+    return;
+  }
+  if (_wzp_signal_client_send_msg (self, wzp_message_new_register_bound (id,
+              binding), FALSE, NULL)) {
+    self->register_sent = TRUE;
+    g_signal_emit (self,
+        _wzp_signal_client_signals[SIGNAL_REGISTRATION_SENT], 0);
+  }
+}
+
 /* How often the silence of the relay is looked at. */
 #define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
 
@@ -557,6 +584,7 @@ connect_now (WzpSignalClient * self)
       G_CALLBACK (_wzp_signal_client_on_message), self);
   self->closed_id = g_signal_connect (self->conn, "closed",
       G_CALLBACK (on_closed), self);
+  self->register_sent = FALSE;
   wzp_connection_set_datagram_handler (self->conn,
       _wzp_signal_client_on_datagram, self, NULL);
   _wzp_signal_client_set_state (self, WZP_SIGNAL_STATE_CONNECTING);
@@ -568,6 +596,10 @@ connect_now (WzpSignalClient * self)
     self->connected_id = g_signal_connect (self->conn, "connected",
         G_CALLBACK (on_leg_connected), self);
     _wzp_signal_client_send_msg (self, wzp_message_new_leg (), FALSE, NULL);
+  } else {
+    /* Registers as the handshake ends (bound to its TLS exporter). */
+    self->connected_id = g_signal_connect (self->conn, "connected",
+        G_CALLBACK (on_connected), self);
   }
 }
 
@@ -723,8 +755,10 @@ wzp_signal_client_place_call (WzpSignalClient * self,
     return NULL;
   id = call_id ? g_ascii_strdown (call_id, -1) :
       wzp_random_hex (WZP_CALL_ID_BYTES);
+  /* Right behind a bound registration (the relay reads in order), or
+   * once registered. */
   if (!_wzp_signal_client_send_msg (self, wzp_message_new_call (fp, id, offer),
-          TRUE, error))
+          !self->register_sent, error))
     return NULL;
   return g_steal_pointer (&id);
 }
@@ -763,6 +797,34 @@ wzp_signal_client_hangup (WzpSignalClient * self, const char *call_id,
     return FALSE;
   return _wzp_signal_client_send_msg (self, wzp_message_new_hangup (call_id),
       TRUE, error);
+}
+
+/**
+ * wzp_signal_client_update_candidates:
+ * @call_id: a call that is set up
+ * @candidates: (array zero-terminated=1): our host candidates now
+ *   ("ip:port", at most %WZP_MESSAGE_MAX_CANDIDATES)
+ * @nat: our NAT's mapping behaviour now
+ *
+ * Tells the peer, through the relay, that our network changed mid-call;
+ * the relay adds the address it sees us at now (PROTOCOL.md §5).
+ */
+gboolean
+wzp_signal_client_update_candidates (WzpSignalClient * self,
+    const char *call_id, const char *const *candidates, WzpNatType nat,
+    GError ** error)
+{
+  if (!check_call_id (call_id, error))
+    return FALSE;
+  if (candidates && g_strv_length ((char **) candidates) >
+      WZP_MESSAGE_MAX_CANDIDATES) {
+    g_set_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT,
+        "more than %d candidates", WZP_MESSAGE_MAX_CANDIDATES);
+    return FALSE;
+  }
+  return _wzp_signal_client_send_msg (self,
+      wzp_message_new_update_candidates (call_id, candidates,
+          wzp_nat_type_to_string (nat)), TRUE, error);
 }
 
 /**
@@ -1179,6 +1241,17 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
       G_TYPE_NONE, 1, G_TYPE_SOCKET_ADDRESS);
   /**
+   * WzpSignalClient::registration-sent:
+   *
+   * A registration bound to this connection left with the handshake's end
+   * (PROTOCOL.md §3).  wzp_signal_client_place_call() may follow it at
+   * once, before #WzpSignalClient::registered: the relay reads messages in
+   * order.
+   */
+  _wzp_signal_client_signals[SIGNAL_REGISTRATION_SENT] =
+      g_signal_new ("registration-sent", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
    * WzpSignalClient::call-ringing:
    * @call_id: our outgoing call, now ringing at the callee
    */
@@ -1252,6 +1325,19 @@ wzp_signal_client_class_init (WzpSignalClientClass * klass)
       g_signal_new ("room-message", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3, t_str, t_str,
       JSON_TYPE_OBJECT);
+  /**
+   * WzpSignalClient::peer-candidates:
+   * @call_id: the call
+   * @candidates: the peer's host candidates now ("ip:port")
+   * @peer_reflexive: (nullable): where the relay sees the peer now
+   * @peer_nat: the peer's NAT mapping (a #WzpNatType)
+   *
+   * The peer's network changed mid-call.
+   */
+  _wzp_signal_client_signals[SIGNAL_PEER_CANDIDATES] =
+      g_signal_new ("peer-candidates", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4, t_str,
+      G_TYPE_STRV, G_TYPE_SOCKET_ADDRESS, WZP_TYPE_NAT_TYPE);
   /**
    * WzpSignalClient::error:
    * @error: in %WZP_SIGNAL_ERROR

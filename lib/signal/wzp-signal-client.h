@@ -201,6 +201,10 @@ gboolean wzp_signal_client_reject (WzpSignalClient * self,
 gboolean wzp_signal_client_hangup (WzpSignalClient * self,
     const char *call_id, GError ** error);
 
+gboolean wzp_signal_client_update_candidates (WzpSignalClient * self,
+    const char *call_id, const char *const *candidates, WzpNatType nat,
+    GError ** error);
+
 gboolean wzp_signal_client_resume_call (WzpSignalClient * self,
     const char *peer, const guint8 * peer_public_key, gboolean we_called,
     const WzpCallProof * proof, GError ** error);

@@ -20,7 +20,10 @@ struct _WzpTestLink
 {
   WzpTestLinkParams params;
   WzpClock *clock;
-  GSocket *socket;
+  GMainContext *context;
+  GSocket *socket;              /* the client talks to this one */
+  GSocket *server_socket;       /* and the server to this one (rebind) */
+  GSource *server_source;
   GSocketAddress *server;
   GSocketAddress *client;       /* the last sender that is not the server */
   GSource *read_source;
@@ -100,6 +103,11 @@ on_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
       link->client = g_object_ref (from);
     }
     serial = ++link->serial;
+    /* After a rebind, the server's packets to the old mapping are lost. */
+    if (!to_server && link->server_socket && socket != link->server_socket) {
+      link->stats.dropped++;
+      continue;
+    }
     if (g_rand_double (link->rand) < link->params.loss) {
       link->stats.dropped++;
       continue;
@@ -128,8 +136,9 @@ on_timer (gpointer user_data)
     if (h->serial < link->last_sent_serial)
       link->stats.reordered++;
     link->last_sent_serial = MAX (link->last_sent_serial, h->serial);
-    if (to && g_socket_send_to (link->socket, to, (gchar *) h->data, h->len,
-            NULL, NULL) >= 0)
+    if (to && g_socket_send_to (h->to_server && link->server_socket ?
+            link->server_socket : link->socket, to, (gchar *) h->data,
+            h->len, NULL, NULL) >= 0)
       link->stats.sent++;
     g_free (h);
   }
@@ -149,6 +158,7 @@ wzp_test_link_new (GMainContext * context, WzpClock * clock,
 
   link->params = *params;
   link->clock = g_object_ref (clock);
+  link->context = g_main_context_ref (context);
   link->server = g_object_ref (server);
   link->rand = g_rand_new_with_seed (params->seed);
   g_queue_init (&link->held);
@@ -178,6 +188,12 @@ wzp_test_link_free (WzpTestLink * link)
     return;
   g_source_destroy (link->read_source);
   g_source_unref (link->read_source);
+  if (link->server_source) {
+    g_source_destroy (link->server_source);
+    g_source_unref (link->server_source);
+  }
+  g_clear_object (&link->server_socket);
+  g_main_context_unref (link->context);
   g_source_destroy (link->timer);
   g_source_unref (link->timer);
   g_queue_clear_full (&link->held, g_free);
@@ -199,4 +215,37 @@ void
 wzp_test_link_get_stats (WzpTestLink * link, WzpTestLinkStats * stats)
 {
   *stats = link->stats;
+}
+
+void
+wzp_test_link_set_loss (WzpTestLink * link, double loss)
+{
+  link->params.loss = loss;
+}
+
+void
+wzp_test_link_rebind (WzpTestLink * link)
+{
+  g_autoptr (GInetAddress) lo =
+      g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+  GError *error = NULL;
+
+  if (link->server_source) {
+    g_source_destroy (link->server_source);
+    g_clear_pointer (&link->server_source, g_source_unref);
+  }
+  g_clear_object (&link->server_socket);
+  link->server_socket = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (link->server_socket, FALSE);
+  g_socket_bind (link->server_socket, any, FALSE, &error);
+  g_assert_no_error (error);
+  /* What the server sends to the new socket comes back the same way. */
+  link->server_source = g_socket_create_source (link->server_socket, G_IO_IN,
+      NULL);
+  g_source_set_callback (link->server_source, (GSourceFunc) (void (*)(void))
+      on_readable, link, NULL);
+  g_source_attach (link->server_source, link->context);
 }

@@ -46,6 +46,12 @@ WzpTestLink *wzp_test_link_new (GMainContext * context, WzpClock * clock,
 void wzp_test_link_free (WzpTestLink * link);
 GSocketAddress *wzp_test_link_get_address (WzpTestLink * link);
 void wzp_test_link_get_stats (WzpTestLink * link, WzpTestLinkStats * stats);
+/* Changes the loss from now on (1.0 cuts the link, 0 restores it);
+ * packets already held are still delivered. */
+void wzp_test_link_set_loss (WzpTestLink * link, double loss);
+/* A NAT rebinding: from now on the link talks to the server from a new
+ * socket (a new port); the client's address for it stays the same. */
+void wzp_test_link_rebind (WzpTestLink * link);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WzpTestLink, wzp_test_link_free)
 

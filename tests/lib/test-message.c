@@ -113,6 +113,76 @@ test_call_setup_roundtrip (void)
   g_assert_no_error (error);
 }
 
+/* Mid-call candidate updates: both directions round-trip; a list holds
+ * only valid addresses, and not too many. */
+static void
+test_candidates_roundtrip (void)
+{
+  g_autofree char *call_id = wzp_random_hex (16);
+  const char *cands[] = { "192.0.2.7:4433", "[2001:db8::7]:4433", NULL };
+  g_autoptr (JsonObject) up = NULL;
+  g_autoptr (JsonObject) peer = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) got = NULL;
+  g_autoptr (GSocketAddress) refl = NULL;
+  const char *nat;
+
+  up = roundtrip (wzp_message_new_update_candidates (call_id, cands, "edm"),
+      WZP_MSG_UPDATE_CANDIDATES);
+  g_assert_true (wzp_message_get_address_list (up, "candidates",
+          WZP_MESSAGE_MAX_CANDIDATES, &got, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstrv (got, cands);
+  g_assert_true (wzp_message_get_string (up, "nat", TRUE, 16, &nat, &error));
+  g_assert_cmpstr (nat, ==, "edm");
+  g_clear_pointer (&got, g_strfreev);
+
+  peer = roundtrip (wzp_message_new_peer_candidates (call_id, cands,
+          "198.51.100.9:5000", "eim"), WZP_MSG_PEER_CANDIDATES);
+  g_assert_true (wzp_message_get_address_list (peer, "candidates",
+          WZP_MESSAGE_MAX_CANDIDATES, &got, &error));
+  g_assert_cmpstrv (got, cands);
+  g_assert_true (wzp_message_get_address (peer, "peer_reflexive", TRUE,
+          &refl, &error));
+  g_assert_nonnull (refl);
+  g_clear_pointer (&got, g_strfreev);
+
+  /* An empty list is a list (a host with no address but its NAT's). */
+  {
+    g_autoptr (JsonObject) none = roundtrip
+        (wzp_message_new_update_candidates (call_id, NULL, "unknown"),
+        WZP_MSG_UPDATE_CANDIDATES);
+    g_assert_true (wzp_message_get_address_list (none, "candidates",
+            WZP_MESSAGE_MAX_CANDIDATES, &got, &error));
+    g_assert_cmpuint (g_strv_length (got), ==, 0);
+    g_clear_pointer (&got, g_strfreev);
+  }
+  {
+    const char *bad[] = {
+      "{\"v\":1,\"type\":\"update-candidates\",\"candidates\":\"1.2.3.4:5\"}",
+      "{\"v\":1,\"type\":\"update-candidates\",\"candidates\":[7]}",
+      "{\"v\":1,\"type\":\"update-candidates\",\"candidates\":[\"x:y\"]}",
+      "{\"v\":1,\"type\":\"update-candidates\",\"candidates\":[null]}",
+      "{\"v\":1,\"type\":\"update-candidates\",\"candidates\":[[\"1.2.3.4:5\"]]}",
+      "{\"v\":1,\"type\":\"update-candidates\",\"candidates\":[\"1.2.3.4:5\","
+          "\"1.2.3.4:6\",\"1.2.3.4:7\"]}",
+      "{\"v\":1,\"type\":\"update-candidates\"}",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+      g_autoptr (JsonObject) m = parse_text (bad[i], NULL, &error);
+      g_assert_no_error (error);
+      g_assert_false (wzp_message_get_address_list (m, "candidates", 2, &got,
+              &error));
+      g_assert_null (got);
+      gint want = i == 0 ? WZP_MESSAGE_ERROR_WRONG_TYPE : i == 6 ?
+          WZP_MESSAGE_ERROR_MISSING_FIELD : WZP_MESSAGE_ERROR_INVALID_VALUE;
+      g_assert_error (error, WZP_MESSAGE_ERROR, want);
+      g_test_message ("%s -> %s", bad[i], error->message);
+      g_clear_error (&error);
+    }
+  }
+}
+
 static void
 expect_envelope_error (const char *text, gint code, const char *fragment)
 {
@@ -320,6 +390,7 @@ main (int argc, char **argv)
   g_test_add_func ("/message/field-errors", test_field_errors);
   g_test_add_func ("/message/opaque-limit", test_opaque_limit);
   g_test_add_func ("/message/rooms-roundtrip", test_rooms_roundtrip);
+  g_test_add_func ("/message/candidates-roundtrip", test_candidates_roundtrip);
   g_test_add_func ("/message/not-json-back", test_not_json_back);
   return g_test_run ();
 }

@@ -9,9 +9,11 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "wzp-path-private.h"
+#include "wzp-test-link.h"
 #include "wzp-test-util.h"
 
 #define WAIT_MS 10000
@@ -43,6 +45,10 @@ typedef struct
   WzpPathManager *pm[2];
   Log log[2];
   guint8 token[WZP_PATH_TOKEN_LEN];
+  WzpTestLink *link;            /* between the dialer and the acceptor */
+  GSocket *silent;
+  guint64 next_media;           /* clocked tests: media every 20 ms */
+  guint64 first_dup[2];         /* when each side first sent on both */
 } Fixture;
 
 static void
@@ -95,6 +101,8 @@ fixture_teardown (Fixture * f, gconstpointer data)
 {
   for (guint i = 0; i < 2; i++)
     g_clear_object (&f->pm[i]);
+  g_clear_pointer (&f->link, wzp_test_link_free);
+  g_clear_object (&f->silent);
   for (guint i = 0; i < 2; i++)
     g_clear_object (&f->ep[i]);
   wzp_test_drain (f->ctx);
@@ -175,12 +183,67 @@ typedef struct
   guint8 token_b[WZP_PATH_TOKEN_LEN];
   gboolean other_token_b;
   guint64 race_timeout_ns;
+  WzpPathListener *listener[2];
+  /* The dialer reaches the acceptor through a WzpTestLink (f->link) with
+   * these parameters, and nothing else crosses: the acceptor answers
+   * through the link, and its punches go to a socket that never answers
+   * (a punch straight to the dialer would reveal the acceptor's own
+   * address, which the dialer would dial past the link). */
+  gboolean via_link;
+  WzpTestLinkParams link;
+  guint spray;
 } PairOptions;
+
+/* A UDP socket on loopback that never answers: a candidate that leads
+ * nowhere. */
+static GSocket *
+silent_socket (char **address)
+{
+  g_autoptr (GSocketAddress) any = wzp_socket_address_parse ("127.0.0.1:0",
+      NULL);
+  g_autoptr (GSocketAddress) local = NULL;
+  GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, NULL);
+
+  g_assert_true (g_socket_bind (s, any, FALSE, NULL));
+  local = g_socket_get_local_address (s, NULL);
+  *address = wzp_socket_address_to_string (local);
+  return s;
+}
+
+/* Index of the side that will dial, as the managers will decide it. */
+static guint
+future_dialer (Fixture * f, const PairOptions * o)
+{
+  return wzp_path_decide_role (o->nat[0], o->nat[1],
+      wzp_identity_get_fingerprint (f->id[0]),
+      wzp_identity_get_fingerprint (f->id[1]), NULL) ==
+      WZP_PATH_ROLE_DIALER ? 0 : 1;
+}
 
 static void
 make_pair (Fixture * f, const PairOptions * o)
 {
+  g_autoptr (WzpCandidates) via = NULL;
+  g_autoptr (WzpCandidates) nowhere = NULL;
+  g_autofree char *silent_addr = NULL;
+  guint d = future_dialer (f, o);
+
   current = f;
+  if (o->via_link) {
+    g_autoptr (GSocketAddress) server =
+        wzp_endpoint_get_local_address (f->ep[1 - d], G_SOCKET_FAMILY_IPV4);
+    g_autoptr (GSocketAddress) link_addr = NULL;
+
+    f->link = wzp_test_link_new (f->ctx, f->clock, server, &o->link);
+    link_addr = wzp_test_link_get_address (f->link);
+    via = wzp_candidates_new ();
+    g_assert_true (wzp_candidates_add_reflexive (via, link_addr));
+    f->silent = silent_socket (&silent_addr);
+    nowhere = wzp_candidates_new ();
+    g_assert_true (wzp_candidates_add_string (nowhere, WZP_CANDIDATE_HOST,
+            silent_addr, NULL));
+  }
   for (guint i = 0; i < 2; i++) {
     WzpPathConfig config;
     g_autoptr (GError) error = NULL;
@@ -192,6 +255,10 @@ make_pair (Fixture * f, const PairOptions * o)
     config.local_candidates = f->cands[i];
     config.peer_candidates = o->peer_cands[i] ? o->peer_cands[i] :
         f->cands[1 - i];
+    if (via)
+      config.peer_candidates = i == d ? via : nowhere;
+    config.listener = o->listener[i];
+    config.spray_ports = o->spray;
     memcpy (config.call_token, i == 1 && o->other_token_b ? o->token_b :
         f->token, WZP_PATH_TOKEN_LEN);
     config.policy = o->policy;
@@ -221,48 +288,6 @@ static guint
 dialer_index (Fixture * f)
 {
   return wzp_path_manager_get_role (f->pm[0]) == WZP_PATH_ROLE_DIALER ? 0 : 1;
-}
-
-/* A UDP socket on loopback that never answers: a candidate that leads
- * nowhere. */
-static GSocket *
-silent_socket (char **address)
-{
-  g_autoptr (GSocketAddress) any = wzp_socket_address_parse ("127.0.0.1:0",
-      NULL);
-  g_autoptr (GSocketAddress) local = NULL;
-  GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-      G_SOCKET_PROTOCOL_UDP, NULL);
-
-  g_assert_true (g_socket_bind (s, any, FALSE, NULL));
-  local = g_socket_get_local_address (s, NULL);
-  *address = wzp_socket_address_to_string (local);
-  return s;
-}
-
-/* With a test clock, time moves only when we move it: @step per round,
- * letting loopback packets cross in between. */
-#define wait_ticking(f, step, cond, max_ns) G_STMT_START {                 \
-  guint64 _end = wzp_clock_get_time ((f)->clock) + (max_ns);              \
-  while (!(cond)) {                                                     \
-    if (wzp_clock_get_time ((f)->clock) > _end)                         \
-      g_error ("%s:%d: not within %" G_GUINT64_FORMAT " ms of test "    \
-          "time: %s", __FILE__, __LINE__, (guint64) (max_ns) / MS,      \
-          #cond);                                                       \
-    wzp_test_clock_advance (WZP_TEST_CLOCK ((f)->clock), (step));       \
-    for (guint _i = 0; _i < 3; _i++)                                    \
-      wzp_test_iterate ((f)->ctx, 1);                                   \
-  }                                                                     \
-} G_STMT_END
-
-static void
-tick_for (Fixture * f, guint64 step, guint64 total)
-{
-  for (guint64 t = 0; t < total; t += step) {
-    wzp_test_clock_advance (WZP_TEST_CLOCK (f->clock), step);
-    for (guint i = 0; i < 3; i++)
-      wzp_test_iterate (f->ctx, 1);
-  }
 }
 
 static gboolean
@@ -677,12 +702,285 @@ test_token_mismatch_never_agrees (Fixture * f, gconstpointer data)
   g_assert_cmpuint (st.punches_bad, >, 0);
 }
 
-/* --- failover, on the test clock -------------------------------------- */
+/* --- the listener: who may connect, and early connections ------------- */
 
+static void
+on_closed_store (WzpConnection * conn, const GError * error, gpointer data)
+{
+  GError **out = data;
+
+  g_clear_error (out);
+  *out = g_error_copy (error);
+}
+
+/* Dials @to from @from's endpoint and waits for @state (a refused client
+ * is connected for a moment: the server checks its certificate after the
+ * client's half of the handshake); returns the connection. */
+static WzpConnection *
+dial_and_wait (Fixture * f, WzpEndpoint * from, WzpEndpoint * to,
+    const char *expected, WzpConnectionState state)
+{
+  g_autoptr (GSocketAddress) target =
+      wzp_endpoint_get_local_address (to, G_SOCKET_FAMILY_IPV4);
+  WzpConnection *conn = wzp_endpoint_connect (from, target, expected, NULL);
+
+  g_assert_nonnull (conn);
+  wzp_test_wait_until (f->ctx, wzp_connection_get_state (conn) == state,
+      WAIT_MS);
+  return conn;
+}
+
+/* Nobody gets in while no peer is expected; then only the peer, whose
+ * connection is held with a bounded number of its first messages; a
+ * change of peer closes what was held for the old one. */
+static void
+test_listener_gate (Fixture * f, gconstpointer data)
+{
+  g_autoptr (WzpIdentity) mallory_id = wzp_identity_generate ();
+  g_autoptr (WzpEndpoint) mallory = make_endpoint (f, mallory_id);
+  g_autoptr (WzpPathListener) l = wzp_path_listener_new (f->ep[0]);
+  const char *fp0 = wzp_identity_get_fingerprint (f->id[0]);
+  const char *fp1 = wzp_identity_get_fingerprint (f->id[1]);
+  g_autoptr (GPtrArray) held = NULL;
+  g_autoptr (GPtrArray) messages = NULL;
+  g_autoptr (GError) closed = NULL;
+  WzpConnection *c;
+  guint8 big[WZP_PATH_LISTENER_MAX_MESSAGE_SIZE + 1];
+  gboolean accept = FALSE;
+
+  g_object_get (f->ep[0], "accept-incoming", &accept, NULL);
+  g_assert_true (accept);
+  g_assert_null (wzp_path_listener_get_peer (l));
+
+  /* No call yet: even the future peer is refused. */
+  c = dial_and_wait (f, f->ep[1], f->ep[0], fp0, WZP_CONNECTION_STATE_CLOSED);
+  g_assert_error (wzp_connection_get_close_error (c), WZP_CONNECTION_ERROR,
+      WZP_CONNECTION_ERROR_REJECTED_BY_PEER);
+  g_object_unref (c);
+  g_assert_cmpuint (wzp_path_listener_get_refused (l), ==, 1);
+
+  /* A peer is expected: a stranger is still refused... */
+  wzp_path_listener_set_peer (l, fp1);
+  g_assert_cmpstr (wzp_path_listener_get_peer (l), ==, fp1);
+  c = dial_and_wait (f, mallory, f->ep[0], fp0, WZP_CONNECTION_STATE_CLOSED);
+  g_assert_error (wzp_connection_get_close_error (c), WZP_CONNECTION_ERROR,
+      WZP_CONNECTION_ERROR_REJECTED_BY_PEER);
+  g_object_unref (c);
+  g_assert_cmpuint (wzp_path_listener_get_refused (l), ==, 2);
+
+  /* ...the peer gets in and is held, with its first messages (at most
+   * WZP_PATH_LISTENER_MAX_MESSAGES, none larger than the limit). */
+  c = dial_and_wait (f, f->ep[1], f->ep[0], fp0,
+      WZP_CONNECTION_STATE_CONNECTED);
+  g_signal_connect (c, "closed", G_CALLBACK (on_closed_store), &closed);
+  memset (big, 'x', sizeof big);
+  g_assert_true (wzp_connection_send_message (c, big, sizeof big, NULL));
+  for (guint i = 0; i < 12; i++) {
+    guint8 m[WZP_PATH_MSG_LEN];
+    _wzp_path_wire_msg (m, WZP_PATH_MSG_OK, i, f->token);
+    g_assert_true (wzp_connection_send_message (c, m, sizeof m, NULL));
+  }
+  wzp_test_run_for (f->ctx, 200);
+  held = wzp_path_listener_get_held (l);
+  g_assert_cmpuint (held->len, ==, 1);
+  g_assert_cmpstr (wzp_connection_get_peer_fingerprint (held->pdata[0]), ==,
+      fp1);
+
+  /* The peer changes: what was held for the old one is closed. */
+  wzp_path_listener_set_peer (l, wzp_identity_get_fingerprint (mallory_id));
+  wzp_test_wait_until (f->ctx, closed != NULL, WAIT_MS);
+  g_assert_error (closed, WZP_CONNECTION_ERROR,
+      WZP_CONNECTION_ERROR_PEER_CLOSED);
+  g_assert_false (wzp_path_listener_take (l, held->pdata[0], &messages));
+  g_assert_null (messages);
+  g_object_unref (c);
+
+  /* Held again, and taken: the messages come with it. */
+  wzp_path_listener_set_peer (l, fp1);
+  c = dial_and_wait (f, f->ep[1], f->ep[0], fp0,
+      WZP_CONNECTION_STATE_CONNECTED);
+  for (guint i = 0; i < 12; i++) {
+    guint8 m[WZP_PATH_MSG_LEN];
+    _wzp_path_wire_msg (m, WZP_PATH_MSG_OK, i, f->token);
+    g_assert_true (wzp_connection_send_message (c, m, sizeof m, NULL));
+  }
+  g_assert_true (wzp_connection_send_message (c, big, sizeof big, NULL));
+  wzp_test_run_for (f->ctx, 200);
+  g_clear_pointer (&held, g_ptr_array_unref);
+  held = wzp_path_listener_get_held (l);
+  g_assert_cmpuint (held->len, ==, 1);
+  g_assert_true (wzp_path_listener_take (l, held->pdata[0], &messages));
+  g_assert_cmpuint (messages->len, ==, WZP_PATH_LISTENER_MAX_MESSAGES);
+  for (guint i = 0; i < messages->len; i++) {
+    guint8 type;
+    guint32 epoch;
+    gsize len;
+    const guint8 *m = g_bytes_get_data (messages->pdata[i], &len);
+    g_assert_true (_wzp_path_wire_parse_msg (m, len, f->token, &type, &epoch));
+    g_assert_cmpuint (epoch, ==, i);
+  }
+  g_assert_false (wzp_path_listener_take (l, held->pdata[0], &messages));
+  g_clear_pointer (&held, g_ptr_array_unref);
+  held = wzp_path_listener_get_held (l);
+  g_assert_cmpuint (held->len, ==, 0);
+  wzp_connection_close (c, 0, "done");
+  g_object_unref (c);
+
+  /* When the listener goes, the endpoint's own policy is back. */
+  g_clear_object (&l);
+  g_object_get (f->ep[0], "accept-incoming", &accept, NULL);
+  g_assert_false (accept);
+}
+
+/* The dialer's call-setup came first: its connection completes, and its
+ * path-ok arrives, before the acceptor's manager exists.  The listener
+ * holds both; the acceptor adopts them when it starts, and both agree at
+ * once, on that one connection. */
+static void
+test_early_connection_adopted (Fixture * f, gconstpointer data)
+{
+  PairOptions o = { 0 };
+  guint d = future_dialer (f, &o), a = 1 - d;
+  g_autoptr (WzpPathListener) l = wzp_path_listener_new (f->ep[a]);
+  g_autoptr (GPtrArray) held = NULL;
+  WzpEndpointStats es;
+  WzpPathStats st;
+
+  wzp_path_listener_set_peer (l, wzp_identity_get_fingerprint (f->id[d]));
+  o.listener[a] = l;
+  make_pair (f, &o);
+  g_assert_cmpint (wzp_path_manager_get_role (f->pm[d]), ==,
+      WZP_PATH_ROLE_DIALER);
+  g_assert_true (wzp_path_manager_start (f->pm[d], NULL));
+  wzp_test_wait_until (f->ctx, wzp_path_manager_get_direct_connection
+      (f->pm[d]) != NULL, WAIT_MS);
+  /* Its path-ok crosses and is kept. */
+  wzp_test_run_for (f->ctx, 50);
+  held = wzp_path_listener_get_held (l);
+  g_assert_cmpuint (held->len, ==, 1);
+  g_assert_cmpint (last_path (f, d), ==, WZP_PATH_RELAY);
+  g_assert_cmpint (last_path (f, a), ==, WZP_PATH_NONE);
+
+  g_assert_true (wzp_path_manager_start (f->pm[a], NULL));
+  /* The path-ok was already there: the acceptor agrees in start(). */
+  g_assert_cmpint (last_path (f, a), ==, WZP_PATH_DIRECT);
+  wzp_test_wait_until (f->ctx, both_direct (f), WAIT_MS);
+  g_assert_true (wzp_path_manager_get_direct_connection (f->pm[a]) ==
+      held->pdata[0]);
+  g_clear_pointer (&held, g_ptr_array_unref);
+  held = wzp_path_listener_get_held (l);
+  g_assert_cmpuint (held->len, ==, 0);
+  wzp_endpoint_get_stats (f->ep[a], &es);
+  g_assert_cmpuint (es.connections_accepted, ==, 1);
+  wzp_path_manager_get_stats (f->pm[a], &st);
+  g_assert_cmpuint (st.punches_received, ==, 0);
+  g_assert_cmpuint (f->log[a].race_ok, ==, 1);
+
+  /* Media both ways on it. */
+  wzp_path_manager_send (f->pm[0], (guint8 *) "early", 5);
+  wzp_path_manager_send (f->pm[1], (guint8 *) "early", 5);
+  wzp_test_wait_until (f->ctx, f->log[0].media->len == 1
+      && f->log[1].media->len == 1, WAIT_MS);
+}
+
+/* --- on the test clock ------------------------------------------------ */
+
+/* With a test clock, time moves only when we move it: @step per round,
+ * letting loopback packets cross in between.  With @media, both sides
+ * send a media packet every 20 ms of test time, and the moment each one
+ * first sends on both paths is noted. */
+static void
+tick (Fixture * f, guint64 step, gboolean media)
+{
+  guint64 t;
+
+  wzp_test_clock_advance (WZP_TEST_CLOCK (f->clock), step);
+  t = wzp_clock_get_time (f->clock);
+  if (media && t >= f->next_media) {
+    guint8 pkt[100];
+    memset (pkt, 0x5a, sizeof pkt);
+    for (guint i = 0; i < 2; i++) {
+      if (f->pm[i] == NULL)
+        continue;
+      wzp_path_manager_send (f->pm[i], pkt, sizeof pkt);
+      if (f->first_dup[i] == 0 && wzp_path_manager_get_path (f->pm[i]) ==
+          WZP_PATH_DIRECT && wzp_path_manager_should_duplicate (f->pm[i]))
+        f->first_dup[i] = t;
+    }
+    f->next_media = t + 20 * MS;
+  }
+  for (guint i = 0; i < 3; i++)
+    wzp_test_iterate (f->ctx, 1);
+}
+
+#define tick_until(f, step, media, cond, max_ns) G_STMT_START {           \
+  guint64 _end = wzp_clock_get_time ((f)->clock) + (max_ns);              \
+  while (!(cond)) {                                                     \
+    if (wzp_clock_get_time ((f)->clock) > _end)                         \
+      g_error ("%s:%d: not within %" G_GUINT64_FORMAT " ms of test "    \
+          "time: %s", __FILE__, __LINE__, (guint64) (max_ns) / MS,      \
+          #cond);                                                       \
+    tick ((f), (step), (media));                                        \
+  }                                                                     \
+} G_STMT_END
+
+static void
+tick_for (Fixture * f, guint64 step, guint64 total, gboolean media)
+{
+  for (guint64 t = 0; t < total; t += step)
+    tick (f, step, media);
+}
+
+static const Change *
+last_change (Fixture * f, guint i)
+{
+  GArray *c = f->log[i].changes;
+
+  return &g_array_index (c, Change, c->len - 1);
+}
+
+/* The dialer's first Initial is lost (the acceptor's endpoint does not
+ * accept yet, as a NAT that the acceptor's punch has not opened drops
+ * it).  The acceptor's first punch makes the dialer dial again at once:
+ * direct long before QUIC would have resent the Initial (~300 ms). */
+static void
+test_redial_on_punch_clocked (Fixture * f, gconstpointer data)
+{
+  PairOptions o = { 0 };
+  guint d = future_dialer (f, &o);
+  guint64 t0, t1;
+  WzpPathStats st;
+  WzpEndpointStats es;
+
+  make_pair (f, &o);
+  g_assert_true (wzp_path_manager_start (f->pm[d], NULL));
+  t0 = wzp_clock_get_time (f->clock);
+  tick_for (f, 1 * MS, 100 * MS, FALSE);
+  wzp_endpoint_get_stats (f->ep[1 - d], &es);
+  g_assert_cmpuint (es.dropped_unknown, >=, 1);
+  g_assert_cmpuint (es.connections_accepted, ==, 0);
+
+  t1 = wzp_clock_get_time (f->clock);
+  g_assert_true (wzp_path_manager_start (f->pm[1 - d], NULL));
+  tick_until (f, 1 * MS, FALSE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  g_test_message ("direct %" G_GUINT64_FORMAT " ms after the acceptor "
+      "started (%" G_GUINT64_FORMAT " ms after the dialer)",
+      (wzp_clock_get_time (f->clock) - t1) / MS,
+      (wzp_clock_get_time (f->clock) - t0) / MS);
+  g_assert_cmpuint (wzp_clock_get_time (f->clock) - t1, <=, 50 * MS);
+  wzp_path_manager_get_stats (f->pm[d], &st);
+  g_assert_cmpuint (st.redials, ==, 1);
+  g_assert_cmpuint (st.races, ==, 1);
+}
+
+/* Cut the link under media: within the doubt time (~100 ms of
+ * unacknowledged datagrams) both sides send on both paths; at the
+ * failover threshold (300 ms) both are on the relay; restored, both come
+ * back within a probe interval and a round trip. */
 static void
 test_failover_and_return_clocked (Fixture * f, gconstpointer data)
 {
-  PairOptions o = { 0 };
+  PairOptions o = {.via_link = TRUE };
   WzpPathStats st;
   guint64 t0;
   guint d;
@@ -690,30 +988,39 @@ test_failover_and_return_clocked (Fixture * f, gconstpointer data)
   make_pair (f, &o);
   d = dialer_index (f);
   start_pair (f);
-  wait_ticking (f, 1 * MS, both_direct (f), 3 * WZP_NSEC_PER_SEC);
-  /* Settle: a few probe rounds. */
-  tick_for (f, 10 * MS, 600 * MS);
+  tick_until (f, 1 * MS, TRUE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 600 * MS, TRUE);
   g_assert_true (both_direct (f));
+  for (guint i = 0; i < 2; i++) {
+    wzp_path_manager_get_stats (f->pm[i], &st);
+    g_assert_cmpuint (st.doubts, ==, 0);
+    f->first_dup[i] = 0;
+  }
 
-  /* The acceptor's direct datagrams vanish (probes, answers, media). */
   t0 = wzp_clock_get_time (f->clock);
-  _wzp_path_manager_set_blackhole (f->pm[1 - d], TRUE);
-  wait_ticking (f, 10 * MS, last_path (f, 0) == WZP_PATH_RELAY
+  wzp_test_link_set_loss (f->link, 1.0);
+  tick_until (f, 5 * MS, TRUE, last_path (f, 0) == WZP_PATH_RELAY
       && last_path (f, 1) == WZP_PATH_RELAY, 3 * WZP_NSEC_PER_SEC);
   for (guint i = 0; i < 2; i++) {
-    GArray *c = f->log[i].changes;
-    Change *last = &g_array_index (c, Change, c->len - 1);
+    const Change *last = last_change (f, i);
     guint64 after = last->at - t0;
-    g_test_message ("side %u on the relay %" G_GUINT64_FORMAT " ms after "
-        "the path went quiet: %s", i, after / MS, last->reason);
-    /* threshold 1000 ms, minus at most one probe interval of evidence
-     * from before the silence, plus one 10 ms tick */
-    g_assert_cmpuint (after, >=, 780 * MS);
-    g_assert_cmpuint (after, <=, 1020 * MS);
+    guint64 dup = f->first_dup[i] - t0;
+
+    g_test_message ("side %u: both paths %" G_GUINT64_FORMAT " ms after "
+        "the cut, relay after %" G_GUINT64_FORMAT " ms: %s", i, dup / MS,
+        after / MS, last->reason);
+    /* doubt: 100 ms after the first unacknowledged datagram (media every
+     * 20 ms), one 5 ms tick late at most */
+    g_assert_cmpuint (f->first_dup[i], >, t0);
+    g_assert_cmpuint (dup, >=, 100 * MS);
+    g_assert_cmpuint (dup, <=, 130 * MS);
+    /* failover: 300 ms after it */
+    g_assert_cmpuint (after, >=, 300 * MS);
+    g_assert_cmpuint (after, <=, 330 * MS);
     g_assert_true (g_str_has_prefix (last->reason, "direct path silent for"));
   }
   /* Media now goes by the relay; the QUIC connection lives on. */
-  tick_for (f, 10 * MS, 300 * MS);
+  tick_for (f, 10 * MS, 300 * MS, TRUE);
   g_assert_false (wzp_path_manager_send (f->pm[d], (guint8 *) "x", 1));
   for (guint i = 0; i < 2; i++) {
     WzpConnection *c = wzp_path_manager_get_direct_connection (f->pm[i]);
@@ -724,8 +1031,8 @@ test_failover_and_return_clocked (Fixture * f, gconstpointer data)
 
   /* The path answers again: both agree and switch back. */
   t0 = wzp_clock_get_time (f->clock);
-  _wzp_path_manager_set_blackhole (f->pm[1 - d], FALSE);
-  wait_ticking (f, 10 * MS, both_direct (f), 2 * WZP_NSEC_PER_SEC);
+  wzp_test_link_set_loss (f->link, 0);
+  tick_until (f, 5 * MS, TRUE, both_direct (f), 2 * WZP_NSEC_PER_SEC);
   g_assert_cmpstr (last_reason (f, 0), ==, "direct path restored");
   g_assert_cmpstr (last_reason (f, 1), ==, "direct path restored");
   /* within a probe interval and a round trip */
@@ -735,13 +1042,57 @@ test_failover_and_return_clocked (Fixture * f, gconstpointer data)
     g_assert_cmpuint (st.failovers, ==, 1);
     g_assert_cmpuint (st.restores, ==, 1);
     g_assert_cmpuint (st.races, ==, 1);
+    g_assert_cmpuint (st.doubts, ==, 1);
     g_assert_cmpuint (f->log[i].changes->len, ==, 4);
   }
 
   /* And media flows direct again. */
-  tick_for (f, 10 * MS, 400 * MS);
+  tick_for (f, 10 * MS, 400 * MS, FALSE);
+  g_ptr_array_set_size (f->log[1 - d].media, 0);
   g_assert_true (wzp_path_manager_send (f->pm[d], (guint8 *) "back", 4));
-  wait_ticking (f, 1 * MS, f->log[1 - d].media->len == 1, WZP_NSEC_PER_SEC);
+  tick_until (f, 1 * MS, FALSE, f->log[1 - d].media->len == 1,
+      WZP_NSEC_PER_SEC);
+}
+
+/* A minute of media over a direct path that loses 10 % of packets each
+ * way and delays them by 10-50 ms (reordering too): it may be in doubt
+ * now and then (media on both paths for a moment), but it never fails
+ * over. */
+static void
+test_loss_no_failover_clocked (Fixture * f, gconstpointer data)
+{
+  PairOptions o = {.via_link = TRUE,
+    .link = {.loss = 0.10,.delay_ns = 10 * MS,.jitter_ns = 40 * MS,
+        .seed = 1414}
+  };
+  WzpPathStats st[2];
+  WzpTestLinkStats ls;
+
+  if (g_getenv ("WZP_TEST_SEED"))
+    o.link.seed = atoi (g_getenv ("WZP_TEST_SEED"));
+  make_pair (f, &o);
+  start_pair (f);
+  tick_until (f, 1 * MS, TRUE, both_direct (f), 5 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 60 * WZP_NSEC_PER_SEC, TRUE);
+  wzp_test_link_get_stats (f->link, &ls);
+  for (guint i = 0; i < 2; i++) {
+    wzp_path_manager_get_stats (f->pm[i], &st[i]);
+    g_test_message ("side %u: %" G_GUINT64_FORMAT " media sent, %"
+        G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT " doubts, %"
+        G_GUINT64_FORMAT " failovers, srtt %" G_GUINT64_FORMAT " ms", i,
+        st[i].media_sent, st[i].media_received, st[i].doubts,
+        st[i].failovers, st[i].direct.rtt_ns / MS);
+  }
+  g_test_message ("link: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+      " dropped, %" G_GUINT64_FORMAT " reordered", ls.received, ls.dropped,
+      ls.reordered);
+  g_assert_cmpuint (ls.dropped, >, ls.received / 20);
+  for (guint i = 0; i < 2; i++) {
+    g_assert_cmpuint (st[i].failovers, ==, 0);
+    g_assert_cmpint (st[i].path, ==, WZP_PATH_DIRECT);
+    g_assert_cmpuint (st[i].media_sent, >=, 2900);
+    g_assert_cmpuint (st[1 - i].media_received, >=, st[i].media_sent * 8 / 10);
+  }
 }
 
 /* The direct connection dies (idle timeout: the path is gone for good):
@@ -749,28 +1100,18 @@ test_failover_and_return_clocked (Fixture * f, gconstpointer data)
 static void
 test_rerace_after_death_clocked (Fixture * f, gconstpointer data)
 {
-  PairOptions o = { 0 };
+  PairOptions o = {.via_link = TRUE };
   WzpPathStats st;
-  guint d;
 
   make_pair (f, &o);
-  d = dialer_index (f);
   start_pair (f);
-  wait_ticking (f, 1 * MS, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  tick_until (f, 1 * MS, FALSE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
 
-  /* The dialer's endpoint vanishes from the network: the acceptor's
-   * connection idles out.  (Stopping it would close the connection on
-   * purpose, which is no reason to race again.) */
-  _wzp_path_manager_set_blackhole (f->pm[d], TRUE);
-  _wzp_path_manager_set_blackhole (f->pm[1 - d], TRUE);
-  g_object_set (f->ep[d], "keep-alive-interval", (guint64) 0, NULL);
-  g_object_set (f->ep[1 - d], "keep-alive-interval", (guint64) 0, NULL);
-  wzp_connection_set_keep_alive (wzp_path_manager_get_direct_connection
-      (f->pm[d]), 0);
-  wzp_connection_set_keep_alive (wzp_path_manager_get_direct_connection
-      (f->pm[1 - d]), 0);
-  wait_ticking (f, 50 * MS, wzp_path_manager_get_direct_connection (f->pm[0])
-      == NULL && wzp_path_manager_get_direct_connection (f->pm[1]) == NULL,
+  /* The path goes away: both connections idle out (10 s). */
+  wzp_test_link_set_loss (f->link, 1.0);
+  tick_until (f, 50 * MS, FALSE,
+      wzp_path_manager_get_direct_connection (f->pm[0]) == NULL &&
+      wzp_path_manager_get_direct_connection (f->pm[1]) == NULL,
       15 * WZP_NSEC_PER_SEC);
   /* Already on the relay since the silence: no new change. */
   g_assert_cmpint (last_path (f, 0), ==, WZP_PATH_RELAY);
@@ -778,9 +1119,8 @@ test_rerace_after_death_clocked (Fixture * f, gconstpointer data)
 
   /* The network comes back; the re-race 5 s after the close finds the
    * peer again. */
-  _wzp_path_manager_set_blackhole (f->pm[0], FALSE);
-  _wzp_path_manager_set_blackhole (f->pm[1], FALSE);
-  wait_ticking (f, 5 * MS, both_direct (f), 8 * WZP_NSEC_PER_SEC);
+  wzp_test_link_set_loss (f->link, 0);
+  tick_until (f, 5 * MS, FALSE, both_direct (f), 8 * WZP_NSEC_PER_SEC);
   for (guint i = 0; i < 2; i++) {
     wzp_path_manager_get_stats (f->pm[i], &st);
     g_assert_cmpuint (st.races, ==, 2);
@@ -788,11 +1128,214 @@ test_rerace_after_death_clocked (Fixture * f, gconstpointer data)
   }
 }
 
+/* The peer's NAT gives it a new mapping mid-call (the link talks to the
+ * acceptor from a new port; nothing on either host changes): the
+ * acceptor's QUIC follows the dialer to its new address (path
+ * validation), and the call stays on the same connection. */
+static void
+test_rebind_migrates_clocked (Fixture * f, gconstpointer data)
+{
+  PairOptions o = {.via_link = TRUE };
+  WzpPathStats st[2];
+  WzpEndpointStats es;
+  guint d, a;
+
+  make_pair (f, &o);
+  d = dialer_index (f);
+  a = 1 - d;
+  start_pair (f);
+  tick_until (f, 1 * MS, TRUE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 300 * MS, TRUE);
+
+  wzp_test_link_rebind (f->link);
+  tick_until (f, 5 * MS, TRUE, (wzp_path_manager_get_stats (f->pm[a], &st[a]),
+          st[a].migrations == 1), 2 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 500 * MS, TRUE);
+  g_assert_true (both_direct (f));
+  for (guint i = 0; i < 2; i++)
+    wzp_path_manager_get_stats (f->pm[i], &st[i]);
+  g_test_message ("acceptor: %" G_GUINT64_FORMAT " doubts, %" G_GUINT64_FORMAT
+      " failovers; dialer: %" G_GUINT64_FORMAT " doubts", st[a].doubts,
+      st[a].failovers, st[d].doubts);
+  /* No failover, no new connection. */
+  for (guint i = 0; i < 2; i++) {
+    g_assert_cmpuint (st[i].failovers, ==, 0);
+    g_assert_cmpuint (st[i].races, ==, 1);
+  }
+  g_assert_cmpuint (st[d].migrations, ==, 0);
+  wzp_endpoint_get_stats (f->ep[a], &es);
+  g_assert_cmpuint (es.connections_accepted, ==, 1);
+}
+
+/* The acceptor moves (it is now behind another link) and tells the
+ * dialer through signaling: the dialer races to the new address while
+ * media is on the relay, replaces the old connection and agrees again.
+ * The old address is not dialed again (it is where the old connection
+ * went). */
+static void
+test_peer_moves_clocked (Fixture * f, gconstpointer data)
+{
+  PairOptions o = {.via_link = TRUE };
+  g_autoptr (GSocketAddress) server = NULL;
+  g_autoptr (GSocketAddress) link2_addr = NULL;
+  g_autoptr (WzpCandidates) moved = wzp_candidates_new ();
+  WzpTestLink *link2;
+  WzpTestLinkParams lp = { 0 };
+  WzpPathStats st;
+  guint64 t0;
+  guint d, a;
+  gboolean saw_relay = FALSE;
+
+  make_pair (f, &o);
+  d = dialer_index (f);
+  a = 1 - d;
+  start_pair (f);
+  tick_until (f, 1 * MS, TRUE, both_direct (f), 3 * WZP_NSEC_PER_SEC);
+  tick_for (f, 5 * MS, 300 * MS, TRUE);
+
+  server = wzp_endpoint_get_local_address (f->ep[a], G_SOCKET_FAMILY_IPV4);
+  link2 = wzp_test_link_new (f->ctx, f->clock, server, &lp);
+  link2_addr = wzp_test_link_get_address (link2);
+  g_assert_true (wzp_candidates_add_reflexive (moved, link2_addr));
+  /* The old way is gone; the signaling tells the dialer the new one. */
+  wzp_test_link_set_loss (f->link, 1.0);
+  t0 = wzp_clock_get_time (f->clock);
+  wzp_path_manager_update_peer (f->pm[d], moved, WZP_NAT_TYPE_EIM);
+  tick_until (f, 5 * MS, TRUE, (saw_relay |= last_path (f, d) ==
+          WZP_PATH_RELAY, saw_relay && both_direct (f)), 3 * WZP_NSEC_PER_SEC);
+  g_test_message ("direct again %" G_GUINT64_FORMAT " ms after the update",
+      (wzp_clock_get_time (f->clock) - t0) / MS);
+  g_assert_cmpuint (wzp_clock_get_time (f->clock) - t0, <=, 500 * MS);
+  g_assert_cmpstr (last_reason (f, d), ==, "direct path restored");
+  {
+    g_autoptr (GSocketAddress) r = wzp_connection_get_remote_address
+        (wzp_path_manager_get_direct_connection (f->pm[d]));
+    g_autofree char *rs = wzp_socket_address_to_string (r);
+    g_autofree char *ls = wzp_socket_address_to_string (link2_addr);
+    g_assert_cmpstr (rs, ==, ls);
+  }
+  wzp_path_manager_get_stats (f->pm[d], &st);
+  g_assert_cmpuint (st.network_changes, ==, 1);
+  g_assert_cmpuint (st.races, ==, 2);
+  /* Media flows on the new connection. */
+  tick_for (f, 5 * MS, 300 * MS, FALSE);
+  g_ptr_array_set_size (f->log[a].media, 0);
+  g_assert_true (wzp_path_manager_send (f->pm[d], (guint8 *) "moved", 5));
+  tick_until (f, 1 * MS, FALSE, f->log[a].media->len == 1, WZP_NSEC_PER_SEC);
+  wzp_test_link_free (link2);
+}
+
+/* The symmetric-NAT moonshot sprays only as the acceptor of a peer whose
+ * NAT is endpoint-dependent, only at its reflexive address, each port
+ * once per race.  (Nobody can connect here: the dialer's candidate leads
+ * nowhere, so the race runs its whole window.) */
+static void
+spray_case (Fixture * f, WzpNatType dialer_nat, guint64 want_acceptor)
+{
+  PairOptions o = {.nat = {WZP_NAT_TYPE_EIM, dialer_nat},.spray = 8,
+  .race_timeout_ns = 400 * MS
+  };
+  g_autofree char *silent_addr = NULL;
+  g_autoptr (GSocket) silent = silent_socket (&silent_addr);
+  const char *nowhere[] = { silent_addr, NULL };
+  WzpPathStats st[2];
+  guint a, d;
+
+  /* Both sides' candidates lead to a socket that never answers: the
+   * acceptor's as a reflexive one (what it sprays), the dialer's as a
+   * host one. */
+  o.peer_cands[0] = wzp_candidates_new_from_strv (WZP_CANDIDATE_REFLEXIVE,
+      nowhere, NULL);
+  o.peer_cands[1] = wzp_candidates_new_from_strv (WZP_CANDIDATE_HOST,
+      nowhere, NULL);
+  make_pair (f, &o);
+  d = dialer_index (f);
+  a = 1 - d;
+  /* With a symmetric dialer, index 0 accepts whatever the fingerprints. */
+  if (dialer_nat == WZP_NAT_TYPE_EDM)
+    g_assert_cmpuint (a, ==, 0);
+  start_pair (f);
+  wzp_test_wait_until (f->ctx, f->log[0].race_failed == 1 &&
+      f->log[1].race_failed == 1, WAIT_MS);
+  for (guint i = 0; i < 2; i++)
+    wzp_path_manager_get_stats (f->pm[i], &st[i]);
+  g_assert_cmpuint (st[a].sprayed, ==, want_acceptor);
+  g_assert_cmpuint (st[d].sprayed, ==, 0);
+  for (guint i = 0; i < 2; i++)
+    wzp_candidates_unref (o.peer_cands[i]);
+}
+
+static void
+test_spray_only_for_symmetric_peer (Fixture * f, gconstpointer data)
+{
+  spray_case (f, WZP_NAT_TYPE_EDM, 8);
+}
+
+/* Without a symmetric peer, the flag changes nothing. */
+static void
+test_spray_not_for_cone_peer (Fixture * f, gconstpointer data)
+{
+  spray_case (f, WZP_NAT_TYPE_EIM, 0);
+}
+
+/* --- liveness verdicts (pure) ----------------------------------------- */
+
+static void
+test_liveness_verdicts (void)
+{
+  WzpPathLiveness l;
+  guint64 next;
+
+  _wzp_path_liveness_init (&l, 100 * MS, 300 * MS);
+  _wzp_path_liveness_reset (&l, 1000 * MS);
+  /* Nothing sent: nothing to wait for. */
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 5000 * MS, &next), ==,
+      WZP_PATH_LIVE);
+  g_assert_cmpuint (next, ==, G_MAXUINT64);
+
+  /* A short path: the doubt and failover thresholds rule. */
+  _wzp_path_liveness_set_rtt (&l, 2 * MS, 1 * MS);
+  _wzp_path_liveness_sent (&l, 1000 * MS, 0);
+  _wzp_path_liveness_sent (&l, 1020 * MS, 0);
+  g_assert_cmpuint (l.unacked_since, ==, 1000 * MS);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1099 * MS, &next), ==,
+      WZP_PATH_LIVE);
+  g_assert_cmpuint (next, ==, 1100 * MS);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1100 * MS, &next), ==,
+      WZP_PATH_DOUBT);
+  g_assert_cmpuint (next, ==, 1300 * MS);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1300 * MS, &next), ==,
+      WZP_PATH_SILENT);
+  /* An ACK (of anything) clears it; the next datagram starts a new wait. */
+  _wzp_path_liveness_acked (&l, 1310 * MS);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1320 * MS, &next), ==,
+      WZP_PATH_LIVE);
+  _wzp_path_liveness_sent (&l, 1320 * MS, 1310 * MS);
+  g_assert_cmpuint (l.unacked_since, ==, 1320 * MS);
+  /* An ACK time we already saw changes nothing. */
+  _wzp_path_liveness_acked (&l, 1310 * MS);
+  g_assert_cmpuint (l.unacked_since, ==, 1320 * MS);
+
+  /* A long, jittery path: srtt + 4 rttvar + the peer's ACK delay, and
+   * two RTTs more before failover. */
+  _wzp_path_liveness_set_rtt (&l, 160 * MS, 20 * MS);
+  g_assert_cmpuint (_wzp_path_liveness_doubt_after (&l), ==,
+      (160 + 80 + 25) * MS);
+  g_assert_cmpuint (_wzp_path_liveness_silent_after (&l), ==, (265 + 320) * MS);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1320 * MS + 264 * MS,
+          &next), ==, WZP_PATH_LIVE);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1320 * MS + 265 * MS,
+          &next), ==, WZP_PATH_DOUBT);
+  g_assert_cmpint (_wzp_path_liveness_check (&l, 1320 * MS + 585 * MS,
+          &next), ==, WZP_PATH_SILENT);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/path/roles", test_roles);
+  g_test_add_func ("/path/liveness-verdicts", test_liveness_verdicts);
 #define ADD(name, func, clocked) \
   g_test_add ("/path/" name, Fixture, GINT_TO_POINTER (clocked), \
       fixture_setup, func, fixture_teardown)
@@ -800,6 +1343,8 @@ main (int argc, char **argv)
   ADD ("bad-config", test_bad_config, FALSE);
   ADD ("race-and-media", test_race_and_media, FALSE);
   ADD ("stranger-refused", test_stranger_refused, FALSE);
+  ADD ("listener-gate", test_listener_gate, FALSE);
+  ADD ("early-connection-adopted", test_early_connection_adopted, FALSE);
   ADD ("bad-candidates-first", test_bad_candidates_first, FALSE);
   ADD ("relay-only", test_relay_only, FALSE);
   ADD ("both-symmetric", test_both_symmetric, FALSE);
@@ -807,7 +1352,14 @@ main (int argc, char **argv)
   ADD ("direct-only-no-path", test_direct_only_no_path, FALSE);
   ADD ("punch-token", test_punch_token, FALSE);
   ADD ("token-mismatch-never-agrees", test_token_mismatch_never_agrees, FALSE);
+  ADD ("redial-on-punch-clocked", test_redial_on_punch_clocked, TRUE);
   ADD ("failover-and-return-clocked", test_failover_and_return_clocked, TRUE);
+  ADD ("loss-no-failover-clocked", test_loss_no_failover_clocked, TRUE);
   ADD ("rerace-after-death-clocked", test_rerace_after_death_clocked, TRUE);
+  ADD ("rebind-migrates-clocked", test_rebind_migrates_clocked, TRUE);
+  ADD ("peer-moves-clocked", test_peer_moves_clocked, TRUE);
+  ADD ("spray-only-for-symmetric-peer", test_spray_only_for_symmetric_peer,
+      FALSE);
+  ADD ("spray-not-for-cone-peer", test_spray_not_for_cone_peer, FALSE);
   return g_test_run ();
 }

@@ -28,6 +28,7 @@ typedef struct
   GPtrArray *errors;            /* GError */
   GPtrArray *room_events;       /* strings */
   GPtrArray *room_messages;     /* "from: text" */
+  GPtrArray *peer_candidates;   /* "call_id cands... reflexive nat" */
   GPtrArray *resumed;           /* "call_id channel" */
   guint lost;
   guint room_channel;
@@ -49,6 +50,8 @@ typedef struct
 } Fixture;
 
 /* --- peers ------------------------------------------------------------ */
+
+static char *addr_string (GSocketAddress * a);
 
 static void
 on_registered (WzpSignalClient * sc, GSocketAddress * observed, Peer * p)
@@ -130,6 +133,17 @@ on_room_message (WzpSignalClient * sc, const char *room, const char *from,
 }
 
 static void
+on_peer_candidates (WzpSignalClient * sc, const char *call_id,
+    char **candidates, GSocketAddress * reflexive, WzpNatType nat, Peer * p)
+{
+  g_autofree char *c = g_strjoinv (",", candidates);
+  g_autofree char *r = reflexive ? addr_string (reflexive) : g_strdup ("-");
+
+  g_ptr_array_add (p->peer_candidates, g_strdup_printf ("%s %s %s %s",
+          call_id, c, r, wzp_nat_type_to_string (nat)));
+}
+
+static void
 on_media (WzpSignalClient * sc, guint32 channel, const guint8 * data,
     gsize len, gpointer user_data)
 {
@@ -157,6 +171,7 @@ peer_free (Peer * p)
   g_ptr_array_unref (p->errors);
   g_ptr_array_unref (p->room_events);
   g_ptr_array_unref (p->room_messages);
+  g_ptr_array_unref (p->peer_candidates);
   g_ptr_array_unref (p->resumed);
   g_free (p);
 }
@@ -201,6 +216,9 @@ peer_new (Fixture * f, WzpIdentity * id)
   p->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   p->room_events = g_ptr_array_new_with_free_func (g_free);
   p->room_messages = g_ptr_array_new_with_free_func (g_free);
+  p->peer_candidates = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (p->sc, "peer-candidates",
+      G_CALLBACK (on_peer_candidates), p);
   p->resumed = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (p->sc, "registered", G_CALLBACK (on_registered), p);
   g_signal_connect (p->sc, "connection-lost", G_CALLBACK (on_connection_lost),
@@ -517,6 +535,63 @@ test_impersonation_refused (Fixture * f, gconstpointer data)
     g_assert_true (wzp_signal_client_start (a->sc, NULL));
     wzp_test_wait_until (f->ctx, is_registered (a), WAIT_MS);
   }
+}
+
+/* Registration bound to the TLS exporter (PROTOCOL.md §3): accepted
+ * without the challenge; a bound registration from another connection (a
+ * replay) or with an unknown binding is refused; the challenge still
+ * works. */
+static void
+test_register_bound (Fixture * f, gconstpointer data)
+{
+  g_autoptr (WzpIdentity) alice = wzp_identity_generate ();
+  g_autoptr (WzpEndpoint) ep = loopback_endpoint (f, alice);
+  guint8 binding[WZP_REGISTER_BINDING_LEN], other[WZP_REGISTER_BINDING_LEN];
+  guint8 challenge[WZP_CHALLENGE_LEN];
+  Raw r = { 0 };
+
+  /* 1. Bound to this connection: registered. */
+  raw_connect (f, ep, &r);
+  g_assert_true (wzp_connection_export_keying_material (r.conn,
+          WZP_REGISTER_EXPORTER_LABEL, binding, sizeof binding, NULL));
+  raw_send (&r, wzp_message_new_register_bound (alice, binding));
+  wzp_test_wait_until (f->ctx, r.msgs->len == 2, WAIT_MS);
+  g_assert_cmpint (wzp_message_get_msg_type (g_ptr_array_index (r.msgs, 1)),
+      ==, WZP_MSG_REGISTERED);
+  g_assert_cmpuint (stats (f).registrations, ==, 1);
+  raw_clear (&r);
+  wzp_test_run_for (f->ctx, 50);
+
+  /* 2. The same registration replayed on another connection: that
+   * connection's exporter differs. */
+  memset (&r, 0, sizeof r);
+  raw_connect (f, ep, &r);
+  g_assert_true (wzp_connection_export_keying_material (r.conn,
+          WZP_REGISTER_EXPORTER_LABEL, other, sizeof other, NULL));
+  g_assert_true (memcmp (binding, other, sizeof binding) != 0);
+  raw_send (&r, wzp_message_new_register_bound (alice, binding));
+  wzp_test_wait_until (f->ctx, r.msgs->len == 2 && r.closed, WAIT_MS);
+  g_assert_cmpstr (raw_error_code (&r, 1), ==, "bad-signature");
+  raw_clear (&r);
+
+  /* 3. An unknown binding. */
+  memset (&r, 0, sizeof r);
+  raw_connect (f, ep, &r);
+  {
+    JsonObject *m = wzp_message_new_register_bound (alice, other);
+    json_object_set_string_member (m, "binding", "carrier-pigeon");
+    raw_send (&r, m);
+  }
+  wzp_test_wait_until (f->ctx, r.msgs->len == 2, WAIT_MS);
+  g_assert_cmpstr (raw_error_code (&r, 1), ==, "bad-message");
+
+  /* 4. On the same connection, the challenge still registers. */
+  challenge_of (&r, challenge);
+  raw_send (&r, wzp_message_new_register (alice, challenge));
+  wzp_test_wait_until (f->ctx, r.msgs->len == 3, WAIT_MS);
+  g_assert_cmpint (wzp_message_get_msg_type (g_ptr_array_index (r.msgs, 2)),
+      ==, WZP_MSG_REGISTERED);
+  raw_clear (&r);
 }
 
 static void
@@ -1087,6 +1162,83 @@ test_malformed_input (Fixture * f, gconstpointer data)
   }
 }
 
+/* A party's network changed mid-call: the other party gets its new host
+ * candidates, the address the relay sees it at, and its NAT type.  Only
+ * a party of a call that is set up may say so, with valid addresses. */
+static void
+test_update_candidates (Fixture * f, gconstpointer data)
+{
+  Peer *a = peer_registered (f);
+  Peer *b = peer_registered (f);
+  Peer *c = peer_registered (f);
+  Peer *d = peer_registered (f);
+  g_autofree char *ab = setup_call (f, a, b);
+  g_autofree char *cd = NULL;
+  g_autoptr (GSocketAddress) la = wzp_endpoint_get_local_address (a->ep,
+      G_SOCKET_FAMILY_IPV4);
+  g_autofree char *sla = addr_string (la);
+  g_autofree char *want = NULL;
+  const char *cands[] = { "10.9.9.9:1234", "[2001:db8::1]:5", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonObject) offer = json_object_new ();
+  WzpConnection *conn = wzp_signal_client_get_connection (a->sc);
+  g_autofree char *bad_addr = g_strdup_printf ("{\"v\":1,\"type\":"
+      "\"update-candidates\",\"call_id\":\"%s\",\"candidates\":"
+      "[\"not-an-address\"]}", ab);
+  g_autofree char *too_many = NULL;
+
+  g_assert_true (wzp_signal_client_update_candidates (a->sc, ab, cands,
+          WZP_NAT_TYPE_EIM, &error));
+  g_assert_no_error (error);
+  wzp_test_wait_until (f->ctx, b->peer_candidates->len == 1, WAIT_MS);
+  /* a never probed its NAT: the relay passes on what a said. */
+  want = g_strdup_printf ("%s 10.9.9.9:1234,[2001:db8::1]:5 %s eim", ab, sla);
+  g_assert_cmpstr (g_ptr_array_index (b->peer_candidates, 0), ==, want);
+  g_assert_cmpuint (a->peer_candidates->len, ==, 0);
+
+  /* Someone else's call, a call that only rings, bad addresses, too
+   * many: refused, nobody told. */
+  g_assert_true (wzp_signal_client_update_candidates (c->sc, ab, cands,
+          WZP_NAT_TYPE_EIM, NULL));
+  wzp_test_wait_until (f->ctx, has_error_code (c, "unknown-call"), WAIT_MS);
+  cd = wzp_signal_client_place_call (c->sc, fp_of (d), NULL, offer, &error);
+  g_assert_nonnull (cd);
+  wzp_test_wait_until (f->ctx, d->incoming->len == 1, WAIT_MS);
+  g_assert_true (wzp_signal_client_update_candidates (c->sc, cd, cands,
+          WZP_NAT_TYPE_EIM, NULL));
+  wzp_test_wait_until (f->ctx, has_error_code (c, "bad-state"), WAIT_MS);
+  g_assert_true (wzp_connection_send_message (conn, (guint8 *) bad_addr,
+          strlen (bad_addr), NULL));
+  wzp_test_wait_until (f->ctx, has_error_code (a, "bad-message"), WAIT_MS);
+  {
+    GString *t = g_string_new (NULL);
+    g_string_append_printf (t, "{\"v\":1,\"type\":\"update-candidates\","
+        "\"call_id\":\"%s\",\"candidates\":[", ab);
+    for (guint i = 0; i < WZP_MESSAGE_MAX_CANDIDATES + 1; i++)
+      g_string_append_printf (t, "%s\"10.0.0.%u:9\"", i ? "," : "", i + 1);
+    g_string_append (t, "]}");
+    too_many = g_string_free (t, FALSE);
+  }
+  g_assert_true (wzp_connection_send_message (conn, (guint8 *) too_many,
+          strlen (too_many), NULL));
+  wzp_test_wait_until (f->ctx, a->errors->len == 2, WAIT_MS);
+  g_assert_nonnull (strstr (((GError *) g_ptr_array_index (a->errors,
+                  1))->message, "too many"));
+  /* The client side refuses too many before sending. */
+  {
+    const char *many[WZP_MESSAGE_MAX_CANDIDATES + 2];
+    for (guint i = 0; i <= WZP_MESSAGE_MAX_CANDIDATES; i++)
+      many[i] = "10.0.0.1:9";
+    many[WZP_MESSAGE_MAX_CANDIDATES + 1] = NULL;
+    g_assert_false (wzp_signal_client_update_candidates (a->sc, ab, many,
+            WZP_NAT_TYPE_EIM, &error));
+    g_assert_error (error, WZP_SIGNAL_ERROR, WZP_SIGNAL_ERROR_INVALID_ARGUMENT);
+  }
+  wzp_test_run_for (f->ctx, 100);
+  g_assert_cmpuint (b->peer_candidates->len, ==, 1);
+  g_assert_cmpuint (d->peer_candidates->len, ==, 0);
+}
+
 /* --- relay restart: resuming calls ------------------------------------ */
 
 /* What the call layer does: the caller signs its offer, the callee its
@@ -1383,6 +1535,8 @@ main (int argc, char **argv)
   ADD ("third-party-cannot-inject", test_third_party_cannot_inject, NULL);
   ADD ("room-three-members", test_room_three_members, NULL);
   ADD ("malformed-input", test_malformed_input, NULL);
+  ADD ("update-candidates", test_update_candidates, NULL);
+  ADD ("register-bound", test_register_bound, NULL);
   ADD ("metrics-text", test_metrics_text, NULL);
   ADD ("resume-after-restart", test_resume_after_restart, NULL);
   ADD ("resume-refuses-strangers", test_resume_refuses_strangers, NULL);

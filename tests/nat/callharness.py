@@ -83,6 +83,8 @@ class CallHarness:
         """A new identity named who (a key file in workdir); returns its
         fingerprint."""
         key = os.path.join(self.workdir, who + ".key")
+        if os.path.exists(key):
+            os.unlink(key)
         r = subprocess.run([self.wzp, "keygen", key], capture_output=True,
                            text=True, timeout=10)
         if r.returncode != 0:
@@ -90,6 +92,17 @@ class CallHarness:
         self.keys[who] = key
         self.fps[who] = r.stdout.strip().split()[-1]
         return self.fps[who]
+
+    def pick_dialer(self, dialer, other):
+        """New identities for dialer and other until dialer's fingerprint is
+        the smaller: with no symmetric NAT on either side, the smaller
+        fingerprint dials the direct path (docs/PATH.md, Roles)."""
+        for _ in range(200):
+            self.add_identity(dialer)
+            self.add_identity(other)
+            if self.fps[dialer].lower() < self.fps[other].lower():
+                return
+        raise RuntimeError("could not order two fingerprints")
 
     @property
     def relay(self):

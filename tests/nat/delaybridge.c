@@ -22,6 +22,12 @@
  *             delay MS | jitter MS     -> "ok"
  *             loss PCT                 -> set loss for every port pair
  *             loss IN OUT PCT          -> loss for frames from port IN to OUT
+ *             portdelay DPORT MS [SPORT] -> MS more for IPv4 UDP frames to
+ *                                         destination port DPORT (and from
+ *                                         source port SPORT if given; 0 ms:
+ *                                         none again): what one host gets
+ *                                         from the relay, where a wire
+ *                                         carries more than that
  *             stats                    -> one line per port: rx tx lost
  *   -p PATH write the pid there once every port is open (readiness signal)
  *
@@ -67,7 +73,8 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
-typedef struct {
+typedef struct
+{
   char name[IF_NAMESIZE];
   int ifindex;
   int fd;
@@ -75,7 +82,8 @@ typedef struct {
   uint64_t rx, tx, lost, tx_err;
 } Port;
 
-typedef struct {
+typedef struct
+{
   uint64_t due_ns;
   uint64_t seq;
   int out;
@@ -83,7 +91,8 @@ typedef struct {
   uint8_t *data;
 } Frame;
 
-typedef struct {
+typedef struct
+{
   uint8_t mac[6];
   int group;
   int port;
@@ -95,6 +104,16 @@ static double loss_pct[MAX_PORTS][MAX_PORTS];
 static uint64_t last_due[MAX_PORTS][MAX_PORTS];
 static uint64_t delay_ns;
 static uint64_t jitter_ns;
+/* Extra delay by UDP destination port; frames so delayed keep their own
+ * order per port pair (last_due_extra) and hold nothing else back. */
+#define MAX_PORT_DELAYS 8
+static struct
+{
+  uint16_t udp_port;
+  uint16_t src_port;            /* 0: any */
+  uint64_t extra_ns;
+} port_delays[MAX_PORT_DELAYS];
+static uint64_t last_due_extra[MAX_PORTS][MAX_PORTS];
 static bool verbose;
 
 static Frame *heap;
@@ -138,7 +157,7 @@ rng_next (void)
 static double
 rng_unit (void)
 {
-  return (double) (rng_next () >> 11) / 9007199254740992.0;    /* [0,1) */
+  return (double) (rng_next () >> 11) / 9007199254740992.0;     /* [0,1) */
 }
 
 static uint64_t
@@ -152,7 +171,7 @@ now_ns (void)
 /* ---- time-ordered queue: binary min-heap on (due_ns, seq) ---- */
 
 static bool
-frame_before (const Frame *a, const Frame *b)
+frame_before (const Frame * a, const Frame * b)
 {
   if (a->due_ns != b->due_ns)
     return a->due_ns < b->due_ns;
@@ -257,15 +276,14 @@ open_port (const char *name, int group)
   struct packet_mreq mr = { 0 };
   mr.mr_ifindex = p->ifindex;
   mr.mr_type = PACKET_MR_PROMISC;
-  if (setsockopt (p->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr,
-          sizeof mr) < 0)
+  if (setsockopt (p->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
     die ("promisc(%s): %s", name, strerror (errno));
   n_ports++;
 }
 
 /* Learning: returns the port a MAC was last seen on in a group, or -1. */
 static int
-mac_lookup (const uint8_t *mac, int group)
+mac_lookup (const uint8_t * mac, int group)
 {
   for (int i = 0; i < n_macs; i++)
     if (macs[i].group == group && memcmp (macs[i].mac, mac, 6) == 0)
@@ -274,7 +292,7 @@ mac_lookup (const uint8_t *mac, int group)
 }
 
 static void
-mac_learn (const uint8_t *mac, int group, int port)
+mac_learn (const uint8_t * mac, int group, int port)
 {
   if (mac[0] & 1)
     return;                     /* multicast/broadcast source: ignore */
@@ -291,8 +309,51 @@ mac_learn (const uint8_t *mac, int group, int port)
   }
 }
 
+/* The extra delay for an IPv4 UDP frame's destination port (0: none). */
+static uint64_t
+extra_delay (const uint8_t * data, size_t len)
+{
+  if (len < 14 + 20 + 8 || data[12] != 0x08 || data[13] != 0x00)
+    return 0;
+  const uint8_t *ip = data + 14;
+  size_t ihl = (size_t) (ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ip[9] != 17 || ihl < 20 || len < 14 + ihl + 8)
+    return 0;
+  uint16_t sport = (uint16_t) (ip[ihl] << 8 | ip[ihl + 1]);
+  uint16_t dport = (uint16_t) (ip[ihl + 2] << 8 | ip[ihl + 3]);
+  for (int i = 0; i < MAX_PORT_DELAYS; i++)
+    if (port_delays[i].extra_ns && port_delays[i].udp_port == dport &&
+        (port_delays[i].src_port == 0 || port_delays[i].src_port == sport))
+      return port_delays[i].extra_ns;
+  return 0;
+}
+
+static bool
+set_port_delay (unsigned long udp_port, unsigned long src_port,
+    uint64_t extra_ns)
+{
+  int free_slot = -1;
+  for (int i = 0; i < MAX_PORT_DELAYS; i++) {
+    if (port_delays[i].extra_ns && port_delays[i].udp_port == udp_port &&
+        port_delays[i].src_port == src_port) {
+      port_delays[i].extra_ns = extra_ns;
+      return true;
+    }
+    if (!port_delays[i].extra_ns && free_slot < 0)
+      free_slot = i;
+  }
+  if (extra_ns == 0)
+    return true;
+  if (free_slot < 0)
+    return false;
+  port_delays[free_slot].udp_port = (uint16_t) udp_port;
+  port_delays[free_slot].src_port = (uint16_t) src_port;
+  port_delays[free_slot].extra_ns = extra_ns;
+  return true;
+}
+
 static void
-enqueue (int in, int out, const uint8_t *data, size_t len, uint64_t now)
+enqueue (int in, int out, const uint8_t * data, size_t len, uint64_t now)
 {
   if (loss_pct[in][out] > 0 && rng_unit () * 100.0 < loss_pct[in][out]) {
     ports[in].lost++;
@@ -310,11 +371,14 @@ enqueue (int in, int out, const uint8_t *data, size_t len, uint64_t now)
     if (d < 0)
       d = 0;
   }
-  uint64_t due = now + (uint64_t) d;
-  /* Never reorder frames between one pair of ports. */
-  if (due < last_due[in][out])
-    due = last_due[in][out];
-  last_due[in][out] = due;
+  uint64_t extra = extra_delay (data, len);
+  uint64_t due = now + (uint64_t) d + extra;
+  /* Never reorder frames between one pair of ports (frames with an extra
+   * delay among themselves). */
+  uint64_t *last = extra ? &last_due_extra[in][out] : &last_due[in][out];
+  if (due < *last)
+    due = *last;
+  *last = due;
 
   Frame f;
   f.due_ns = due;
@@ -415,7 +479,7 @@ parse_pct (const char *s, double *out)
 }
 
 static bool
-parse_ms (const char *s, uint64_t *out_ns)
+parse_ms (const char *s, uint64_t * out_ns)
 {
   char *end;
   double v = strtod (s, &end);
@@ -426,7 +490,7 @@ parse_ms (const char *s, uint64_t *out_ns)
 }
 
 static void
-handle_command (char *line, FILE *out)
+handle_command (char *line, FILE * out)
 {
   char *argv[8];
   int argc = 0;
@@ -470,6 +534,21 @@ handle_command (char *line, FILE *out)
     }
     loss_pct[a][b] = v;
     fputs ("ok\n", out);
+  } else if (strcmp (argv[0], "portdelay") == 0 && (argc == 3 || argc == 4)) {
+    char *end, *send = NULL;
+    unsigned long port = strtoul (argv[1], &end, 10);
+    unsigned long sport = argc == 4 ? strtoul (argv[3], &send, 10) : 0;
+    uint64_t ns;
+    if (end == argv[1] || *end || port == 0 || port > 65535 ||
+        (send && (send == argv[3] || *send || sport == 0 || sport > 65535))
+        || !parse_ms (argv[2], &ns)) {
+      fputs ("error bad port or delay\n", out);
+      return;
+    }
+    if (!set_port_delay (port, sport, ns))
+      fputs ("error too many port delays\n", out);
+    else
+      fputs ("ok\n", out);
   } else if (strcmp (argv[0], "stats") == 0) {
     for (int i = 0; i < n_ports; i++)
       fprintf (out, "port %s group %d rx %" PRIu64 " tx %" PRIu64

@@ -224,6 +224,8 @@ class NatLab:
         self._blocked = False
         self._loss = 0.0
         self._relay_loss = 0.0
+        self._moved = {}            # side -> its address after move_address()
+        self._rebinds = 0
         self._media_blocked = False
         self._up = False
 
@@ -241,6 +243,8 @@ class NatLab:
 
     def addr(self, side):
         """The host's own address (LAN address behind a NAT, else public)."""
+        if side in self._moved:
+            return self._moved[side]
         if self.kinds[side] == "public":
             return PUBLIC[side]
         if self.samelan:
@@ -581,6 +585,100 @@ class NatLab:
         if jitter_ms is not None:
             self.jitter_ms = float(jitter_ms)
             self.bridge_ctl("jitter %g" % (self.jitter_ms / 2.0))
+
+    def delay_to_port(self, udp_port, extra_ms, from_port=None):
+        """Adds extra_ms (0: none again) to the one-way delay of UDP packets
+        to destination port udp_port (and from source port from_port, if
+        given), on every path through the internet.  With a host bound to
+        a fixed port (the home NAT keeps it) and from_port the relay's
+        (4433), that is what the relay sends the host, and only that: the
+        host's call-setup arrives later than its peer's.  Such packets keep
+        their own order."""
+        # Every path crosses two delayed wires, as with set_delay.
+        self.bridge_ctl("portdelay %d %g%s" % (
+            udp_port, extra_ms / 2.0, " %d" % from_port if from_port else ""))
+
+    def move_address(self, side):
+        """The host behind its router moves to another address on its LAN
+        and loses the old one at once (a laptop that rejoins, a phone
+        handed another address): what it sends leaves from the new address,
+        what comes to the old one is lost, and its NAT maps the new address
+        afresh (another public port).  Sockets bound to the wildcard live
+        on.  Returns the new address."""
+        if not self.has_router(side) and not self.samelan:
+            raise NatLabError("move_address: host %s has no LAN" % side)
+        old = self.addr(side)
+        prefix, last = old.rsplit(".", 1)
+        new = "%s.%d" % (prefix, int(last) + 10)
+        gw = LAN_GW["a"] if self.samelan else LAN_GW[side]
+        # The old address goes at once; the new one (a secondary on the same
+        # subnet until then) must not go with it.
+        _sh(self._exec_argv(side, ["sh", "-c", " && ".join([
+            "echo 1 > /proc/sys/net/ipv4/conf/all/promote_secondaries",
+            "echo 1 > /proc/sys/net/ipv4/conf/eth0/promote_secondaries",
+            "ip addr add %s/24 dev eth0" % new,
+            "ip addr del %s/24 dev eth0" % old,
+            "ip route replace default via %s dev eth0" % gw])]))
+        self._moved[side] = new
+        return new
+
+    def rebind(self, side):
+        """The NAT in front of `side` forgets its connections (conntrack
+        flushed) and maps each inside address:port it knew to a new public
+        port: a NAT rebinding, which the host cannot see.  home/fullcone
+        stay endpoint-independent (the new port is the one for every
+        destination); other kinds just lose their conntrack entries.
+        Returns {inside "ip:port": new public "ip:port"}.  Needs the
+        conntrack tool."""
+        if shutil.which("conntrack") is None:
+            raise NatLabError("rebind needs the conntrack tool "
+                              "(apt-get install conntrack)")
+        if not self.has_router(side):
+            raise NatLabError("rebind: host %s has no NAT" % side)
+        router = "ra" if self.samelan else "r" + side
+        kind = "home" if self.samelan else self.kinds[side]
+        self._rebinds += 1
+        moved = {}
+        if kind in ("home", "fullcone"):
+            r = _sh(self._exec_argv(router, ["nft", "-j", "list", "map", "ip",
+                                             "wzpnat", "out"]))
+            elems = []
+            for item in json.loads(r.stdout)["nftables"]:
+                for e in (item.get("map") or {}).get("elem", []):
+                    # A key with a timeout comes wrapped: {"elem": {"val": ..}}
+                    key = e[0].get("elem", {}).get("val", e[0])["concat"]
+                    val = e[1]["concat"]
+                    elems.append((key[0], key[1], val[0], val[1]))
+            script = ["flush chain ip wzpnat learn",
+                      "flush map ip wzpnat out", "flush map ip wzpnat in"]
+            for inside, iport, pub, pport in elems:
+                new = 20000 + (pport + 7919 * self._rebinds) % 40000
+                script.append("add element ip wzpnat out { %s . %d : %s . %d }"
+                              % (inside, iport, pub, new))
+                script.append("add element ip wzpnat in { %d : %s . %d }"
+                              % (new, inside, iport))
+                moved["%s:%d" % (inside, iport)] = "%s:%d" % (pub, new)
+            # Learning stays off while the old connections are flushed, or
+            # their next packets would teach the maps the old ports again.
+            self.nft(router, "\n".join(script) + "\n")
+            _sh(self._exec_argv(router, ["conntrack", "-F"]), check=False)
+            rside = "a" if self.samelan else side
+            self.nft(router, "\n".join(
+                "add rule ip wzpnat learn " + rule for rule in
+                self._learn_rules(LAN_NET[rside])) + "\n")
+        else:
+            _sh(self._exec_argv(router, ["conntrack", "-F"]), check=False)
+        return moved
+
+    @staticmethod
+    def _learn_rules(lan):
+        return [
+            'oifname "wan" meta l4proto udp ct direction original ct original '
+            'ip saddr %s update @out { ct original ip saddr . ct original '
+            'proto-src : ip saddr . udp sport }' % lan,
+            'oifname "wan" meta l4proto udp ct direction original ct original '
+            'ip saddr %s update @in { udp sport : ct original ip saddr . ct '
+            'original proto-src }' % lan]
 
     def down(self):
         """Stops the bridge and deletes every namespace (idempotent)."""

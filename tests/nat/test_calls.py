@@ -13,8 +13,9 @@ nftables counters in the internet namespace, that
     counters and almost nothing forwarded by the relay after the switch;
     relay rows see no direct packet at all once the race is over (only
     punches and dials before), and the media in the relay counters.
-Plus: failover (block the direct path mid-call: relay within ~1 s, media
-gap <= 1.5 s, back to direct after unblocking) and 10 % loss on the direct
+Plus: failover (block the direct path mid-call: media on both paths
+after ~0.1 s of unacknowledged datagrams, relay after ~0.3 s, media gap
+<= 300 ms, back to direct after unblocking) and 10 % loss on the direct
 path (stays direct).
 
 One meson test per class, so rows run in parallel.  Needs root: otherwise
@@ -242,7 +243,11 @@ class TestHomeRelayonly(RelayRow):
 
 
 class TestFailover(CallCase):
-    """home/home: block the direct path mid-call, then unblock it."""
+    """home/home: block the direct path mid-call, then unblock it.  The
+    media gap at the receiver is the sender's doubt time (~100 ms without
+    an ACK) plus the relay path's extra delay (20 ms here); the switch to
+    the relay follows at the failover threshold (300 ms).  Measured
+    ~160 ms gap, relay after ~320 ms (docs/BENCHMARKS.md)."""
     KINDS = ("home", "home")
     CALL_S = 9
 
@@ -280,8 +285,8 @@ class TestFailover(CallCase):
             lines.append("%s: relay %.0f ms after the block (%s), direct again "
                          "%.0f ms after the unblock, gap %d ms" % (
                              n, to_relay, ch[2][2], back, gap))
-            self.assertLessEqual(to_relay, 1500, n + msg)
-            self.assertLessEqual(gap, 1500, n + msg)
+            self.assertLessEqual(to_relay, 1000, n + msg)
+            self.assertLessEqual(gap, 300, n + msg)
             self.assertLessEqual(back, 3000, n + msg)
             self.assertEqual(self.steady_path(r), "direct", n + msg)
         self.show(a, b, "\n  " + "\n  ".join(lines))
@@ -345,7 +350,8 @@ class TestLossRelay(CallCase):
         for a, b in pairs:
             ra, rb = reports[a], reports[b]
             for n, r in ((a, ra), (b, rb)):
-                if r["state"] != "ended" or r["error"] or r["active_ms"] is None:
+                if (r["state"] != "ended" or r["error"] or
+                        r["active_ms"] is None or ra["active_ms"] is None):
                     failures.append("%s: state %s error %s active_ms %s" % (
                         n, r["state"], r["error"], r["active_ms"]))
                     continue

@@ -8,6 +8,7 @@ classes in parallel.  Needs root, ip, nft and ethtool: otherwise exit 77
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -380,18 +381,32 @@ class TestBridge(LabCase):
         finally:
             self.lab.set_delay(20, jitter_ms=0)
 
+    def port_counts(self, port):
+        m = re.search(r"port %s group \d+ rx (\d+) tx \d+ lost (\d+)" % port,
+                      self.lab.bridge_ctl("stats"))
+        self.assertIsNotNone(m)
+        return int(m.group(1)), int(m.group(2))
+
     def test_port_loss(self):
-        # Bridge loss on A's link, A towards the internet only.
+        # Bridge loss on A's link, A towards the internet only.  The rate is
+        # read from the bridge's own counters: round trips that time out
+        # (0.1 s) on a loaded machine would count as lost too (the suite
+        # once saw 23 of 100 answered).
+        rx0, lost0 = self.port_counts("pa")
         self.lab.bridge_ctl("loss pa qa 50")
         try:
             r = self.probe("a", "rtt", "--lport", 49010, "--target", self.relay1,
                            "--count", 100, "--interval", 2, "--timeout", 0.1)
         finally:
             self.lab.bridge_ctl("loss 0")
-        self.assertGreater(r["received"], 25)
+        rx, lost = self.port_counts("pa")
+        rx, lost = rx - rx0, lost - lost0
+        self.assertGreaterEqual(rx, 100)
+        self.assertGreater(lost, rx * 0.25, (rx, lost))
+        self.assertLess(lost, rx * 0.75, (rx, lost))
+        # What got through was answered (lateness only lowers this).
+        self.assertGreater(r["received"], 0)
         self.assertLess(r["received"], 75)
-        stats = self.lab.bridge_ctl("stats")
-        self.assertRegex(stats, r"port pa group \d+ rx \d+ tx \d+ lost [1-9]")
 
 
 def main():
