@@ -62,6 +62,10 @@ typedef struct
   gboolean moved;
   /* Its presence is in Redis (FALSE while Redis was away). */
   gboolean announced;
+  /* The silence watch (wzp-relay.c): packets received when last looked,
+   * and since when that count has not moved. */
+  guint64 rx_seen;
+  guint64 rx_changed_at;
 } RelayClient;
 
 typedef enum
@@ -174,6 +178,7 @@ struct _WzpRelay
   GSocketAddress *metrics_bound;
 
   GHashTable *clients;          /* WzpConnection -> RelayClient (owned) */
+  GSource *silence_timer;       /* closes clients that went silent */
   GHashTable *registrations;    /* fp -> RelayClient (current) */
   guint64 registrations_gen;    /* bumped on every change of it; from 1 */
   GHashTable *calls;            /* call id -> RelayCall (owned) */

@@ -622,6 +622,77 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   self->stats.connections = g_hash_table_size (self->clients);
 }
 
+/* QUIC restarts its idle timer when it sends an ack-eliciting packet
+ * after the last one it received.  A client whose media rides the media
+ * port is silent on QUIC but for its keep-alives, so anything the relay
+ * sends it after it died (a forwarded message, a retransmission) pushed
+ * the death of a killed client from idle-timeout to up to twice that, and
+ * its peer heard "peer-gone" 2 or 5.5 s after the kill.  So the relay
+ * counts the silence itself, as clients do (watch_silence in the signal
+ * client): the idle timeout in force without a packet from a client, and
+ * its connection is closed. */
+#define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
+
+static gboolean
+watch_silence (gpointer data)
+{
+  WzpRelay *self = data;
+  guint64 now = wzp_clock_get_time (self->clock);
+  g_autoptr (GPtrArray) silent = g_ptr_array_new_with_free_func
+      (g_object_unref);
+  GHashTableIter it;
+  RelayClient *c;
+
+  wzp_timer_source_set_deadline (self->silence_timer, now + SILENCE_CHECK);
+  g_hash_table_iter_init (&it, self->clients);
+  while (g_hash_table_iter_next (&it, NULL, (gpointer *) & c)) {
+    WzpConnectionStats st;
+    guint64 idle;
+
+    if (c->conn == NULL ||
+        wzp_connection_get_state (c->conn) != WZP_CONNECTION_STATE_CONNECTED)
+      continue;
+    wzp_connection_get_stats (c->conn, &st);
+    if (st.packets_received != c->rx_seen || c->rx_changed_at == 0) {
+      c->rx_seen = st.packets_received;
+      c->rx_changed_at = now;
+      continue;
+    }
+    idle = wzp_connection_get_idle_timeout (c->conn);
+    if (idle && now - c->rx_changed_at >= idle) {
+      WZP_INFO_OBJECT (self, "nothing heard from %s (%s) for %"
+          G_GUINT64_FORMAT " ms: closing its connection", c->fp, c->observed,
+          (now - c->rx_changed_at) / WZP_NSEC_PER_MSEC);
+      g_ptr_array_add (silent, g_object_ref (c->conn));
+    }
+  }
+  /* Closing emits "closed", which removes the client from the table. */
+  for (guint i = 0; i < silent->len; i++)
+    wzp_connection_close (g_ptr_array_index (silent, i), WZP_CLOSE_NORMAL,
+        "nothing heard from you");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_silence_watch (WzpRelay * self)
+{
+  self->silence_timer = wzp_timer_source_new (self->clock);
+  g_source_set_callback (self->silence_timer, watch_silence, self, NULL);
+  g_source_set_name (self->silence_timer, "WzpRelay silence");
+  g_source_attach (self->silence_timer, self->context);
+  wzp_timer_source_set_deadline (self->silence_timer,
+      wzp_clock_get_time (self->clock) + SILENCE_CHECK);
+}
+
+static void
+stop_silence_watch (WzpRelay * self)
+{
+  if (self->silence_timer) {
+    g_source_destroy (self->silence_timer);
+    g_clear_pointer (&self->silence_timer, g_source_unref);
+  }
+}
+
 /* A connection did not register in time (RelayDeadlineFunc).  Without
  * this, a connection that finished its handshake and never registered
  * stayed open for ever: the client's keep-alives beat the idle timeout. */
@@ -1011,6 +1082,7 @@ wzp_relay_start (WzpRelay * self, GError ** error)
     }
     relay_cluster_start (self->cluster);
   }
+  start_silence_watch (self);
   self->started = TRUE;
   return TRUE;
 
@@ -1033,6 +1105,7 @@ wzp_relay_stop (WzpRelay * self)
   g_return_if_fail (WZP_IS_RELAY (self));
 
   g_clear_pointer ((RelayDrain **) & self->drain, relay_drain_free);
+  stop_silence_watch (self);
   /* Leaves the cluster first: our presence and node key go now. */
   g_clear_pointer ((RelayCluster **) & self->cluster, relay_cluster_free);
   _wzp_relay_metrics_stop (self);

@@ -129,9 +129,14 @@ peer_close_to_error (WzpConnection * self)
       "x%s%s", ccerr.error_code, reason ? ": " : "", reason ? reason : "");
 }
 
-/* The idle timeout in force: the smaller of ours and the peer's. */
-static guint64
-effective_idle_timeout (WzpConnection * self)
+/**
+ * wzp_connection_get_idle_timeout:
+ *
+ * Returns: the idle timeout in force (ns): the smaller of ours and the
+ *   peer's; 0 for none
+ */
+guint64
+wzp_connection_get_idle_timeout (WzpConnection * self)
 {
   guint64 idle =
       ngtcp2_conn_get_local_transport_params (self->conn)->max_idle_timeout;
@@ -167,7 +172,7 @@ _wzp_connection_handle_ngtcp2_error (WzpConnection * self, int rv)
       connection_finish (self, g_error_new (WZP_CONNECTION_ERROR,
               WZP_CONNECTION_ERROR_IDLE_TIMEOUT,
               "nothing heard from the peer for %" G_GUINT64_FORMAT " ms",
-              effective_idle_timeout (self) / WZP_NSEC_PER_MSEC));
+              wzp_connection_get_idle_timeout (self) / WZP_NSEC_PER_MSEC));
       return;
     case NGTCP2_ERR_HANDSHAKE_TIMEOUT:{
       char addr[WZP_ADDR_STRLEN];

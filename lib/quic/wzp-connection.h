@@ -150,6 +150,8 @@ gsize wzp_connection_get_max_datagram_size (WzpConnection * self);
 
 guint64 wzp_connection_get_last_datagram_ack_time (WzpConnection * self);
 
+guint64 wzp_connection_get_idle_timeout (WzpConnection * self);
+
 void wzp_connection_get_stats (WzpConnection * self,
     WzpConnectionStats * stats);
 
