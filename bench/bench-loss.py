@@ -12,7 +12,7 @@ what it hears with `opusdec plc=true` into an appsink (sync=true).
 
   wzp-relay   wzpsink/wzpsrc through a local wzp-relay, path-policy=
               relay-only.  nftables drops N % of the UDP packets sent TO
-              the relay's port: both media directions (A->relay,
+              the relay's ports (QUIC and media): both media directions (A->relay,
               B->relay) lose N % end to end, as on the other rows.
   wzp-direct  the same with path-policy=auto; once both parties report
               path=direct, nftables drops N % of the UDP packets between
@@ -225,8 +225,12 @@ def row(system, loss, dur, build, tmp):
         tool = os.path.join(build, "tools", "wzp")
         port = free_udp_port()
         relay = "127.0.0.1:%d" % port
+        # Relayed media rides the relay's media port (channel packets):
+        # the loss applies there as on its QUIC port.
+        media_port = free_udp_port()
         relay_proc = subprocess.Popen(
             [os.path.join(build, "tools", "wzp-relay"), "--listen", relay,
+             "--media-listen", "127.0.0.1:%d" % media_port,
              "--probe-listen", "127.0.0.1:%d" % free_udp_port(),
              "--identity", os.path.join(tmp, "relay.key")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -249,7 +253,7 @@ def row(system, loss, dur, build, tmp):
                          "  wzpsrc name=src latency=60 " + common + " ! " +
                          OUT)
         call = Call(descs)
-        match = "udp dport %d" % port
+        match = "udp dport { %d, %d }" % (port, media_port)
         stats = wzp_stats
     try:
         call.start("b")

@@ -328,6 +328,31 @@ wzp_jitter_push (WzpJitter * jb, guint32 seq, guint32 timestamp,
     }
   }
 
+  if (jb->in_silence && result != WZP_JITTER_RESET && ext_ts <= jb->last_ts
+      && ext_seq == jb->max_seq + 1) {
+    /* The packet right after the newest we had, in a time the silence
+     * already covered: not a straggler, the stream itself resumed behind
+     * (a hiccup longer than the latency delayed everything after it).
+     * Left alone, every packet from now on would come "after its
+     * concealed slot" and nothing would be played again.  Start again
+     * from this packet, with the latency grown by what the hiccup
+     * showed. */
+    gint64 lateness = now_ns - deadline_for_ts (jb, ext_ts);
+
+    WZP_DEBUG ("stream resumed %" G_GINT64_FORMAT " ns behind the concealed "
+        "time at seq %u: restarting", lateness, seq);
+    if (lateness > 0) {
+      jb->latency_ns += lateness;
+      clamp_latency (jb);
+    }
+    jb->stats.resets++;
+    restart (jb);
+    start (jb, seq, timestamp, now_ns);
+    ext_seq = seq;
+    ext_ts = timestamp;
+    result = WZP_JITTER_RESET;
+  }
+
   if (jb->in_silence && result != WZP_JITTER_RESET) {
     /* Concealed silence covered the time up to last_ts, whatever the
      * sequence numbers: a packet for that time is late, the first one
@@ -335,6 +360,12 @@ wzp_jitter_push (WzpJitter * jb, guint32 seq, guint32 timestamp,
     if (ext_ts <= jb->last_ts) {
       jb->stats.late++;
       WZP_LOG ("packet seq %u came after its concealed slot", seq);
+      /* Remember the newest, so that the one after it, if it comes as
+       * late, is known for the stream resuming behind (above). */
+      if (ext_seq > jb->max_seq) {
+        jb->max_seq = ext_seq;
+        jb->max_seq_ts = ext_ts;
+      }
       return WZP_JITTER_LATE;
     }
     gint64 slots = MAX (1, (ext_ts - jb->last_ts + jb->frame_samples / 2) /

@@ -95,7 +95,8 @@ typedef struct
  * @lost: frames reported in LOST items
  * @late: packets that came after their slot
  * @duplicates: packets already held
- * @resets: restarts after a sequence jump
+ * @resets: restarts: after a sequence jump, or when the stream resumed
+ *   behind the time a silence had already concealed
  * @queued: packets held now
  * @latency_ns: the current target latency
  * @jitter_ns: the RFC 3550 interarrival jitter estimate

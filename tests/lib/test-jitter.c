@@ -379,6 +379,54 @@ test_conceal_silence (void)
   g_assert_cmpint (wzp_jitter_next_deadline (jb), ==, -1);
 }
 
+/* A hiccup longer than the latency delays the whole stream: packets 3..
+ * come 100 ms late and stay that late.  The silence concealed their time,
+ * so each one alone looks late; the jitter buffer must start again from
+ * the stream where it now is (and grow its latency), or nothing would be
+ * played again.  (Seen with wzpsrc: every frame "late" after an 80 ms
+ * stall at the start of a call.) */
+static void
+test_resume_behind_silence (void)
+{
+  g_autoptr (WzpJitter) jb = wzp_jitter_new (60, 500);
+  WzpJitterItem item;
+  WzpJitterStats st;
+  gint64 now;
+  guint played = 0, lost = 0;
+
+  wzp_jitter_set_conceal_silence (jb, TRUE);
+  for (guint i = 0; i < 3; i++)
+    push (jb, i, i * FRAME, T0 + i * 20 * MS);
+  for (guint i = 0; i < 3; i++)
+    expect_packet (jb, T0 + i * 20 * MS + 60 * MS, i, i * 20 * MS);
+  /* Nothing for a while: concealed, in real time. */
+  for (now = T0 + 60 * MS; now <= T0 + 160 * MS; now += 5 * MS)
+    while (wzp_jitter_pop (jb, now, &item)) {
+      g_assert_cmpint (item.kind, ==, WZP_JITTER_ITEM_LOST);
+      wzp_jitter_item_clear (&item);
+    }
+  /* The stream goes on, 100 ms late: the first packet starts it again. */
+  g_assert_cmpint (push (jb, 3, 3 * FRAME, T0 + 160 * MS), ==,
+      WZP_JITTER_RESET);
+  for (guint i = 4; i < 50; i++) {
+    g_assert_cmpint (push (jb, i, i * FRAME, T0 + (i * 20 + 100) * MS), ==,
+        WZP_JITTER_QUEUED);
+    for (now = T0 + (i * 20 + 100) * MS; wzp_jitter_pop (jb, now, &item);) {
+      if (item.kind == WZP_JITTER_ITEM_PACKET)
+        played++;
+      else
+        lost += item.n_packets;
+      wzp_jitter_item_clear (&item);
+    }
+  }
+  g_assert_cmpuint (played, >=, 40);
+  g_assert_cmpuint (lost, ==, 0);
+  wzp_jitter_get_stats (jb, &st);
+  g_assert_cmpuint (st.resets, ==, 1);
+  /* The latency grew by what the hiccup showed. */
+  g_assert_cmpint (wzp_jitter_get_latency_ns (jb), >, 60 * MS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -391,5 +439,6 @@ main (int argc, char **argv)
   g_test_add_func ("/jitter/adapts-to-jitter", test_adapts_to_jitter);
   g_test_add_func ("/jitter/reset-on-jump", test_reset_on_jump);
   g_test_add_func ("/jitter/conceal-silence", test_conceal_silence);
+  g_test_add_func ("/jitter/resume-behind-silence", test_resume_behind_silence);
   return g_test_run ();
 }
