@@ -4,7 +4,7 @@
 # bench/notes/<section-slug>.md), then the summary against the targets from
 # the same run.  Needs root (network namespaces, nftables).
 #   bench/run-all.sh [--quick] [--profile]
-# --quick: the short version of each benchmark (under 15 minutes on 2 cores).
+# --quick: the short version of each benchmark (about 17 minutes on 2 cores).
 # `./scripts/bootstrap bench [--quick]` installs what the benchmarks need,
 # builds, and runs this.  Exits 1 if a benchmark failed or a table cell of
 # docs/BENCHMARKS.md holds no result (a dash, INVALID, failed).
