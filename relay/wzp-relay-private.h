@@ -62,10 +62,8 @@ typedef struct
   gboolean moved;
   /* Its presence is in Redis (FALSE while Redis was away). */
   gboolean announced;
-  /* The silence watch (wzp-relay.c): packets received when last looked,
-   * and since when that count has not moved. */
-  guint64 rx_seen;
-  guint64 rx_changed_at;
+  /* How long it has been silent (watch_silence in wzp-relay.c). */
+  WzpConnectionSilence silence;
 } RelayClient;
 
 typedef enum

@@ -622,15 +622,12 @@ on_closed (WzpConnection * conn, const GError * reason, gpointer user_data)
   self->stats.connections = g_hash_table_size (self->clients);
 }
 
-/* QUIC restarts its idle timer when it sends an ack-eliciting packet
- * after the last one it received.  A client whose media rides the media
- * port is silent on QUIC but for its keep-alives, so anything the relay
- * sends it after it died (a forwarded message, a retransmission) pushed
- * the death of a killed client from idle-timeout to up to twice that, and
- * its peer heard "peer-gone" 2 or 5.5 s after the kill.  So the relay
- * counts the silence itself, as clients do (watch_silence in the signal
- * client): the idle timeout in force without a packet from a client, and
- * its connection is closed. */
+/* The relay counts each client's silence itself (wzp-connection-silence.c
+ * says why): a client whose media rides the media port is silent on QUIC
+ * but for its keep-alives, and anything the relay sent it after it died
+ * pushed its death from idle-timeout to up to twice that (its peer heard
+ * "peer-gone" 2 or 5.5 s after the kill).  The idle timeout in force
+ * without a packet from a client, and its connection is closed. */
 #define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
 
 static gboolean
@@ -646,23 +643,17 @@ watch_silence (gpointer data)
   wzp_timer_source_set_deadline (self->silence_timer, now + SILENCE_CHECK);
   g_hash_table_iter_init (&it, self->clients);
   while (g_hash_table_iter_next (&it, NULL, (gpointer *) & c)) {
-    WzpConnectionStats st;
-    guint64 idle;
+    guint64 idle, silent_ns;
 
     if (c->conn == NULL ||
         wzp_connection_get_state (c->conn) != WZP_CONNECTION_STATE_CONNECTED)
       continue;
-    wzp_connection_get_stats (c->conn, &st);
-    if (st.packets_received != c->rx_seen || c->rx_changed_at == 0) {
-      c->rx_seen = st.packets_received;
-      c->rx_changed_at = now;
-      continue;
-    }
+    silent_ns = wzp_connection_silence_update (&c->silence, c->conn, now);
     idle = wzp_connection_get_idle_timeout (c->conn);
-    if (idle && now - c->rx_changed_at >= idle) {
+    if (idle && silent_ns >= idle) {
       WZP_INFO_OBJECT (self, "nothing heard from %s (%s) for %"
           G_GUINT64_FORMAT " ms: closing its connection", c->fp, c->observed,
-          (now - c->rx_changed_at) / WZP_NSEC_PER_MSEC);
+          silent_ns / WZP_NSEC_PER_MSEC);
       g_ptr_array_add (silent, g_object_ref (c->conn));
     }
   }
@@ -726,6 +717,7 @@ on_incoming (WzpEndpoint * ep, WzpConnection * conn, gpointer user_data)
 
   c->relay = self;
   c->conn = g_object_ref (conn);
+  wzp_connection_silence_reset (&c->silence, wzp_clock_get_time (self->clock));
   c->fp = g_strdup (wzp_connection_get_peer_fingerprint (conn));
   wzp_connection_get_peer_public_key (conn, c->public_key);
   wzp_random_bytes (c->challenge, sizeof c->challenge);

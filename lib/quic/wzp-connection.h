@@ -152,6 +152,17 @@ guint64 wzp_connection_get_last_datagram_ack_time (WzpConnection * self);
 
 guint64 wzp_connection_get_idle_timeout (WzpConnection * self);
 
+/* How long a connection has heard nothing (wzp-connection-silence.c). */
+typedef struct
+{
+  guint64 packets;              /* packets received at the last sample */
+  guint64 since;                /* when that count last moved */
+} WzpConnectionSilence;
+
+void wzp_connection_silence_reset (WzpConnectionSilence * s, guint64 now);
+guint64 wzp_connection_silence_update (WzpConnectionSilence * s,
+    WzpConnection * conn, guint64 now);
+
 void wzp_connection_get_stats (WzpConnection * self,
     WzpConnectionStats * stats);
 

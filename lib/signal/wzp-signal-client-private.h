@@ -45,11 +45,9 @@ struct _WzpSignalClient
   gboolean register_sent;       /* on this connection */
   guint32 next_req;
   GSource *reconnect_timer;
-  /* The connection's packets received, as last seen, and when they last
-   * changed (see watch_silence()). */
+  /* How long the relay has been silent (see watch_silence()). */
   GSource *silence_timer;
-  guint64 rx_seen;
-  guint64 rx_changed_at;
+  WzpConnectionSilence silence;
   guint64 backoff;
   /* The last signaling connection's smoothed RTT (0: none yet): the next
    * handshake assumes it, so its lost packets are resent in time. */

@@ -493,31 +493,23 @@ on_connected (WzpConnection * conn, gpointer user_data)
 /* How often the silence of the relay is looked at. */
 #define SILENCE_CHECK (250 * WZP_NSEC_PER_MSEC)
 
-/* QUIC restarts its idle timer when it sends a keep-alive after the last
- * packet it received, so a connection that only sends keep-alives (an
- * idle client) learns that the relay died idle-timeout after its next
- * keep-alive: up to 4 s, not 3.  A cluster client must be registered
- * somewhere else within 5 s of a node's death, so the client counts the
- * silence itself: idle-timeout without a packet from the relay (which
- * answers every keep-alive) and the connection is lost. */
+/* The client counts the relay's silence itself (wzp-connection-silence.c
+ * says why): a cluster client must be registered somewhere else within
+ * 5 s of a node's death, and QUIC alone would tell it up to 4 s after.
+ * idle-timeout without a packet from the relay (which answers every
+ * keep-alive) and the connection is lost. */
 static gboolean
 watch_silence (gpointer data)
 {
   WzpSignalClient *self = data;
-  WzpConnectionStats st;
   guint64 now = wzp_clock_get_time (_wzp_signal_client_get_clock (self));
 
   wzp_timer_source_set_deadline (self->silence_timer, now + SILENCE_CHECK);
   if (self->conn == NULL ||
       wzp_connection_get_state (self->conn) != WZP_CONNECTION_STATE_CONNECTED)
     return G_SOURCE_CONTINUE;
-  wzp_connection_get_stats (self->conn, &st);
-  if (st.packets_received != self->rx_seen) {
-    self->rx_seen = st.packets_received;
-    self->rx_changed_at = now;
-    return G_SOURCE_CONTINUE;
-  }
-  if (now - self->rx_changed_at < self->idle_timeout)
+  if (wzp_connection_silence_update (&self->silence, self->conn, now) <
+      self->idle_timeout)
     return G_SOURCE_CONTINUE;
   WZP_INFO_OBJECT (self, "nothing heard from the relay for %" G_GUINT64_FORMAT
       " ms: closing the connection", self->idle_timeout / WZP_NSEC_PER_MSEC);
@@ -533,14 +525,13 @@ start_silence_watch (WzpSignalClient * self)
   WzpClock *clock = _wzp_signal_client_get_clock (self);
 
   _wzp_signal_client_cancel_timer (&self->silence_timer);
-  self->rx_seen = 0;
-  self->rx_changed_at = wzp_clock_get_time (clock);
+  wzp_connection_silence_reset (&self->silence, wzp_clock_get_time (clock));
   self->silence_timer = wzp_timer_source_new (clock);
   g_source_set_callback (self->silence_timer, watch_silence, self, NULL);
   g_source_set_name (self->silence_timer, "WzpSignalClient silence");
   g_source_attach (self->silence_timer,
       wzp_endpoint_get_context (self->endpoint));
-  wzp_timer_source_set_deadline (self->silence_timer, self->rx_changed_at +
+  wzp_timer_source_set_deadline (self->silence_timer, self->silence.since +
       SILENCE_CHECK);
 }
 
